@@ -1,0 +1,1 @@
+export { chaosPlugin as default } from './plugin';

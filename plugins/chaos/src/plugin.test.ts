@@ -1,0 +1,7 @@
+import { chaosPlugin } from './plugin';
+
+describe('chaos', () => {
+  it('should export plugin', () => {
+    expect(chaosPlugin).toBeDefined();
+  });
+});
