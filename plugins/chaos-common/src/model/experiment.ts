@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import { durationSchema } from './duration';
+import { faultSchema } from './faults';
+import { hypothesisSchema } from './hypothesis';
+import { safetySchema } from './safety';
+import { dnsLabelSchema, targetSchema } from './target';
+
+/** A full catalog entity reference, `kind:namespace/name`. */
+export const entityRefSchema = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][-A-Za-z0-9_.]*:[A-Za-z0-9][-A-Za-z0-9_.]*\/[A-Za-z0-9][-A-Za-z0-9_.]*$/,
+    'must be a full entity reference such as component:default/my-service',
+  );
+
+/** Five-field cron expression, as in a Kubernetes CronJob. */
+export const cronScheduleSchema = z
+  .string()
+  .regex(
+    /^(\S+\s+){4}\S+$/,
+    'must be a five-field cron expression such as "0 3 * * 1"',
+  );
+
+/**
+ * The shape every experiment shares, wherever it lives: in the backend's database, in a
+ * ChaosExperiment resource, or copied into the ChaosRun that executes it.
+ */
+const experimentBody = {
+  description: z.string().max(2000).default(''),
+  target: targetSchema,
+  faults: z.array(faultSchema).min(1).max(10),
+  duration: durationSchema.default('60s'),
+  safety: safetySchema.prefault({}),
+  hypothesis: hypothesisSchema.optional(),
+};
+
+/** What a user writes to create or replace an experiment through the API. */
+export const experimentSpecSchema = z.object({
+  name: dnsLabelSchema,
+  entityRef: entityRefSchema,
+  ...experimentBody,
+  schedule: cronScheduleSchema.optional(),
+});
+export type ExperimentSpec = z.infer<typeof experimentSpecSchema>;
+/** The same, before defaults are applied: what a client may send. */
+export type ExperimentSpecInput = z.input<typeof experimentSpecSchema>;
+
+/** An experiment as the backend stores and returns it. */
+export type Experiment = ExperimentSpec & {
+  id: string;
+  createdBy: string;
+  createdAt: string;
+  updatedAt: string;
+};
+
+/** Spec of the ChaosExperiment custom resource: experiments kept as code in the cluster. */
+export const chaosExperimentSpecSchema = z.object({
+  entityRef: entityRefSchema.optional(),
+  ...experimentBody,
+  schedule: cronScheduleSchema.optional(),
+});
+export type ChaosExperimentSpec = z.infer<typeof chaosExperimentSpecSchema>;

@@ -1,0 +1,106 @@
+import { z } from 'zod';
+
+const cidrSchema = z
+  .string()
+  .regex(
+    /^(\d{1,3}\.){3}\d{1,3}\/(\d|[12]\d|3[0-2])$/,
+    'must be an IPv4 CIDR such as 10.0.0.0/8',
+  );
+const portSchema = z.number().int().min(1).max(65535);
+const percentSchema = z.number().min(0).max(100);
+
+/**
+ * Which traffic a network fault touches. Without destinations every packet leaving the pod
+ * is affected; with them only traffic to those CIDRs (and ports) is.
+ */
+const networkScope = {
+  /** Interface inside the pod's network namespace. */
+  device: z.string().min(1).max(15).default('eth0'),
+  destinations: z
+    .object({
+      cidrs: z.array(cidrSchema).min(1),
+      ports: z.array(portSchema).optional(),
+    })
+    .optional(),
+};
+
+export const podKillFaultSchema = z.object({
+  type: z.literal('pod-kill'),
+  /** Grace period handed to the delete or eviction; 0 kills at once. */
+  gracePeriodSeconds: z.number().int().min(0).max(3600).default(0),
+});
+
+export const networkLatencyFaultSchema = z.object({
+  type: z.literal('network-latency'),
+  ...networkScope,
+  latencyMs: z.number().int().min(1).max(60_000),
+  jitterMs: z.number().int().min(0).max(60_000).default(0),
+  correlationPercent: percentSchema.default(0),
+});
+
+export const networkLossFaultSchema = z.object({
+  type: z.literal('network-loss'),
+  ...networkScope,
+  lossPercent: z.number().min(0.01).max(100),
+  correlationPercent: percentSchema.default(0),
+});
+
+export const networkDuplicateFaultSchema = z.object({
+  type: z.literal('network-duplicate'),
+  ...networkScope,
+  duplicatePercent: z.number().min(0.01).max(100),
+});
+
+export const networkCorruptFaultSchema = z.object({
+  type: z.literal('network-corrupt'),
+  ...networkScope,
+  corruptPercent: z.number().min(0.01).max(100),
+});
+
+export const networkBandwidthFaultSchema = z.object({
+  type: z.literal('network-bandwidth'),
+  ...networkScope,
+  rateKbit: z.number().int().min(8).max(100_000_000),
+  /** Token bucket size; default leaves it to the daemon (a few MTUs, at least rate/HZ). */
+  burstBytes: z.number().int().min(1500).optional(),
+  limitBytes: z.number().int().min(1500).optional(),
+});
+
+export const networkPartitionFaultSchema = z.object({
+  type: z.literal('network-partition'),
+  ...networkScope,
+  direction: z.enum(['egress', 'ingress', 'both']).default('both'),
+});
+
+export const cpuStressFaultSchema = z.object({
+  type: z.literal('cpu-stress'),
+  workers: z.number().int().min(1).max(64).default(1),
+  loadPercent: z.number().int().min(1).max(100).default(100),
+});
+
+export const faultSchema = z.discriminatedUnion('type', [
+  podKillFaultSchema,
+  networkLatencyFaultSchema,
+  networkLossFaultSchema,
+  networkDuplicateFaultSchema,
+  networkCorruptFaultSchema,
+  networkBandwidthFaultSchema,
+  networkPartitionFaultSchema,
+  cpuStressFaultSchema,
+]);
+
+export type Fault = z.infer<typeof faultSchema>;
+export type FaultType = Fault['type'];
+export type FaultOfType<T extends FaultType> = Extract<Fault, { type: T }>;
+export type NetworkFault = Extract<Fault, { type: `network-${string}` }>;
+
+export const FAULT_TYPES = faultSchema.options.map(
+  option => option.shape.type.value,
+) as [FaultType, ...FaultType[]];
+export const faultTypeSchema = z.enum(FAULT_TYPES);
+
+/** Faults applied inside pod network namespaces by the node role of the agent. */
+export function isNetworkFault(fault: Fault): fault is NetworkFault {
+  return fault.type.startsWith('network-');
+}
+

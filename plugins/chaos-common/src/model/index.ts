@@ -1,0 +1,7 @@
+export * from './duration';
+export * from './target';
+export * from './faults';
+export * from './hypothesis';
+export * from './safety';
+export * from './experiment';
+export * from './run';
