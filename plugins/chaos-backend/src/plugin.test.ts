@@ -1,129 +1,101 @@
-import {
-  mockCredentials,
-  startTestBackend,
-} from '@backstage/backend-test-utils';
-import { createServiceFactory } from '@backstage/backend-plugin-api';
-import { todoListServiceRef } from './services/TodoListService';
-import { chaosPlugin } from './plugin';
+import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
+import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import request from 'supertest';
-import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
-import {
-  ConflictError,
-  AuthenticationError,
-  NotAllowedError,
-} from '@backstage/errors';
+import { chaosPlugin } from './plugin';
 
-// TEMPLATE NOTE:
-// Plugin tests are integration tests for your plugin, ensuring that all pieces
-// work together end-to-end. You can still mock injected backend services
-// however, just like anyone who installs your plugin might replace the
-// services with their own implementations.
-describe('plugin', () => {
-  it('should create and read TODO items', async () => {
-    const { server } = await startTestBackend({
-      features: [chaosPlugin],
-    });
+const validBody = {
+  name: 'kill-one',
+  entityRef: 'component:default/checkout',
+  target: { namespace: 'shop', labelSelector: { app: 'checkout' } },
+  faults: [{ type: 'pod-kill', gracePeriodSeconds: 0 }],
+};
 
-    await request(server).get('/api/chaos/todos').expect(200, {
-      items: [],
-    });
+async function startBackend(result: AuthorizeResult.ALLOW | AuthorizeResult.DENY) {
+  const auditor = mockServices.auditor.mock();
+  const event = { success: jest.fn(), fail: jest.fn() };
+  auditor.createEvent.mockResolvedValue(event);
+  const { server } = await startTestBackend({
+    features: [
+      chaosPlugin,
+      mockServices.permissions.factory({ result }),
+      auditor.factory,
+    ],
+  });
+  return { server, auditor, event };
+}
 
-    const createRes = await request(server)
-      .post('/api/chaos/todos')
-      .send({ title: 'My Todo' });
-
-    expect(createRes.status).toBe(201);
-    expect(createRes.body).toEqual({
+describe('chaos backend plugin', () => {
+  it('creates an experiment for an owner, lists it, and audits the write', async () => {
+    const { server, auditor, event } = await startBackend(AuthorizeResult.ALLOW);
+    const created = await request(server).post('/api/chaos/experiments').send(validBody);
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({
       id: expect.any(String),
-      title: 'My Todo',
-      createdBy: mockCredentials.user().principal.userEntityRef,
-      createdAt: expect.any(String),
+      createdBy: 'user:default/mock',
+      safety: { maxBlastRadiusPercent: 10, respectPodDisruptionBudgets: true },
     });
+    expect(auditor.createEvent).toHaveBeenCalledWith(
+      expect.objectContaining({ eventId: 'experiment-create' }),
+    );
+    expect(event.success).toHaveBeenCalled();
 
-    const createdTodoItem = createRes.body;
+    const list = await request(server)
+      .get('/api/chaos/experiments')
+      .query({ entityRef: 'Component:default/checkout', limit: 5 });
+    expect(list.status).toBe(200);
+    expect(list.body).toMatchObject({ totalCount: 1, offset: 0, limit: 5 });
+    expect(list.body.items[0].id).toBe(created.body.id);
 
-    await request(server)
-      .get('/api/chaos/todos')
-      .expect(200, {
-        items: [createdTodoItem],
-      });
-
-    await request(server)
-      .get(`/api/chaos/todos/${createdTodoItem.id}`)
-      .expect(200, createdTodoItem);
+    const fetched = await request(server).get(`/api/chaos/experiments/${created.body.id}`);
+    expect(fetched.body).toEqual(created.body);
   });
 
-  it('should create TODO item with catalog information', async () => {
-    const { server } = await startTestBackend({
-      features: [
-        chaosPlugin,
-        catalogServiceMock.factory({
-          entities: [
-            {
-              apiVersion: 'backstage.io/v1alpha1',
-              kind: 'Component',
-              metadata: {
-                name: 'my-component',
-                namespace: 'default',
-                title: 'My Component',
-              },
-              spec: {
-                type: 'service',
-                owner: 'me',
-              },
-            },
-          ],
-        }),
-      ],
-    });
-
-    const createRes = await request(server)
-      .post('/api/chaos/todos')
-      .send({ title: 'My Todo', entityRef: 'component:default/my-component' });
-
-    expect(createRes.status).toBe(201);
-    expect(createRes.body).toEqual({
-      id: expect.any(String),
-      title: '[My Component] My Todo',
-      createdBy: mockCredentials.user().principal.userEntityRef,
-      createdAt: expect.any(String),
-    });
+  it.each([
+    ['a missing field', { ...validBody, target: { namespace: 'shop' } }, 'labelSelector'],
+    ['a field of the wrong type', { ...validBody, faults: [{ type: 'network-latency', latencyMs: 'slow' }] }, 'latencyMs'],
+    ['a rule only zod knows', { ...validBody, target: { ...validBody.target, selection: { mode: 'fixed' } } }, 'target.selection.count'],
+    ['an empty selector', { ...validBody, target: { namespace: 'shop', labelSelector: {} } }, 'labelSelector'],
+    ['a bad entity ref', { ...validBody, entityRef: 'checkout' }, 'entityRef'],
+  ])('answers 400 naming the field for %s, and stores nothing', async (_what, body, field) => {
+    const { server } = await startBackend(AuthorizeResult.ALLOW);
+    const res = await request(server).post('/api/chaos/experiments').send(body);
+    expect(res.status).toBe(400);
+    expect(res.body.error.name).toBe('InputError');
+    expect(res.body.error.message).toContain(field);
+    const list = await request(server).get('/api/chaos/experiments');
+    expect(list.body.totalCount).toBe(0);
   });
 
-  it('should forward errors from the TodoListService', async () => {
-    const { server } = await startTestBackend({
-      features: [
-        chaosPlugin,
-        createServiceFactory({
-          service: todoListServiceRef,
-          deps: {},
-          factory: () => ({
-            createTodo: jest.fn().mockRejectedValue(new ConflictError()),
-            listTodos: jest.fn().mockRejectedValue(new AuthenticationError()),
-            getTodo: jest.fn().mockRejectedValue(new NotAllowedError()),
-          }),
-        })
-      ],
-    });
+  it('refuses writes by a non-owner with 403 and writes nothing', async () => {
+    const { server, event } = await startBackend(AuthorizeResult.DENY);
+    const res = await request(server).post('/api/chaos/experiments').send(validBody);
+    expect(res.status).toBe(403);
+    expect(res.body.error.message).toContain('only its owners may');
+    expect(event.fail).toHaveBeenCalled();
+    expect((await request(server).get('/api/chaos/experiments')).body.totalCount).toBe(0);
+  });
 
-    const createRes = await request(server)
-      .post('/api/chaos/todos')
-      .send({ title: 'My Todo', entityRef: 'component:default/my-component' });
-    expect(createRes.status).toBe(409);
-    expect(createRes.body).toMatchObject({
-      error: { name: 'ConflictError' },
-    });
+  it('updates and deletes, with 404 for an unknown id and 409 for a duplicate name', async () => {
+    const { server } = await startBackend(AuthorizeResult.ALLOW);
+    const a = await request(server).post('/api/chaos/experiments').send(validBody);
+    await request(server).post('/api/chaos/experiments').send({ ...validBody, name: 'kill-two' });
 
-    const listRes = await request(server).get('/api/chaos/todos');
-    expect(listRes.status).toBe(401);
-    expect(listRes.body).toMatchObject({
-      error: { name: 'AuthenticationError' },
-    });
+    const dup = await request(server).post('/api/chaos/experiments').send(validBody);
+    expect(dup.status).toBe(409);
 
-    const getRes = await request(server).get('/api/chaos/todos/123');
-    expect(getRes.status).toBe(403);
-    expect(getRes.body).toMatchObject({
-      error: { name: 'NotAllowedError' },
-    });
+    const renamed = await request(server)
+      .put(`/api/chaos/experiments/${a.body.id}`)
+      .send({ ...validBody, duration: '2m' });
+    expect(renamed.status).toBe(200);
+    expect(renamed.body.duration).toBe('2m');
+
+    const moved = await request(server)
+      .put(`/api/chaos/experiments/${a.body.id}`)
+      .send({ ...validBody, entityRef: 'component:default/cart' });
+    expect(moved.status).toBe(400);
+
+    expect((await request(server).delete(`/api/chaos/experiments/${a.body.id}`)).status).toBe(204);
+    expect((await request(server).get(`/api/chaos/experiments/${a.body.id}`)).status).toBe(404);
+    expect((await request(server).delete(`/api/chaos/experiments/${a.body.id}`)).status).toBe(404);
   });
 });

@@ -2,11 +2,13 @@ import {
   coreServices,
   createBackendPlugin,
 } from '@backstage/backend-plugin-api';
-import { createRouter } from './router';
-import { todoListServiceRef } from './services/TodoListService';
+import { chaosPermissions } from '@chaoscraft/backstage-plugin-chaos-common';
+import { DatabaseExperimentStore } from './database/DatabaseExperimentStore';
+import { createRouter } from './service/router';
 
 /**
- * chaosPlugin backend plugin
+ * The ChaosCraft backend plugin: experiments and runs of chaos experiments on catalog
+ * entities.
  *
  * @public
  */
@@ -15,16 +17,19 @@ export const chaosPlugin = createBackendPlugin({
   register(env) {
     env.registerInit({
       deps: {
+        database: coreServices.database,
         httpAuth: coreServices.httpAuth,
         httpRouter: coreServices.httpRouter,
-        todoList: todoListServiceRef,
+        permissions: coreServices.permissions,
+        permissionsRegistry: coreServices.permissionsRegistry,
+        auditor: coreServices.auditor,
+        logger: coreServices.logger,
       },
-      async init({ httpAuth, httpRouter, todoList }) {
+      async init({ database, httpAuth, httpRouter, permissions, permissionsRegistry, auditor, logger }) {
+        permissionsRegistry.addPermissions(chaosPermissions);
+        const experiments = await DatabaseExperimentStore.create({ database });
         httpRouter.use(
-          await createRouter({
-            httpAuth,
-            todoList,
-          }),
+          await createRouter({ experiments, httpAuth, permissions, auditor, logger }),
         );
       },
     });

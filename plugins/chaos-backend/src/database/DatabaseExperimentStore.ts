@@ -1,0 +1,122 @@
+import {
+  DatabaseService,
+  resolvePackagePath,
+} from '@backstage/backend-plugin-api';
+import { ConflictError } from '@backstage/errors';
+import type {
+  Experiment,
+  ExperimentSpec,
+  Page,
+} from '@chaoscraft/backstage-plugin-chaos-common';
+import { Knex } from 'knex';
+import { randomUUID } from 'node:crypto';
+import { ExperimentStore, ListExperimentsOptions } from './ExperimentStore';
+import { toIsoString } from './timestamps';
+
+const TABLE = 'chaos_experiments';
+
+type ExperimentRow = {
+  id: string;
+  entity_ref: string;
+  name: string;
+  spec: string;
+  created_by: string;
+  created_at: Date | string;
+  updated_at: Date | string;
+};
+
+const migrationsDir = resolvePackagePath(
+  '@chaoscraft/backstage-plugin-chaos-backend',
+  'migrations',
+);
+
+/** Runs the plugin's migrations unless the database service says to skip them. */
+export async function migrateChaosDatabase(database: DatabaseService): Promise<Knex> {
+  const client = await database.getClient();
+  if (!database.migrations?.skip) {
+    await client.migrate.latest({ directory: migrationsDir });
+  }
+  return client;
+}
+
+/** The experiment store on Knex: SQLite embedded, PostgreSQL in production. */
+export class DatabaseExperimentStore implements ExperimentStore {
+  static async create(options: { database: DatabaseService }): Promise<DatabaseExperimentStore> {
+    return new DatabaseExperimentStore(await migrateChaosDatabase(options.database));
+  }
+
+  private constructor(private readonly db: Knex) {}
+
+  async list({ entityRef, offset, limit }: ListExperimentsOptions): Promise<Page<Experiment>> {
+    const scoped = (): Knex.QueryBuilder =>
+      entityRef ? this.db(TABLE).where({ entity_ref: entityRef }) : this.db(TABLE);
+    const [{ count }] = await scoped().count<[{ count: number | string }]>({ count: '*' });
+    const rows: ExperimentRow[] = await scoped()
+      .select('*')
+      .orderBy([
+        { column: 'created_at', order: 'desc' },
+        { column: 'id', order: 'asc' },
+      ])
+      .offset(offset)
+      .limit(limit);
+    return { items: rows.map(toExperiment), totalCount: Number(count), offset, limit };
+  }
+
+  async get(id: string): Promise<Experiment | undefined> {
+    const row: ExperimentRow | undefined = await this.db(TABLE).where({ id }).first();
+    return row && toExperiment(row);
+  }
+
+  async create(spec: ExperimentSpec, createdBy: string): Promise<Experiment> {
+    const now = new Date();
+    const row: ExperimentRow = {
+      id: randomUUID(),
+      entity_ref: spec.entityRef,
+      name: spec.name,
+      spec: JSON.stringify(spec),
+      created_by: createdBy,
+      created_at: now,
+      updated_at: now,
+    };
+    await this.withNameConflict(spec, () => this.db(TABLE).insert(row));
+    return toExperiment(row);
+  }
+
+  async update(id: string, spec: ExperimentSpec): Promise<Experiment | undefined> {
+    const changed = await this.withNameConflict(spec, () =>
+      this.db(TABLE)
+        .where({ id })
+        .update({ name: spec.name, spec: JSON.stringify(spec), updated_at: new Date() }),
+    );
+    return changed ? this.get(id) : undefined;
+  }
+
+  async delete(id: string): Promise<boolean> {
+    return (await this.db(TABLE).where({ id }).delete()) > 0;
+  }
+
+  /** Turns the unique (entity_ref, name) violation into a ConflictError. */
+  private async withNameConflict<T>(spec: ExperimentSpec, write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } catch (error) {
+      if (/unique|duplicate/i.test(String((error as Error).message))) {
+        throw new ConflictError(
+          `Entity ${spec.entityRef} already has an experiment named '${spec.name}'`,
+        );
+      }
+      throw error;
+    }
+  }
+}
+
+function toExperiment(row: ExperimentRow): Experiment {
+  const spec: ExperimentSpec = JSON.parse(row.spec);
+  return {
+    ...spec,
+    id: row.id,
+    createdBy: row.created_by,
+    createdAt: toIsoString(row.created_at),
+    updatedAt: toIsoString(row.updated_at),
+  };
+}

@@ -1,0 +1,24 @@
+import type {
+  Experiment,
+  ExperimentSpec,
+  Page,
+} from '@chaoscraft/backstage-plugin-chaos-common';
+
+export type ListExperimentsOptions = {
+  entityRef?: string;
+  offset: number;
+  limit: number;
+};
+
+/** Durable storage of experiments. */
+export interface ExperimentStore {
+  list(options: ListExperimentsOptions): Promise<Page<Experiment>>;
+  /** Returns undefined when there is no such experiment. */
+  get(id: string): Promise<Experiment | undefined>;
+  /** Throws ConflictError when the entity already has an experiment of that name. */
+  create(spec: ExperimentSpec, createdBy: string): Promise<Experiment>;
+  /** Returns undefined when there is no such experiment; ConflictError on a name clash. */
+  update(id: string, spec: ExperimentSpec): Promise<Experiment | undefined>;
+  /** Returns false when there was no such experiment. */
+  delete(id: string): Promise<boolean>;
+}

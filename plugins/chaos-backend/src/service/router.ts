@@ -1,0 +1,175 @@
+import {
+  AuditorService,
+  HttpAuthService,
+  LoggerService,
+  PermissionsService,
+} from '@backstage/backend-plugin-api';
+import { InputError, NotAllowedError, NotFoundError } from '@backstage/errors';
+import { stringifyEntityRef, parseEntityRef } from '@backstage/catalog-model';
+import {
+  AuthorizeResult,
+  ResourcePermission,
+} from '@backstage/plugin-permission-common';
+import {
+  DEFAULT_PAGE_LIMIT,
+  ExperimentSpec,
+  chaosExperimentCreatePermission,
+  chaosExperimentDeletePermission,
+  chaosExperimentUpdatePermission,
+  experimentSpecSchema,
+  formatZodIssues,
+} from '@chaoscraft/backstage-plugin-chaos-common';
+import type { Request } from 'express';
+import type express from 'express';
+import { ExperimentStore } from '../database/ExperimentStore';
+import { createOpenApiRouter } from '../schema/openapi/generated';
+
+export type RouterOptions = {
+  experiments: ExperimentStore;
+  httpAuth: HttpAuthService;
+  permissions: PermissionsService;
+  auditor: AuditorService;
+  logger: LoggerService;
+};
+
+/**
+ * Parses a request body with the one experiment schema. The OpenAPI validator in front has
+ * already checked the shape; this applies defaults and the rules JSON Schema cannot say,
+ * and names the field of every problem.
+ */
+export function parseExperimentSpec(body: unknown): ExperimentSpec {
+  const result = experimentSpecSchema.safeParse(body);
+  if (!result.success) {
+    const issues = formatZodIssues(result.error);
+    throw new InputError(
+      `Invalid experiment: ${issues.map(i => `${i.field}: ${i.message}`).join('; ')}`,
+    );
+  }
+  // Store one spelling of each ref, so that listing by entity finds it.
+  return { ...result.data, entityRef: normalizeEntityRef(result.data.entityRef, 'entityRef') };
+}
+
+function normalizeEntityRef(ref: string, field: string): string {
+  try {
+    return stringifyEntityRef(parseEntityRef(ref));
+  } catch (error) {
+    throw new InputError(`${field}: ${(error as Error).message}`);
+  }
+}
+
+export async function createRouter(options: RouterOptions): Promise<express.Router> {
+  const { experiments, httpAuth, permissions, auditor } = options;
+  const router = await createOpenApiRouter();
+
+  /** Only the entity's owners may change its experiments: the policy decides, per entity. */
+  async function authorize(
+    req: Request,
+    permission: ResourcePermission<'catalog-entity'>,
+    entityRef: string,
+  ): Promise<void> {
+    const credentials = await httpAuth.credentials(req, { allow: ['user'] });
+    const [decision] = await permissions.authorize(
+      [{ permission, resourceRef: entityRef }],
+      { credentials },
+    );
+    if (decision.result !== AuthorizeResult.ALLOW) {
+      throw new NotAllowedError(
+        `You may not ${permission.attributes.action} chaos experiments of ${entityRef}: only its owners may`,
+      );
+    }
+  }
+
+  async function userRef(req: Request): Promise<string> {
+    const credentials = await httpAuth.credentials(req, { allow: ['user'] });
+    return credentials.principal.userEntityRef;
+  }
+
+  async function audited<T>(
+    req: Request,
+    eventId: string,
+    meta: Record<string, unknown>,
+    action: () => Promise<T>,
+  ): Promise<T> {
+    const event = await auditor.createEvent({ eventId, request: req, severityLevel: 'medium', meta });
+    try {
+      const result = await action();
+      await event.success();
+      return result;
+    } catch (error) {
+      await event.fail({ error: error as Error });
+      throw error;
+    }
+  }
+
+  router.get('/experiments', async (req, res) => {
+    await httpAuth.credentials(req, { allow: ['user', 'service'] });
+    const entityRef = req.query.entityRef
+      ? normalizeEntityRef(req.query.entityRef, 'entityRef')
+      : undefined;
+    res.json(
+      await experiments.list({
+        entityRef,
+        offset: req.query.offset ?? 0,
+        limit: req.query.limit ?? DEFAULT_PAGE_LIMIT,
+      }),
+    );
+  });
+
+  router.get('/experiments/:id', async (req, res) => {
+    await httpAuth.credentials(req, { allow: ['user', 'service'] });
+    const experiment = await experiments.get(req.params.id);
+    if (!experiment) throw new NotFoundError(`No experiment with id ${req.params.id}`);
+    res.json(experiment);
+  });
+
+  router.post('/experiments', async (req, res) => {
+    const spec = parseExperimentSpec(req.body);
+    const created = await audited(
+      req,
+      'experiment-create',
+      { entityRef: spec.entityRef, name: spec.name },
+      async () => {
+        await authorize(req, chaosExperimentCreatePermission, spec.entityRef);
+        return experiments.create(spec, await userRef(req));
+      },
+    );
+    res.status(201).json(created);
+  });
+
+  router.put('/experiments/:id', async (req, res) => {
+    const spec = parseExperimentSpec(req.body);
+    const { id } = req.params;
+    const updated = await audited(
+      req,
+      'experiment-update',
+      { id, entityRef: spec.entityRef, name: spec.name },
+      async () => {
+        const existing = await experiments.get(id);
+        if (!existing) throw new NotFoundError(`No experiment with id ${id}`);
+        await authorize(req, chaosExperimentUpdatePermission, existing.entityRef);
+        if (spec.entityRef !== existing.entityRef) {
+          throw new InputError(
+            `entityRef: an experiment cannot move to another entity (it belongs to ${existing.entityRef})`,
+          );
+        }
+        const result = await experiments.update(id, spec);
+        if (!result) throw new NotFoundError(`No experiment with id ${id}`);
+        return result;
+      },
+    );
+    res.json(updated);
+  });
+
+  router.delete('/experiments/:id', async (req, res) => {
+    const { id } = req.params;
+    await audited(req, 'experiment-delete', { id }, async () => {
+      const existing = await experiments.get(id);
+      if (!existing) throw new NotFoundError(`No experiment with id ${id}`);
+      await authorize(req, chaosExperimentDeletePermission, existing.entityRef);
+      await experiments.delete(id);
+    });
+    res.status(204).end();
+  });
+
+  return router;
+}
