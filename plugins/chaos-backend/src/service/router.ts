@@ -19,6 +19,7 @@ import {
   experimentSpecSchema,
   formatZodIssues,
 } from '@chaoscraft/backstage-plugin-chaos-common';
+import type { JsonObject } from '@backstage/types';
 import type { Request } from 'express';
 import type express from 'express';
 import { ExperimentStore } from '../database/ExperimentStore';
@@ -87,7 +88,7 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
   async function audited<T>(
     req: Request,
     eventId: string,
-    meta: Record<string, unknown>,
+    meta: JsonObject,
     action: () => Promise<T>,
   ): Promise<T> {
     const event = await auditor.createEvent({ eventId, request: req, severityLevel: 'medium', meta });

@@ -333,11 +333,11 @@ export const spec = {
               },
               createdAt: {
                 type: 'string',
-                format: 'date-time',
+                description: 'ISO 8601 timestamp',
               },
               updatedAt: {
                 type: 'string',
-                format: 'date-time',
+                description: 'ISO 8601 timestamp',
               },
             },
             required: ['id', 'createdBy', 'createdAt', 'updatedAt'],

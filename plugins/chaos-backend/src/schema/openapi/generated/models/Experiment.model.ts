@@ -23,6 +23,12 @@ export interface Experiment {
   schedule?: string;
   id: string;
   createdBy: string;
-  createdAt: Date;
-  updatedAt: Date;
+  /**
+   * ISO 8601 timestamp
+   */
+  createdAt: string;
+  /**
+   * ISO 8601 timestamp
+   */
+  updatedAt: string;
 }

@@ -32,9 +32,9 @@ export type ExperimentSpecHypothesisProbesInnerOneOfCheckAtEnum =
  * @public
  */
 export type ExperimentSpecHypothesisProbesInnerOneOfComparisonEnum =
-  | '&lt;'
-  | '&lt;&#x3D;'
-  | '&gt;'
-  | '&gt;&#x3D;'
-  | '&#x3D;&#x3D;'
-  | '!&#x3D;';
+  | '<'
+  | '<='
+  | '>'
+  | '>='
+  | '=='
+  | '!=';

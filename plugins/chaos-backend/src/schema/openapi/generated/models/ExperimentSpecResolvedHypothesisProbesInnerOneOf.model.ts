@@ -32,9 +32,9 @@ export type ExperimentSpecResolvedHypothesisProbesInnerOneOfCheckAtEnum =
  * @public
  */
 export type ExperimentSpecResolvedHypothesisProbesInnerOneOfComparisonEnum =
-  | '&lt;'
-  | '&lt;&#x3D;'
-  | '&gt;'
-  | '&gt;&#x3D;'
-  | '&#x3D;&#x3D;'
-  | '!&#x3D;';
+  | '<'
+  | '<='
+  | '>'
+  | '>='
+  | '=='
+  | '!=';

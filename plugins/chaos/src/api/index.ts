@@ -1,0 +1,3 @@
+export { chaosApiRef } from './ChaosApi';
+export type { ChaosApi } from './ChaosApi';
+export { ChaosClient } from './ChaosClient';

@@ -1,0 +1,193 @@
+import { useState } from 'react';
+import useAsyncRetry from 'react-use/esm/useAsyncRetry';
+import { Button, Tooltip, Typography } from '@material-ui/core';
+import TablePagination from '@material-ui/core/TablePagination';
+import {
+  Content,
+  ContentHeader,
+  EmptyState,
+  MissingAnnotationEmptyState,
+  Progress,
+  ResponseErrorPanel,
+  Table,
+  TableColumn,
+} from '@backstage/core-components';
+import { useApi } from '@backstage/frontend-plugin-api';
+import { useEntity } from '@backstage/plugin-catalog-react';
+import { usePermission } from '@backstage/plugin-permission-react';
+import { stringifyEntityRef } from '@backstage/catalog-model';
+import {
+  CHAOS_HYPOTHESIS_QUERY_ANNOTATION,
+  CHAOS_MAX_BLAST_RADIUS_ANNOTATION,
+  Experiment,
+  ExperimentSpecInput,
+  KUBERNETES_ID_ANNOTATION,
+  KUBERNETES_LABEL_SELECTOR_ANNOTATION,
+  KUBERNETES_NAMESPACE_ANNOTATION,
+  chaosExperimentCreatePermission,
+  chaosExperimentDeletePermission,
+  chaosExperimentUpdatePermission,
+  entityLabelSelector,
+} from '@chaoscraft/backstage-plugin-chaos-common';
+import { chaosApiRef } from '../../api';
+import {
+  ExperimentForm,
+  emptyFormState,
+  formStateFromExperiment,
+} from '../ExperimentForm';
+
+const PAGE_SIZE = 10;
+
+function describeSelection(e: Experiment): string {
+  const { mode, count, percent } = e.target.selection;
+  if (mode === 'fixed') return `${count} pods`;
+  if (mode === 'percent') return `${percent}% of pods`;
+  return 'one pod';
+}
+
+/** Disabled with the reason as a tooltip, so people see why they cannot act. */
+const GuardedButton = (props: { allowed: boolean; reason: string; onClick: () => void; children: string; variant?: 'contained' | 'text' }) => {
+  const button = (
+    <Button color="primary" variant={props.variant ?? 'text'} disabled={!props.allowed} onClick={props.onClick}>
+      {props.children}
+    </Button>
+  );
+  return props.allowed ? button : (
+    <Tooltip title={props.reason}><span>{button}</span></Tooltip>
+  );
+};
+
+/**
+ * The entity's Chaos tab: its experiments, and for its owners, creating, editing and
+ * deleting them.
+ */
+export const EntityChaosContent = () => {
+  const { entity } = useEntity();
+  const api = useApi(chaosApiRef);
+  const entityRef = stringifyEntityRef(entity);
+  const annotations = entity.metadata.annotations ?? {};
+  const namespace = annotations[KUBERNETES_NAMESPACE_ANNOTATION];
+  const selector = entityLabelSelector(annotations);
+
+  const [page, setPage] = useState(0);
+  const [editing, setEditing] = useState<Experiment | 'new' | undefined>();
+  const [actionError, setActionError] = useState<Error | undefined>();
+
+  const canCreate = usePermission({ permission: chaosExperimentCreatePermission, resourceRef: entityRef });
+  const canUpdate = usePermission({ permission: chaosExperimentUpdatePermission, resourceRef: entityRef });
+  const canDelete = usePermission({ permission: chaosExperimentDeletePermission, resourceRef: entityRef });
+  const notOwner = `Only the owners of ${entity.metadata.name} may change its experiments`;
+
+  const experiments = useAsyncRetry(
+    () => api.listExperiments({ entityRef, offset: page * PAGE_SIZE, limit: PAGE_SIZE }),
+    [api, entityRef, page],
+  );
+
+  if (!namespace || !selector) {
+    return (
+      <MissingAnnotationEmptyState
+        annotation={!namespace ? KUBERNETES_NAMESPACE_ANNOTATION : [KUBERNETES_LABEL_SELECTOR_ANNOTATION, KUBERNETES_ID_ANNOTATION]}
+        readMoreUrl="https://backstage.io/docs/features/kubernetes/configuration#surfacing-your-kubernetes-components-as-part-of-an-entity"
+      />
+    );
+  }
+
+  const save = async (spec: ExperimentSpecInput) => {
+    if (editing === 'new') await api.createExperiment(spec);
+    else if (editing) await api.updateExperiment(editing.id, spec);
+    setEditing(undefined);
+    experiments.retry();
+  };
+
+  const remove = async (experiment: Experiment) => {
+    setActionError(undefined);
+    try {
+      await api.deleteExperiment(experiment.id);
+      experiments.retry();
+    } catch (error) {
+      setActionError(error as Error);
+    }
+  };
+
+  const columns: TableColumn<Experiment>[] = [
+    { title: 'Name', field: 'name', highlight: true },
+    { title: 'Faults', render: e => e.faults.map(f => f.type).join(', ') },
+    { title: 'Targets', render: e => `${describeSelection(e)} of ${Object.entries(e.target.labelSelector).map(([k, v]) => `${k}=${v}`).join(',')}` },
+    { title: 'Max blast radius', render: e => `${e.safety.maxBlastRadiusPercent}%` },
+    { title: 'Duration', field: 'duration' },
+    {
+      title: 'Actions',
+      render: e => (
+        <>
+          <GuardedButton allowed={canUpdate.allowed} reason={notOwner} onClick={() => setEditing(e)}>Edit</GuardedButton>
+          <GuardedButton allowed={canDelete.allowed} reason={notOwner} onClick={() => remove(e)}>Delete</GuardedButton>
+        </>
+      ),
+    },
+  ];
+
+  const maxBlast = Number(annotations[CHAOS_MAX_BLAST_RADIUS_ANNOTATION]) || undefined;
+
+  return (
+    <Content noPadding>
+      <ContentHeader title="Chaos experiments">
+        <GuardedButton variant="contained" allowed={canCreate.allowed} reason={notOwner} onClick={() => setEditing('new')}>
+          New experiment
+        </GuardedButton>
+      </ContentHeader>
+      {actionError && <ResponseErrorPanel error={actionError} />}
+      {experiments.loading && !experiments.value && <Progress />}
+      {experiments.error && <ResponseErrorPanel error={experiments.error} />}
+      {experiments.value && experiments.value.totalCount === 0 && (
+        <EmptyState
+          missing="data"
+          title="No chaos experiments yet"
+          description={`Define one to check that ${entity.metadata.name} survives losing pods, slow or lossy networks, and busy CPUs.`}
+        />
+      )}
+      {experiments.value && experiments.value.totalCount > 0 && (
+        <>
+          <Table<Experiment>
+            title={`${experiments.value.totalCount} experiment${experiments.value.totalCount === 1 ? '' : 's'}`}
+            options={{ paging: false, search: false, padding: 'dense' }}
+            columns={columns}
+            data={experiments.value.items}
+          />
+          {experiments.value.totalCount > PAGE_SIZE && (
+            <TablePagination
+              component="div"
+              count={experiments.value.totalCount}
+              page={page}
+              rowsPerPage={PAGE_SIZE}
+              rowsPerPageOptions={[PAGE_SIZE]}
+              onPageChange={(_e, p) => setPage(p)}
+            />
+          )}
+        </>
+      )}
+      {editing && (
+        <ExperimentForm
+          open
+          title={editing === 'new' ? 'New chaos experiment' : `Edit ${editing.name}`}
+          entityRef={entityRef}
+          experiment={editing === 'new' ? undefined : editing}
+          initial={
+            editing === 'new'
+              ? emptyFormState({
+                  namespace,
+                  labelSelector: selector,
+                  maxBlastRadiusPercent: maxBlast,
+                  hypothesisQuery: annotations[CHAOS_HYPOTHESIS_QUERY_ANNOTATION],
+                })
+              : formStateFromExperiment(editing)
+          }
+          onCancel={() => setEditing(undefined)}
+          onSubmit={save}
+        />
+      )}
+      <Typography variant="caption" color="textSecondary">
+        Pods of namespace {namespace} matching {Object.entries(selector).map(([k, v]) => `${k}=${v}`).join(',')}.
+      </Typography>
+    </Content>
+  );
+};

@@ -1,0 +1,1 @@
+export { EntityChaosContent } from './EntityChaosContent';

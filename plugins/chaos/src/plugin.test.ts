@@ -1,7 +1,0 @@
-import { chaosPlugin } from './plugin';
-
-describe('chaos', () => {
-  it('should export plugin', () => {
-    expect(chaosPlugin).toBeDefined();
-  });
-});
