@@ -1,7 +1,11 @@
 import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import request from 'supertest';
+import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { chaosPlugin } from './plugin';
+
+// The first start of a test backend compiles a lot on a busy machine.
+jest.setTimeout(60_000);
 
 const validBody = {
   name: 'kill-one',
@@ -19,6 +23,16 @@ async function startBackend(result: AuthorizeResult.ALLOW | AuthorizeResult.DENY
       chaosPlugin,
       mockServices.permissions.factory({ result }),
       auditor.factory,
+      catalogServiceMock.factory({
+        entities: [
+          {
+            apiVersion: 'backstage.io/v1alpha1',
+            kind: 'Component',
+            metadata: { name: 'checkout', namespace: 'default', annotations: { 'chaoscraft.io/cluster': 'nowhere' } },
+            spec: { type: 'service', owner: 'team-checkout' },
+          },
+        ],
+      }),
     ],
   });
   return { server, auditor, event };
@@ -97,5 +111,23 @@ describe('chaos backend plugin', () => {
     expect((await request(server).delete(`/api/chaos/experiments/${a.body.id}`)).status).toBe(204);
     expect((await request(server).get(`/api/chaos/experiments/${a.body.id}`)).status).toBe(404);
     expect((await request(server).delete(`/api/chaos/experiments/${a.body.id}`)).status).toBe(404);
+  });
+
+  it('refuses to start a run when the entity names a cluster that is not configured, and records nothing', async () => {
+    const { server } = await startBackend(AuthorizeResult.ALLOW);
+    const experiment = await request(server).post('/api/chaos/experiments').send(validBody);
+    const run = await request(server).post(`/api/chaos/experiments/${experiment.body.id}/runs`).send({});
+    expect(run.status).toBe(400);
+    expect(run.body.error.message).toContain('No cluster is configured');
+    const runs = await request(server).get('/api/chaos/runs');
+    expect(runs.body.totalCount).toBe(0);
+  });
+
+  it('answers 403 to a non-owner on run and abort, and 404 for unknown runs', async () => {
+    const { server } = await startBackend(AuthorizeResult.DENY);
+    const run = await request(server).post('/api/chaos/experiments/00000000-0000-0000-0000-000000000000/runs').send({});
+    expect(run.status).toBe(404);
+    expect((await request(server).get('/api/chaos/runs/nope')).status).toBe(404);
+    expect((await request(server).post('/api/chaos/runs/nope/abort')).status).toBe(404);
   });
 });

@@ -3,7 +3,11 @@ import {
   createBackendPlugin,
 } from '@backstage/backend-plugin-api';
 import { chaosPermissions } from '@chaoscraft/backstage-plugin-chaos-common';
+import { catalogServiceRef } from '@backstage/plugin-catalog-node';
+import { ClusterRegistry } from './cluster/ClusterRegistry';
 import { DatabaseExperimentStore } from './database/DatabaseExperimentStore';
+import { DatabaseRunStore } from './database/DatabaseRunStore';
+import { RunMirror } from './runs/RunMirror';
 import { createRouter } from './service/router';
 
 /**
@@ -24,12 +28,31 @@ export const chaosPlugin = createBackendPlugin({
         permissionsRegistry: coreServices.permissionsRegistry,
         auditor: coreServices.auditor,
         logger: coreServices.logger,
+        config: coreServices.rootConfig,
+        lifecycle: coreServices.lifecycle,
+        catalog: catalogServiceRef,
       },
-      async init({ database, httpAuth, httpRouter, permissions, permissionsRegistry, auditor, logger }) {
+      async init(deps) {
+        const { database, httpAuth, httpRouter, permissions, permissionsRegistry, auditor, logger } = deps;
         permissionsRegistry.addPermissions(chaosPermissions);
         const experiments = await DatabaseExperimentStore.create({ database });
+        const runs = await DatabaseRunStore.create({ database });
+        const clusters = ClusterRegistry.fromConfig(deps.config);
+        const mirror = new RunMirror(clusters, runs, logger);
+        deps.lifecycle.addStartupHook(() => mirror.start());
+        deps.lifecycle.addShutdownHook(() => mirror.stop());
         httpRouter.use(
-          await createRouter({ experiments, httpAuth, permissions, auditor, logger }),
+          await createRouter({
+            experiments,
+            runs,
+            clusters,
+            mirror,
+            catalog: deps.catalog,
+            httpAuth,
+            permissions,
+            auditor,
+            logger,
+          }),
         );
       },
     });

@@ -1,10 +1,12 @@
+import { z } from 'zod';
 import type { Experiment } from './model/experiment';
-import type {
-  BlastRadius,
-  ProbeResult,
-  RunPhase,
-  TargetRecord,
-  Verdict,
+import {
+  blastRadiusSchema,
+  phaseTransitionSchema,
+  probeResultSchema,
+  runPhaseSchema,
+  targetRecordSchema,
+  verdictSchema,
 } from './model/run';
 
 /** One page of a list; `offset` and `limit` echo the request. */
@@ -20,40 +22,45 @@ export const MAX_PAGE_LIMIT = 100;
 
 export type ExperimentList = Page<Experiment>;
 
+const timestamp = z.iso.datetime();
+
 /** A run as the backend records it: the durable history of one ChaosRun. */
-export type Run = {
-  id: string;
-  experimentId: string;
-  entityRef: string;
-  cluster: string;
-  namespace: string;
+export const runSchema = z.object({
+  id: z.string(),
+  /** Empty once the experiment that started it is deleted; the run stays. */
+  experimentId: z.string(),
+  entityRef: z.string(),
+  cluster: z.string(),
+  namespace: z.string(),
   /** metadata.name of the ChaosRun in the cluster. */
-  resourceName: string;
-  dryRun: boolean;
-  phase: RunPhase;
-  verdict?: Verdict;
-  reason?: string;
-  message?: string;
-  blastRadius?: BlastRadius;
-  createdBy: string;
-  createdAt: string;
-  updatedAt: string;
-  startedAt?: string;
-  finishedAt?: string;
-};
+  resourceName: z.string(),
+  dryRun: z.boolean(),
+  phase: runPhaseSchema,
+  verdict: verdictSchema.optional(),
+  reason: z.string().optional(),
+  message: z.string().optional(),
+  blastRadius: blastRadiusSchema.optional(),
+  createdBy: z.string(),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+  startedAt: timestamp.optional(),
+  finishedAt: timestamp.optional(),
+});
+export type Run = z.infer<typeof runSchema>;
 
-/** A phase transition or notable moment of a run, in order. */
-export type RunTimelineEvent = {
-  time: string;
-  phase: RunPhase;
-  reason?: string;
-  message?: string;
-};
+/** A phase the run reached, in order: its timeline. */
+export const runTimelineEventSchema = phaseTransitionSchema;
+export type RunTimelineEvent = z.infer<typeof runTimelineEventSchema>;
 
-export type RunDetail = Run & {
-  targets: TargetRecord[];
-  probes: ProbeResult[];
-  timeline: RunTimelineEvent[];
-};
+export const runDetailSchema = runSchema.extend({
+  targets: z.array(targetRecordSchema),
+  probes: z.array(probeResultSchema),
+  timeline: z.array(runTimelineEventSchema),
+});
+export type RunDetail = z.infer<typeof runDetailSchema>;
+
+/** What `POST /experiments/{id}/runs` accepts. */
+export const runRequestSchema = z.object({ dryRun: z.boolean().default(false) });
+export type RunRequest = z.input<typeof runRequestSchema>;
 
 export type RunList = Page<Run>;

@@ -1,4 +1,9 @@
-import { experimentSpecSchema } from '@chaoscraft/backstage-plugin-chaos-common';
+import {
+  experimentSpecSchema,
+  runDetailSchema,
+  runRequestSchema,
+  runSchema,
+} from '@chaoscraft/backstage-plugin-chaos-common';
 import { z } from 'zod';
 
 /** Keywords meaningful to Kubernetes only; the OpenAPI spec leaves them out. */
@@ -8,6 +13,9 @@ function stripKubernetesKeywords(node: unknown): unknown {
     return Object.fromEntries(
       Object.entries(node)
         .filter(([key]) => !key.startsWith('x-kubernetes-') && key !== '$schema')
+        // Timestamps travel as ISO strings; `format: date-time` would make the generated
+        // server types expect Date objects.
+        .filter(([key, value]) => !(key === 'format' && value === 'date-time'))
         .map(([key, value]) => [key, stripKubernetesKeywords(value)]),
     );
   }
@@ -45,5 +53,8 @@ export function generatedComponentSchemas(): Record<string, Record<string, unkno
   return {
     ExperimentSpec: toOpenApi(experimentSpecSchema, 'input'),
     ExperimentSpecResolved: toOpenApi(experimentSpecSchema, 'output'),
+    Run: toOpenApi(runSchema, 'output'),
+    RunDetail: toOpenApi(runDetailSchema, 'output'),
+    RunRequest: toOpenApi(runRequestSchema, 'input'),
   };
 }

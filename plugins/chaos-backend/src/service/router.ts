@@ -4,15 +4,26 @@ import {
   LoggerService,
   PermissionsService,
 } from '@backstage/backend-plugin-api';
-import { InputError, NotAllowedError, NotFoundError } from '@backstage/errors';
+import {
+  ConflictError,
+  InputError,
+  NotAllowedError,
+  NotFoundError,
+} from '@backstage/errors';
+import type { CatalogService } from '@backstage/plugin-catalog-node';
 import { stringifyEntityRef, parseEntityRef } from '@backstage/catalog-model';
 import {
   AuthorizeResult,
   ResourcePermission,
 } from '@backstage/plugin-permission-common';
 import {
+  CHAOS_CLUSTER_ANNOTATION,
   DEFAULT_PAGE_LIMIT,
   ExperimentSpec,
+  chaosRunAbortPermission,
+  chaosRunCreatePermission,
+  isTerminalPhase,
+  runRequestSchema,
   chaosExperimentCreatePermission,
   chaosExperimentDeletePermission,
   chaosExperimentUpdatePermission,
@@ -22,11 +33,19 @@ import {
 import type { JsonObject } from '@backstage/types';
 import type { Request } from 'express';
 import type express from 'express';
+import { ClusterRegistry } from '../cluster/ClusterRegistry';
 import { ExperimentStore } from '../database/ExperimentStore';
+import { RunStore } from '../database/RunStore';
+import { launchRun } from '../runs/RunLauncher';
+import { RunMirror } from '../runs/RunMirror';
 import { createOpenApiRouter } from '../schema/openapi/generated';
 
 export type RouterOptions = {
   experiments: ExperimentStore;
+  runs: RunStore;
+  clusters: ClusterRegistry;
+  mirror: RunMirror;
+  catalog: CatalogService;
   httpAuth: HttpAuthService;
   permissions: PermissionsService;
   auditor: AuditorService;
@@ -59,7 +78,7 @@ function normalizeEntityRef(ref: string, field: string): string {
 }
 
 export async function createRouter(options: RouterOptions): Promise<express.Router> {
-  const { experiments, httpAuth, permissions, auditor } = options;
+  const { experiments, runs, clusters, mirror, catalog, httpAuth, permissions, auditor } = options;
   const router = await createOpenApiRouter();
 
   /** Only the entity's owners may change its experiments: the policy decides, per entity. */
@@ -170,6 +189,68 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
       await experiments.delete(id);
     });
     res.status(204).end();
+  });
+
+  router.post('/experiments/:id/runs', async (req, res) => {
+    const parsed = runRequestSchema.safeParse(req.body ?? {});
+    if (!parsed.success) {
+      throw new InputError(`Invalid run request: ${parsed.error.issues.map(i => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    }
+    const { id } = req.params;
+    const run = await audited(req, 'run-create', { experimentId: id, dryRun: parsed.data.dryRun }, async () => {
+      const experiment = await experiments.get(id);
+      if (!experiment) throw new NotFoundError(`No experiment with id ${id}`);
+      await authorize(req, chaosRunCreatePermission, experiment.entityRef);
+      const credentials = await httpAuth.credentials(req, { allow: ['user'] });
+      const entity = await catalog.getEntityByRef(experiment.entityRef, { credentials });
+      if (!entity) throw new NotFoundError(`Entity ${experiment.entityRef} is not in the catalog`);
+      return launchRun({
+        experiment,
+        cluster: clusters.resolve(entity.metadata.annotations?.[CHAOS_CLUSTER_ANNOTATION]),
+        dryRun: parsed.data.dryRun,
+        createdBy: credentials.principal.userEntityRef,
+        runs,
+        mirror,
+      });
+    });
+    res.status(201).json(run);
+  });
+
+  router.get('/runs', async (req, res) => {
+    await httpAuth.credentials(req, { allow: ['user', 'service'] });
+    const entityRef = req.query.entityRef
+      ? normalizeEntityRef(req.query.entityRef, 'entityRef')
+      : undefined;
+    res.json(
+      await runs.list({
+        entityRef,
+        offset: req.query.offset ?? 0,
+        limit: req.query.limit ?? DEFAULT_PAGE_LIMIT,
+      }),
+    );
+  });
+
+  router.get('/runs/:id', async (req, res) => {
+    await httpAuth.credentials(req, { allow: ['user', 'service'] });
+    const run = await runs.get(req.params.id);
+    if (!run) throw new NotFoundError(`No run with id ${req.params.id}`);
+    res.json(run);
+  });
+
+  router.post('/runs/:id/abort', async (req, res) => {
+    const { id } = req.params;
+    const run = await audited(req, 'run-abort', { runId: id }, async () => {
+      const existing = await runs.get(id);
+      if (!existing) throw new NotFoundError(`No run with id ${id}`);
+      await authorize(req, chaosRunAbortPermission, existing.entityRef);
+      if (isTerminalPhase(existing.phase)) {
+        throw new ConflictError(`Run ${id} has already ended (${existing.phase})`);
+      }
+      await mirror.gateway(existing.cluster).abort(existing.namespace, existing.resourceName);
+      return existing;
+    });
+    const { targets, probes, timeline, ...summary } = run;
+    res.status(202).json(summary);
   });
 
   return router;

@@ -131,8 +131,19 @@ export const conditionSchema = z.object({
 });
 export type Condition = z.infer<typeof conditionSchema>;
 
+/** One phase reached, so that a watcher that missed fast transitions still sees them all. */
+export const phaseTransitionSchema = z.object({
+  phase: runPhaseSchema,
+  time: timestamp,
+  reason: z.string().max(128).optional(),
+  message: z.string().max(1024).optional(),
+});
+export type PhaseTransition = z.infer<typeof phaseTransitionSchema>;
+
 export const chaosRunStatusSchema = z.object({
   phase: runPhaseSchema.optional(),
+  /** Every phase the run reached, in order; each phase at most once. */
+  phaseTransitions: z.array(phaseTransitionSchema).max(RUN_PHASES.length).default([]),
   observedGeneration: z.number().int().optional(),
   startedAt: timestamp.optional(),
   finishedAt: timestamp.optional(),

@@ -215,6 +215,179 @@ export const spec = {
         ],
       },
     },
+    '/experiments/{id}/runs': {
+      parameters: [
+        {
+          $ref: '#/components/parameters/id',
+        },
+      ],
+      post: {
+        operationId: 'RunExperiment',
+        summary:
+          "Start a run of an experiment in the entity's cluster. Owners only.",
+        requestBody: {
+          required: false,
+          content: {
+            'application/json': {
+              schema: {
+                $ref: '#/components/schemas/RunRequest',
+              },
+            },
+          },
+        },
+        responses: {
+          '201': {
+            description: 'The run, recorded and handed to the cluster.',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/Run',
+                },
+              },
+            },
+          },
+          '400': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '401': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '403': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '404': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '503': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+        },
+        security: [
+          {},
+          {
+            JWT: [],
+          },
+        ],
+      },
+    },
+    '/runs': {
+      get: {
+        operationId: 'ListRuns',
+        summary: 'List runs, optionally of one entity, newest first.',
+        parameters: [
+          {
+            $ref: '#/components/parameters/entityRef',
+          },
+          {
+            $ref: '#/components/parameters/offset',
+          },
+          {
+            $ref: '#/components/parameters/limit',
+          },
+        ],
+        responses: {
+          '200': {
+            description: 'One page of runs.',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/RunList',
+                },
+              },
+            },
+          },
+          '400': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '401': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+        },
+        security: [
+          {},
+          {
+            JWT: [],
+          },
+        ],
+      },
+    },
+    '/runs/{id}': {
+      parameters: [
+        {
+          $ref: '#/components/parameters/id',
+        },
+      ],
+      get: {
+        operationId: 'GetRun',
+        summary: 'One run with its timeline, targets and probe results.',
+        responses: {
+          '200': {
+            description: 'The run.',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/RunDetail',
+                },
+              },
+            },
+          },
+          '401': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '404': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+        },
+        security: [
+          {},
+          {
+            JWT: [],
+          },
+        ],
+      },
+    },
+    '/runs/{id}/abort': {
+      parameters: [
+        {
+          $ref: '#/components/parameters/id',
+        },
+      ],
+      post: {
+        operationId: 'AbortRun',
+        summary: 'Ask the agent to stop a live run and roll back. Owners only.',
+        responses: {
+          '202': {
+            description:
+              'The abort was handed to the cluster; the run ends as Aborted.',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/Run',
+                },
+              },
+            },
+          },
+          '401': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '403': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '404': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '409': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+        },
+        security: [
+          {},
+          {
+            JWT: [],
+          },
+        ],
+      },
+    },
   },
   components: {
     securitySchemes: {
@@ -343,6 +516,27 @@ export const spec = {
             required: ['id', 'createdBy', 'createdAt', 'updatedAt'],
           },
         ],
+      },
+      RunList: {
+        type: 'object',
+        properties: {
+          items: {
+            type: 'array',
+            items: {
+              $ref: '#/components/schemas/Run',
+            },
+          },
+          totalCount: {
+            type: 'integer',
+          },
+          offset: {
+            type: 'integer',
+          },
+          limit: {
+            type: 'integer',
+          },
+        },
+        required: ['items', 'totalCount', 'offset', 'limit'],
       },
       ExperimentList: {
         type: 'object',
@@ -1716,6 +1910,442 @@ export const spec = {
           'safety',
         ],
         additionalProperties: false,
+      },
+      Run: {
+        'x-generated': true,
+        type: 'object',
+        properties: {
+          id: {
+            type: 'string',
+          },
+          experimentId: {
+            type: 'string',
+          },
+          entityRef: {
+            type: 'string',
+          },
+          cluster: {
+            type: 'string',
+          },
+          namespace: {
+            type: 'string',
+          },
+          resourceName: {
+            type: 'string',
+          },
+          dryRun: {
+            type: 'boolean',
+          },
+          phase: {
+            type: 'string',
+            enum: [
+              'Pending',
+              'Preflight',
+              'Injecting',
+              'Running',
+              'RollingBack',
+              'Completed',
+              'Aborted',
+              'Failed',
+            ],
+          },
+          verdict: {
+            type: 'string',
+            enum: ['Passed', 'Failed', 'Refused', 'Inconclusive'],
+          },
+          reason: {
+            type: 'string',
+          },
+          message: {
+            type: 'string',
+          },
+          blastRadius: {
+            type: 'object',
+            properties: {
+              selected: {
+                type: 'integer',
+                minimum: 0,
+                maximum: 9007199254740991,
+              },
+              eligible: {
+                type: 'integer',
+                minimum: 0,
+                maximum: 9007199254740991,
+              },
+              percent: {
+                type: 'number',
+                minimum: 0,
+                maximum: 100,
+              },
+              limit: {
+                type: 'number',
+                minimum: 0,
+                maximum: 100,
+              },
+            },
+            required: ['selected', 'eligible', 'percent', 'limit'],
+            additionalProperties: false,
+          },
+          createdBy: {
+            type: 'string',
+          },
+          createdAt: {
+            type: 'string',
+            pattern:
+              '^(?:(?:\\d\\d[2468][048]|\\d\\d[13579][26]|\\d\\d0[48]|[02468][048]00|[13579][26]00)-02-29|\\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\\d|30)|(?:02)-(?:0[1-9]|1\\d|2[0-8])))T(?:(?:[01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d(?:\\.\\d+)?(?:Z))$',
+          },
+          updatedAt: {
+            type: 'string',
+            pattern:
+              '^(?:(?:\\d\\d[2468][048]|\\d\\d[13579][26]|\\d\\d0[48]|[02468][048]00|[13579][26]00)-02-29|\\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\\d|30)|(?:02)-(?:0[1-9]|1\\d|2[0-8])))T(?:(?:[01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d(?:\\.\\d+)?(?:Z))$',
+          },
+          startedAt: {
+            type: 'string',
+            pattern:
+              '^(?:(?:\\d\\d[2468][048]|\\d\\d[13579][26]|\\d\\d0[48]|[02468][048]00|[13579][26]00)-02-29|\\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\\d|30)|(?:02)-(?:0[1-9]|1\\d|2[0-8])))T(?:(?:[01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d(?:\\.\\d+)?(?:Z))$',
+          },
+          finishedAt: {
+            type: 'string',
+            pattern:
+              '^(?:(?:\\d\\d[2468][048]|\\d\\d[13579][26]|\\d\\d0[48]|[02468][048]00|[13579][26]00)-02-29|\\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\\d|30)|(?:02)-(?:0[1-9]|1\\d|2[0-8])))T(?:(?:[01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d(?:\\.\\d+)?(?:Z))$',
+          },
+        },
+        required: [
+          'id',
+          'experimentId',
+          'entityRef',
+          'cluster',
+          'namespace',
+          'resourceName',
+          'dryRun',
+          'phase',
+          'createdBy',
+          'createdAt',
+          'updatedAt',
+        ],
+        additionalProperties: false,
+      },
+      RunDetail: {
+        'x-generated': true,
+        type: 'object',
+        properties: {
+          id: {
+            type: 'string',
+          },
+          experimentId: {
+            type: 'string',
+          },
+          entityRef: {
+            type: 'string',
+          },
+          cluster: {
+            type: 'string',
+          },
+          namespace: {
+            type: 'string',
+          },
+          resourceName: {
+            type: 'string',
+          },
+          dryRun: {
+            type: 'boolean',
+          },
+          phase: {
+            type: 'string',
+            enum: [
+              'Pending',
+              'Preflight',
+              'Injecting',
+              'Running',
+              'RollingBack',
+              'Completed',
+              'Aborted',
+              'Failed',
+            ],
+          },
+          verdict: {
+            type: 'string',
+            enum: ['Passed', 'Failed', 'Refused', 'Inconclusive'],
+          },
+          reason: {
+            type: 'string',
+          },
+          message: {
+            type: 'string',
+          },
+          blastRadius: {
+            type: 'object',
+            properties: {
+              selected: {
+                type: 'integer',
+                minimum: 0,
+                maximum: 9007199254740991,
+              },
+              eligible: {
+                type: 'integer',
+                minimum: 0,
+                maximum: 9007199254740991,
+              },
+              percent: {
+                type: 'number',
+                minimum: 0,
+                maximum: 100,
+              },
+              limit: {
+                type: 'number',
+                minimum: 0,
+                maximum: 100,
+              },
+            },
+            required: ['selected', 'eligible', 'percent', 'limit'],
+            additionalProperties: false,
+          },
+          createdBy: {
+            type: 'string',
+          },
+          createdAt: {
+            type: 'string',
+            pattern:
+              '^(?:(?:\\d\\d[2468][048]|\\d\\d[13579][26]|\\d\\d0[48]|[02468][048]00|[13579][26]00)-02-29|\\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\\d|30)|(?:02)-(?:0[1-9]|1\\d|2[0-8])))T(?:(?:[01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d(?:\\.\\d+)?(?:Z))$',
+          },
+          updatedAt: {
+            type: 'string',
+            pattern:
+              '^(?:(?:\\d\\d[2468][048]|\\d\\d[13579][26]|\\d\\d0[48]|[02468][048]00|[13579][26]00)-02-29|\\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\\d|30)|(?:02)-(?:0[1-9]|1\\d|2[0-8])))T(?:(?:[01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d(?:\\.\\d+)?(?:Z))$',
+          },
+          startedAt: {
+            type: 'string',
+            pattern:
+              '^(?:(?:\\d\\d[2468][048]|\\d\\d[13579][26]|\\d\\d0[48]|[02468][048]00|[13579][26]00)-02-29|\\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\\d|30)|(?:02)-(?:0[1-9]|1\\d|2[0-8])))T(?:(?:[01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d(?:\\.\\d+)?(?:Z))$',
+          },
+          finishedAt: {
+            type: 'string',
+            pattern:
+              '^(?:(?:\\d\\d[2468][048]|\\d\\d[13579][26]|\\d\\d0[48]|[02468][048]00|[13579][26]00)-02-29|\\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\\d|30)|(?:02)-(?:0[1-9]|1\\d|2[0-8])))T(?:(?:[01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d(?:\\.\\d+)?(?:Z))$',
+          },
+          targets: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                pod: {
+                  type: 'string',
+                },
+                uid: {
+                  type: 'string',
+                },
+                node: {
+                  type: 'string',
+                },
+                fault: {
+                  type: 'string',
+                  enum: [
+                    'pod-kill',
+                    'network-latency',
+                    'network-loss',
+                    'network-duplicate',
+                    'network-corrupt',
+                    'network-bandwidth',
+                    'network-partition',
+                    'cpu-stress',
+                  ],
+                },
+                phase: {
+                  type: 'string',
+                  enum: [
+                    'Selected',
+                    'Injecting',
+                    'Injected',
+                    'Blocked',
+                    'Recovering',
+                    'Recovered',
+                    'Failed',
+                    'Skipped',
+                  ],
+                },
+                reason: {
+                  type: 'string',
+                  maxLength: 128,
+                },
+                message: {
+                  type: 'string',
+                  maxLength: 1024,
+                },
+                injectedAt: {
+                  type: 'string',
+                  pattern:
+                    '^(?:(?:\\d\\d[2468][048]|\\d\\d[13579][26]|\\d\\d0[48]|[02468][048]00|[13579][26]00)-02-29|\\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\\d|30)|(?:02)-(?:0[1-9]|1\\d|2[0-8])))T(?:(?:[01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d(?:\\.\\d+)?(?:Z))$',
+                },
+                recoveredAt: {
+                  type: 'string',
+                  pattern:
+                    '^(?:(?:\\d\\d[2468][048]|\\d\\d[13579][26]|\\d\\d0[48]|[02468][048]00|[13579][26]00)-02-29|\\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\\d|30)|(?:02)-(?:0[1-9]|1\\d|2[0-8])))T(?:(?:[01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d(?:\\.\\d+)?(?:Z))$',
+                },
+                events: {
+                  default: [],
+                  maxItems: 10,
+                  type: 'array',
+                  items: {
+                    type: 'object',
+                    properties: {
+                      time: {
+                        type: 'string',
+                        pattern:
+                          '^(?:(?:\\d\\d[2468][048]|\\d\\d[13579][26]|\\d\\d0[48]|[02468][048]00|[13579][26]00)-02-29|\\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\\d|30)|(?:02)-(?:0[1-9]|1\\d|2[0-8])))T(?:(?:[01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d(?:\\.\\d+)?(?:Z))$',
+                      },
+                      reason: {
+                        type: 'string',
+                        maxLength: 128,
+                      },
+                      message: {
+                        type: 'string',
+                        maxLength: 1024,
+                      },
+                    },
+                    required: ['time', 'reason', 'message'],
+                    additionalProperties: false,
+                  },
+                },
+              },
+              required: ['pod', 'fault', 'phase', 'events'],
+              additionalProperties: false,
+            },
+          },
+          probes: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                name: {
+                  type: 'string',
+                },
+                type: {
+                  type: 'string',
+                  enum: ['promql', 'http', 'k8s'],
+                },
+                comparison: {
+                  type: 'string',
+                  enum: ['<', '<=', '>', '>=', '==', '!='],
+                },
+                threshold: {
+                  type: 'number',
+                },
+                verdict: {
+                  type: 'string',
+                  enum: ['Passed', 'Failed', 'Unknown'],
+                },
+                consecutiveFailures: {
+                  default: 0,
+                  type: 'integer',
+                  minimum: 0,
+                  maximum: 9007199254740991,
+                },
+                samples: {
+                  default: [],
+                  maxItems: 120,
+                  type: 'array',
+                  items: {
+                    type: 'object',
+                    properties: {
+                      time: {
+                        type: 'string',
+                        pattern:
+                          '^(?:(?:\\d\\d[2468][048]|\\d\\d[13579][26]|\\d\\d0[48]|[02468][048]00|[13579][26]00)-02-29|\\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\\d|30)|(?:02)-(?:0[1-9]|1\\d|2[0-8])))T(?:(?:[01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d(?:\\.\\d+)?(?:Z))$',
+                      },
+                      phase: {
+                        type: 'string',
+                        enum: ['before', 'during', 'after'],
+                      },
+                      value: {
+                        type: 'number',
+                      },
+                      ok: {
+                        type: 'boolean',
+                      },
+                      error: {
+                        type: 'string',
+                        maxLength: 512,
+                      },
+                    },
+                    required: ['time', 'phase', 'ok'],
+                    additionalProperties: false,
+                  },
+                },
+              },
+              required: [
+                'name',
+                'type',
+                'verdict',
+                'consecutiveFailures',
+                'samples',
+              ],
+              additionalProperties: false,
+            },
+          },
+          timeline: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                phase: {
+                  type: 'string',
+                  enum: [
+                    'Pending',
+                    'Preflight',
+                    'Injecting',
+                    'Running',
+                    'RollingBack',
+                    'Completed',
+                    'Aborted',
+                    'Failed',
+                  ],
+                },
+                time: {
+                  type: 'string',
+                  pattern:
+                    '^(?:(?:\\d\\d[2468][048]|\\d\\d[13579][26]|\\d\\d0[48]|[02468][048]00|[13579][26]00)-02-29|\\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\\d|30)|(?:02)-(?:0[1-9]|1\\d|2[0-8])))T(?:(?:[01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d(?:\\.\\d+)?(?:Z))$',
+                },
+                reason: {
+                  type: 'string',
+                  maxLength: 128,
+                },
+                message: {
+                  type: 'string',
+                  maxLength: 1024,
+                },
+              },
+              required: ['phase', 'time'],
+              additionalProperties: false,
+            },
+          },
+        },
+        required: [
+          'id',
+          'experimentId',
+          'entityRef',
+          'cluster',
+          'namespace',
+          'resourceName',
+          'dryRun',
+          'phase',
+          'createdBy',
+          'createdAt',
+          'updatedAt',
+          'targets',
+          'probes',
+          'timeline',
+        ],
+        additionalProperties: false,
+      },
+      RunRequest: {
+        'x-generated': true,
+        type: 'object',
+        properties: {
+          dryRun: {
+            default: false,
+            type: 'boolean',
+          },
+        },
       },
     },
   },

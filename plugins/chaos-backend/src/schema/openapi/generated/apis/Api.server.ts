@@ -7,7 +7,20 @@
 import { Experiment } from '../models/Experiment.model';
 import { ExperimentList } from '../models/ExperimentList.model';
 import { ExperimentSpec } from '../models/ExperimentSpec.model';
+import { Run } from '../models/Run.model';
+import { RunDetail } from '../models/RunDetail.model';
+import { RunList } from '../models/RunList.model';
+import { RunRequest } from '../models/RunRequest.model';
 
+/**
+ * @public
+ */
+export type AbortRun = {
+  path: {
+    id: string;
+  };
+  response: Run | Error | Error | Error | Error;
+};
 /**
  * @public
  */
@@ -36,6 +49,15 @@ export type GetExperiment = {
 /**
  * @public
  */
+export type GetRun = {
+  path: {
+    id: string;
+  };
+  response: RunDetail | Error | Error;
+};
+/**
+ * @public
+ */
 export type ListExperiments = {
   query: {
     entityRef?: string;
@@ -43,6 +65,27 @@ export type ListExperiments = {
     limit?: number;
   };
   response: ExperimentList | Error | Error;
+};
+/**
+ * @public
+ */
+export type ListRuns = {
+  query: {
+    entityRef?: string;
+    offset?: number;
+    limit?: number;
+  };
+  response: RunList | Error | Error;
+};
+/**
+ * @public
+ */
+export type RunExperiment = {
+  path: {
+    id: string;
+  };
+  body: RunRequest;
+  response: Run | Error | Error | Error | Error | Error;
 };
 /**
  * @public
@@ -56,13 +99,21 @@ export type UpdateExperiment = {
 };
 
 export type EndpointMap = {
+  '#post|/runs/{id}/abort': AbortRun;
+
   '#post|/experiments': CreateExperiment;
 
   '#_delete|/experiments/{id}': DeleteExperiment;
 
   '#get|/experiments/{id}': GetExperiment;
 
+  '#get|/runs/{id}': GetRun;
+
   '#get|/experiments': ListExperiments;
+
+  '#get|/runs': ListRuns;
+
+  '#post|/experiments/{id}/runs': RunExperiment;
 
   '#put|/experiments/{id}': UpdateExperiment;
 };

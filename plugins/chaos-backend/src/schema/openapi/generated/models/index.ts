@@ -47,3 +47,13 @@ export * from '../models/ExperimentSpecSafetyProgressiveStepsInnerSelection.mode
 export * from '../models/ExperimentSpecTarget.model';
 export * from '../models/ExperimentSpecTargetSelection.model';
 export * from '../models/ModelError.model';
+export * from '../models/Run.model';
+export * from '../models/RunBlastRadius.model';
+export * from '../models/RunDetail.model';
+export * from '../models/RunDetailProbesInner.model';
+export * from '../models/RunDetailProbesInnerSamplesInner.model';
+export * from '../models/RunDetailTargetsInner.model';
+export * from '../models/RunDetailTargetsInnerEventsInner.model';
+export * from '../models/RunDetailTimelineInner.model';
+export * from '../models/RunList.model';
+export * from '../models/RunRequest.model';

@@ -1,0 +1,80 @@
+import type { Config } from '@backstage/config';
+import { InputError } from '@backstage/errors';
+import { KubeConfig } from '@kubernetes/client-node';
+
+/** One cluster the chaos plugin may run in, as configured. */
+export type ChaosCluster = {
+  name: string;
+  url?: string;
+  serviceAccountToken?: string;
+  caData?: string;
+  skipTLSVerify?: boolean;
+  kubeconfigPath?: string;
+};
+
+function readCluster(c: Config): ChaosCluster {
+  return {
+    name: c.getString('name'),
+    url: c.getOptionalString('url'),
+    serviceAccountToken: c.getOptionalString('serviceAccountToken'),
+    caData: c.getOptionalString('caData'),
+    skipTLSVerify: c.getOptionalBoolean('skipTLSVerify'),
+    kubeconfigPath: c.getOptionalString('kubeconfigPath'),
+  };
+}
+
+/**
+ * The clusters of `chaos.clusters`, or else those that users already configured for
+ * Backstage's Kubernetes plugin (`kubernetes.clusterLocatorMethods` entries of type `config`).
+ */
+export class ClusterRegistry {
+  static fromConfig(config: Config): ClusterRegistry {
+    const own = config.getOptionalConfigArray('chaos.clusters');
+    if (own) return new ClusterRegistry(own.map(readCluster));
+    const methods = config.getOptionalConfigArray('kubernetes.clusterLocatorMethods') ?? [];
+    const clusters = methods
+      .filter(m => m.getString('type') === 'config')
+      .flatMap(m => m.getOptionalConfigArray('clusters') ?? [])
+      .map(readCluster);
+    return new ClusterRegistry(clusters);
+  }
+
+  private readonly kubeConfigs = new Map<string, KubeConfig>();
+
+  constructor(readonly clusters: ChaosCluster[]) {}
+
+  /** The cluster an entity names, or the first one. Throws InputError naming what is wrong. */
+  resolve(name: string | undefined): ChaosCluster {
+    if (this.clusters.length === 0) {
+      throw new InputError(
+        'No cluster is configured for chaos: add chaos.clusters, or a config entry under kubernetes.clusterLocatorMethods',
+      );
+    }
+    if (!name) return this.clusters[0];
+    const cluster = this.clusters.find(c => c.name === name);
+    if (!cluster) {
+      throw new InputError(
+        `chaoscraft.io/cluster names '${name}', which is not configured (known: ${this.clusters.map(c => c.name).join(', ')})`,
+      );
+    }
+    return cluster;
+  }
+
+  kubeConfig(cluster: ChaosCluster): KubeConfig {
+    let kc = this.kubeConfigs.get(cluster.name);
+    if (!kc) {
+      kc = new KubeConfig();
+      if (cluster.kubeconfigPath) {
+        kc.loadFromFile(cluster.kubeconfigPath);
+      } else {
+        if (!cluster.url) throw new InputError(`Cluster ${cluster.name} needs a url or a kubeconfigPath`);
+        kc.loadFromClusterAndUser(
+          { name: cluster.name, server: cluster.url, caData: cluster.caData, skipTLSVerify: cluster.skipTLSVerify ?? false },
+          { name: `${cluster.name}-chaos`, token: cluster.serviceAccountToken },
+        );
+      }
+      this.kubeConfigs.set(cluster.name, kc);
+    }
+    return kc;
+  }
+}

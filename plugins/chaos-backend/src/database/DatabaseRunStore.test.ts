@@ -1,0 +1,85 @@
+import { TestDatabases, mockServices } from '@backstage/backend-test-utils';
+import { randomUUID } from 'node:crypto';
+import { DatabaseExperimentStore } from './DatabaseExperimentStore';
+import { DatabaseRunStore } from './DatabaseRunStore';
+
+jest.setTimeout(60_000);
+
+const databases = TestDatabases.create({ ids: ['POSTGRES_15', 'SQLITE_3'] });
+const t = (s: number): string => new Date(Date.UTC(2026, 10, 22, 12, 0, s)).toISOString();
+
+describe.each(databases.eachSupportedId())('DatabaseRunStore on %s', databaseId => {
+  async function setup() {
+    const knex = await databases.init(databaseId);
+    const database = mockServices.database({ knex, migrations: { skip: false } });
+    const experiments = await DatabaseExperimentStore.create({ database });
+    const runs = await DatabaseRunStore.create({ database });
+    const experiment = await experiments.create(
+      {
+        name: 'kill', entityRef: 'component:default/checkout', description: '', duration: '60s',
+        target: { namespace: 'shop', labelSelector: { app: 'checkout' }, selection: { mode: 'one' } },
+        faults: [{ type: 'pod-kill', gracePeriodSeconds: 0 }],
+        safety: { maxBlastRadiusPercent: 10, respectPodDisruptionBudgets: true },
+      },
+      'user:default/alice',
+    );
+    const run = await runs.create({
+      id: randomUUID(), experimentId: experiment.id, entityRef: experiment.entityRef, cluster: 'sandbox',
+      namespace: 'shop', resourceName: 'kill-abc', dryRun: false, createdBy: 'user:default/alice', spec: {},
+    });
+    return { runs, experiments, experiment, run };
+  }
+
+  const running = {
+    phase: 'Running' as const,
+    blastRadius: { selected: 1, eligible: 10, percent: 10, limit: 10 },
+    targets: [{ pod: 'checkout-1', node: 'kwok-node-0', fault: 'pod-kill' as const, phase: 'Injected' as const, events: [] }],
+    phaseTransitions: [
+      { phase: 'Preflight' as const, time: t(1) },
+      { phase: 'Injecting' as const, time: t(2) },
+      { phase: 'Running' as const, time: t(3) },
+    ],
+  };
+  const completed = {
+    ...running,
+    phase: 'Completed' as const,
+    verdict: 'Passed' as const,
+    reason: 'DurationElapsed',
+    finishedAt: t(9),
+    targets: [{ ...running.targets[0], phase: 'Recovered' as const }],
+    phaseTransitions: [...running.phaseTransitions, { phase: 'Completed' as const, time: t(9) }],
+  };
+
+  it('mirrors status idempotently: replays and restarts record nothing twice', async () => {
+    const { runs, run } = await setup();
+    expect((await runs.listLive()).map(r => r.id)).toEqual([run.id]);
+
+    await runs.applyStatus(run.id, running, '10');
+    await runs.applyStatus(run.id, running, '10');
+    await runs.applyStatus(run.id, completed, '12');
+    await runs.applyStatus(run.id, completed, '12');
+    // A stale event after completion changes nothing.
+    await runs.applyStatus(run.id, running, '10');
+
+    const detail = (await runs.get(run.id))!;
+    expect(detail).toMatchObject({ phase: 'Completed', verdict: 'Passed', blastRadius: { selected: 1, eligible: 10 } });
+    expect(detail.timeline.map(e => e.phase)).toEqual(['Pending', 'Preflight', 'Injecting', 'Running', 'Completed']);
+    expect(detail.targets).toEqual([expect.objectContaining({ pod: 'checkout-1', phase: 'Recovered' })]);
+    expect(await runs.listLive()).toEqual([]);
+  });
+
+  it('keeps runs when their experiment is deleted, and pages by entity', async () => {
+    const { runs, experiments, experiment, run } = await setup();
+    await experiments.delete(experiment.id);
+    const page = await runs.list({ entityRef: 'component:default/checkout', offset: 0, limit: 5 });
+    expect(page.totalCount).toBe(1);
+    expect(page.items[0]).toMatchObject({ id: run.id, experimentId: '' });
+  });
+
+  it('fails a run the cluster lost, once', async () => {
+    const { runs, run } = await setup();
+    await runs.fail(run.id, 'ChaosRunNotFound', 'gone');
+    await runs.applyStatus(run.id, running);
+    expect(await runs.get(run.id)).toMatchObject({ phase: 'Failed', reason: 'ChaosRunNotFound' });
+  });
+});

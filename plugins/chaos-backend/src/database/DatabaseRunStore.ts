@@ -1,0 +1,239 @@
+import type {
+  BlastRadius,
+  ChaosRunStatus,
+  Page,
+  PhaseTransition,
+  ProbeResult,
+  Run,
+  RunDetail,
+  RunPhase,
+  TargetRecord,
+  Verdict,
+} from '@chaoscraft/backstage-plugin-chaos-common';
+import { RUN_PHASES, TERMINAL_PHASES } from '@chaoscraft/backstage-plugin-chaos-common';
+import type { DatabaseService } from '@backstage/backend-plugin-api';
+import { Knex } from 'knex';
+import { migrateChaosDatabase } from './DatabaseExperimentStore';
+import { NewRun, RunStore } from './RunStore';
+import { toIsoString } from './timestamps';
+
+type RunRow = {
+  id: string;
+  experiment_id: string | null;
+  entity_ref: string;
+  cluster: string;
+  namespace: string;
+  resource_name: string;
+  dry_run: boolean | number;
+  spec: string;
+  phase: RunPhase;
+  verdict: Verdict | null;
+  reason: string | null;
+  message: string | null;
+  blast_radius: string | null;
+  probes: string | null;
+  resource_version: string | null;
+  created_by: string;
+  created_at: Date | string;
+  updated_at: Date | string;
+  started_at: Date | string | null;
+  finished_at: Date | string | null;
+};
+
+type TargetRow = {
+  run_id: string;
+  pod: string;
+  fault: string;
+  node: string | null;
+  phase: string;
+  reason: string | null;
+  message: string | null;
+  injected_at: Date | string | null;
+  recovered_at: Date | string | null;
+  events: string | null;
+};
+
+const optionalIso = (v: Date | string | null | undefined): string | undefined =>
+  v === null || v === undefined ? undefined : toIsoString(v);
+const optionalDate = (v: string | undefined): Date | null => (v ? new Date(v) : null);
+
+/** Runs on Knex; shares the database and migrations with the experiment store. */
+export class DatabaseRunStore implements RunStore {
+  static async create(options: { database: DatabaseService }): Promise<DatabaseRunStore> {
+    return new DatabaseRunStore(await migrateChaosDatabase(options.database));
+  }
+
+  private constructor(private readonly db: Knex) {}
+
+  async create(run: NewRun): Promise<Run> {
+    const now = new Date();
+    const row: RunRow = {
+      id: run.id,
+      experiment_id: run.experimentId,
+      entity_ref: run.entityRef,
+      cluster: run.cluster,
+      namespace: run.namespace,
+      resource_name: run.resourceName,
+      dry_run: run.dryRun,
+      spec: JSON.stringify(run.spec),
+      phase: 'Pending',
+      verdict: null,
+      reason: null,
+      message: null,
+      blast_radius: null,
+      probes: null,
+      resource_version: null,
+      created_by: run.createdBy,
+      created_at: now,
+      updated_at: now,
+      started_at: null,
+      finished_at: null,
+    };
+    await this.db.transaction(async tx => {
+      await tx('chaos_runs').insert(row);
+      await tx('chaos_run_events').insert({ run_id: run.id, phase: 'Pending', time: now, reason: 'Created', message: `Run requested by ${run.createdBy}` });
+    });
+    return toRun(row);
+  }
+
+  async get(id: string): Promise<RunDetail | undefined> {
+    const row: RunRow | undefined = await this.db('chaos_runs').where({ id }).first();
+    if (!row) return undefined;
+    const [targets, events] = await Promise.all([
+      this.db<TargetRow>('chaos_run_targets').where({ run_id: id }).orderBy(['pod', 'fault']),
+      this.db('chaos_run_events').where({ run_id: id }),
+    ]);
+    const timeline = events
+      .map(e => ({ time: toIsoString(e.time), phase: e.phase as RunPhase, reason: e.reason ?? undefined, message: e.message ?? undefined }))
+      .sort((a, b) => a.time.localeCompare(b.time) || RUN_PHASES.indexOf(a.phase) - RUN_PHASES.indexOf(b.phase));
+    return {
+      ...toRun(row),
+      targets: targets.map(toTarget),
+      probes: row.probes ? (JSON.parse(row.probes) as ProbeResult[]) : [],
+      timeline,
+    };
+  }
+
+  async list({ entityRef, offset, limit }: { entityRef?: string; offset: number; limit: number }): Promise<Page<Run>> {
+    const scoped = (): Knex.QueryBuilder =>
+      entityRef ? this.db('chaos_runs').where({ entity_ref: entityRef }) : this.db('chaos_runs');
+    const [{ count }] = await scoped().count<[{ count: number | string }]>({ count: '*' });
+    const rows: RunRow[] = await scoped()
+      .select('*')
+      .orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'asc' }])
+      .offset(offset)
+      .limit(limit);
+    return { items: rows.map(toRun), totalCount: Number(count), offset, limit };
+  }
+
+  async listLive(): Promise<Run[]> {
+    const rows: RunRow[] = await this.db('chaos_runs').whereNotIn('phase', [...TERMINAL_PHASES]);
+    return rows.map(toRun);
+  }
+
+  async applyStatus(id: string, status: Partial<ChaosRunStatus>, resourceVersion?: string): Promise<void> {
+    await this.db.transaction(async tx => {
+      const row: RunRow | undefined = await tx('chaos_runs').where({ id }).first();
+      if (!row) return;
+      // A terminal record is final, and phases only move forward: a late or replayed event
+      // (resourceVersions are opaque, so order is judged by phase) never rewinds a run.
+      if (TERMINAL_PHASES.includes(row.phase) && status.phase !== row.phase) return;
+      if (status.phase && RUN_PHASES.indexOf(status.phase) < RUN_PHASES.indexOf(row.phase)) return;
+      const phase = status.phase ?? row.phase;
+      await tx('chaos_runs').where({ id }).update({
+        phase,
+        verdict: status.verdict ?? row.verdict,
+        reason: status.reason ?? row.reason,
+        message: status.message ?? row.message,
+        blast_radius: status.blastRadius ? JSON.stringify(status.blastRadius) : row.blast_radius,
+        probes: status.probes?.length ? JSON.stringify(status.probes) : row.probes,
+        resource_version: resourceVersion ?? row.resource_version,
+        started_at: optionalDate(status.startedAt) ?? row.started_at,
+        finished_at: optionalDate(status.finishedAt) ?? row.finished_at,
+        updated_at: new Date(),
+      });
+
+      const transitions: PhaseTransition[] = status.phaseTransitions?.length
+        ? status.phaseTransitions
+        : status.phase
+          ? [{ phase: status.phase, time: new Date().toISOString(), reason: status.reason, message: status.message }]
+          : [];
+      for (const t of transitions) {
+        await tx('chaos_run_events')
+          .insert({ run_id: id, phase: t.phase, time: new Date(t.time), reason: t.reason ?? null, message: t.message ?? null })
+          .onConflict(['run_id', 'phase'])
+          .ignore();
+      }
+
+      for (const t of status.targets ?? []) {
+        await tx('chaos_run_targets')
+          .insert(fromTarget(id, t))
+          .onConflict(['run_id', 'pod', 'fault'])
+          .merge();
+      }
+    });
+  }
+
+  async fail(id: string, reason: string, message: string): Promise<void> {
+    const now = new Date().toISOString();
+    await this.applyStatus(id, {
+      phase: 'Failed',
+      verdict: 'Inconclusive',
+      reason,
+      message,
+      finishedAt: now,
+      phaseTransitions: [{ phase: 'Failed', time: now, reason, message }],
+    });
+  }
+}
+
+function toRun(row: RunRow): Run {
+  return {
+    id: row.id,
+    experimentId: row.experiment_id ?? '',
+    entityRef: row.entity_ref,
+    cluster: row.cluster,
+    namespace: row.namespace,
+    resourceName: row.resource_name,
+    dryRun: Boolean(row.dry_run),
+    phase: row.phase,
+    verdict: row.verdict ?? undefined,
+    reason: row.reason ?? undefined,
+    message: row.message ?? undefined,
+    blastRadius: row.blast_radius ? (JSON.parse(row.blast_radius) as BlastRadius) : undefined,
+    createdBy: row.created_by,
+    createdAt: toIsoString(row.created_at),
+    updatedAt: toIsoString(row.updated_at),
+    startedAt: optionalIso(row.started_at),
+    finishedAt: optionalIso(row.finished_at),
+  };
+}
+
+function toTarget(row: TargetRow): TargetRecord {
+  return {
+    pod: row.pod,
+    fault: row.fault as TargetRecord['fault'],
+    node: row.node ?? undefined,
+    phase: row.phase as TargetRecord['phase'],
+    reason: row.reason ?? undefined,
+    message: row.message ?? undefined,
+    injectedAt: optionalIso(row.injected_at),
+    recoveredAt: optionalIso(row.recovered_at),
+    events: row.events ? JSON.parse(row.events) : [],
+  };
+}
+
+function fromTarget(runId: string, t: TargetRecord): TargetRow {
+  return {
+    run_id: runId,
+    pod: t.pod,
+    fault: t.fault,
+    node: t.node ?? null,
+    phase: t.phase,
+    reason: t.reason ?? null,
+    message: t.message ?? null,
+    injected_at: optionalDate(t.injectedAt),
+    recovered_at: optionalDate(t.recoveredAt),
+    events: JSON.stringify(t.events ?? []),
+  };
+}
