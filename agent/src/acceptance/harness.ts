@@ -1,0 +1,146 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import {
+  ApiextensionsV1Api,
+  AppsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  loadAllYaml,
+  V1CustomResourceDefinition,
+  V1Pod,
+  Watch,
+} from '@kubernetes/client-node';
+import { CHAOS_GROUP, CHAOS_RUN, CHAOS_VERSION, ChaosRunSpecInput, ChaosRunStatus, RunPhase } from '@chaoscraft/backstage-plugin-chaos-common';
+// Test support only (acceptance suites and benchmarks), hence a devDependency.
+// eslint-disable-next-line @backstage/no-undeclared-imports
+import { apiErrorCode, waitFor, waitForReadyPods } from '@chaoscraft/test-sandbox';
+import pino from 'pino';
+import { defaultControllerConfig, ControllerConfig } from '../config';
+import { ChaosController } from '../controller/controller';
+
+// Tests and benchmarks run from the source tree, where the chart sits beside the agent.
+// eslint-disable-next-line no-restricted-syntax
+export const CRD_DIR = path.resolve(__dirname, '../../../charts/chaoscraft-agent/crds');
+export const OPT_IN = { 'chaoscraft.io/chaos-enabled': 'true' };
+
+/** Applies the generated CRDs (create, or replace when present) and waits until established. */
+export async function applyCrds(kc: KubeConfig): Promise<void> {
+  const api = kc.makeApiClient(ApiextensionsV1Api);
+  for (const file of readdirSync(CRD_DIR).filter(f => f.endsWith('.yaml'))) {
+    for (const crd of loadAllYaml(readFileSync(path.join(CRD_DIR, file), 'utf8')) as V1CustomResourceDefinition[]) {
+      const name = crd.metadata!.name!;
+      try {
+        await api.createCustomResourceDefinition({ body: crd });
+      } catch (error) {
+        if (apiErrorCode(error) !== 409) throw error;
+        const existing = await api.readCustomResourceDefinition({ name });
+        await api.replaceCustomResourceDefinition({ name, body: { ...crd, metadata: { ...crd.metadata, resourceVersion: existing.metadata!.resourceVersion } } });
+      }
+      await waitFor(
+        async () =>
+          (await api.readCustomResourceDefinition({ name })).status?.conditions?.some(c => c.type === 'Established' && c.status === 'True'),
+        { timeoutMs: 30_000, description: `CRD ${name} established` },
+      );
+    }
+  }
+}
+
+export interface RunningController {
+  controller: ChaosController;
+  stop(): Promise<void>;
+}
+
+/** An in-process controller that only sees the given namespaces (other suites share the sandbox). */
+export async function startController(kc: KubeConfig, overrides: Partial<ControllerConfig> & { agentNamespace: string; watchNamespaces: string[] }): Promise<RunningController> {
+  const config: ControllerConfig = {
+    ...defaultControllerConfig(),
+    metricsHost: '127.0.0.1',
+    metricsPort: 0,
+    leaseName: `agent-${Math.random().toString(36).slice(2, 8)}`,
+    leaseDurationMs: 4_000,
+    renewDeadlineMs: 3_000,
+    retryPeriodMs: 500,
+    heartbeatIntervalMs: 1_000,
+    rollbackTimeoutMs: 10_000,
+    ...overrides,
+  };
+  const controller = new ChaosController(config, { kubeConfig: kc, log: pino({ level: process.env.AGENT_TEST_LOG ?? 'silent' }) });
+  await controller.start();
+  await waitFor(() => controller.isLeader && controller.hasSynced(), { timeoutMs: 20_000, description: 'controller leading and synced' });
+  return { controller, stop: () => controller.stop() };
+}
+
+export async function createDeployment(kc: KubeConfig, namespace: string, name: string, replicas: number): Promise<V1Pod[]> {
+  await kc.makeApiClient(AppsV1Api).createNamespacedDeployment({
+    namespace,
+    body: {
+      metadata: { name },
+      spec: {
+        replicas,
+        selector: { matchLabels: { app: name } },
+        template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: 'registry.invalid/app:1' }] } },
+      },
+    },
+  });
+  return waitForReadyPods(kc.makeApiClient(CoreV1Api), namespace, `app=${name}`, replicas, { timeoutMs: 60_000 });
+}
+
+export interface ChaosRunObject {
+  metadata: { name: string; namespace: string; uid?: string; finalizers?: string[] };
+  spec: ChaosRunSpecInput;
+  status?: ChaosRunStatus;
+}
+
+const coordinates = { group: CHAOS_GROUP, version: CHAOS_VERSION, plural: CHAOS_RUN.plural };
+
+export async function createRun(kc: KubeConfig, namespace: string, name: string, spec: ChaosRunSpecInput): Promise<ChaosRunObject> {
+  return (await kc.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
+    ...coordinates,
+    namespace,
+    body: { apiVersion: `${CHAOS_GROUP}/${CHAOS_VERSION}`, kind: CHAOS_RUN.kind, metadata: { name }, spec },
+  })) as ChaosRunObject;
+}
+
+export async function getRun(kc: KubeConfig, namespace: string, name: string): Promise<ChaosRunObject> {
+  return (await kc.makeApiClient(CustomObjectsApi).getNamespacedCustomObject({ ...coordinates, namespace, name })) as ChaosRunObject;
+}
+
+export async function waitForRunPhase(
+  kc: KubeConfig,
+  namespace: string,
+  name: string,
+  phases: RunPhase[],
+  timeoutMs = 60_000,
+): Promise<ChaosRunObject> {
+  return waitFor(
+    async () => {
+      const run = await getRun(kc, namespace, name);
+      return run.status?.phase && phases.includes(run.status.phase) ? run : undefined;
+    },
+    { timeoutMs, intervalMs: 100, description: `run ${name} in phase ${phases.join('|')}` },
+  );
+}
+
+/** Every pod deletion in a namespace, as a watch sees it: DELETED, or a deletionTimestamp set. */
+export interface DeletionWatch {
+  deleted: Set<string>;
+  stop(): void;
+}
+
+export async function watchPodDeletions(kc: KubeConfig, namespace: string): Promise<DeletionWatch> {
+  const deleted = new Set<string>();
+  const controller = await new Watch(kc).watch(
+    `/api/v1/namespaces/${namespace}/pods`,
+    {},
+    (type: string, pod: V1Pod) => {
+      if (type === 'DELETED' || pod.metadata?.deletionTimestamp) deleted.add(pod.metadata!.name!);
+    },
+    () => undefined,
+  );
+  return { deleted, stop: () => controller.abort() };
+}
+
+export function targetPods(run: ChaosRunObject): string[] {
+  return (run.status?.targets ?? []).map(t => t.pod).sort();
+}

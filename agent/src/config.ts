@@ -1,0 +1,64 @@
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import { CHAOS_NAMESPACE_OPT_IN_LABEL } from '@chaoscraft/backstage-plugin-chaos-common';
+
+/** Everything the controller can be told, with the defaults its flags document (docs/agent.md). */
+export interface ControllerConfig {
+  /** Path of a kubeconfig; unset means in-cluster (service account), else the default loading rules. */
+  kubeconfig?: string;
+  /** The agent's own namespace: protected, and home of the leader Lease. */
+  agentNamespace: string;
+  /** Namespaces whose ChaosRuns this controller reconciles; empty means all. */
+  watchNamespaces: string[];
+  protectedNamespaces: string[];
+  optInLabel: string;
+  allowCrossNamespaceTargets: boolean;
+  metricsHost: string;
+  metricsPort: number;
+  leaderElect: boolean;
+  leaseName: string;
+  identity: string;
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+  heartbeatIntervalMs: number;
+  rollbackTimeoutMs: number;
+  relistPeriodMs: number;
+  injectionConcurrency: number;
+  logLevel: string;
+}
+
+const SERVICE_ACCOUNT_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+
+/** The namespace the agent runs in: POD_NAMESPACE (downward API), else the service account's. */
+export function detectAgentNamespace(): string {
+  if (process.env.POD_NAMESPACE) return process.env.POD_NAMESPACE;
+  try {
+    return readFileSync(SERVICE_ACCOUNT_NAMESPACE_FILE, 'utf8').trim();
+  } catch {
+    return 'chaoscraft-system';
+  }
+}
+
+export function defaultControllerConfig(): ControllerConfig {
+  return {
+    agentNamespace: detectAgentNamespace(),
+    watchNamespaces: [],
+    protectedNamespaces: [],
+    optInLabel: CHAOS_NAMESPACE_OPT_IN_LABEL,
+    allowCrossNamespaceTargets: false,
+    metricsHost: '0.0.0.0',
+    metricsPort: 8080,
+    leaderElect: true,
+    leaseName: 'chaoscraft-agent-controller',
+    identity: process.env.POD_NAME ?? `${os.hostname()}-${process.pid}`,
+    leaseDurationMs: 15_000,
+    renewDeadlineMs: 10_000,
+    retryPeriodMs: 2_000,
+    heartbeatIntervalMs: 5_000,
+    rollbackTimeoutMs: 60_000,
+    relistPeriodMs: 300_000,
+    injectionConcurrency: 16,
+    logLevel: process.env.LOG_LEVEL ?? 'info',
+  };
+}

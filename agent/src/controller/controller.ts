@@ -1,0 +1,225 @@
+import { KubeConfig, V1Namespace } from '@kubernetes/client-node';
+import { isTerminalPhase } from '@chaoscraft/backstage-plugin-chaos-common';
+import type { ControllerConfig } from '../config';
+import { controllerFaultRouter, FaultRouter } from '../faults';
+import { ChaosRunClient, ChaosRunResource, makeKubeClients, runKey } from '../kube/chaosRun';
+import { isNotFound } from '../kube/errors';
+import { createLogger, Logger } from '../log';
+import { ControllerMetrics, MetricsServer, startMetricsServer } from '../metrics';
+import { EventRecorder } from '../status/kubeEvents';
+import { StatusWriter } from '../status/statusWriter';
+import { HypothesisGate, noHypothesisGate } from './hypothesisGate';
+import { ResilientInformer } from './informer';
+import { LeaderElector } from './leaderElection';
+import { ReconcileDeps } from './pipeline';
+import { RunReconciler } from './reconciler';
+import { RunQueue } from './runQueue';
+
+export interface ControllerOptions {
+  log?: Logger;
+  /** Where the steady-state hypothesis plugs in; default: nothing is checked. */
+  gate?: HypothesisGate;
+  faults?: FaultRouter;
+  /** Called after this replica lost the lease and stopped acting (the CLI exits). */
+  onLostLeadership?: () => void;
+  /** A ready KubeConfig instead of config.kubeconfig (tests). */
+  kubeConfig?: KubeConfig;
+}
+
+export function loadKubeConfig(path: string | undefined): KubeConfig {
+  const kc = new KubeConfig();
+  if (path) kc.loadFromFile(path);
+  else if (process.env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
+  else kc.loadFromDefault();
+  return kc;
+}
+
+/**
+ * The controller role: informers feed a per-run work queue, which a leader-elected replica
+ * drains through the reconcile pipeline. Standbys keep their caches warm so failover is quick.
+ */
+export class ChaosController {
+  private readonly runInformers = new Map<string, ResilientInformer<ChaosRunResource>>();
+  private readonly namespaces: ResilientInformer<V1Namespace>;
+  private readonly queue: RunQueue;
+  private readonly elector: LeaderElector | undefined;
+  private readonly events: EventRecorder;
+  private server: MetricsServer | undefined;
+  private acting = false;
+  private leadership: Promise<void> = Promise.resolve();
+  readonly metrics: ControllerMetrics;
+  readonly log: Logger;
+
+  constructor(
+    private readonly config: ControllerConfig,
+    private readonly options: ControllerOptions = {},
+  ) {
+    this.log = options.log ?? createLogger(config.logLevel);
+    const kc = options.kubeConfig ?? loadKubeConfig(config.kubeconfig);
+    const clients = makeKubeClients(kc);
+    const runs = new ChaosRunClient(clients);
+    this.metrics = new ControllerMetrics(() => this.allRuns().map(run => run.status?.phase));
+    this.events = new EventRecorder(clients.core, this.log, config.identity);
+
+    this.namespaces = new ResilientInformer<V1Namespace>({
+      kc,
+      path: '/api/v1/namespaces',
+      list: () => clients.core.listNamespace(),
+      relistPeriodMs: config.relistPeriodMs,
+      log: this.log,
+      onEvent: () => undefined,
+      onError: () => this.metrics.errors.inc({ step: 'namespaceInformer' }),
+    });
+    const watched = config.watchNamespaces.length ? config.watchNamespaces : [''];
+    for (const namespace of watched) {
+      this.runInformers.set(
+        namespace,
+        new ResilientInformer<ChaosRunResource>({
+          kc,
+          path: ChaosRunClient.listPath(namespace || undefined),
+          list: () => runs.list(namespace || undefined),
+          relistPeriodMs: config.relistPeriodMs,
+          log: this.log,
+          onEvent: (event, run) => this.onRunEvent(event, run),
+          onError: () => this.metrics.errors.inc({ step: 'runInformer' }),
+        }),
+      );
+    }
+
+    const deps: ReconcileDeps = {
+      clients,
+      runs,
+      status: new StatusWriter(runs),
+      events: this.events,
+      metrics: this.metrics,
+      faults: options.faults ?? controllerFaultRouter(),
+      gate: options.gate ?? noHypothesisGate,
+      policy: {
+        agentNamespace: config.agentNamespace,
+        protectedNamespaces: config.protectedNamespaces,
+        optInLabel: config.optInLabel,
+        allowCrossNamespaceTargets: config.allowCrossNamespaceTargets,
+      },
+      timing: {
+        heartbeatIntervalMs: config.heartbeatIntervalMs,
+        rollbackTimeoutMs: config.rollbackTimeoutMs,
+        injectionConcurrency: config.injectionConcurrency,
+      },
+      namespaceLabels: name => this.namespaceLabels(clients.core, name),
+      latest: key => this.latest(key),
+    };
+    const reconciler = new RunReconciler(deps, this.log);
+    this.queue = new RunQueue(key => reconciler.reconcile(key), this.log);
+
+    if (config.leaderElect) {
+      this.elector = new LeaderElector(
+        clients.coordination,
+        {
+          namespace: config.agentNamespace,
+          leaseName: config.leaseName,
+          identity: config.identity,
+          leaseDurationMs: config.leaseDurationMs,
+          renewDeadlineMs: config.renewDeadlineMs,
+          retryPeriodMs: config.retryPeriodMs,
+        },
+        {
+          onStartedLeading: () => this.setActing(true),
+          onStoppedLeading: () => {
+            this.setActing(false);
+            this.options.onLostLeadership?.();
+          },
+        },
+        this.log,
+      );
+    }
+  }
+
+  /** Starts informers, the metrics server and (with leader election) the campaign for the lease. */
+  async start(): Promise<void> {
+    this.server = await startMetricsServer(this.metrics, {
+      host: this.config.metricsHost,
+      port: this.config.metricsPort,
+      ready: () => this.hasSynced(),
+    });
+    this.namespaces.start();
+    for (const informer of this.runInformers.values()) informer.start();
+    if (this.elector) this.elector.start();
+    else this.setActing(true);
+    this.log.info(
+      { metricsPort: this.server.port, identity: this.config.identity, watchNamespaces: this.config.watchNamespaces },
+      'controller started',
+    );
+  }
+
+  /** Stops acting, releases the lease, stops watching; waits for in-flight reconciles. */
+  async stop(): Promise<void> {
+    if (this.elector) await this.elector.stop();
+    this.setActing(false);
+    await this.leadership;
+    await Promise.all([this.namespaces.stop(), ...[...this.runInformers.values()].map(i => i.stop())]);
+    await this.events.flush();
+    await this.server?.close();
+  }
+
+  get metricsPort(): number {
+    return this.server?.port ?? 0;
+  }
+
+  get isLeader(): boolean {
+    return this.acting;
+  }
+
+  hasSynced(): boolean {
+    return this.namespaces.hasSynced() && [...this.runInformers.values()].every(i => i.hasSynced());
+  }
+
+  private setActing(acting: boolean): void {
+    if (acting === this.acting) return;
+    this.acting = acting;
+    this.metrics.leader.set(acting ? 1 : 0);
+    // Serialized, so a quick lose-then-win never runs two queues' worth of reconciles at once.
+    this.leadership = this.leadership.then(async () => {
+      if (acting) {
+        this.queue.start();
+        for (const run of this.allRuns()) this.queue.add(runKey(run));
+      } else {
+        await this.queue.stop();
+      }
+    });
+  }
+
+  private onRunEvent(event: 'add' | 'update' | 'delete', run: ChaosRunResource): void {
+    const key = runKey(run);
+    if (event === 'delete') {
+      this.queue.forget(key);
+      return;
+    }
+    if (!this.acting) return;
+    // Finished runs without our finalizer need nothing; skipping them keeps relists cheap.
+    if (isTerminalPhase(run.status?.phase) && !run.metadata.finalizers?.length) return;
+    this.queue.add(key);
+  }
+
+  private allRuns(): ChaosRunResource[] {
+    return [...this.runInformers.values()].flatMap(informer => informer.list());
+  }
+
+  private latest(key: string): ChaosRunResource | undefined {
+    const namespace = key.split('/')[0];
+    return (this.runInformers.get(namespace) ?? this.runInformers.get(''))?.get(key);
+  }
+
+  private async namespaceLabels(
+    core: ReturnType<typeof makeKubeClients>['core'],
+    name: string,
+  ): Promise<Record<string, string> | undefined> {
+    const cached = this.namespaces.get(name);
+    if (cached) return cached.metadata?.labels ?? {};
+    try {
+      return (await core.readNamespace({ name })).metadata?.labels ?? {};
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+}

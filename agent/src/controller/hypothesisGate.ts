@@ -1,0 +1,56 @@
+import type { ChaosRunSpec, ProbeResult, Verdict } from '@chaoscraft/backstage-plugin-chaos-common';
+import type { Logger } from '../log';
+import type { RunStatus } from '../status/records';
+
+/** What a gate sees of a run; read-only. */
+export interface GateInput {
+  spec: ChaosRunSpec;
+  status: Readonly<RunStatus>;
+  log: Logger;
+}
+
+export interface GateCheck {
+  ok: boolean;
+  /** CamelCase cause when not ok, e.g. SteadyStateNotMet; becomes status.reason. */
+  reason?: string;
+  message?: string;
+  /** Probe results to store in status.probes (replaces the list when given). */
+  probes?: ProbeResult[];
+}
+
+export interface GateVerdict {
+  verdict: Verdict;
+  reason: string;
+  message: string;
+  probes?: ProbeResult[];
+}
+
+/**
+ * The seam where the steady-state hypothesis (agent/src/hypothesis, owned separately) plugs into
+ * the run pipeline. The controller calls:
+ * - before(): in preflight, after the plan is made and before anything is injected; not ok
+ *   refuses the run (verdict Refused, nothing touched).
+ * - during(): on every tick while Running (at the heartbeat interval); not ok stops the run
+ *   (RollingBack, then Aborted with verdict Failed).
+ * - after(): once every fault is rolled back; its verdict is the run's verdict.
+ * Progressive steps (spec.safety.progressiveSteps) will widen the selection between during()
+ * checks in the same place; until then preflight refuses runs that ask for them.
+ */
+export interface HypothesisGate {
+  before(input: GateInput): Promise<GateCheck>;
+  during(input: GateInput): Promise<GateCheck>;
+  after(input: GateInput): Promise<GateVerdict>;
+}
+
+/** The default: nothing is checked, so nothing can be concluded about steady state. */
+export const noHypothesisGate: HypothesisGate = {
+  before: async () => ({ ok: true }),
+  during: async () => ({ ok: true }),
+  after: async ({ spec }) => ({
+    verdict: 'Inconclusive',
+    reason: 'NoHypothesisEvaluated',
+    message: spec.hypothesis
+      ? 'this agent build does not evaluate steady-state probes; the verdict is unknown'
+      : 'the run has no steady-state hypothesis; the faults ran, nothing was checked',
+  }),
+};

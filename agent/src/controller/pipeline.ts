@@ -1,0 +1,59 @@
+import type { ChaosRunSpec } from '@chaoscraft/backstage-plugin-chaos-common';
+import type { ChaosRunClient, ChaosRunResource, KubeClients } from '../kube/chaosRun';
+import type { Logger } from '../log';
+import type { ControllerMetrics } from '../metrics';
+import type { FaultRouter } from '../faults';
+import type { SafetyPolicy } from '../safety/preflight';
+import type { EventRecorder } from '../status/kubeEvents';
+import type { StatusWriter } from '../status/statusWriter';
+import type { HypothesisGate } from './hypothesisGate';
+
+export interface RunTiming {
+  /** How often status.heartbeatTime is renewed while a run is live (daemons' dead-man's switch). */
+  heartbeatIntervalMs: number;
+  /** How long RollingBack waits for node daemons to report their records Recovered. */
+  rollbackTimeoutMs: number;
+  /** Targets acted on in parallel; the abort flag is checked between batches. */
+  injectionConcurrency: number;
+}
+
+/** Everything the steps need, built once per controller. */
+export interface ReconcileDeps {
+  clients: KubeClients;
+  runs: ChaosRunClient;
+  status: StatusWriter;
+  events: EventRecorder;
+  metrics: ControllerMetrics;
+  faults: FaultRouter;
+  gate: HypothesisGate;
+  policy: SafetyPolicy;
+  timing: RunTiming;
+  /** Labels of a namespace (informer cache first), or undefined if it does not exist. */
+  namespaceLabels(name: string): Promise<Record<string, string> | undefined>;
+  /** The newest copy of a run the informer has seen: used to notice an abort mid-injection. */
+  latest(key: string): ChaosRunResource | undefined;
+}
+
+/** One reconcile of one run, threaded through the steps. */
+export interface RunContext {
+  key: string;
+  /** The run as last read or written; steps replace it with what each write returned. */
+  run: ChaosRunResource;
+  /** Parsed and defaulted spec; set by the parseSpec step. */
+  spec?: ChaosRunSpec;
+  log: Logger;
+  deps: ReconcileDeps;
+}
+
+export type StepOutcome = { continue: true } | { continue: false; requeueAfterMs?: number };
+
+export const CONTINUE: StepOutcome = { continue: true };
+export function stop(requeueAfterMs?: number): StepOutcome {
+  return { continue: false, requeueAfterMs };
+}
+
+/** A single-purpose step of the reconcile pipeline (as chaos-mesh's pipeline steps). */
+export interface ReconcileStep {
+  readonly name: string;
+  run(context: RunContext): Promise<StepOutcome>;
+}

@@ -1,0 +1,115 @@
+import type { TargetRecord } from '@chaoscraft/backstage-plugin-chaos-common';
+import { normalizeStatus, sameTarget, setCondition, transitionRecord } from '../../status/records';
+import { ReconcileStep, RunContext, stop } from '../pipeline';
+import { Ending, faultOfRecord, finishRun, touch } from './runFacts';
+
+/** Record phases a node daemon has yet to move to Recovered (or Failed) during a rollback. */
+const AWAITING_DAEMON = new Set<TargetRecord['phase']>(['Selected', 'Injecting', 'Injected', 'Recovering']);
+
+function isNodeRecord(context: RunContext, record: TargetRecord): boolean {
+  const { faults } = context.deps;
+  return faults.supports(record.fault) && faults.route(record.fault).executor === 'node';
+}
+
+/** Reverts the controller's own faults that can be reverted (pod-kill has nothing to revert). */
+async function recoverControllerFaults(context: RunContext): Promise<void> {
+  const spec = context.spec!;
+  const { deps } = context;
+  const injected = (context.run.status?.targets ?? []).filter(
+    record => record.phase === 'Injected' && !isNodeRecord(context, record) && deps.faults.supports(record.fault),
+  );
+  const outcomes = await Promise.all(
+    injected.map(async record => {
+      const fault = faultOfRecord(spec.faults, record.fault)!;
+      return deps.faults.route(fault.type).recover(
+        { namespace: spec.target.namespace, pod: record.pod, uid: record.uid, node: record.node },
+        fault,
+        { clients: deps.clients, log: context.log, safety: spec.safety },
+      );
+    }),
+  );
+  if (outcomes.every(outcome => outcome === undefined)) return;
+  const { run } = await deps.status.update(context.run, (status, fresh) => {
+    touch(status, fresh);
+    injected.forEach((planned, i) => {
+      const outcome = outcomes[i];
+      const record = status.targets.find(r => sameTarget(r, planned));
+      if (outcome && record?.phase === 'Injected') transitionRecord(record, outcome.phase, outcome.reason, outcome.message);
+    });
+  });
+  context.run = run;
+}
+
+function endingFor(cause: string | undefined): Pick<Ending, 'phase'> & { forcedVerdict?: Ending['verdict'] } {
+  switch (cause) {
+    case 'DurationElapsed':
+      return { phase: 'Completed' };
+    case 'HypothesisFailed':
+      return { phase: 'Aborted', forcedVerdict: 'Failed' };
+    default:
+      return { phase: 'Aborted' };
+  }
+}
+
+/**
+ * RollingBack: no new fault is applied; the controller reverts its own, then waits (bounded by
+ * the rollback timeout) for the node daemons to report every network record Recovered, as the
+ * controller-daemon contract says. The heartbeat keeps being renewed meanwhile, so daemons do
+ * not mistake a slow rollback for a dead controller.
+ */
+export const rollBack: ReconcileStep = {
+  name: 'rollBack',
+  async run(context) {
+    if (context.run.status?.phase !== 'RollingBack') {
+      return stop();
+    }
+    const { deps } = context;
+    await recoverControllerFaults(context);
+    const status = normalizeStatus(context.run.status);
+    const waiting = status.targets.filter(record => isNodeRecord(context, record) && AWAITING_DAEMON.has(record.phase));
+    const since = status.conditions.find(c => c.type === 'RolledBack')?.lastTransitionTime ?? status.heartbeatTime;
+    const elapsed = Date.now() - Date.parse(since ?? new Date().toISOString());
+    if (waiting.length > 0 && elapsed < deps.timing.rollbackTimeoutMs) {
+      const { run } = await deps.status.update(context.run, (fresh, object) => {
+        if (fresh.phase !== 'RollingBack') return false;
+        touch(fresh, object);
+        return true;
+      });
+      context.run = run;
+      context.log.info({ waiting: waiting.length }, 'waiting for node daemons to recover their targets');
+      // Daemon writes wake the reconcile through the watch; the timer is for heartbeat and timeout.
+      return stop(Math.min(deps.timing.heartbeatIntervalMs, deps.timing.rollbackTimeoutMs - elapsed));
+    }
+
+    const verdict = await deps.gate.after({ spec: context.spec!, status, log: context.log });
+    const { phase, forcedVerdict } = endingFor(status.reason);
+    const timedOut = waiting.length > 0;
+    await finishRun(
+      context,
+      {
+        phase: timedOut ? 'Failed' : phase,
+        verdict: forcedVerdict ?? verdict.verdict,
+        reason: timedOut ? 'RollbackTimeout' : status.reason ?? 'Stopped',
+        message: timedOut
+          ? `${waiting.length} target(s) not reported recovered within ${deps.timing.rollbackTimeoutMs} ms; node daemons revert on their own once the run is terminal`
+          : `${status.message ?? 'stopped'}; ${verdict.message}`,
+      },
+      fresh => {
+        if (verdict.probes) fresh.probes = verdict.probes;
+        for (const record of fresh.targets) {
+          if (isNodeRecord(context, record) && AWAITING_DAEMON.has(record.phase)) {
+            // A never-acknowledged Selected record may never have been injected; say so.
+            transitionRecord(
+              record,
+              record.phase === 'Selected' ? 'Skipped' : 'Failed',
+              'RecoveryTimeout',
+              'no node daemon reported this target recovered in time',
+            );
+          }
+        }
+        setCondition(fresh, { type: 'RolledBack', status: timedOut ? 'False' : 'True', reason: timedOut ? 'Timeout' : 'Recovered' });
+      },
+    );
+    return stop();
+  },
+};

@@ -1,0 +1,103 @@
+import { parseArgs } from 'node:util';
+import { parseDuration } from '@chaoscraft/backstage-plugin-chaos-common';
+import { ControllerConfig, defaultControllerConfig } from './config';
+
+export const CONTROLLER_USAGE = `chaoscraft-agent controller [flags]
+
+  --kubeconfig PATH              kubeconfig to use (default: in-cluster service account)
+  --namespace NS                 the agent's own namespace: protected, holds the Lease
+                                 (default: $POD_NAMESPACE or the service account's)
+  --watch-namespaces A,B         reconcile ChaosRuns only in these namespaces (default: all)
+  --protected-namespaces A,B     never target these (kube-system, kube-public,
+                                 kube-node-lease and --namespace always are)
+  --opt-in-label KEY             namespace label that must be "true" (default chaoscraft.io/chaos-enabled)
+  --allow-cross-namespace        let a run target a namespace other than its own
+  --metrics-bind-address HOST    (default 0.0.0.0)
+  --metrics-port PORT            /metrics, /healthz, /readyz; 0 picks a free port (default 8080)
+  --leader-elect BOOL            (default true)
+  --lease-name NAME              (default chaoscraft-agent-controller)
+  --identity ID                  (default $POD_NAME or hostname-pid)
+  --lease-duration DUR           (default 15s)
+  --renew-deadline DUR           (default 10s)
+  --retry-period DUR             (default 2s)
+  --heartbeat-interval DUR       status.heartbeatTime renewal (default 5s)
+  --rollback-timeout DUR         wait for node daemons to recover (default 60s)
+  --relist-period DUR            informer relist (default 5m)
+  --injection-concurrency N      targets acted on in parallel (default 16)
+  --log-level LEVEL              (default info)
+`;
+
+function list(value: string | undefined): string[] | undefined {
+  return value === undefined ? undefined : value.split(',').map(s => s.trim()).filter(Boolean);
+}
+
+function bool(flag: string, value: string | undefined): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (value !== 'true' && value !== 'false') throw new Error(`--${flag} must be true or false`);
+  return value === 'true';
+}
+
+function int(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0) throw new Error(`--${flag} must be a non-negative integer`);
+  return parsed;
+}
+
+/** Parses the `controller` subcommand's flags onto the defaults. */
+export function parseControllerArgs(argv: string[]): ControllerConfig {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      kubeconfig: { type: 'string' },
+      namespace: { type: 'string' },
+      'watch-namespaces': { type: 'string' },
+      'protected-namespaces': { type: 'string' },
+      'opt-in-label': { type: 'string' },
+      'allow-cross-namespace': { type: 'boolean' },
+      'metrics-bind-address': { type: 'string' },
+      'metrics-port': { type: 'string' },
+      'leader-elect': { type: 'string' },
+      'lease-name': { type: 'string' },
+      identity: { type: 'string' },
+      'lease-duration': { type: 'string' },
+      'renew-deadline': { type: 'string' },
+      'retry-period': { type: 'string' },
+      'heartbeat-interval': { type: 'string' },
+      'rollback-timeout': { type: 'string' },
+      'relist-period': { type: 'string' },
+      'injection-concurrency': { type: 'string' },
+      'log-level': { type: 'string' },
+    },
+  });
+  const defaults = defaultControllerConfig();
+  const duration = (value: string | undefined, fallback: number): number =>
+    value === undefined ? fallback : parseDuration(value);
+  const config: ControllerConfig = {
+    kubeconfig: values.kubeconfig ?? defaults.kubeconfig,
+    agentNamespace: values.namespace ?? defaults.agentNamespace,
+    watchNamespaces: list(values['watch-namespaces']) ?? defaults.watchNamespaces,
+    protectedNamespaces: list(values['protected-namespaces']) ?? defaults.protectedNamespaces,
+    optInLabel: values['opt-in-label'] ?? defaults.optInLabel,
+    allowCrossNamespaceTargets: values['allow-cross-namespace'] ?? defaults.allowCrossNamespaceTargets,
+    metricsHost: values['metrics-bind-address'] ?? defaults.metricsHost,
+    metricsPort: int('metrics-port', values['metrics-port']) ?? defaults.metricsPort,
+    leaderElect: bool('leader-elect', values['leader-elect']) ?? defaults.leaderElect,
+    leaseName: values['lease-name'] ?? defaults.leaseName,
+    identity: values.identity ?? defaults.identity,
+    leaseDurationMs: duration(values['lease-duration'], defaults.leaseDurationMs),
+    renewDeadlineMs: duration(values['renew-deadline'], defaults.renewDeadlineMs),
+    retryPeriodMs: duration(values['retry-period'], defaults.retryPeriodMs),
+    heartbeatIntervalMs: duration(values['heartbeat-interval'], defaults.heartbeatIntervalMs),
+    rollbackTimeoutMs: duration(values['rollback-timeout'], defaults.rollbackTimeoutMs),
+    relistPeriodMs: duration(values['relist-period'], defaults.relistPeriodMs),
+    injectionConcurrency: int('injection-concurrency', values['injection-concurrency']) ?? defaults.injectionConcurrency,
+    logLevel: values['log-level'] ?? defaults.logLevel,
+  };
+  if (config.renewDeadlineMs >= config.leaseDurationMs) {
+    throw new Error('--renew-deadline must be shorter than --lease-duration');
+  }
+  if (config.injectionConcurrency < 1) throw new Error('--injection-concurrency must be at least 1');
+  return config;
+}

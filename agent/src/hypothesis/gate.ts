@@ -1,0 +1,178 @@
+import type { AppsV1Api } from '@kubernetes/client-node';
+import type { ChaosRunSpec } from '@chaoscraft/backstage-plugin-chaos-common';
+import type { GateCheck, GateInput, GateVerdict, HypothesisGate } from '../controller/hypothesisGate';
+import { SteadyStateProbes, type SteadyStateProbesOptions } from '../probes';
+import { HypothesisMonitor, type HypothesisWatch, type RunEnding } from './monitor';
+
+export interface ProbeHypothesisGateOptions {
+  /** Agent flag --prometheus-url; promql probes fail with a clear error without it. */
+  prometheusUrl?: string;
+  /** Apps API of the cluster, for k8s probes. */
+  apps?: AppsV1Api;
+  probes?: SteadyStateProbesOptions;
+}
+
+/**
+ * The gate input, plus the run's identity. The controller's GateInput has no run key yet; with
+ * `runKey` (namespace/name of the ChaosRun) two runs with the same spec never share probe state.
+ */
+export type KeyedGateInput = GateInput & { runKey?: string };
+
+/** A GateCheck that also says when the violation began, for status.abortLatencyMs. */
+export interface HypothesisGateCheck extends GateCheck {
+  /** ISO time of the first violating sample (abortLatencyMs = rollback complete − this). */
+  violationSince?: string;
+}
+
+interface LiveRun {
+  monitor: HypothesisMonitor;
+  watch?: HypothesisWatch;
+}
+
+/**
+ * The controller's HypothesisGate (agent/src/controller/hypothesisGate.ts) backed by
+ * HypothesisMonitor. One monitor per run, created at before() and dropped at after():
+ * - before(): steady state before injection, once; not ok means refuse (SteadyStateNotMet).
+ * - during(): the first call starts the `during` watch, which then checks every
+ *   hypothesis.interval on its own; each call reports what it has seen. To roll back without
+ *   waiting for the next tick, also await `violation(input)` (see docs/hypothesis.md).
+ * - after(): stops the watch, waits up to recoveryTimeout for steady state, and concludes.
+ */
+export class ProbeHypothesisGate implements HypothesisGate {
+  private readonly runs = new Map<string, LiveRun>();
+
+  constructor(private readonly options: ProbeHypothesisGateOptions = {}) {}
+
+  async before(input: KeyedGateInput): Promise<HypothesisGateCheck> {
+    if (!input.spec.hypothesis) {
+      return { ok: true };
+    }
+    const key = runKeyOf(input);
+    await this.drop(key);
+    const run = { monitor: this.monitorFor(input.spec) };
+    this.runs.set(key, run);
+    const judgement = await run.monitor.checkBefore();
+    const probes = run.monitor.results();
+    if (!judgement.holds) {
+      run.monitor.conclude({ kind: 'refused', judgement });
+      this.runs.delete(key);
+      return { ok: false, reason: 'SteadyStateNotMet', message: judgement.message, probes: run.monitor.results() };
+    }
+    return { ok: true, message: judgement.message, probes };
+  }
+
+  async during(input: KeyedGateInput): Promise<HypothesisGateCheck> {
+    const run = this.liveRun(input);
+    if (!run) {
+      return { ok: true };
+    }
+    run.watch ??= run.monitor.watch();
+    return this.report(run);
+  }
+
+  /**
+   * Resolves as soon as the `during` watch finds a violation (never, if it does not): race it
+   * with the controller's tick to roll back within one probe interval of the first bad sample.
+   */
+  async violation(input: KeyedGateInput): Promise<HypothesisGateCheck> {
+    const run = this.liveRun(input);
+    if (!run) {
+      return new Promise(() => {});
+    }
+    run.watch ??= run.monitor.watch();
+    const found = await run.watch.violation;
+    return found ? this.report(run) : new Promise(() => {});
+  }
+
+  async after(input: KeyedGateInput): Promise<GateVerdict> {
+    const key = runKeyOf(input);
+    const run = this.liveRun(input);
+    if (!run) {
+      return {
+        verdict: 'Inconclusive',
+        reason: 'NoHypothesisEvaluated',
+        message: 'the run has no steady-state hypothesis; the faults ran, nothing was checked',
+      };
+    }
+    await run.watch?.stop();
+    const violation = run.monitor.violation;
+    const ending: RunEnding = violation
+      ? { kind: 'violated', violation }
+      : input.spec.abort
+        ? { kind: 'interrupted', reason: 'the run was aborted (spec.abort)' }
+        : input.status.reason && input.status.reason !== 'Completed'
+          ? { kind: 'interrupted', reason: input.status.message ?? input.status.reason }
+          : { kind: 'completed' };
+    try {
+      const recovery = await run.monitor.awaitRecovery();
+      const conclusion = run.monitor.conclude(ending, recovery);
+      return { ...conclusion, probes: run.monitor.results() };
+    } finally {
+      this.runs.delete(key);
+    }
+  }
+
+  /** Forgets a run without concluding it (deleted, or lost leadership). */
+  async forget(input: KeyedGateInput): Promise<void> {
+    await this.drop(runKeyOf(input));
+  }
+
+  private report(run: LiveRun): HypothesisGateCheck {
+    const violation = run.monitor.violation;
+    const probes = run.monitor.results();
+    if (!violation) {
+      return { ok: true, probes };
+    }
+    return {
+      ok: false,
+      reason: 'HypothesisViolated',
+      message: violation.message,
+      probes,
+      violationSince: new Date(violation.since).toISOString(),
+    };
+  }
+
+  /**
+   * The run's monitor; after a controller restart (or failover) mid-run there is none, and a
+   * fresh one resumes the `during` checks without a `before` judgement.
+   */
+  private liveRun(input: KeyedGateInput): LiveRun | undefined {
+    if (!input.spec.hypothesis) {
+      return undefined;
+    }
+    const key = runKeyOf(input);
+    let run = this.runs.get(key);
+    if (!run) {
+      run = { monitor: this.monitorFor(input.spec) };
+      this.runs.set(key, run);
+    }
+    return run;
+  }
+
+  private monitorFor(spec: ChaosRunSpec): HypothesisMonitor {
+    return new HypothesisMonitor({
+      hypothesis: spec.hypothesis!,
+      context: {
+        namespace: spec.target.namespace,
+        prometheusUrl: this.options.prometheusUrl,
+        apps: this.options.apps,
+      },
+      probes: new SteadyStateProbes(this.options.probes),
+    });
+  }
+
+  private async drop(key: string): Promise<void> {
+    const run = this.runs.get(key);
+    this.runs.delete(key);
+    await run?.watch?.stop();
+  }
+}
+
+/** The run's identity: the controller's runKey, or failing that what tells two runs apart. */
+function runKeyOf(input: KeyedGateInput): string {
+  if (input.runKey) {
+    return input.runKey;
+  }
+  const { spec, status } = input;
+  return [spec.target.namespace, spec.experiment?.name ?? '', spec.entityRef ?? '', status.startedAt ?? ''].join('|');
+}

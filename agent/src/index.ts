@@ -1,0 +1,21 @@
+/**
+ * The ChaosCraft in-cluster agent: the controller role (leader-elected ChaosRun reconciler) and
+ * the node role (network faults). See docs/agent.md.
+ *
+ * @packageDocumentation
+ */
+export { ChaosController, loadKubeConfig } from './controller/controller';
+export type { ControllerOptions } from './controller/controller';
+export { defaultControllerConfig } from './config';
+export type { ControllerConfig } from './config';
+export { parseControllerArgs } from './controllerArgs';
+export { noHypothesisGate } from './controller/hypothesisGate';
+export type { GateCheck, GateInput, GateVerdict, HypothesisGate } from './controller/hypothesisGate';
+export { RUN_PIPELINE } from './controller/reconciler';
+export { controllerFaultRouter, FaultRouter, UnknownFaultTypeError } from './faults';
+export type { FaultContext, FaultImplementation, FaultOutcome, FaultTarget } from './faults';
+export { CHAOS_FINALIZER } from './kube/chaosRun';
+export type { ChaosRunResource } from './kube/chaosRun';
+export { selectTargets, plannedCount } from './selection/selectTargets';
+export { computeBlastRadius, exceedsLimit } from './selection/blastRadius';
+export { main } from './main';

@@ -1,0 +1,34 @@
+/** The pod whose network namespace is wanted. */
+export interface PodRef {
+  namespace: string;
+  name: string;
+  uid?: string;
+  /** Container to prefer (the run's target.container); default the pod's first. */
+  container?: string;
+}
+
+/** A network namespace the daemon can enter with `nsenter --net=PATH`. */
+export interface ResolvedNetns {
+  /** /proc/PID/ns/net or an `ip netns` bind mount such as /var/run/netns/NAME. */
+  path: string;
+  /** How it was found, for logs and the target record. */
+  via: string;
+}
+
+/** The pod has no network namespace on this node (gone, not started, or not ours). */
+export class NetnsNotFoundError extends Error {
+  constructor(pod: PodRef, detail: string) {
+    super(
+      `network namespace of pod ${pod.namespace}/${pod.name} not found: ${detail}`,
+    );
+    this.name = 'NetnsNotFoundError';
+  }
+}
+
+/**
+ * Finds a pod's network namespace. Production asks the container runtime (CrictlNetnsResolver);
+ * tests map pods to namespaces they created (StaticNetnsResolver).
+ */
+export interface NetnsResolver {
+  resolve(pod: PodRef): Promise<ResolvedNetns>;
+}

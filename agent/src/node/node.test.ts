@@ -1,0 +1,315 @@
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { TargetRecord } from '@chaoscraft/backstage-plugin-chaos-common';
+import { assessRun, ChaosRunObject } from './chaosRun';
+import { Ledger, LedgerEntry, readLedgerFile } from './Ledger';
+import { CrictlNetnsResolver } from './netns';
+import { applyRecordUpdates } from './RecordWriter';
+import { parseNodeDaemonArgs } from './runNodeDaemon';
+
+const NOW = Date.parse('2030-01-01T00:00:30Z');
+const run = (
+  status: ChaosRunObject['status'],
+  extra: Partial<ChaosRunObject> = {},
+): ChaosRunObject => ({
+  metadata: { name: 'r', namespace: 'n', uid: 'u' },
+  spec: {},
+  status,
+  ...extra,
+});
+
+describe('assessRun (the dead-man switch)', () => {
+  it('keeps faults only while Injecting/Running with a fresh heartbeat', () => {
+    expect(
+      assessRun(
+        run({ phase: 'Running', heartbeatTime: '2030-01-01T00:00:10Z' }),
+        NOW,
+        30_000,
+      ),
+    ).toEqual({ inject: true });
+    expect(
+      assessRun(
+        run({ phase: 'Running', heartbeatTime: '2029-12-31T23:59:59Z' }),
+        NOW,
+        30_000,
+      ),
+    ).toMatchObject({
+      inject: false,
+      reason: 'HeartbeatLost',
+    });
+    expect(assessRun(undefined, NOW, 30_000)).toMatchObject({
+      reason: 'RunDeleted',
+    });
+    expect(
+      assessRun(
+        run(
+          { phase: 'Running', heartbeatTime: '2030-01-01T00:00:29Z' },
+          { spec: { abort: true } },
+        ),
+        NOW,
+        30_000,
+      ),
+    ).toMatchObject({ reason: 'Aborted' });
+    expect(assessRun(run({ phase: 'RollingBack' }), NOW, 30_000)).toMatchObject(
+      { reason: 'RollingBack' },
+    );
+    expect(assessRun(run({ phase: 'Completed' }), NOW, 30_000)).toMatchObject({
+      reason: 'RunFinished',
+    });
+    expect(assessRun(run({ phase: 'Injecting' }), NOW, 30_000)).toMatchObject({
+      reason: 'NotStarted',
+    });
+    expect(
+      assessRun(
+        run(
+          { phase: 'Running', heartbeatTime: '2030-01-01T00:00:29Z' },
+          { metadata: { uid: 'u', deletionTimestamp: new Date() } },
+        ),
+        NOW,
+        30_000,
+      ),
+    ).toMatchObject({ reason: 'RunDeleted' });
+  });
+});
+
+describe('applyRecordUpdates', () => {
+  const records = (): TargetRecord[] => [
+    {
+      pod: 'p',
+      node: 'n1',
+      fault: 'network-loss',
+      phase: 'Selected',
+      events: [],
+    },
+    {
+      pod: 'p',
+      node: 'n2',
+      fault: 'network-loss',
+      phase: 'Selected',
+      events: [],
+    },
+    { pod: 'p', node: 'n1', fault: 'pod-kill', phase: 'Selected', events: [] },
+  ];
+  it("touches only this node's network records, and caps events", () => {
+    const rs = records();
+    const changed = applyRecordUpdates(
+      rs,
+      'n1',
+      [
+        {
+          pod: 'p',
+          fault: 'network-loss',
+          phase: 'Injected',
+          reason: 'Injected',
+          message: 'ok',
+        },
+      ],
+      new Date(NOW),
+    );
+    expect(changed).toBe(true);
+    expect(rs.map(r => r.phase)).toEqual(['Injected', 'Selected', 'Selected']);
+    expect(rs[0].injectedAt).toBe(new Date(NOW).toISOString());
+    for (let i = 0; i < 15; i++) {
+      applyRecordUpdates(
+        rs,
+        'n1',
+        [
+          {
+            pod: 'p',
+            fault: 'network-loss',
+            phase: 'Injected',
+            reason: `R${i}`,
+            message: 'x',
+          },
+        ],
+        new Date(NOW),
+      );
+    }
+    expect(rs[0].events).toHaveLength(10);
+    expect(rs[0].events.at(-1)?.reason).toBe('R14');
+  });
+  it('respects onlyFrom', () => {
+    const rs = records();
+    rs[0].phase = 'Recovered';
+    expect(
+      applyRecordUpdates(
+        rs,
+        'n1',
+        [
+          {
+            pod: 'p',
+            fault: 'network-loss',
+            phase: 'Recovered',
+            reason: 'x',
+            message: 'x',
+            onlyFrom: ['Injected'],
+          },
+        ],
+        new Date(NOW),
+      ),
+    ).toBe(false);
+  });
+});
+
+describe('Ledger', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'cc-net-ledger-unit-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const entry = (id: string): LedgerEntry => ({
+    id,
+    key: `k-${id}`,
+    run: { uid: 'u', name: 'r', namespace: 'n' },
+    target: { podNamespace: 'n', pod: 'p', fault: 'network-loss' },
+    netns: { path: '/var/run/netns/x', inode: 1 },
+    objects: [
+      { kind: 'tc', device: 'eth0', rootHandle: '1000:', commands: [] },
+    ],
+    notes: [],
+    intentAt: '2030-01-01T00:00:00Z',
+  });
+
+  it('holds intents until done, survives reopening, skips a torn line and compacts', async () => {
+    const file = path.join(dir, 'sub', 'ledger.jsonl');
+    const { ledger } = await Ledger.open(file);
+    await ledger.recordIntent(entry('a'));
+    await ledger.recordApplied('a');
+    await ledger.recordIntent(entry('b'));
+    await ledger.recordIntent(entry('c'));
+    await ledger.recordDone('c', 'removed');
+    appendFileSync(file, '{"op":"done","id":"a"'); // a crash mid-write
+    const read = await readLedgerFile(file);
+    expect(read.held.map(e => [e.id, Boolean(e.appliedAt)])).toEqual([
+      ['a', true],
+      ['b', false],
+    ]);
+    expect(read.skippedLines).toBe(1);
+    const reopened = await Ledger.open(file);
+    expect(reopened.skippedLines).toBe(1);
+    expect(reopened.ledger.entries().map(e => e.id)).toEqual(['a', 'b']);
+    // Compacted: exactly the held entries, no torn tail.
+    expect(
+      readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .map(l => JSON.parse(l).op),
+    ).toEqual(['intent', 'applied', 'intent']);
+  });
+});
+
+describe('CrictlNetnsResolver', () => {
+  it('pod sandbox → running container → /proc/PID/ns/net, exact name and uid', async () => {
+    const calls: string[][] = [];
+    const outputs: Record<string, unknown> = {
+      pods: {
+        items: [
+          {
+            id: 'sb-other',
+            metadata: { name: 'web-1x', namespace: 'shop', uid: 'u1' },
+          },
+          {
+            id: 'sb-1',
+            metadata: { name: 'web-1', namespace: 'shop', uid: 'u1' },
+          },
+        ],
+      },
+      ps: {
+        containers: [
+          { id: 'c-side', metadata: { name: 'sidecar' } },
+          { id: 'c-app', metadata: { name: 'app' } },
+        ],
+      },
+      inspect: { info: { pid: process.pid } },
+    };
+    const resolver = new CrictlNetnsResolver({
+      run: async (_file, args) => {
+        calls.push(args);
+        return {
+          code: 0,
+          stdout: JSON.stringify(outputs[args[2]]),
+          stderr: '',
+        };
+      },
+    });
+    const found = await resolver.resolve({
+      namespace: 'shop',
+      name: 'web-1',
+      uid: 'u1',
+      container: 'app',
+    });
+    expect(found).toEqual({
+      path: `/proc/${process.pid}/ns/net`,
+      via: 'container app pid',
+    });
+    expect(calls[1]).toEqual([
+      '--runtime-endpoint',
+      'unix:///run/containerd/containerd.sock',
+      'ps',
+      '--pod',
+      'sb-1',
+      '--state',
+      'running',
+      '-o',
+      'json',
+    ]);
+    expect(calls[2].slice(2, 4)).toEqual(['inspect', 'c-app']);
+  });
+
+  it('falls back to the sandbox process when no container runs', async () => {
+    const resolver = new CrictlNetnsResolver({
+      run: async (_file, args) => {
+        const out: Record<string, unknown> = {
+          pods: {
+            items: [{ id: 'sb', metadata: { name: 'p', namespace: 'n' } }],
+          },
+          ps: { containers: [] },
+          inspectp: { info: { pid: process.pid } },
+        };
+        return { code: 0, stdout: JSON.stringify(out[args[2]]), stderr: '' };
+      },
+    });
+    expect((await resolver.resolve({ namespace: 'n', name: 'p' })).via).toBe(
+      'pod sandbox pid',
+    );
+  });
+
+  it('reports a missing pod clearly', async () => {
+    const resolver = new CrictlNetnsResolver({
+      run: async () => ({ code: 0, stdout: '{"items":[]}', stderr: '' }),
+    });
+    await expect(
+      resolver.resolve({ namespace: 'n', name: 'p' }),
+    ).rejects.toThrow(/no ready pod sandbox on this node/);
+  });
+});
+
+describe('parseNodeDaemonArgs', () => {
+  it('reads flags, both spellings, and NODE_NAME', () => {
+    expect(
+      parseNodeDaemonArgs(
+        [
+          '--ledger',
+          '/l',
+          '--heartbeat-timeout=5s',
+          '--netns-resolver',
+          'static',
+          '--netns-map=/m',
+        ],
+        { NODE_NAME: 'n1' },
+      ),
+    ).toEqual({
+      nodeName: 'n1',
+      ledger: '/l',
+      heartbeatTimeoutMs: 5000,
+      netnsResolver: 'static',
+      netnsMap: '/m',
+    });
+    expect(() => parseNodeDaemonArgs(['--bogus'])).toThrow(/unknown flag/);
+    expect(() => parseNodeDaemonArgs(['--netns-resolver', 'docker'])).toThrow(
+      /crictl or static/,
+    );
+  });
+});

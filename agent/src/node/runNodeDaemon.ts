@@ -1,0 +1,215 @@
+import { KubeConfig } from '@kubernetes/client-node';
+import { parseDuration } from '@chaoscraft/backstage-plugin-chaos-common';
+import pino, { Logger } from 'pino';
+import { detectNetem } from '../faults/network/capabilities';
+import { Ledger } from './Ledger';
+import {
+  CrictlNetnsResolver,
+  DEFAULT_RUNTIME_ENDPOINT,
+  NetnsResolver,
+  StaticNetnsResolver,
+} from './netns';
+import { NodeDaemon, netnsInode } from './NodeDaemon';
+
+/** Options of `chaoscraft-agent node`. Flags in parseNodeDaemonArgs. */
+export interface NodeDaemonOptions {
+  /** This node's name, as in the records' `node`. Default env NODE_NAME. */
+  nodeName?: string;
+  /** Path of a kubeconfig; default in-cluster, then KUBECONFIG / ~/.kube/config. */
+  kubeconfig?: string;
+  /** The ledger file, on a hostPath. */
+  ledger?: string;
+  /** Dead-man's switch timeout. Default 30 s. */
+  heartbeatTimeoutMs?: number;
+  /** Period of the timer that re-checks every run with faults here. Default 1 s. */
+  checkIntervalMs?: number;
+  /** How pods are mapped to network namespaces. Default crictl. */
+  netnsResolver?: 'crictl' | 'static';
+  /** For `static`: JSON file {"<namespace>/<pod>": "<ip netns name or path>"}. */
+  netnsMap?: string;
+  crictl?: string;
+  runtimeEndpoint?: string;
+  /** iptables binary inside pod namespaces (iptables, iptables-legacy, iptables-nft). */
+  iptables?: string;
+  /** `auto` probes the kernel; `absent` forces the no-netem fallbacks (testing). */
+  netem?: 'auto' | 'absent';
+  logger?: Logger;
+}
+
+export const DEFAULT_LEDGER_PATH = '/var/lib/chaoscraft/node-ledger.jsonl';
+
+export const NODE_USAGE = `chaoscraft-agent node [flags]
+
+  --node-name NAME           this node (default: env NODE_NAME)
+  --kubeconfig PATH          default: in-cluster service account, then KUBECONFIG
+  --ledger PATH              hostPath ledger file (default ${DEFAULT_LEDGER_PATH})
+  --heartbeat-timeout DUR    dead-man's switch, e.g. 30s (default 30s)
+  --check-interval DUR       re-check period (default 1s)
+  --netns-resolver KIND      crictl (default) | static
+  --netns-map PATH           static resolver: JSON {"ns/pod": "netns name or path"}
+  --crictl PATH              crictl binary (default crictl)
+  --runtime-endpoint URL     CRI socket (default ${DEFAULT_RUNTIME_ENDPOINT})
+  --iptables BIN             iptables binary (default iptables)
+  --netem auto|absent        netem detection (default auto; absent forces fallbacks)
+`;
+
+/** Parses the `node` subcommand's flags (argv without the subcommand). */
+export function parseNodeDaemonArgs(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): NodeDaemonOptions {
+  const options: NodeDaemonOptions = { nodeName: env.NODE_NAME };
+  const take = (i: number, flag: string): string => {
+    const value = argv[i + 1];
+    if (value === undefined || value.startsWith('--')) {
+      throw new Error(`${flag} needs a value\n\n${NODE_USAGE}`);
+    }
+    return value;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const [flag, inline] = argv[i].split(/=(.*)/s, 2);
+    const value = (): string => {
+      if (inline !== undefined) {
+        return inline;
+      }
+      const next = take(i, flag);
+      i++;
+      return next;
+    };
+    switch (flag) {
+      case '--node-name':
+        options.nodeName = value();
+        break;
+      case '--kubeconfig':
+        options.kubeconfig = value();
+        break;
+      case '--ledger':
+        options.ledger = value();
+        break;
+      case '--heartbeat-timeout':
+        options.heartbeatTimeoutMs = parseDuration(value());
+        break;
+      case '--check-interval':
+        options.checkIntervalMs = parseDuration(value());
+        break;
+      case '--netns-resolver': {
+        const kind = value();
+        if (kind !== 'crictl' && kind !== 'static') {
+          throw new Error(
+            `--netns-resolver must be crictl or static, not '${kind}'`,
+          );
+        }
+        options.netnsResolver = kind;
+        break;
+      }
+      case '--netns-map':
+        options.netnsMap = value();
+        break;
+      case '--crictl':
+        options.crictl = value();
+        break;
+      case '--runtime-endpoint':
+        options.runtimeEndpoint = value();
+        break;
+      case '--iptables':
+        options.iptables = value();
+        break;
+      case '--netem': {
+        const mode = value();
+        if (mode !== 'auto' && mode !== 'absent') {
+          throw new Error(`--netem must be auto or absent, not '${mode}'`);
+        }
+        options.netem = mode;
+        break;
+      }
+      default:
+        throw new Error(`unknown flag '${argv[i]}'\n\n${NODE_USAGE}`);
+    }
+  }
+  return options;
+}
+
+/** A started node daemon. */
+export interface RunningNodeDaemon {
+  daemon: NodeDaemon;
+  /** Stops; with revert, removes every fault this node holds first (see NodeDaemon.stop). */
+  stop(options?: { revert?: boolean }): Promise<void>;
+}
+
+/**
+ * Entry point of the node role (`chaoscraft-agent node`): probes netem, opens the ledger, runs
+ * the janitor, then watches ChaosRuns until stopped.
+ */
+export async function runNodeDaemon(
+  options: NodeDaemonOptions = {},
+): Promise<RunningNodeDaemon> {
+  const nodeName = options.nodeName;
+  if (!nodeName) {
+    throw new Error(
+      'the node role needs --node-name or env NODE_NAME (the downward API spec.nodeName)',
+    );
+  }
+  const logger = (options.logger ?? pino({ name: 'chaoscraft-node' })).child({
+    node: nodeName,
+  });
+  const kc = new KubeConfig();
+  if (options.kubeconfig) {
+    kc.loadFromFile(options.kubeconfig);
+  } else {
+    kc.loadFromDefault();
+  }
+  let resolver: NetnsResolver;
+  if (options.netnsResolver === 'static') {
+    if (!options.netnsMap) {
+      throw new Error('--netns-resolver static needs --netns-map');
+    }
+    resolver = new StaticNetnsResolver({ file: options.netnsMap });
+  } else {
+    resolver = new CrictlNetnsResolver({
+      crictl: options.crictl,
+      runtimeEndpoint: options.runtimeEndpoint,
+    });
+  }
+  const probe =
+    options.netem === 'absent'
+      ? { available: false, evidence: 'forced absent (--netem absent)' }
+      : await detectNetem();
+  logger.info(
+    { netem: probe.available, evidence: probe.evidence },
+    `netem ${probe.available ? 'available' : 'unavailable'}`,
+  );
+
+  const ledgerPath = options.ledger ?? DEFAULT_LEDGER_PATH;
+  const { ledger, skippedLines } = await Ledger.open(ledgerPath);
+  logger.info(
+    { ledger: ledgerPath, held: ledger.entries().length, skippedLines },
+    'ledger opened',
+  );
+
+  // With hostPID, PID 1 is the node's init: its namespace is the node's own network.
+  const hostNetnsInode = await netnsInode('/proc/1/ns/net');
+  if (hostNetnsInode === undefined) {
+    logger.warn(
+      'cannot stat /proc/1/ns/net (no hostPID?): hostNetwork pods cannot be told apart',
+    );
+  }
+  const daemon = new NodeDaemon(
+    {
+      nodeName,
+      kc,
+      ledger,
+      resolver,
+      capabilities: {
+        netem: probe.available,
+        iptables: options.iptables ?? 'iptables',
+      },
+      logger,
+      heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? 30_000,
+      checkIntervalMs: options.checkIntervalMs ?? 1_000,
+    },
+    hostNetnsInode,
+  );
+  await daemon.start();
+  logger.info('node daemon started');
+  return { daemon, stop: stopOptions => daemon.stop(stopOptions) };
+}

@@ -1,0 +1,40 @@
+import type { V1Pod } from '@kubernetes/client-node';
+
+/**
+ * The little the selector needs to know about a pod. Keeping only this (not whole V1Pods) is
+ * what keeps selection over thousands of pods within the agent's memory budget.
+ */
+export interface CandidatePod {
+  name: string;
+  uid: string;
+  node?: string;
+  phase?: string;
+  deleting: boolean;
+  labels: Record<string, string>;
+}
+
+export function toCandidatePod(pod: V1Pod): CandidatePod {
+  return {
+    name: pod.metadata?.name ?? '',
+    uid: pod.metadata?.uid ?? '',
+    node: pod.spec?.nodeName,
+    phase: pod.status?.phase,
+    deleting: Boolean(pod.metadata?.deletionTimestamp),
+    labels: pod.metadata?.labels ?? {},
+  };
+}
+
+/**
+ * Only Running pods that are not being deleted can be disrupted: killing a Pending pod tests
+ * nothing, and a terminating one is already going away.
+ */
+export function isEligible(pod: CandidatePod): boolean {
+  return pod.phase === 'Running' && !pod.deleting;
+}
+
+/** `matchLabels` as the API server's labelSelector query parameter. */
+export function labelSelectorQuery(selector: Record<string, string>): string {
+  return Object.entries(selector)
+    .map(([key, value]) => `${key}=${value}`)
+    .join(',');
+}
