@@ -25,6 +25,10 @@ export interface ControllerConfig {
   rollbackTimeoutMs: number;
   relistPeriodMs: number;
   injectionConcurrency: number;
+  /** Prometheus base URL for promql probes; without it, runs with promql probes are refused. */
+  prometheusUrl?: string;
+  /** Serve target selection from a pod watch cache of the target namespace (relists when cold). */
+  podCache: boolean;
   logLevel: string;
 }
 
@@ -59,6 +63,7 @@ export function defaultControllerConfig(): ControllerConfig {
     rollbackTimeoutMs: 60_000,
     relistPeriodMs: 300_000,
     injectionConcurrency: 16,
+    podCache: true,
     logLevel: process.env.LOG_LEVEL ?? 'info',
   };
 }

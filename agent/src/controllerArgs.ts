@@ -24,6 +24,10 @@ export const CONTROLLER_USAGE = `chaoscraft-agent controller [flags]
   --rollback-timeout DUR         wait for node daemons to recover (default 60s)
   --relist-period DUR            informer relist (default 5m)
   --injection-concurrency N      targets acted on in parallel (default 16)
+  --prometheus-url URL           Prometheus for promql steady-state probes (default: none;
+                                 runs with promql probes are then refused at preflight)
+  --pod-cache BOOL               select targets from a pod watch cache of the target namespace
+                                 (default true; a cold cache falls back to a fresh list)
   --log-level LEVEL              (default info)
 `;
 
@@ -68,6 +72,8 @@ export function parseControllerArgs(argv: string[]): ControllerConfig {
       'rollback-timeout': { type: 'string' },
       'relist-period': { type: 'string' },
       'injection-concurrency': { type: 'string' },
+      'prometheus-url': { type: 'string' },
+      'pod-cache': { type: 'string' },
       'log-level': { type: 'string' },
     },
   });
@@ -93,8 +99,13 @@ export function parseControllerArgs(argv: string[]): ControllerConfig {
     rollbackTimeoutMs: duration(values['rollback-timeout'], defaults.rollbackTimeoutMs),
     relistPeriodMs: duration(values['relist-period'], defaults.relistPeriodMs),
     injectionConcurrency: int('injection-concurrency', values['injection-concurrency']) ?? defaults.injectionConcurrency,
+    prometheusUrl: values['prometheus-url'] || defaults.prometheusUrl,
+    podCache: bool('pod-cache', values['pod-cache']) ?? defaults.podCache,
     logLevel: values['log-level'] ?? defaults.logLevel,
   };
+  if (config.prometheusUrl && !/^https?:\/\//.test(config.prometheusUrl)) {
+    throw new Error('--prometheus-url must be an http(s) URL');
+  }
   if (config.renewDeadlineMs >= config.leaseDurationMs) {
     throw new Error('--renew-deadline must be shorter than --lease-duration');
   }

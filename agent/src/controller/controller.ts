@@ -1,4 +1,4 @@
-import { KubeConfig, V1Namespace } from '@kubernetes/client-node';
+import { AppsV1Api, KubeConfig, V1Namespace } from '@kubernetes/client-node';
 import { isTerminalPhase } from '@chaoscraft/backstage-plugin-chaos-common';
 import type { ControllerConfig } from '../config';
 import { controllerFaultRouter, FaultRouter } from '../faults';
@@ -8,7 +8,9 @@ import { createLogger, Logger } from '../log';
 import { ControllerMetrics, MetricsServer, startMetricsServer } from '../metrics';
 import { EventRecorder } from '../status/kubeEvents';
 import { StatusWriter } from '../status/statusWriter';
-import { HypothesisGate, noHypothesisGate } from './hypothesisGate';
+import { ProbeHypothesisGate } from '../hypothesis/gate';
+import type { HypothesisGate } from './hypothesisGate';
+import { freshPodSource, PodCache, PodSource } from './podCache';
 import { ResilientInformer } from './informer';
 import { LeaderElector } from './leaderElection';
 import { ReconcileDeps } from './pipeline';
@@ -17,7 +19,7 @@ import { RunQueue } from './runQueue';
 
 export interface ControllerOptions {
   log?: Logger;
-  /** Where the steady-state hypothesis plugs in; default: nothing is checked. */
+  /** Where the steady-state hypothesis plugs in; default: the probes (k8s, http, promql with --prometheus-url). */
   gate?: HypothesisGate;
   faults?: FaultRouter;
   /** Called after this replica lost the lease and stopped acting (the CLI exits). */
@@ -44,6 +46,8 @@ export class ChaosController {
   private readonly queue: RunQueue;
   private readonly elector: LeaderElector | undefined;
   private readonly events: EventRecorder;
+  private readonly gate: HypothesisGate;
+  private readonly pods: PodSource;
   private server: MetricsServer | undefined;
   private acting = false;
   private leadership: Promise<void> = Promise.resolve();
@@ -86,6 +90,18 @@ export class ChaosController {
       );
     }
 
+    this.gate =
+      options.gate ?? new ProbeHypothesisGate({ prometheusUrl: config.prometheusUrl, apps: kc.makeApiClient(AppsV1Api) });
+    if (config.podCache) {
+      const cache = new PodCache(kc, config.relistPeriodMs, this.log, () => this.metrics.errors.inc({ step: 'podCache' }));
+      // Runs may only target their own namespace (unless cross-namespace is allowed), so the
+      // watched namespaces are where targets will be: warm their caches up front.
+      if (!config.allowCrossNamespaceTargets) config.watchNamespaces.forEach(namespace => cache.watch(namespace));
+      this.pods = cache;
+    } else {
+      this.pods = freshPodSource(kc);
+    }
+
     const deps: ReconcileDeps = {
       clients,
       runs,
@@ -93,7 +109,8 @@ export class ChaosController {
       events: this.events,
       metrics: this.metrics,
       faults: options.faults ?? controllerFaultRouter(),
-      gate: options.gate ?? noHypothesisGate,
+      gate: this.gate,
+      pods: this.pods,
       policy: {
         agentNamespace: config.agentNamespace,
         protectedNamespaces: config.protectedNamespaces,
@@ -107,6 +124,9 @@ export class ChaosController {
       },
       namespaceLabels: name => this.namespaceLabels(clients.core, name),
       latest: key => this.latest(key),
+      wake: key => {
+        if (this.acting) this.queue.add(key);
+      },
     };
     const reconciler = new RunReconciler(deps, this.log);
     this.queue = new RunQueue(key => reconciler.reconcile(key), this.log);
@@ -156,7 +176,8 @@ export class ChaosController {
     if (this.elector) await this.elector.stop();
     this.setActing(false);
     await this.leadership;
-    await Promise.all([this.namespaces.stop(), ...[...this.runInformers.values()].map(i => i.stop())]);
+    await Promise.all([this.namespaces.stop(), ...[...this.runInformers.values()].map(i => i.stop()), this.pods.stop()]);
+    await this.gate.close?.();
     await this.events.flush();
     await this.server?.close();
   }
@@ -192,6 +213,7 @@ export class ChaosController {
     const key = runKey(run);
     if (event === 'delete') {
       this.queue.forget(key);
+      void this.gate.forget?.(key);
       return;
     }
     if (!this.acting) return;

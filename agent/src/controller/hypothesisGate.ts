@@ -4,6 +4,8 @@ import type { RunStatus } from '../status/records';
 
 /** What a gate sees of a run; read-only. */
 export interface GateInput {
+  /** The run's identity, "<namespace>/<name>": two runs with the same spec never share probe state. */
+  runKey: string;
   spec: ChaosRunSpec;
   status: Readonly<RunStatus>;
   log: Logger;
@@ -16,6 +18,8 @@ export interface GateCheck {
   message?: string;
   /** Probe results to store in status.probes (replaces the list when given). */
   probes?: ProbeResult[];
+  /** When not ok during the run: ISO time of the first violating sample (status.abortLatencyMs counts from it). */
+  violationSince?: string;
 }
 
 export interface GateVerdict {
@@ -26,20 +30,24 @@ export interface GateVerdict {
 }
 
 /**
- * The seam where the steady-state hypothesis (agent/src/hypothesis, owned separately) plugs into
- * the run pipeline. The controller calls:
+ * The seam where the steady-state hypothesis (agent/src/hypothesis) plugs into the run
+ * pipeline. The controller calls:
  * - before(): in preflight, after the plan is made and before anything is injected; not ok
  *   refuses the run (verdict Refused, nothing touched).
- * - during(): on every tick while Running (at the heartbeat interval); not ok stops the run
- *   (RollingBack, then Aborted with verdict Failed).
+ * - during(): on every tick while Running (heartbeat interval, or a progressive step's hold);
+ *   not ok stops the run (RollingBack, then Aborted with verdict Failed).
+ * - violation(): resolves the moment the during-checks find a violation; the controller races
+ *   it against its tick so that rollback does not wait for the next tick.
  * - after(): once every fault is rolled back; its verdict is the run's verdict.
- * Progressive steps (spec.safety.progressiveSteps) will widen the selection between during()
- * checks in the same place; until then preflight refuses runs that ask for them.
+ * - forget(): the run is gone (deleted) without a conclusion; close(): the controller stops.
  */
 export interface HypothesisGate {
   before(input: GateInput): Promise<GateCheck>;
   during(input: GateInput): Promise<GateCheck>;
+  violation?(input: GateInput): Promise<GateCheck>;
   after(input: GateInput): Promise<GateVerdict>;
+  forget?(runKey: string): Promise<void>;
+  close?(): Promise<void>;
 }
 
 /** The default: nothing is checked, so nothing can be concluded about steady state. */

@@ -7,6 +7,7 @@ import type { SafetyPolicy } from '../safety/preflight';
 import type { EventRecorder } from '../status/kubeEvents';
 import type { StatusWriter } from '../status/statusWriter';
 import type { HypothesisGate } from './hypothesisGate';
+import type { PodSource } from './podCache';
 
 export interface RunTiming {
   /** How often status.heartbeatTime is renewed while a run is live (daemons' dead-man's switch). */
@@ -26,12 +27,16 @@ export interface ReconcileDeps {
   metrics: ControllerMetrics;
   faults: FaultRouter;
   gate: HypothesisGate;
+  /** Candidate pods for selection: a watch cache when warm, else a fresh list. */
+  pods: PodSource;
   policy: SafetyPolicy;
   timing: RunTiming;
   /** Labels of a namespace (informer cache first), or undefined if it does not exist. */
   namespaceLabels(name: string): Promise<Record<string, string> | undefined>;
   /** The newest copy of a run the informer has seen: used to notice an abort mid-injection. */
   latest(key: string): ChaosRunResource | undefined;
+  /** Reconcile a run now, e.g. the moment the hypothesis gate reports a violation. */
+  wake(key: string): void;
 }
 
 /** One reconcile of one run, threaded through the steps. */
@@ -43,6 +48,11 @@ export interface RunContext {
   spec?: ChaosRunSpec;
   log: Logger;
   deps: ReconcileDeps;
+  /**
+   * The finalizer patch of a run seen for the first time, in flight while preflight selects and
+   * plans; awaited (see awaitFinalizer) before anything that needs it: any injection, and the end.
+   */
+  finalizer?: Promise<ChaosRunResource>;
 }
 
 export type StepOutcome = { continue: true } | { continue: false; requeueAfterMs?: number };

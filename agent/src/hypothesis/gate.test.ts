@@ -26,7 +26,7 @@ describe('ProbeHypothesisGate', () => {
   });
   const input = (extra = {}) => ({
     spec,
-    status: { targets: [], probes: [], steps: [], conditions: [] },
+    status: { targets: [], probes: [], steps: [], conditions: [], phaseTransitions: [] },
     log: pino({ level: 'silent' }),
     runKey: 'shop/run-1',
     ...extra,
@@ -60,6 +60,27 @@ describe('ProbeHypothesisGate', () => {
     await gate.before(input());
     await gate.during(input());
     expect(await gate.after(input())).toMatchObject({ verdict: 'Passed', reason: 'SteadyStateHeld' });
+  });
+
+  it('passes a run that ended because its duration elapsed', async () => {
+    const checker = new Switchable();
+    const gate = new ProbeHypothesisGate({ probes: { checkers: [checker] } });
+    await gate.before(input());
+    await gate.during(input());
+    const ended = input({ status: { targets: [], probes: [], steps: [], conditions: [], phaseTransitions: [], reason: 'DurationElapsed' } });
+    expect(await gate.after(ended)).toMatchObject({ verdict: 'Passed', reason: 'SteadyStateHeld' });
+  });
+
+  it('refuses promql probes when no Prometheus URL is configured, naming them', async () => {
+    const gate = new ProbeHypothesisGate();
+    const promql = chaosRunSpecSchema.parse({
+      ...spec,
+      hypothesis: { probes: [{ type: 'promql', name: 'error-rate', query: 'vector(0)', comparison: '<', threshold: 0.05 }] },
+    });
+    const check = await gate.before(input({ spec: promql }));
+    expect(check).toMatchObject({ ok: false, reason: 'PrometheusNotConfigured' });
+    expect(check.message).toContain('error-rate');
+    expect(check.message).toContain('--prometheus-url');
   });
 });
 

@@ -12,17 +12,14 @@ export interface ProbeHypothesisGateOptions {
   probes?: SteadyStateProbesOptions;
 }
 
-/**
- * The gate input, plus the run's identity. The controller's GateInput has no run key yet; with
- * `runKey` (namespace/name of the ChaosRun) two runs with the same spec never share probe state.
- */
-export type KeyedGateInput = GateInput & { runKey?: string };
+/** The gate input; `runKey` (namespace/name of the ChaosRun) keys the probe state. */
+export type KeyedGateInput = GateInput;
 
-/** A GateCheck that also says when the violation began, for status.abortLatencyMs. */
-export interface HypothesisGateCheck extends GateCheck {
-  /** ISO time of the first violating sample (abortLatencyMs = rollback complete − this). */
-  violationSince?: string;
-}
+/** A GateCheck; when not ok during the run, `violationSince` says when the violation began. */
+export type HypothesisGateCheck = GateCheck;
+
+/** status.reason values of a run that ran its full course (duration, or every progressive step). */
+const COMPLETED_REASONS = new Set(['Completed', 'DurationElapsed', 'ProgressiveStepsCompleted']);
 
 interface LiveRun {
   monitor: HypothesisMonitor;
@@ -49,6 +46,14 @@ export class ProbeHypothesisGate implements HypothesisGate {
     }
     const key = runKeyOf(input);
     await this.drop(key);
+    const unreachable = input.spec.hypothesis.probes.filter(probe => probe.type === 'promql' && !this.options.prometheusUrl);
+    if (unreachable.length > 0) {
+      return {
+        ok: false,
+        reason: 'PrometheusNotConfigured',
+        message: `promql probe(s) ${unreachable.map(p => p.name).join(', ')} need a Prometheus, but this agent has no --prometheus-url; nothing was touched`,
+      };
+    }
     const run = { monitor: this.monitorFor(input.spec) };
     this.runs.set(key, run);
     const judgement = await run.monitor.checkBefore();
@@ -100,7 +105,7 @@ export class ProbeHypothesisGate implements HypothesisGate {
       ? { kind: 'violated', violation }
       : input.spec.abort
         ? { kind: 'interrupted', reason: 'the run was aborted (spec.abort)' }
-        : input.status.reason && input.status.reason !== 'Completed'
+        : input.status.reason && !COMPLETED_REASONS.has(input.status.reason)
           ? { kind: 'interrupted', reason: input.status.message ?? input.status.reason }
           : { kind: 'completed' };
     try {
@@ -113,8 +118,13 @@ export class ProbeHypothesisGate implements HypothesisGate {
   }
 
   /** Forgets a run without concluding it (deleted, or lost leadership). */
-  async forget(input: KeyedGateInput): Promise<void> {
-    await this.drop(runKeyOf(input));
+  async forget(runKey: string): Promise<void> {
+    await this.drop(runKey);
+  }
+
+  /** Stops every run's probe loop (the controller is stopping). */
+  async close(): Promise<void> {
+    await Promise.all([...this.runs.keys()].map(key => this.drop(key)));
   }
 
   private report(run: LiveRun): HypothesisGateCheck {
@@ -168,11 +178,6 @@ export class ProbeHypothesisGate implements HypothesisGate {
   }
 }
 
-/** The run's identity: the controller's runKey, or failing that what tells two runs apart. */
 function runKeyOf(input: KeyedGateInput): string {
-  if (input.runKey) {
-    return input.runKey;
-  }
-  const { spec, status } = input;
-  return [spec.target.namespace, spec.experiment?.name ?? '', spec.entityRef ?? '', status.startedAt ?? ''].join('|');
+  return input.runKey;
 }
