@@ -1,7 +1,7 @@
 # ChaosCraft. The two commands a newcomer needs:
-#   make dev    set up, then run Backstage with the chaos plugins (http://localhost:3000)
+#   make dev    set up, then run the demo: sandbox cluster, agent, Backstage (http://localhost:3000)
 #   make test   set up, then run the type check, lint and every test
-.PHONY: dev test bootstrap tsc lint generate
+.PHONY: dev test bootstrap generate sandbox-up sandbox-down sandbox-status test-e2e bench
 
 dev:
 	@scripts/dev.sh
@@ -15,3 +15,22 @@ bootstrap:
 # Regenerates what derives from the experiment model: CRDs, OpenAPI components and router.
 generate:
 	@bash -c 'source scripts/bootstrap.sh && yarn generate:crds && yarn generate:openapi'
+
+# The local Kubernetes sandbox on its own (docs/sandbox.md); make dev starts it too.
+sandbox-up:
+	@infra/sandbox/sandbox.sh up
+sandbox-down:
+	@infra/sandbox/sandbox.sh down
+sandbox-status:
+	@infra/sandbox/sandbox.sh status
+
+# The browser story against a fresh `make dev` stack (make test runs it too).
+test-e2e:
+	@scripts/test-e2e.sh
+
+# Every benchmark, each printing its figures on its last line.
+bench: bench-injection bench-selection bench-abort
+
+include agent/Makefile.inc
+include agent/Makefile.network.inc
+include agent/Makefile.hypothesis.inc

@@ -23,5 +23,10 @@ trap stop EXIT INT TERM
 infra/sandbox/sandbox.sh up --dir "$SANDBOX_DIR" >/dev/null
 infra/demo/up.sh "$SANDBOX_DIR"
 
+configs=(--config "$ROOT/app-config.yaml" --config "$SANDBOX_DIR/app-config.yaml")
+# Extra config files, e.g. the browser test's in-memory database: DEV_EXTRA_CONFIG=a.yaml:b.yaml
+IFS=: read -ra extra <<<"${DEV_EXTRA_CONFIG:-}"
+for file in "${extra[@]}"; do configs+=(--config "$file"); done
+
 echo "[dev] starting Backstage: app http://localhost:3000, backend http://localhost:7007"
-yarn start --config "$ROOT/app-config.yaml" --config "$SANDBOX_DIR/app-config.yaml"
+yarn start "${configs[@]}"

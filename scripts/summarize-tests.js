@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Sums every suite's results into the one closing line `N passed, N failed, N skipped`.
-// Inputs in the results dir: jest.json (Jest's --json output) and *.counts files written by
+// Inputs in the results dir: jest*.json (Jest's --json output) and *.counts files written by
 // the shell suites, each `passed failed skipped` on one line. Exits non-zero on a failure or
 // when no test ran at all.
 const fs = require('node:fs');
@@ -11,9 +11,14 @@ let passed = 0;
 let failed = 0;
 let skipped = 0;
 
-const jestFile = path.join(dir, 'jest.json');
-if (fs.existsSync(jestFile)) {
-  const jest = JSON.parse(fs.readFileSync(jestFile, 'utf8'));
+const jestFiles = fs.readdirSync(dir).filter(f => /^jest.*\.json$/.test(f));
+if (jestFiles.length === 0) {
+  console.log('Jest wrote no results: it did not run');
+  failed += 1;
+}
+for (const file of jestFiles) {
+  const jest = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8'));
+  console.log(`${file}: ${jest.numPassedTests} passed, ${jest.numFailedTests} failed, ${jest.numPendingTests} skipped`);
   passed += jest.numPassedTests;
   failed += jest.numFailedTests + jest.numRuntimeErrorTestSuites;
   skipped += jest.numPendingTests + jest.numTodoTests;
@@ -28,9 +33,6 @@ if (fs.existsSync(jestFile)) {
       }
     }
   }
-} else {
-  console.log('Jest wrote no results: it did not run');
-  failed += 1;
 }
 
 for (const file of fs.readdirSync(dir).filter(f => f.endsWith('.counts'))) {

@@ -5,7 +5,7 @@
 # dpkg. Nothing here starts a system service; the scripts run private instances.
 set -euo pipefail
 
-PACKAGES=(postgresql prometheus iproute2 iptables chromium openssl python3)
+PACKAGES=(postgresql prometheus iproute2 iptables util-linux chromium openssl python3)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

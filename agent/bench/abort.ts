@@ -16,6 +16,8 @@
  */
 import { hypothesisSchema, type NetworkFault } from '@chaoscraft/backstage-plugin-chaos-common';
 import { HypothesisMonitor, runGuarded } from '../src/hypothesis';
+// infra/testbed is test tooling run from the source tree, not a workspace package.
+// eslint-disable-next-line @backstage/no-relative-monorepo-imports
 import { startTestbed, type Testbed } from '../../infra/testbed/testbed';
 
 const TRIALS = Number(process.env.BENCH_TRIALS ?? '10');

@@ -1,9 +1,16 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { CoordinationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { SANDBOX_KUBECONFIG_ENV, startSandbox, stopSandbox, StartedSandbox, waitFor } from '@chaoscraft/test-sandbox';
+import {
+  SANDBOX_KUBECONFIG_ENV,
+  startSandbox,
+  stopSandbox,
+  stopSandboxSync,
+  StartedSandbox,
+  waitFor,
+} from '@chaoscraft/test-sandbox';
 import { applyCrds } from '../src/acceptance/harness';
 
 const AGENT_ROOT = path.resolve(__dirname, '..');
@@ -11,8 +18,12 @@ const AGENT_ROOT = path.resolve(__dirname, '..');
 export interface BenchCluster {
   kc: KubeConfig;
   kubeconfigPath: string;
+  /** True when the benchmark started this sandbox (and so may simply purge it afterwards). */
+  owned: boolean;
   /** Stops the sandbox when the benchmark started it. */
   release(): Promise<void>;
+  /** The same, synchronously: for a watchdog that must stop everything and exit. */
+  releaseSync(): void;
 }
 
 /** Uses CHAOSCRAFT_SANDBOX_KUBECONFIG when set, else starts (and later stops) its own sandbox. */
@@ -26,7 +37,13 @@ export async function benchCluster(nodes: number): Promise<BenchCluster> {
   }
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfigPath);
-  return { kc, kubeconfigPath, release: async () => (sandbox ? stopSandbox(sandbox) : undefined) };
+  return {
+    kc,
+    kubeconfigPath,
+    owned: Boolean(sandbox),
+    release: async () => (sandbox ? stopSandbox(sandbox) : undefined),
+    releaseSync: () => (sandbox ? stopSandboxSync(sandbox) : undefined),
+  };
 }
 
 export function log(message: string): void {
@@ -52,6 +69,31 @@ export async function waitForLeader(kc: KubeConfig, namespace: string): Promise<
   });
 }
 
+/**
+ * How the agent process runs: `bundle` is the built JavaScript the image runs (bin/chaoscraft-agent
+ * on dist/bundle, rebuilt here first when stale); `source` is the TypeScript through Backstage's
+ * runtime transform, as in a checkout without a build.
+ */
+export type AgentRuntime = 'bundle' | 'source';
+
+/**
+ * Builds dist/bundle with the package's own `build:bundle` script (one definition of the build)
+ * unless bin/chaoscraft-agent already finds it current.
+ */
+export function ensureAgentBundle(): void {
+  const check = spawnSync(process.execPath, [path.join(AGENT_ROOT, 'bin/chaoscraft-agent'), 'help'], {
+    cwd: AGENT_ROOT,
+    env: { ...process.env, CHAOSCRAFT_AGENT_RUNTIME: 'bundle' },
+    stdio: 'ignore',
+  });
+  if (check.status === 0) return;
+  log('building the agent bundle (yarn build:bundle)');
+  const build = spawnSync('yarn', ['build:bundle'], { cwd: AGENT_ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+  if (build.status !== 0) {
+    throw new Error(`yarn build:bundle failed (${build.status ?? build.signal})`);
+  }
+}
+
 export interface AgentProcess {
   child: ChildProcess;
   metricsPort: number;
@@ -60,14 +102,27 @@ export interface AgentProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `chaoscraft-agent controller` as a child process and waits for its metrics port. */
-export async function startAgentProcess(kubeconfigPath: string, args: string[]): Promise<AgentProcess> {
+/**
+ * Starts `chaoscraft-agent controller` as a child process and waits for its metrics port. The
+ * default runtime stays `source` so that existing benchmarks keep measuring what they did.
+ */
+export async function startAgentProcess(
+  kubeconfigPath: string,
+  args: string[],
+  options: { runtime?: AgentRuntime } = {},
+): Promise<AgentProcess> {
+  const runtime = options.runtime ?? 'source';
+  if (runtime === 'bundle') ensureAgentBundle();
+  // The bundle runs through the entrypoint itself (its shebang carries the agent's Node flags),
+  // exactly as the image starts it.
+  const [command, ...prefix] =
+    runtime === 'bundle'
+      ? [path.join(AGENT_ROOT, 'bin/chaoscraft-agent')]
+      : [process.execPath, '--require', require.resolve('@backstage/cli/config/nodeTransform.cjs'), 'src/main.ts'];
   const child = spawn(
-    process.execPath,
+    command,
     [
-      '--require',
-      require.resolve('@backstage/cli/config/nodeTransform.cjs'),
-      'src/main.ts',
+      ...prefix,
       'controller',
       `--kubeconfig=${kubeconfigPath}`,
       '--metrics-bind-address=127.0.0.1',
@@ -75,7 +130,7 @@ export async function startAgentProcess(kubeconfigPath: string, args: string[]):
       '--log-level=info',
       ...args,
     ],
-    { cwd: AGENT_ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+    { cwd: AGENT_ROOT, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, CHAOSCRAFT_AGENT_RUNTIME: runtime } },
   );
   const lines = createInterface({ input: child.stdout! });
   const metricsPort = await new Promise<number>((resolve, reject) => {
@@ -92,16 +147,15 @@ export async function startAgentProcess(kubeconfigPath: string, args: string[]):
   return {
     child,
     metricsPort,
-    peakRssMb: () => {
-      const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
-      const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
-      return kb / 1024;
-    },
+    peakRssMb: () => peakRssMb(child.pid),
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise(resolve => child.once('exit', resolve));
       child.kill('SIGTERM');
+      // Bounded: an agent that does not shut down within 10 s is killed.
+      const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
       await exited;
+      clearTimeout(kill);
     },
   };
 }
@@ -110,6 +164,16 @@ export async function metricValue(port: number, name: string): Promise<number | 
   const body = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const line = body.split('\n').find(l => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
   return line ? Number(line.split(' ').pop()) : undefined;
+}
+
+/** Peak resident set size (VmHWM) of a process, in MiB; 0 once it is gone. */
+export function peakRssMb(pid: number | undefined): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+  } catch {
+    return 0;
+  }
 }
 
 /** Runs `work` over `items` with at most `limit` in flight. */

@@ -124,6 +124,7 @@ export class ChaosController {
       },
       namespaceLabels: name => this.namespaceLabels(clients.core, name),
       latest: key => this.latest(key),
+      memory: { violationSince: new Map(), armed: new Set() },
       wake: key => {
         if (this.acting) this.queue.add(key);
       },

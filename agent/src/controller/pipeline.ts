@@ -18,6 +18,17 @@ export interface RunTiming {
   injectionConcurrency: number;
 }
 
+/**
+ * What the controller remembers of live runs between reconciles. Only an optimisation: every
+ * fact that matters after a restart is in status (abortLatencyMs falls back to the samples).
+ */
+export interface RunMemory {
+  /** Epoch ms of the first violating sample, per run key, as the gate reported it. */
+  violationSince: Map<string, number>;
+  /** Runs whose gate violation already wakes the queue (armed once per run). */
+  armed: Set<string>;
+}
+
 /** Everything the steps need, built once per controller. */
 export interface ReconcileDeps {
   clients: KubeClients;
@@ -35,6 +46,7 @@ export interface ReconcileDeps {
   namespaceLabels(name: string): Promise<Record<string, string> | undefined>;
   /** The newest copy of a run the informer has seen: used to notice an abort mid-injection. */
   latest(key: string): ChaosRunResource | undefined;
+  memory: RunMemory;
   /** Reconcile a run now, e.g. the moment the hypothesis gate reports a violation. */
   wake(key: string): void;
 }

@@ -147,17 +147,18 @@ class NamespacePods {
     await new Promise<void>((resolve, reject) => {
       let settled = false;
       let controller: AbortController | undefined;
+      const timers: { relist?: NodeJS.Timeout } = {};
       const finish = (error?: unknown): void => {
         if (settled) return;
         settled = true;
         this.live = false;
-        clearTimeout(relist);
+        clearTimeout(timers.relist);
         controller?.abort();
         this.abortWatch = undefined;
         if (error && apiErrorCode(error) !== 410 && !this.stopped) reject(error);
         else resolve();
       };
-      const relist = setTimeout(() => finish(), this.relistPeriodMs);
+      timers.relist = setTimeout(() => finish(), this.relistPeriodMs);
       this.abortWatch = () => finish();
       new Watch(this.kc)
         .watch(

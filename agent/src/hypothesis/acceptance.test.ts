@@ -6,7 +6,11 @@
  */
 import { existsSync } from 'node:fs';
 import { hypothesisSchema, type NetworkFault } from '@chaoscraft/backstage-plugin-chaos-common';
+// infra/testbed is test tooling run from the source tree, not a workspace package.
+// eslint-disable-next-line @backstage/no-relative-monorepo-imports
 import { startTestbed, type Testbed } from '../../../infra/testbed/testbed';
+// infra/testbed is test tooling run from the source tree, not a workspace package.
+// eslint-disable-next-line @backstage/no-relative-monorepo-imports
 import { PROMETHEUS_BIN } from '../../../infra/testbed/prometheus';
 import { HypothesisMonitor } from './monitor';
 import { planProgressiveSteps } from './progressive';

@@ -101,13 +101,14 @@ export class ProbeHypothesisGate implements HypothesisGate {
     }
     await run.watch?.stop();
     const violation = run.monitor.violation;
-    const ending: RunEnding = violation
-      ? { kind: 'violated', violation }
-      : input.spec.abort
-        ? { kind: 'interrupted', reason: 'the run was aborted (spec.abort)' }
-        : input.status.reason && !COMPLETED_REASONS.has(input.status.reason)
-          ? { kind: 'interrupted', reason: input.status.message ?? input.status.reason }
-          : { kind: 'completed' };
+    let ending: RunEnding = { kind: 'completed' };
+    if (violation) {
+      ending = { kind: 'violated', violation };
+    } else if (input.spec.abort) {
+      ending = { kind: 'interrupted', reason: 'the run was aborted (spec.abort)' };
+    } else if (input.status.reason && !COMPLETED_REASONS.has(input.status.reason)) {
+      ending = { kind: 'interrupted', reason: input.status.message ?? input.status.reason };
+    }
     try {
       const recovery = await run.monitor.awaitRecovery();
       const conclusion = run.monitor.conclude(ending, recovery);

@@ -109,8 +109,11 @@ export async function runGuarded(options: GuardedRunOptions): Promise<GuardedRun
   const violation = ending.kind === 'violated' ? ending.violation : undefined;
   const recovery = await monitor.awaitRecovery();
   const conclusion = monitor.conclude(ending, recovery);
+  let phase: GuardedRunResult['phase'] = 'Failed';
+  if (ending.kind === 'completed') phase = 'Completed';
+  else if (ending.kind === 'violated' || signal?.aborted) phase = 'Aborted';
   return {
-    phase: ending.kind === 'completed' ? 'Completed' : ending.kind === 'violated' || signal?.aborted ? 'Aborted' : 'Failed',
+    phase,
     ...conclusion,
     probes: monitor.results(),
     steps,

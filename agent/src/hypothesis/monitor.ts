@@ -146,10 +146,11 @@ export class HypothesisMonitor {
     const records = this.recordsAt('during');
     const stopper = new AbortController();
     const checks = signal ? AbortSignal.any([signal, stopper.signal]) : stopper.signal;
-    let settle!: (violation: HypothesisViolation | undefined) => void;
+    const settler: { settle?: (violation: HypothesisViolation | undefined) => void } = {};
     const violation = new Promise<HypothesisViolation | undefined>(resolve => {
-      settle = resolve;
+      settler.settle = resolve;
     });
+    const settle = (found: HypothesisViolation | undefined): void => settler.settle!(found);
 
     const loop = async (): Promise<void> => {
       let nextRound = this.now();

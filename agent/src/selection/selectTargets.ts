@@ -55,13 +55,15 @@ export function selectTargets(
     .sort(byName);
   const count = plannedCount(selection, eligible.length);
   const random = seededRandom(seed);
-  const pool = eligible.slice();
+  // O(n log n) for the sort, O(count) for the draw; `eligible` is already a fresh array (from
+  // filter), so it is shuffled in place. Same draws as ever: a seed keeps picking the same pods.
+  const pool = eligible;
   for (let i = 0; i < count; i++) {
     const j = i + Math.floor(random() * (pool.length - i));
-    [pool[i], pool[j]] = [pool[j], pool[i]];
+    const picked = pool[j];
+    pool[j] = pool[i];
+    pool[i] = picked;
   }
-  const selected = pool
-    .slice(0, count)
-    .sort(byName);
+  const selected = pool.slice(0, count).sort(byName);
   return { selected, eligible: eligible.length, seed };
 }

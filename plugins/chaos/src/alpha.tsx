@@ -4,7 +4,11 @@ import {
   discoveryApiRef,
   fetchApiRef,
 } from '@backstage/frontend-plugin-api';
-import { EntityContentBlueprint } from '@backstage/plugin-catalog-react/alpha';
+import {
+  EntityCardBlueprint,
+  EntityContentBlueprint,
+} from '@backstage/plugin-catalog-react/alpha';
+import { KUBERNETES_NAMESPACE_ANNOTATION } from '@chaoscraft/backstage-plugin-chaos-common';
 import { ChaosClient, chaosApiRef } from './api';
 
 export const chaosApi = ApiBlueprint.make({
@@ -27,8 +31,22 @@ export const entityChaosContent = EntityContentBlueprint.make({
   },
 });
 
+/**
+ * Overview card: the last run and a 30-day resilience summary. Only on components that can
+ * have runs at all, i.e. that say where their pods are.
+ */
+export const entityChaosCard = EntityCardBlueprint.make({
+  params: {
+    filter: entity =>
+      entity.kind.toLocaleLowerCase('en-US') === 'component' &&
+      Boolean(entity.metadata.annotations?.[KUBERNETES_NAMESPACE_ANNOTATION]),
+    loader: () =>
+      import('./components/EntityChaosCard').then(m => <m.EntityChaosCard />),
+  },
+});
+
 /** ChaosCraft for Backstage's new frontend system. */
 export default createFrontendPlugin({
   pluginId: 'chaos',
-  extensions: [chaosApi, entityChaosContent],
+  extensions: [chaosApi, entityChaosContent, entityChaosCard],
 });

@@ -4,6 +4,6 @@
  *
  * @packageDocumentation
  */
-export { chaosPlugin, EntityChaosContent } from './legacy';
+export { chaosPlugin, EntityChaosCard, EntityChaosContent } from './legacy';
 export { chaosApiRef, ChaosClient } from './api';
 export type { ChaosApi } from './api';

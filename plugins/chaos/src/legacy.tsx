@@ -28,3 +28,13 @@ export const EntityChaosContent = chaosPlugin.provide(
     },
   }),
 );
+
+/** Put on the entity overview page, e.g. in a `Grid item md={6}`. */
+export const EntityChaosCard = chaosPlugin.provide(
+  createComponentExtension({
+    name: 'EntityChaosCard',
+    component: {
+      lazy: () => import('./components/EntityChaosCard').then(m => m.EntityChaosCard),
+    },
+  }),
+);

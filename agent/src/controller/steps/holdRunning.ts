@@ -1,11 +1,132 @@
 import { parseDuration } from '@chaoscraft/backstage-plugin-chaos-common';
-import { normalizeStatus, setCondition } from '../../status/records';
-import { CONTINUE, ReconcileStep, stop } from '../pipeline';
-import { runReference, touch } from './runFacts';
+import { nextProgressiveAction, type PlannedStep } from '../../hypothesis/progressive';
+import { appendTargetEvent, nowIso, setCondition, type RunStatus } from '../../status/records';
+import type { GateCheck } from '../hypothesisGate';
+import { CONTINUE, ReconcileStep, RunContext, stop, type StepOutcome } from '../pipeline';
+import { hasPendingControllerRecords, injectPending } from './injectTargets';
+import { describeStep, pickNewTargets, planOfRun, runningStep } from './progressive';
+import { gateInput, runReference, touch } from './runFacts';
+
+/** Why a Running run moves to RollingBack; rollBack maps each to its terminal phase. */
+export type StopCause = 'HypothesisViolated' | 'ProgressiveStepFailed' | 'DurationElapsed' | 'ProgressiveStepsCompleted';
 
 /**
- * Running: the faults are in place for spec.duration. Renews the heartbeat, asks the hypothesis
- * gate at every tick, and moves to RollingBack when the time is up or the gate says stop.
+ * The gate's violation() resolves the moment the during-probes find a violation; it then wakes
+ * the run's reconcile at once, instead of the rollback waiting for the next tick (the race
+ * docs/hypothesis.md asks for, without holding the work queue while waiting). Armed once per run.
+ */
+function armViolationWake(context: RunContext): void {
+  const { deps, key } = context;
+  if (!deps.gate.violation || deps.memory.armed.has(key)) return;
+  deps.memory.armed.add(key);
+  deps.gate.violation(gateInput(context)).then(
+    check => {
+      if (check.violationSince) deps.memory.violationSince.set(key, Date.parse(check.violationSince));
+      context.log.info({ reason: check.reason }, check.message ?? 'steady-state hypothesis violated');
+      deps.wake(key);
+    },
+    error => context.log.warn({ err: String(error) }, 'hypothesis violation watch failed'),
+  );
+}
+
+async function moveToRollingBack(
+  context: RunContext,
+  cause: StopCause,
+  message: string,
+  check: GateCheck,
+  steps?: (status: RunStatus) => void,
+): Promise<StepOutcome> {
+  const { deps } = context;
+  if (check.violationSince && !deps.memory.violationSince.has(context.key)) {
+    deps.memory.violationSince.set(context.key, Date.parse(check.violationSince));
+  }
+  const { run, written } = await deps.status.update(context.run, (fresh, object) => {
+    if (fresh.phase !== 'Running') return false;
+    touch(fresh, object);
+    if (check.probes) fresh.probes = check.probes;
+    steps?.(fresh);
+    fresh.phase = 'RollingBack';
+    fresh.reason = cause;
+    fresh.message = message.slice(0, 4096);
+    setCondition(fresh, { type: 'RolledBack', status: 'False', reason: 'InProgress', message });
+    return true;
+  });
+  context.run = run;
+  if (written) {
+    const normal = cause === 'DurationElapsed' || cause === 'ProgressiveStepsCompleted';
+    deps.events.emit({ regarding: runReference(run), type: normal ? 'Normal' : 'Warning', reason: 'ChaosRunStopping', message });
+  }
+  return CONTINUE;
+}
+
+/** Marks the running (last) step finished with `result`. */
+function finishStep(status: RunStatus, result: 'Passed' | 'Failed'): void {
+  const last = status.steps[status.steps.length - 1];
+  if (last && last.result === 'Running') {
+    status.steps = [...status.steps.slice(0, -1), { ...last, result, finishedAt: nowIso() }];
+  }
+}
+
+async function renewHeartbeat(context: RunContext, check: GateCheck, force: boolean): Promise<void> {
+  const { deps } = context;
+  const status = context.run.status!;
+  const heartbeatAge = Date.now() - Date.parse(status.heartbeatTime ?? '1970-01-01T00:00:00Z');
+  // Renew a little early so that a slow write never lets the heartbeat look stale.
+  if (force || heartbeatAge >= deps.timing.heartbeatIntervalMs * 0.8 || check.probes) {
+    const { run } = await deps.status.update(context.run, (fresh, object) => {
+      if (fresh.phase !== 'Running') return false;
+      touch(fresh, object);
+      if (check.probes) fresh.probes = check.probes;
+      return true;
+    });
+    context.run = run;
+  }
+}
+
+/**
+ * Widens to the next progressive step: the step's new targets are chosen among the pods not yet
+ * targeted and written (Selected) together with the step's record, in one status write, before
+ * any of them is touched; then they are injected. A restart between the two finds them Selected
+ * and injects them (never a record already acted on).
+ */
+async function widen(context: RunContext, next: PlannedStep, total: number): Promise<void> {
+  const { deps } = context;
+  const spec = context.spec!;
+  const status = context.run.status!;
+  const candidates = await deps.pods.candidates(spec.target.namespace, spec.target.labelSelector);
+  const targets = status.targets ?? [];
+  const alreadyPods = new Set(targets.map(record => record.pod)).size;
+  const selection = pickNewTargets(candidates, targets, Math.max(0, next.targetCount - alreadyPods), spec.seed, next.index);
+  const { run, written } = await deps.status.update(context.run, (fresh, object) => {
+    const last = fresh.steps[fresh.steps.length - 1];
+    if (fresh.phase !== 'Running' || !last || last.index !== next.index - 1) return false;
+    touch(fresh, object);
+    finishStep(fresh, 'Passed');
+    fresh.steps = [...fresh.steps, runningStep(next)];
+    fresh.blastRadius = { ...next.blastRadius, selected: alreadyPods + selection.selected.length };
+    const time = nowIso();
+    for (const pod of selection.selected) {
+      for (const fault of spec.faults) {
+        const record = { pod: pod.name, uid: pod.uid, node: pod.node, fault: fault.type, phase: 'Selected' as const, events: [] };
+        appendTargetEvent(record, 'ChaosTargetSelected', `selected on node ${pod.node ?? '?'} for ${describeStep(next, total)}`, time);
+        fresh.targets.push(record);
+      }
+    }
+    fresh.message = `widening to ${describeStep(next, total)}`;
+    return true;
+  });
+  context.run = run;
+  if (written) {
+    context.log.info({ step: next.index + 1, ...next.blastRadius }, 'progressive step widening');
+    deps.events.emit({ regarding: runReference(run), type: 'Normal', reason: 'ChaosRunWidening', message: `widening to ${describeStep(next, total)}` });
+    await injectPending(context);
+  }
+}
+
+/**
+ * Running: the faults are in place for spec.duration, or, with progressive steps, step by step
+ * for each step's hold. Renews the heartbeat, reports the hypothesis gate's probes at every
+ * tick, and moves to RollingBack when the time is up, the last step passed, or the gate fails.
  */
 export const holdRunning: ReconcileStep = {
   name: 'holdRunning',
@@ -16,44 +137,59 @@ export const holdRunning: ReconcileStep = {
     }
     const { deps } = context;
     const spec = context.spec!;
-    const endsAt = Date.parse(status.startedAt ?? new Date().toISOString()) + parseDuration(spec.duration);
-    const check = await deps.gate.during({ spec, status: normalizeStatus(status), log: context.log });
-    const now = Date.now();
-    let cause: 'HypothesisFailed' | 'DurationElapsed' | undefined;
-    if (!check.ok) cause = 'HypothesisFailed';
-    else if (now >= endsAt) cause = 'DurationElapsed';
-    if (cause) {
-      const message =
-        cause === 'HypothesisFailed'
-          ? check.message ?? 'the steady-state hypothesis failed during the run'
-          : `the run's duration of ${spec.duration} elapsed`;
-      const { run, written } = await deps.status.update(context.run, (fresh, object) => {
-        if (fresh.phase !== 'Running') return false;
-        touch(fresh, object);
-        if (check.probes) fresh.probes = check.probes;
-        fresh.phase = 'RollingBack';
-        fresh.reason = cause;
-        fresh.message = message;
-        setCondition(fresh, { type: 'RolledBack', status: 'False', reason: 'InProgress', message });
-        return true;
-      });
-      context.run = run;
-      if (written) {
-        deps.events.emit({ regarding: runReference(run), type: cause === 'DurationElapsed' ? 'Normal' : 'Warning', reason: 'ChaosRunStopping', message });
+    const check = await deps.gate.during(gateInput(context));
+    armViolationWake(context);
+    const plan = planOfRun(spec, gateInput(context).status);
+
+    if (!plan) {
+      const endsAt = Date.parse(status.startedAt ?? nowIso()) + parseDuration(spec.duration);
+      if (!check.ok) {
+        return moveToRollingBack(context, 'HypothesisViolated', check.message ?? 'the steady-state hypothesis failed during the run', check);
       }
-      return CONTINUE;
+      if (Date.now() >= endsAt) {
+        return moveToRollingBack(context, 'DurationElapsed', `the run's duration of ${spec.duration} elapsed`, check);
+      }
+      await renewHeartbeat(context, check, false);
+      return stop(Math.max(0, Math.min(deps.timing.heartbeatIntervalMs, endsAt - Date.now())));
     }
-    const heartbeatAge = now - Date.parse(status.heartbeatTime ?? '1970-01-01T00:00:00Z');
-    // Renew a little early so that a slow write never lets the heartbeat look stale.
-    if (heartbeatAge >= deps.timing.heartbeatIntervalMs * 0.8 || check.probes) {
-      const { run } = await deps.status.update(context.run, (fresh, object) => {
-        if (fresh.phase !== 'Running') return false;
-        touch(fresh, object);
-        if (check.probes) fresh.probes = check.probes;
-        return true;
-      });
-      context.run = run;
+
+    const steps = gateInput(context).status.steps;
+    if (!check.ok) {
+      const current = plan[steps[steps.length - 1]?.index ?? 0];
+      const message = `${describeStep(current, plan.length)} failed its gate: ${check.message ?? 'the steady-state hypothesis failed'}`;
+      return moveToRollingBack(context, 'ProgressiveStepFailed', message, check, fresh => finishStep(fresh, 'Failed'));
     }
-    return stop(Math.max(0, Math.min(deps.timing.heartbeatIntervalMs, endsAt - Date.now())));
+    if (hasPendingControllerRecords(context)) {
+      // Widened, then restarted before injecting: finish that step's injection first.
+      await injectPending(context);
+      return stop(0);
+    }
+    const action = nextProgressiveAction(plan, steps, Date.now());
+    switch (action.kind) {
+      case 'hold':
+        await renewHeartbeat(context, check, false);
+        return stop(Math.max(0, Math.min(deps.timing.heartbeatIntervalMs, action.remainingMs)));
+      case 'pass': {
+        const next = plan[action.step.index + 1];
+        if (!next) {
+          return moveToRollingBack(context, 'ProgressiveStepsCompleted', `all ${plan.length} progressive steps passed their gates`, check, fresh =>
+            finishStep(fresh, 'Passed'),
+          );
+        }
+        await widen(context, next, plan.length);
+        return stop(0);
+      }
+      case 'widen':
+        // Only when status.steps lost its first record (written with the plan): nothing to widen from.
+        return moveToRollingBack(context, 'ProgressiveStepFailed', 'status.steps does not match the progressive plan; stopping', check);
+      case 'complete':
+        return moveToRollingBack(context, 'ProgressiveStepsCompleted', `all ${plan.length} progressive steps passed their gates`, check);
+      case 'stopped':
+        return moveToRollingBack(context, 'ProgressiveStepFailed', `${describeStep(action.step, plan.length)} failed its gate`, check);
+      default: {
+        const unknown: never = action;
+        throw new TypeError(`unknown progressive action ${JSON.stringify(unknown)}`);
+      }
+    }
   },
 };

@@ -4,7 +4,7 @@ import { describeApiError } from '../../kube/errors';
 import { sameTarget, setCondition, transitionRecord } from '../../status/records';
 import { CONTINUE, ReconcileStep, RunContext, stop } from '../pipeline';
 import { runKey } from '../../kube/chaosRun';
-import { faultOfRecord, stopRequest, touch } from './runFacts';
+import { awaitFinalizer, faultOfRecord, stopRequest, touch } from './runFacts';
 
 /** Records this controller still has to act on: planned, not yet acted on, its own faults. */
 function pendingControllerRecords(context: RunContext): TargetRecord[] {
@@ -34,54 +34,70 @@ async function applyOne(context: RunContext, record: TargetRecord): Promise<Faul
  * Applies the controller's faults to the planned targets, a batch at a time, recording each
  * outcome. Only records still `Selected` are acted on, so a record already Injected or Blocked
  * (by this controller before a restart, or by the previous leader) is never acted on again.
+ * Returns false when a stop request cut it short. Used at Injecting, and by holdRunning when a
+ * progressive step widens (the run stays Running then).
  */
+export async function injectPending(context: RunContext): Promise<boolean> {
+  const { deps } = context;
+  const pending = pendingControllerRecords(context);
+  for (let start = 0; start < pending.length || start === 0; start += deps.timing.injectionConcurrency) {
+    if (stopRequest(deps.latest(runKey(context.run))) && start > 0) {
+      return false;
+    }
+    const batch = pending.slice(start, start + deps.timing.injectionConcurrency);
+    const outcomes = await Promise.all(batch.map(record => applyOne(context, record)));
+    const last = start + deps.timing.injectionConcurrency >= pending.length;
+    const { run } = await deps.status.update(context.run, (status, fresh) => {
+      touch(status, fresh);
+      batch.forEach((planned, i) => {
+        const record = status.targets.find(r => sameTarget(r, planned));
+        if (record && record.phase === 'Selected') {
+          transitionRecord(record, outcomes[i].phase, outcomes[i].reason, outcomes[i].message);
+        }
+      });
+      if (last && status.phase === 'Injecting') {
+        status.phase = 'Running';
+        status.reason = 'Running';
+        status.message = 'faults applied; holding for the run duration';
+        setCondition(status, { type: 'Injected', status: 'True', reason: 'FaultsApplied', message: `${pending.length} target(s) acted on by the controller` });
+      }
+      return true;
+    });
+    context.run = run;
+    batch.forEach((record, i) => {
+      const outcome = outcomes[i];
+      if (outcome.phase === 'Injected') deps.metrics.injections.inc({ fault: record.fault });
+      if (outcome.phase === 'Blocked') deps.metrics.blockedTargets.inc({ fault: record.fault });
+      deps.events.emit({
+        regarding: { apiVersion: 'v1', kind: 'Pod', name: record.pod, namespace: context.spec!.target.namespace, uid: record.uid },
+        type: outcome.eventType,
+        reason: outcome.reason,
+        message: `${outcome.message} (ChaosRun ${runKey(context.run)})`,
+      });
+      context.log.info({ pod: record.pod, fault: record.fault, phase: outcome.phase, reason: outcome.reason }, outcome.message);
+    });
+    if (pending.length === 0) break;
+  }
+  return true;
+}
+
+/** Injecting: act on the plan, then Running. */
 export const injectTargets: ReconcileStep = {
   name: 'injectTargets',
   async run(context) {
     if (context.run.status?.phase !== 'Injecting') {
       return CONTINUE;
     }
-    const { deps } = context;
-    const pending = pendingControllerRecords(context);
-    for (let start = 0; start < pending.length || start === 0; start += deps.timing.injectionConcurrency) {
-      if (stopRequest(deps.latest(runKey(context.run))) && start > 0) {
-        // The next reconcile moves the run to RollingBack; nothing more is injected.
-        return stop(0);
-      }
-      const batch = pending.slice(start, start + deps.timing.injectionConcurrency);
-      const outcomes = await Promise.all(batch.map(record => applyOne(context, record)));
-      const last = start + deps.timing.injectionConcurrency >= pending.length;
-      const { run } = await deps.status.update(context.run, (status, fresh) => {
-        touch(status, fresh);
-        batch.forEach((planned, i) => {
-          const record = status.targets.find(r => sameTarget(r, planned));
-          if (record && record.phase === 'Selected') {
-            transitionRecord(record, outcomes[i].phase, outcomes[i].reason, outcomes[i].message);
-          }
-        });
-        if (last && status.phase === 'Injecting') {
-          status.phase = 'Running';
-          status.reason = 'Running';
-          status.message = 'faults applied; holding for the run duration';
-          setCondition(status, { type: 'Injected', status: 'True', reason: 'FaultsApplied', message: `${pending.length} target(s) acted on by the controller` });
-        }
-        return true;
-      });
-      context.run = run;
-      batch.forEach((record, i) => {
-        const outcome = outcomes[i];
-        if (outcome.phase === 'Injected') deps.metrics.injections.inc({ fault: record.fault });
-        if (outcome.phase === 'Blocked') deps.metrics.blockedTargets.inc({ fault: record.fault });
-        deps.events.emit({
-          regarding: { apiVersion: 'v1', kind: 'Pod', name: record.pod, namespace: context.spec!.target.namespace, uid: record.uid },
-          type: outcome.eventType,
-          reason: outcome.reason,
-          message: `${outcome.message} (ChaosRun ${runKey(context.run)})`,
-        });
-        context.log.info({ pod: record.pod, fault: record.fault, phase: outcome.phase, reason: outcome.reason }, outcome.message);
-      });
-      if (pending.length === 0) break;
+    await awaitFinalizer(context);
+    if (!(await injectPending(context))) {
+      // The next reconcile moves the run to RollingBack; nothing more is injected.
+      return stop(0);
     }
     return CONTINUE;
   },
 };
+
+/** Records this controller still has to act on (exported for holdRunning's widening). */
+export function hasPendingControllerRecords(context: RunContext): boolean {
+  return pendingControllerRecords(context).length > 0;
+}

@@ -1,12 +1,16 @@
 import type { ChaosRunSpec, TargetRecord } from '@chaoscraft/backstage-plugin-chaos-common';
-import { checkBlastRadius, checkNamespace, checkSpecSupport, Refusal } from '../../safety/preflight';
+import { checkBlastRadius, checkNamespace, checkSpecSupport } from '../../safety/preflight';
+import { isEligible } from '../../selection/candidates';
 import { computeBlastRadius } from '../../selection/blastRadius';
-import { listCandidatePods } from '../../selection/listCandidates';
 import { selectTargets, TargetSelection } from '../../selection/selectTargets';
-import { appendTargetEvent, normalizeStatus, nowIso, setCondition } from '../../status/records';
+import { appendTargetEvent, normalizeStatus, nowIso, RunStatus, setCondition } from '../../status/records';
+import type { ChaosRunResource } from '../../kube/chaosRun';
 import { CONTINUE, RunContext, ReconcileStep, stop } from '../pipeline';
-import { finishRun, runReference, touch } from './runFacts';
-import type { BlastRadius } from '@chaoscraft/backstage-plugin-chaos-common';
+import type { GateCheck } from '../hypothesisGate';
+import { awaitFinalizer, finishRun, gateInput, newerRun, runReference, touch } from './runFacts';
+import { isProgressive, progressivePlan, runningStep } from './progressive';
+import { CHAOS_GROUP, CHAOS_RUN, CHAOS_VERSION, type BlastRadius, type ProbeResult } from '@chaoscraft/backstage-plugin-chaos-common';
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 
 function planRecords(spec: ChaosRunSpec, selection: TargetSelection, phase: 'Selected' | 'Skipped'): TargetRecord[] {
   const time = nowIso();
@@ -25,12 +29,18 @@ function planRecords(spec: ChaosRunSpec, selection: TargetSelection, phase: 'Sel
   return records;
 }
 
-async function refuse(context: RunContext, refusal: Refusal, blastRadius?: BlastRadius): Promise<void> {
+async function refuse(
+  context: RunContext,
+  refusal: { reason: string; message: string },
+  blastRadius?: BlastRadius,
+  probes?: ProbeResult[],
+): Promise<void> {
   await finishRun(
     context,
     { phase: 'Failed', verdict: 'Refused', reason: refusal.reason, message: refusal.message },
     status => {
       if (blastRadius) status.blastRadius = blastRadius;
+      if (probes) status.probes = probes;
       setCondition(status, { type: 'Preflight', status: 'False', reason: refusal.reason, message: refusal.message });
     },
   );
@@ -51,7 +61,10 @@ export const preflight: ReconcileStep = {
     const spec = context.spec!;
     const { deps } = context;
 
-    const unsupported = checkSpecSupport(spec, type => deps.faults.supports(type));
+    // Progressive steps are run here (see holdRunning); the rule that refused them predates that.
+    const unsupported = checkSpecSupport({ faults: spec.faults, safety: { ...spec.safety, progressiveSteps: undefined } }, type =>
+      deps.faults.supports(type),
+    );
     if (unsupported) {
       await refuse(context, unsupported);
       return stop();
@@ -70,9 +83,24 @@ export const preflight: ReconcileStep = {
     }
 
     const endTimer = deps.metrics.selectionDuration.startTimer();
-    const candidates = await listCandidatePods(deps.clients.kc, spec.target.namespace, spec.target.labelSelector);
-    const selection = selectTargets(candidates, spec.target.selection, spec.seed);
-    const blastRadius = computeBlastRadius(selection.selected.length, selection.eligible, spec.safety.maxBlastRadiusPercent);
+    const candidates = await deps.pods.candidates(spec.target.namespace, spec.target.labelSelector);
+    let selection: TargetSelection;
+    let blastRadius: BlastRadius;
+    const progressive = isProgressive(spec) ? progressivePlan(spec, candidates.filter(isEligible).length) : undefined;
+    if (progressive && !progressive.ok) {
+      endTimer();
+      await refuse(context, progressive);
+      return stop();
+    }
+    if (progressive?.ok) {
+      // The first step's targets now; each later step adds its own when it widens.
+      const first = progressive.steps[0];
+      selection = selectTargets(candidates, { mode: 'fixed', count: first.targetCount }, spec.seed);
+      blastRadius = first.blastRadius;
+    } else {
+      selection = selectTargets(candidates, spec.target.selection, spec.seed);
+      blastRadius = computeBlastRadius(selection.selected.length, selection.eligible, spec.safety.maxBlastRadiusPercent);
+    }
     const selectionSeconds = endTimer();
     context.log.info({ ...blastRadius, seed: selection.seed, selectionMs: Math.round(selectionSeconds * 1000) }, 'targets selected');
 
@@ -82,24 +110,34 @@ export const preflight: ReconcileStep = {
       return stop();
     }
 
+    let before: GateCheck = { ok: true };
     if (spec.hypothesis) {
+      await awaitFinalizer(context);
       // Steady-state checks take time: show the phase while they run.
       const { run } = await deps.status.update(context.run, (status, fresh) => {
         if (status.phase && status.phase !== 'Pending') return false;
         touch(status, fresh);
         status.phase = 'Preflight';
         status.blastRadius = blastRadius;
+        status.reason = 'CheckingSteadyState';
+        status.message = 'checking the steady-state hypothesis before injection';
         return true;
       });
       context.run = run;
-    }
-    const before = await deps.gate.before({ spec, status: normalizeStatus(context.run.status), log: context.log });
-    if (!before.ok) {
-      await refuse(context, { reason: (before.reason ?? 'SteadyStateNotMet') as Refusal['reason'], message: before.message ?? 'steady state not met before injection' }, blastRadius);
-      return stop();
+      before = await deps.gate.before(gateInput(context));
+      if (!before.ok) {
+        await refuse(
+          context,
+          { reason: before.reason ?? 'SteadyStateNotMet', message: before.message ?? 'steady state not met before injection' },
+          blastRadius,
+          before.probes,
+        );
+        return stop();
+      }
     }
 
-    const summary = `${blastRadius.selected} of ${blastRadius.eligible} eligible pods (${blastRadius.percent}%, limit ${blastRadius.limit}%)`;
+    const stepNote = progressive?.ok ? ` (step 1 of ${progressive.steps.length})` : '';
+    const summary = `${blastRadius.selected} of ${blastRadius.eligible} eligible pods (${blastRadius.percent}%, limit ${blastRadius.limit}%)${stepNote}`;
     if (spec.dryRun) {
       await finishRun(
         context,
@@ -113,25 +151,72 @@ export const preflight: ReconcileStep = {
       return stop();
     }
 
-    const { run, written } = await deps.status.update(context.run, (status, fresh) => {
-      // On a fresher copy another reconcile may already have planned: never plan twice.
-      if (status.phase && status.phase !== 'Pending' && status.phase !== 'Preflight') return false;
+    const plan = (status: RunStatus, fresh: ChaosRunResource): void => {
       touch(status, fresh);
       status.phase = 'Injecting';
       status.startedAt = nowIso();
       status.blastRadius = blastRadius;
       status.targets = planRecords(spec, selection, 'Selected');
+      if (progressive?.ok) status.steps = [runningStep(progressive.steps[0])];
       status.probes = before.probes ?? status.probes;
       status.reason = 'Injecting';
       status.message = `injecting into ${summary}`;
       setCondition(status, { type: 'Preflight', status: 'True', reason: 'Passed', message: summary, observedGeneration: fresh.metadata.generation });
-      return true;
-    });
-    context.run = run;
-    if (!written) {
-      return stop(0);
+    };
+    if (!context.run.status) {
+      // First sight of the run: the plan goes in one status patch while the finalizer patch is
+      // still in flight, then both must have landed before the first target is touched.
+      context.run = await writeFirstPlan(context, plan);
+    } else {
+      const { run, written } = await deps.status.update(context.run, (status, fresh) => {
+        // On a fresher copy another reconcile may already have planned: never plan twice.
+        if (status.phase && status.phase !== 'Pending' && status.phase !== 'Preflight') return false;
+        plan(status, fresh);
+        return true;
+      });
+      context.run = run;
+      if (!written) {
+        return stop(0);
+      }
     }
-    deps.events.emit({ regarding: runReference(run), type: 'Normal', reason: 'ChaosRunStarted', message: `disrupting ${summary}` });
+    await awaitFinalizer(context);
+    deps.events.emit({ regarding: runReference(context.run), type: 'Normal', reason: 'ChaosRunStarted', message: `disrupting ${summary}` });
     return CONTINUE;
   },
 };
+
+const RUN_COORDINATES = { group: CHAOS_GROUP, version: CHAOS_VERSION, plural: CHAOS_RUN.plural };
+
+/**
+ * The plan of a run that has no status yet, as a JSON patch of the status subresource. It is not
+ * conditional on resourceVersion (the finalizer patch in flight beside it changes that), so its
+ * `test` ops carry what the precondition guarded: there is still no status (no one else has
+ * planned: never plan twice), and the object and spec are the ones the plan was made for (uid,
+ * generation). Any of them failing is a 422, and the next reconcile starts over from the new state.
+ */
+async function writeFirstPlan(
+  context: RunContext,
+  plan: (status: RunStatus, fresh: ChaosRunResource) => void,
+): Promise<ChaosRunResource> {
+  const { metadata } = context.run;
+  const status = normalizeStatus(undefined);
+  plan(status, context.run);
+  status.phaseTransitions = [
+    { phase: status.phase!, time: nowIso(), reason: status.reason?.slice(0, 128), message: status.message?.slice(0, 1024) },
+  ];
+  const written = (await context.deps.clients.customObjects.patchNamespacedCustomObjectStatus(
+    {
+      ...RUN_COORDINATES,
+      namespace: metadata.namespace!,
+      name: metadata.name!,
+      body: [
+        { op: 'test', path: '/metadata/uid', value: metadata.uid },
+        { op: 'test', path: '/metadata/generation', value: metadata.generation },
+        { op: 'test', path: '/status', value: null },
+        { op: 'add', path: '/status', value: status },
+      ],
+    },
+    setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+  )) as ChaosRunResource;
+  return newerRun(context.run, written);
+}

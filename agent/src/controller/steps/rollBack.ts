@@ -1,7 +1,8 @@
 import type { TargetRecord } from '@chaoscraft/backstage-plugin-chaos-common';
 import { normalizeStatus, sameTarget, setCondition, transitionRecord } from '../../status/records';
 import { ReconcileStep, RunContext, stop } from '../pipeline';
-import { Ending, faultOfRecord, finishRun, touch } from './runFacts';
+import { Ending, faultOfRecord, finishRun, gateInput, touch } from './runFacts';
+import type { ProbeResult } from '@chaoscraft/backstage-plugin-chaos-common';
 
 /** Record phases a node daemon has yet to move to Recovered (or Failed) during a rollback. */
 const AWAITING_DAEMON = new Set<TargetRecord['phase']>(['Selected', 'Injecting', 'Injected', 'Recovering']);
@@ -40,15 +41,45 @@ async function recoverControllerFaults(context: RunContext): Promise<void> {
   context.run = run;
 }
 
+const VIOLATIONS = new Set(['HypothesisViolated', 'ProgressiveStepFailed']);
+
 function endingFor(cause: string | undefined): Pick<Ending, 'phase'> & { forcedVerdict?: Ending['verdict'] } {
   switch (cause) {
     case 'DurationElapsed':
+    case 'ProgressiveStepsCompleted':
       return { phase: 'Completed' };
-    case 'HypothesisFailed':
+    case 'HypothesisViolated':
+    case 'ProgressiveStepFailed':
       return { phase: 'Aborted', forcedVerdict: 'Failed' };
     default:
       return { phase: 'Aborted' };
   }
+}
+
+/**
+ * The first violating sample of the streak that stopped the run, from the probes in status: what
+ * a restarted controller falls back on when it did not see the violation itself.
+ */
+function violationStartFromProbes(probes: readonly ProbeResult[]): number | undefined {
+  let earliest: number | undefined;
+  for (const probe of probes) {
+    if (probe.consecutiveFailures === 0) continue;
+    let start: number | undefined;
+    for (let i = probe.samples.length - 1; i >= 0; i--) {
+      const sample = probe.samples[i];
+      if (sample.phase !== 'during' || sample.ok) break;
+      start = Date.parse(sample.time);
+    }
+    if (start !== undefined && (earliest === undefined || start < earliest)) earliest = start;
+  }
+  return earliest;
+}
+
+/** The verdict's own words, without the violation message the run's message already has. */
+function recoveryNote(stopMessage: string | undefined, verdictMessage: string): string {
+  const [head, ...rest] = verdictMessage.split('; ');
+  if (stopMessage?.includes(head)) return rest.join('; ');
+  return verdictMessage;
 }
 
 /**
@@ -81,18 +112,47 @@ export const rollBack: ReconcileStep = {
       return stop(Math.min(deps.timing.heartbeatIntervalMs, deps.timing.rollbackTimeoutMs - elapsed));
     }
 
-    const verdict = await deps.gate.after({ spec: context.spec!, status, log: context.log });
-    const { phase, forcedVerdict } = endingFor(status.reason);
     const timedOut = waiting.length > 0;
+    if (!timedOut && !status.conditions.some(c => c.type === 'RolledBack' && c.status === 'True')) {
+      // Every fault is reverted: the abort latency ends here, before the wait for recovery.
+      const revertedAt = Date.now();
+      const violationStart = VIOLATIONS.has(status.reason ?? '')
+        ? deps.memory.violationSince.get(context.key) ?? violationStartFromProbes(status.probes)
+        : undefined;
+      const { run } = await deps.status.update(context.run, (fresh, object) => {
+        if (fresh.phase !== 'RollingBack') return false;
+        touch(fresh, object);
+        if (violationStart !== undefined && fresh.abortLatencyMs === undefined) {
+          fresh.abortLatencyMs = Math.max(0, Math.round(revertedAt - violationStart));
+        }
+        setCondition(fresh, { type: 'RolledBack', status: 'True', reason: 'Recovered', message: 'every fault reverted; checking recovery' });
+        return true;
+      });
+      context.run = run;
+      if (violationStart !== undefined) {
+        context.log.info({ abortLatencyMs: revertedAt - violationStart }, 'rolled back after a hypothesis violation');
+      }
+    }
+    const verdict = await deps.gate.after(gateInput(context));
+    const { phase, forcedVerdict } = endingFor(status.reason);
+    const evaluated = verdict.reason !== 'NoHypothesisEvaluated';
+    const completed = phase === 'Completed';
+    const note = recoveryNote(status.message, verdict.message);
+    const stopMessage = status.message ?? 'stopped';
+    let message = note ? `${stopMessage}; ${note}` : stopMessage;
+    let reason = completed && evaluated ? verdict.reason : status.reason ?? 'Stopped';
+    if (timedOut) {
+      reason = 'RollbackTimeout';
+      message = `${waiting.length} target(s) not reported recovered within ${deps.timing.rollbackTimeoutMs} ms; node daemons revert on their own once the run is terminal`;
+    }
     await finishRun(
       context,
       {
         phase: timedOut ? 'Failed' : phase,
         verdict: forcedVerdict ?? verdict.verdict,
-        reason: timedOut ? 'RollbackTimeout' : status.reason ?? 'Stopped',
-        message: timedOut
-          ? `${waiting.length} target(s) not reported recovered within ${deps.timing.rollbackTimeoutMs} ms; node daemons revert on their own once the run is terminal`
-          : `${status.message ?? 'stopped'}; ${verdict.message}`,
+        // A completed run's reason is what its hypothesis concluded (SteadyStateHeld, ...).
+        reason,
+        message,
       },
       fresh => {
         if (verdict.probes) fresh.probes = verdict.probes;

@@ -1,6 +1,8 @@
 import {
   CHAOS_API_VERSION,
+  CHAOS_GROUP,
   CHAOS_RUN,
+  CHAOS_VERSION,
   Fault,
   isTerminalPhase,
   RunPhase,
@@ -8,8 +10,10 @@ import {
 } from '@chaoscraft/backstage-plugin-chaos-common';
 import type { V1ObjectReference } from '@kubernetes/client-node';
 import { CHAOS_FINALIZER, ChaosRunResource } from '../../kube/chaosRun';
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { isConflict } from '../../kube/errors';
-import { nowIso, RunStatus, setCondition } from '../../status/records';
+import { normalizeStatus, nowIso, RunStatus, setCondition } from '../../status/records';
+import type { GateInput } from '../hypothesisGate';
 import type { RunContext } from '../pipeline';
 
 export function runReference(run: ChaosRunResource): V1ObjectReference {
@@ -47,6 +51,69 @@ export function touch(status: RunStatus, run: ChaosRunResource): void {
   status.observedGeneration = run.metadata.generation;
 }
 
+/** What the hypothesis gate is shown of the run. */
+export function gateInput(context: RunContext): GateInput {
+  return { runKey: context.key, spec: context.spec!, status: normalizeStatus(context.run.status), log: context.log };
+}
+
+/** Of two copies of one run, the one the API server wrote last (resourceVersions are etcd revisions). */
+export function newerRun(a: ChaosRunResource, b: ChaosRunResource): ChaosRunResource {
+  const ra = Number(a.metadata.resourceVersion);
+  const rb = Number(b.metadata.resourceVersion);
+  if (!Number.isFinite(ra) || !Number.isFinite(rb)) return b;
+  return rb >= ra ? b : a;
+}
+
+const RUN_COORDINATES = { group: CHAOS_GROUP, version: CHAOS_VERSION, plural: CHAOS_RUN.plural };
+
+/**
+ * Adds our finalizer with a JSON patch that is not conditional on resourceVersion, so that it can
+ * be in flight together with the first status write (which would otherwise make one of the two
+ * fail with 409). What the precondition protected stays protected: `test` ops pin the object's
+ * uid and its finalizer list as seen, and the API server itself refuses new finalizers on an
+ * object being deleted.
+ */
+export async function addFinalizerPatch(context: RunContext): Promise<ChaosRunResource> {
+  const { metadata } = context.run;
+  const current = metadata.finalizers ?? [];
+  const patch = [
+    { op: 'test', path: '/metadata/uid', value: metadata.uid },
+    ...(current.length === 0
+      ? [
+          { op: 'test', path: '/metadata/finalizers', value: null },
+          { op: 'add', path: '/metadata/finalizers', value: [CHAOS_FINALIZER] },
+        ]
+      : [
+          { op: 'test', path: '/metadata/finalizers', value: current },
+          { op: 'add', path: '/metadata/finalizers/-', value: CHAOS_FINALIZER },
+        ]),
+  ];
+  return (await context.deps.clients.customObjects.patchNamespacedCustomObject(
+    { ...RUN_COORDINATES, namespace: metadata.namespace!, name: metadata.name!, body: patch },
+    setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+  )) as ChaosRunResource;
+}
+
+/**
+ * Waits for a finalizer patch started by ensureFinalizer, keeping the newer copy of the run.
+ * Anything that injects must call it first: the finalizer is on before any target is touched.
+ */
+export async function awaitFinalizer(context: RunContext): Promise<void> {
+  const pending = context.finalizer;
+  if (!pending) return;
+  context.finalizer = undefined;
+  context.run = newerRun(context.run, await pending);
+}
+
+/** As awaitFinalizer, for a run that is ending anyway: a failed patch leaves nothing to remove. */
+async function settleFinalizer(context: RunContext): Promise<void> {
+  try {
+    await awaitFinalizer(context);
+  } catch (error) {
+    context.log.debug({ err: String(error) }, 'finalizer patch failed; the run ends without it');
+  }
+}
+
 /** Drops our finalizer; conditional on resourceVersion, re-read once on conflict. */
 export async function removeFinalizer(context: RunContext): Promise<void> {
   const { runs } = context.deps;
@@ -80,6 +147,9 @@ export async function finishRun(
   extra?: (status: RunStatus) => void,
 ): Promise<void> {
   const { deps, log } = context;
+  await settleFinalizer(context);
+  deps.memory.violationSince.delete(context.key);
+  deps.memory.armed.delete(context.key);
   const { run } = await deps.status.update(context.run, (status, fresh) => {
     if (isTerminalPhase(status.phase)) return false;
     extra?.(status);

@@ -3,6 +3,9 @@ import type {
   Experiment,
   ExperimentList,
   ExperimentSpecInput,
+  Run,
+  RunDetail,
+  RunList,
 } from '@chaoscraft/backstage-plugin-chaos-common';
 
 /** The chaos backend, as the frontend sees it. */
@@ -12,6 +15,13 @@ export interface ChaosApi {
   createExperiment(spec: ExperimentSpecInput): Promise<Experiment>;
   updateExperiment(id: string, spec: ExperimentSpecInput): Promise<Experiment>;
   deleteExperiment(id: string): Promise<void>;
+  /** Starts a run of the experiment; a dry run selects targets and computes the blast radius only. */
+  runExperiment(experimentId: string, options?: { dryRun?: boolean }): Promise<Run>;
+  getRun(id: string): Promise<RunDetail>;
+  /** Runs of one entity, newest first. */
+  listRuns(options: { entityRef: string; offset?: number; limit?: number }): Promise<RunList>;
+  /** Asks the run to stop; it rolls back, then ends Aborted. */
+  abortRun(id: string): Promise<Run>;
 }
 
 export const chaosApiRef = createApiRef<ChaosApi>().with({ id: 'plugin.chaos.api' });

@@ -4,6 +4,9 @@ import type {
   Experiment,
   ExperimentList,
   ExperimentSpecInput,
+  Run,
+  RunDetail,
+  RunList,
 } from '@chaoscraft/backstage-plugin-chaos-common';
 import type { ChaosApi } from './ChaosApi';
 
@@ -36,6 +39,26 @@ export class ChaosClient implements ChaosApi {
 
   async deleteExperiment(id: string): Promise<void> {
     await this.request(`/experiments/${encodeURIComponent(id)}`, { method: 'DELETE' });
+  }
+
+  async runExperiment(experimentId: string, options: { dryRun?: boolean } = {}): Promise<Run> {
+    return this.request(`/experiments/${encodeURIComponent(experimentId)}/runs`, {
+      method: 'POST',
+      body: options.dryRun === undefined ? {} : { dryRun: options.dryRun },
+    });
+  }
+
+  async getRun(id: string): Promise<RunDetail> {
+    return this.request(`/runs/${encodeURIComponent(id)}`);
+  }
+
+  async listRuns({ entityRef, offset = 0, limit = 20 }: { entityRef: string; offset?: number; limit?: number }): Promise<RunList> {
+    const query = new URLSearchParams({ entityRef, offset: String(offset), limit: String(limit) });
+    return this.request(`/runs?${query}`);
+  }
+
+  async abortRun(id: string): Promise<Run> {
+    return this.request(`/runs/${encodeURIComponent(id)}/abort`, { method: 'POST' });
   }
 
   private async request<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {

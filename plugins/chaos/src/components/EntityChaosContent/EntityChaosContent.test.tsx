@@ -1,7 +1,8 @@
-import { screen, waitFor } from '@testing-library/react';
+import { screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { setupServer } from 'msw/node';
 import { http, HttpResponse } from 'msw';
+import { Route, Routes, useLocation } from 'react-router-dom';
 import {
   TestApiProvider,
   mockApis,
@@ -13,14 +14,18 @@ import { permissionApiRef } from '@backstage/plugin-permission-react';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { EntityProvider } from '@backstage/plugin-catalog-react';
 import type { Entity } from '@backstage/catalog-model';
+import { chaosApiRef } from '../../api';
 import {
-  Experiment,
-  experimentSpecSchema,
-} from '@chaoscraft/backstage-plugin-chaos-common';
-import { ChaosClient, chaosApiRef } from '../../api';
+  BASE,
+  aRunDetail,
+  anExperiment,
+  fakeChaosBackend,
+  progression,
+  testChaosClient,
+} from '../../api/__testUtils__/fakeChaosBackend';
 import { EntityChaosContent } from './EntityChaosContent';
 
-const BASE = 'http://chaos.test/api/chaos';
+jest.setTimeout(30_000);
 
 const checkout: Entity = {
   apiVersion: 'backstage.io/v1alpha1',
@@ -36,44 +41,22 @@ const checkout: Entity = {
   spec: { type: 'service', owner: 'team-checkout' },
 };
 
+/**
+ * Not owned by the signed-in user in the DENY tests. usePermission caches decisions per
+ * resource across tests, so a denied entity must not be one that other tests are allowed on.
+ */
+const payments: Entity = { ...checkout, metadata: { ...checkout.metadata, name: 'payments' } };
+
 const server = setupServer();
 registerMswTestHooks(server);
 
-/**
- * A tiny in-memory chaos backend behind msw, so the component talks to it through the
- * real ChaosClient over fetch; validation answers as the real backend does, from the schema.
- */
-function fakeBackend(): { experiments: Experiment[] } {
-  const state = { experiments: [] as Experiment[] };
-  server.use(
-    http.get(`${BASE}/experiments`, ({ request }) => {
-      const url = new URL(request.url);
-      const items = state.experiments.filter(e => e.entityRef === url.searchParams.get('entityRef'));
-      return HttpResponse.json({ items, totalCount: items.length, offset: 0, limit: 10 });
-    }),
-    http.post(`${BASE}/experiments`, async ({ request }) => {
-      const parsed = experimentSpecSchema.safeParse(await request.json());
-      if (!parsed.success) {
-        return HttpResponse.json({ error: { name: 'InputError', message: parsed.error.message } }, { status: 400 });
-      }
-      const now = new Date().toISOString();
-      const created = { ...parsed.data, id: String(state.experiments.length + 1), createdBy: 'user:default/guest', createdAt: now, updatedAt: now };
-      state.experiments.push(created);
-      return HttpResponse.json(created, { status: 201 });
-    }),
-    http.delete(`${BASE}/experiments/:id`, ({ params }) => {
-      state.experiments = state.experiments.filter(e => e.id !== params.id);
-      return new HttpResponse(null, { status: 204 });
-    }),
-  );
-  return state;
-}
+const fakeBackend = (init?: Parameters<typeof fakeChaosBackend>[1]) => fakeChaosBackend(server, init);
 
-function renderTab(entity: Entity, authorize = AuthorizeResult.ALLOW) {
-  const chaosClient = new ChaosClient({
-    discoveryApi: { getBaseUrl: async () => BASE },
-    fetchApi: { fetch: (input, init) => fetch(input, init) },
-  });
+/** Shows the URL's search, so tests can check that a run has a link of its own. */
+const Search = () => <output aria-label="search">{useLocation().search}</output>;
+
+function renderTab(entity: Entity, authorize: AuthorizeResult.ALLOW | AuthorizeResult.DENY = AuthorizeResult.ALLOW, initialSearch = '') {
+  const chaosClient = testChaosClient();
   return renderInTestApp(
     <TestApiProvider
       apis={[
@@ -84,9 +67,20 @@ function renderTab(entity: Entity, authorize = AuthorizeResult.ALLOW) {
       ]}
     >
       <EntityProvider entity={entity}>
-        <EntityChaosContent />
+        <Routes>
+          <Route
+            path="/chaos"
+            element={
+              <>
+                <EntityChaosContent />
+                <Search />
+              </>
+            }
+          />
+        </Routes>
       </EntityProvider>
     </TestApiProvider>,
+    { initialRouteEntries: [`/chaos${initialSearch}`] },
   );
 }
 
@@ -136,7 +130,7 @@ describe('EntityChaosContent', () => {
 
   it('disables changes for people who do not own the entity, and says why', async () => {
     fakeBackend();
-    await renderTab(checkout, AuthorizeResult.DENY);
+    await renderTab(payments, AuthorizeResult.DENY);
     await screen.findByText('No chaos experiments yet');
     await waitFor(() =>
       expect(screen.getByRole('button', { name: 'New experiment' })).toBeDisabled(),
@@ -148,8 +142,89 @@ describe('EntityChaosContent', () => {
       http.get(`${BASE}/experiments`, () =>
         HttpResponse.json({ error: { name: 'Error', message: 'database is down' } }, { status: 500 }),
       ),
+      http.get(`${BASE}/runs`, () => HttpResponse.json({ items: [], totalCount: 0, offset: 0, limit: 10 })),
     );
     await renderTab(checkout);
     expect((await screen.findAllByText(/database is down/)).length).toBeGreaterThan(0);
+  });
+
+  it('runs an experiment from its row, shows the run live until it completes, then lists it', async () => {
+    const backend = fakeBackend({ experiments: [anExperiment()] });
+    backend.nextRun = (experiment, id) =>
+      progression(aRunDetail({ id, experimentId: experiment.id, createdAt: new Date().toISOString() }), [
+        'Pending',
+        'Preflight',
+        'Running',
+        'Completed',
+      ]);
+    await renderTab(checkout);
+    expect(await screen.findByText('No runs yet')).toBeInTheDocument();
+
+    await waitFor(() => expect(screen.getByRole('button', { name: 'Run' })).toBeEnabled());
+    await userEvent.click(screen.getByRole('button', { name: 'Run' }));
+    expect(backend.started).toEqual([{ experimentId: 'exp-1', dryRun: false }]);
+    expect(await screen.findByRole('heading', { name: 'Run of kill-one' })).toBeInTheDocument();
+    expect(screen.getByLabelText('search')).toHaveTextContent('?run=run-1');
+    await waitFor(() => expect(screen.getByTestId('run-phase')).toHaveTextContent('Completed'), { timeout: 10_000 });
+    expect(screen.getByText('3 of 10 pods (30%) · limit 50%')).toBeInTheDocument();
+
+    await userEvent.click(screen.getByRole('button', { name: 'Back to experiments' }));
+    const history = await screen.findByRole('table', { name: 'Runs' });
+    expect(within(history).getByText('kill-one')).toBeInTheDocument();
+    expect(within(history).getByText('Completed')).toBeInTheDocument();
+  });
+
+  it('starts a dry run', async () => {
+    const backend = fakeBackend({ experiments: [anExperiment()] });
+    await renderTab(checkout);
+    await waitFor(() => expect(screen.getByRole('button', { name: 'Dry run' })).toBeEnabled());
+    await userEvent.click(screen.getByRole('button', { name: 'Dry run' }));
+    await screen.findByTestId('run-phase');
+    expect(backend.started).toEqual([{ experimentId: 'exp-1', dryRun: true }]);
+    expect(screen.getByText('dry run')).toBeInTheDocument();
+  });
+
+  it('opens a run from the history, and from a link', async () => {
+    fakeBackend({ experiments: [anExperiment()], runs: [aRunDetail({ id: 'run-7' })] });
+    await renderTab(checkout);
+    const history = await screen.findByRole('table', { name: 'Runs' });
+    await userEvent.click(within(history).getByRole('link'));
+    expect(await screen.findByText('checkout-7d9f-a')).toBeInTheDocument();
+    expect(screen.getByLabelText('search')).toHaveTextContent('?run=run-7');
+  });
+
+  it('opens the run named in the URL', async () => {
+    fakeBackend({ runs: [aRunDetail({ id: 'run-7' })] });
+    await renderTab(checkout, AuthorizeResult.ALLOW, '?run=run-7');
+    expect(await screen.findByTestId('run-phase')).toHaveTextContent('Completed');
+  });
+
+  it('disables Run and Dry run for people who do not own the entity, and says why', async () => {
+    const backend = fakeBackend({
+      experiments: [anExperiment({ entityRef: 'component:default/payments' })],
+    });
+    await renderTab(payments, AuthorizeResult.DENY);
+    await screen.findByText('kill-one');
+    await waitFor(() => expect(screen.getByRole('button', { name: 'Run' })).toBeDisabled());
+    expect(screen.getByRole('button', { name: 'Dry run' })).toBeDisabled();
+    await userEvent.hover(screen.getByRole('button', { name: 'Run' }).parentElement!);
+    expect(await screen.findByText('Only the owners of payments may run its experiments')).toBeInTheDocument();
+    expect(backend.started).toEqual([]);
+  });
+
+  it('shows why a run could not start', async () => {
+    fakeBackend({ experiments: [anExperiment()] });
+    server.use(
+      http.post(`${BASE}/experiments/:id/runs`, () =>
+        HttpResponse.json(
+          { error: { name: 'NotAllowedError', message: 'only the owners of checkout may run its experiments' } },
+          { status: 403 },
+        ),
+      ),
+    );
+    await renderTab(checkout);
+    await waitFor(() => expect(screen.getByRole('button', { name: 'Run' })).toBeEnabled());
+    await userEvent.click(screen.getByRole('button', { name: 'Run' }));
+    expect((await screen.findAllByText(/only the owners of checkout may run/)).length).toBeGreaterThan(0);
   });
 });

@@ -1,6 +1,7 @@
-import { useState } from 'react';
+import { useMemo, useState } from 'react';
 import useAsyncRetry from 'react-use/esm/useAsyncRetry';
-import { Button, Tooltip, Typography } from '@material-ui/core';
+import { useSearchParams } from 'react-router-dom';
+import { Typography } from '@material-ui/core';
 import TablePagination from '@material-ui/core/TablePagination';
 import {
   Content,
@@ -27,6 +28,7 @@ import {
   chaosExperimentCreatePermission,
   chaosExperimentDeletePermission,
   chaosExperimentUpdatePermission,
+  chaosRunCreatePermission,
   entityLabelSelector,
 } from '@chaoscraft/backstage-plugin-chaos-common';
 import { chaosApiRef } from '../../api';
@@ -35,6 +37,9 @@ import {
   emptyFormState,
   formStateFromExperiment,
 } from '../ExperimentForm';
+import { GuardedButton, RunButton } from '../RunButton';
+import { RunDetail } from '../RunDetail';
+import { RUN_SEARCH_PARAM, RunHistory } from '../RunHistory';
 
 const PAGE_SIZE = 10;
 
@@ -45,21 +50,9 @@ function describeSelection(e: Experiment): string {
   return 'one pod';
 }
 
-/** Disabled with the reason as a tooltip, so people see why they cannot act. */
-const GuardedButton = (props: { allowed: boolean; reason: string; onClick: () => void; children: string; variant?: 'contained' | 'text' }) => {
-  const button = (
-    <Button color="primary" variant={props.variant ?? 'text'} disabled={!props.allowed} onClick={props.onClick}>
-      {props.children}
-    </Button>
-  );
-  return props.allowed ? button : (
-    <Tooltip title={props.reason}><span>{button}</span></Tooltip>
-  );
-};
-
 /**
- * The entity's Chaos tab: its experiments, and for its owners, creating, editing and
- * deleting them.
+ * The entity's Chaos tab: its experiments and their runs; for its owners, creating, editing,
+ * deleting and running them. `?run=<id>` shows one run instead, so a run has a link.
  */
 export const EntityChaosContent = () => {
   const { entity } = useEntity();
@@ -76,11 +69,27 @@ export const EntityChaosContent = () => {
   const canCreate = usePermission({ permission: chaosExperimentCreatePermission, resourceRef: entityRef });
   const canUpdate = usePermission({ permission: chaosExperimentUpdatePermission, resourceRef: entityRef });
   const canDelete = usePermission({ permission: chaosExperimentDeletePermission, resourceRef: entityRef });
+  const canRun = usePermission({ permission: chaosRunCreatePermission, resourceRef: entityRef });
   const notOwner = `Only the owners of ${entity.metadata.name} may change its experiments`;
+  const notRunner = `Only the owners of ${entity.metadata.name} may run its experiments`;
+
+  const [searchParams, setSearchParams] = useSearchParams();
+  const selectedRunId = searchParams.get(RUN_SEARCH_PARAM);
+  const showRun = (runId: string | undefined) =>
+    setSearchParams(params => {
+      const next = new URLSearchParams(params);
+      if (runId) next.set(RUN_SEARCH_PARAM, runId);
+      else next.delete(RUN_SEARCH_PARAM);
+      return next;
+    });
 
   const experiments = useAsyncRetry(
     () => api.listExperiments({ entityRef, offset: page * PAGE_SIZE, limit: PAGE_SIZE }),
     [api, entityRef, page],
+  );
+  const experimentNames = useMemo(
+    () => Object.fromEntries((experiments.value?.items ?? []).map(e => [e.id, e.name])),
+    [experiments.value],
   );
 
   if (!namespace || !selector) {
@@ -119,6 +128,16 @@ export const EntityChaosContent = () => {
       title: 'Actions',
       render: e => (
         <>
+          <RunButton
+            experiment={e}
+            allowed={canRun.allowed}
+            reason={notRunner}
+            onStarted={run => {
+              setActionError(undefined);
+              showRun(run.id);
+            }}
+            onError={setActionError}
+          />
           <GuardedButton allowed={canUpdate.allowed} reason={notOwner} onClick={() => setEditing(e)}>Edit</GuardedButton>
           <GuardedButton allowed={canDelete.allowed} reason={notOwner} onClick={() => remove(e)}>Delete</GuardedButton>
         </>
@@ -127,6 +146,14 @@ export const EntityChaosContent = () => {
   ];
 
   const maxBlast = Number(annotations[CHAOS_MAX_BLAST_RADIUS_ANNOTATION]) || undefined;
+
+  if (selectedRunId) {
+    return (
+      <Content noPadding>
+        <RunDetail key={selectedRunId} runId={selectedRunId} onBack={() => showRun(undefined)} />
+      </Content>
+    );
+  }
 
   return (
     <Content noPadding>
@@ -185,6 +212,7 @@ export const EntityChaosContent = () => {
           onSubmit={save}
         />
       )}
+      <RunHistory entityRef={entityRef} experimentNames={experimentNames} />
       <Typography variant="caption" color="textSecondary">
         Pods of namespace {namespace} matching {Object.entries(selector).map(([k, v]) => `${k}=${v}`).join(',')}.
       </Typography>

@@ -1,0 +1,56 @@
+import type { ChaosRunSpec, TargetRecord } from '@chaoscraft/backstage-plugin-chaos-common';
+import { planProgressiveSteps, type PlannedStep, type ProgressivePlan } from '../../hypothesis/progressive';
+import type { StepRecord } from '../../hypothesis/progressiveRun';
+import type { CandidatePod } from '../../selection/candidates';
+import { selectTargets, type TargetSelection } from '../../selection/selectTargets';
+import { nowIso, type RunStatus } from '../../status/records';
+
+export function isProgressive(spec: ChaosRunSpec): boolean {
+  return (spec.safety.progressiveSteps?.length ?? 0) > 0;
+}
+
+/**
+ * The run's progressive plan, resolved against the eligible pods counted at preflight. It is a
+ * pure function of the spec and status.blastRadius.eligible, so every reconcile (and every
+ * replica, after a restart or failover) derives the same plan.
+ */
+export function progressivePlan(spec: ChaosRunSpec, eligible: number): ProgressivePlan {
+  return planProgressiveSteps({
+    eligible,
+    steps: spec.safety.progressiveSteps ?? [],
+    maxBlastRadiusPercent: spec.safety.maxBlastRadiusPercent,
+  });
+}
+
+/** The plan of a run already past preflight; undefined when it has no steps. */
+export function planOfRun(spec: ChaosRunSpec, status: RunStatus): PlannedStep[] | undefined {
+  if (!isProgressive(spec)) return undefined;
+  const plan = progressivePlan(spec, status.blastRadius?.eligible ?? 0);
+  return plan.ok ? plan.steps : [];
+}
+
+/**
+ * `count` more targets among the eligible candidates not already targeted by this run. The seed
+ * is offset by the step, so each widening draws reproducibly from the pods left.
+ */
+export function pickNewTargets(
+  candidates: readonly CandidatePod[],
+  already: readonly TargetRecord[],
+  count: number,
+  seed: number | undefined,
+  stepIndex: number,
+): TargetSelection {
+  const taken = new Set(already.map(record => record.pod));
+  const left = candidates.filter(pod => !taken.has(pod.name));
+  return selectTargets(left, { mode: 'fixed', count }, seed === undefined ? undefined : (seed + stepIndex) % 2 ** 31);
+}
+
+export function runningStep(step: PlannedStep): StepRecord {
+  return { index: step.index, blastRadius: { ...step.blastRadius }, startedAt: nowIso(), result: 'Running' };
+}
+
+/** "step 2 of 3 (2 of 10 pods, 20%)" */
+export function describeStep(step: PlannedStep, total: number): string {
+  const { selected, eligible, percent } = step.blastRadius;
+  return `progressive step ${step.index + 1} of ${total} (${selected} of ${eligible} pods, ${percent}%)`;
+}

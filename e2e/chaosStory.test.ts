@@ -1,0 +1,136 @@
+/**
+ * The whole ChaosCraft story in a real browser, against a running `make dev` stack
+ * (scripts/test-e2e.sh starts one): sign in as guest, open the checkout service's Chaos tab,
+ * create and run a pod-kill of 30% of its 10 pods under a 50% limit, watch it complete, check in
+ * the cluster that the pods were replaced, then see a 60% experiment refused for its blast radius.
+ * Each step leaves a screenshot in E2E_OUTPUT_DIR.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { Browser, Page, chromium } from 'playwright-core';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+
+const APP = process.env.E2E_APP_URL ?? 'http://localhost:3000';
+const OUT = process.env.E2E_OUTPUT_DIR ?? path.resolve('test-results/e2e');
+const NAMESPACE = 'chaos-demo';
+const suffix = Date.now().toString(36);
+
+let browser: Browser;
+let page: Page;
+
+async function shot(name: string): Promise<void> {
+  await page.screenshot({ path: path.join(OUT, `${name}.png`), fullPage: true });
+}
+
+async function runningCheckoutPods(): Promise<string[]> {
+  const kc = new KubeConfig();
+  kc.loadFromFile(process.env.E2E_KUBECONFIG!);
+  const pods = await kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: NAMESPACE, labelSelector: 'app=checkout' });
+  return pods.items
+    .filter(p => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp)
+    .map(p => p.metadata!.name!);
+}
+
+async function createExperiment(name: string, percent: number, limit: number): Promise<void> {
+  await page.getByRole('button', { name: 'New experiment' }).click();
+  const form = page.getByRole('dialog');
+  await form.getByLabel('Name', { exact: true }).fill(name);
+  await form.getByLabel('Duration', { exact: true }).fill('5s');
+  await form.getByLabel('Select', { exact: true }).click();
+  await page.getByRole('option', { name: 'a percentage' }).click();
+  await form.getByLabel('Percent of pods', { exact: true }).fill(String(percent));
+  await form.getByLabel('Max blast radius (%)', { exact: true }).fill(String(limit));
+  await form.getByRole('button', { name: 'Save' }).click();
+  await page.getByRole('cell', { name, exact: true }).waitFor();
+}
+
+async function runExperiment(name: string): Promise<void> {
+  const row = page.getByRole('row').filter({ has: page.getByRole('cell', { name, exact: true }) });
+  await row.getByRole('button', { name: 'Run', exact: true }).click();
+}
+
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: [
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    ],
+  });
+  page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+  page.setDefaultTimeout(30_000);
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+test('the chaos story, end to end', async t => {
+  // Each step needs the one before: after a failure the rest are skipped, with a screenshot.
+  let broken: string | false = false;
+  const step = (name: string, fn: () => Promise<void>) =>
+    t.test(name, { skip: broken && `an earlier step failed: ${broken}` }, async () => {
+      try {
+        await fn();
+      } catch (error) {
+        broken = name;
+        await shot(`failed-${name.replace(/\W+/g, '-')}`).catch(() => undefined);
+        throw error;
+      }
+    });
+
+  await step('signs in as guest and opens the Chaos tab of checkout', async () => {
+    // The guest session lives in the page: sign in on the deep link, then navigate in-app.
+    await page.goto(`${APP}/catalog/default/component/checkout/chaos`);
+    await page.getByRole('button', { name: /enter/i }).click({ timeout: 120_000 });
+    await page.getByRole('button', { name: 'New experiment' }).waitFor({ timeout: 120_000 });
+    await shot('1-chaos-tab');
+  });
+
+  const before30 = await runningCheckoutPods();
+  const kill30 = `kill-30-${suffix}`;
+
+  await step('creates a 30% pod-kill under a 50% limit and runs it', async () => {
+    await createExperiment(kill30, 30, 50);
+    await shot('2-experiment-created');
+    await runExperiment(kill30);
+  });
+
+  let killed: string[] = [];
+  await step('sees it complete, three targets, and 3 of 10 against the 50% limit', async () => {
+    await page.getByTestId('run-phase').filter({ hasText: 'Completed' }).waitFor({ timeout: 120_000 });
+    const gauge = await page.getByTestId('blast-radius').textContent();
+    assert.match(gauge ?? '', /^3 of 10 pods \(30%\) · limit 50%$/);
+    const targets = page.getByRole('table', { name: 'Targets' }).locator('tbody tr');
+    assert.equal(await targets.count(), 3);
+    killed = await targets.evaluateAll(rows => rows.map(r => (r.querySelector('td')?.textContent ?? '').trim()));
+    assert.ok(killed.every(pod => pod.startsWith('checkout-')), `target pods: ${killed.join(', ')}`);
+    await shot('3-run-completed');
+  });
+
+  await step('finds the killed pods replaced in the sandbox', async () => {
+    assert.equal(killed.length, 3, 'the run reported its three targets');
+    assert.ok(killed.every(pod => before30.includes(pod)), 'targets were running checkout pods');
+    const deadline = Date.now() + 60_000;
+    let pods = await runningCheckoutPods();
+    while (!(pods.length === 10 && killed.every(pod => !pods.includes(pod))) && Date.now() < deadline) {
+      await new Promise(resolve => setTimeout(resolve, 1000));
+      pods = await runningCheckoutPods();
+    }
+    assert.equal(pods.length, 10);
+    assert.deepEqual(killed.filter(pod => pods.includes(pod)), []);
+  });
+
+  await step('sees a 60% experiment refused for its blast radius', async () => {
+    await page.getByRole('button', { name: 'Back to experiments' }).click();
+    const kill60 = `kill-60-${suffix}`;
+    await createExperiment(kill60, 60, 50);
+    await runExperiment(kill60);
+    const verdict = page.getByTestId('run-verdict').filter({ hasText: 'Refused' });
+    await verdict.waitFor({ timeout: 120_000 });
+    assert.match((await verdict.textContent()) ?? '', /BlastRadiusExceeded/);
+    assert.match((await verdict.textContent()) ?? '', /6 of 10 eligible pods is 60%, above the limit of 50%/);
+    await shot('4-run-refused');
+  });
+});

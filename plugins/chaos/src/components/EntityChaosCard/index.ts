@@ -1,0 +1,1 @@
+export { EntityChaosCard } from './EntityChaosCard';

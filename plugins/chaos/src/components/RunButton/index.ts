@@ -1,0 +1,4 @@
+export { RunButton } from './RunButton';
+export type { RunButtonProps } from './RunButton';
+export { GuardedButton } from './GuardedButton';
+export type { GuardedButtonProps } from './GuardedButton';

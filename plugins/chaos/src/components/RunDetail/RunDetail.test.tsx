@@ -1,0 +1,182 @@
+import { screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { setupServer } from 'msw/node';
+import {
+  TestApiProvider,
+  mockApis,
+  registerMswTestHooks,
+  renderInTestApp,
+} from '@backstage/frontend-test-utils';
+import { permissionApiRef } from '@backstage/plugin-permission-react';
+import { AuthorizeResult } from '@backstage/plugin-permission-common';
+import { chaosApiRef } from '../../api';
+import {
+  aRunDetail,
+  anExperiment,
+  at,
+  fakeChaosBackend,
+  progression,
+  testChaosClient,
+} from '../../api/__testUtils__/fakeChaosBackend';
+import { RunDetail } from './RunDetail';
+import { injectionWindow } from './injectionWindow';
+
+// jsdom has no ResizeObserver, so recharts' ResponsiveContainer keeps its initial size and draws.
+const server = setupServer();
+registerMswTestHooks(server);
+
+const FAST = { minMs: 5, maxMs: 20 };
+
+// The first render of the test app warms up MUI, recharts and the app's plugins.
+jest.setTimeout(30_000);
+
+function renderRun(runId: string, authorize: AuthorizeResult.ALLOW | AuthorizeResult.DENY = AuthorizeResult.ALLOW) {
+  return renderInTestApp(
+    <TestApiProvider
+      apis={[
+        [chaosApiRef, testChaosClient()],
+        [permissionApiRef, mockApis.permission({ authorize })],
+      ]}
+    >
+      <RunDetail runId={runId} pollIntervals={FAST} />
+    </TestApiProvider>,
+  );
+}
+
+describe('RunDetail', () => {
+  it('shows a finished run: phase, verdict, blast radius, timeline, targets and probe charts', async () => {
+    fakeChaosBackend(server, { experiments: [anExperiment()], runs: [aRunDetail()] });
+    await renderRun('run-1');
+
+    expect(await screen.findByTestId('run-phase')).toHaveTextContent('Completed');
+    expect(await screen.findByRole('heading', { name: 'Run of kill-one' })).toBeInTheDocument();
+    for (const name of ['Blast radius', 'Phase timeline', 'Targets', 'Steady-state probes']) {
+      expect(screen.getByRole('heading', { name })).toBeInTheDocument();
+    }
+
+    const verdict = screen.getByTestId('run-verdict');
+    expect(within(verdict).getByText('Passed')).toBeInTheDocument();
+    expect(within(verdict).getByText('Every probe held during and after the faults')).toBeInTheDocument();
+
+    expect(screen.getByText('3 of 10 pods (30%) · limit 50%')).toBeInTheDocument();
+    expect(screen.getByRole('progressbar', { name: 'Blast radius' })).toHaveAttribute('aria-valuenow', '30');
+
+    const targets = screen.getByRole('table', { name: 'Targets' });
+    for (const pod of ['checkout-7d9f-a', 'checkout-7d9f-b', 'checkout-7d9f-c']) {
+      const row = within(targets).getByText(pod).closest('tr')!;
+      expect(within(row).getByText('Recovered')).toBeInTheDocument();
+      expect(within(row).getByText('pod-kill')).toBeInTheDocument();
+    }
+
+    const timeline = screen.getByRole('list', { name: 'Phase timeline' });
+    const phases = within(timeline).getAllByRole('listitem').map(li => li.querySelector('strong')?.textContent);
+    expect(phases).toEqual(['Pending', 'Preflight', 'Injecting', 'Running', 'RollingBack', 'Completed']);
+    expect(within(timeline).getByText('Checking: namespace opted in, 10 pods eligible')).toBeInTheDocument();
+
+    const chart = screen.getByRole('figure', { name: 'Samples of probe p99-latency' });
+    expect(within(chart).getByText(/healthy when value < 500/)).toBeInTheDocument();
+    await waitFor(() => expect(chart.querySelector('.recharts-line')).not.toBeNull());
+    expect(chart.querySelector('.recharts-reference-line')).not.toBeNull();
+    expect(chart.querySelector('.recharts-reference-area')).not.toBeNull();
+
+    // A finished run cannot be aborted.
+    expect(screen.queryByRole('button', { name: 'Abort' })).not.toBeInTheDocument();
+  });
+
+  it('shows a refused run in red with the reason, and says when there are no probes', async () => {
+    fakeChaosBackend(server, {
+      runs: [
+        aRunDetail({
+          phase: 'Failed',
+          verdict: 'Refused',
+          reason: 'BlastRadiusExceeded',
+          message: 'selecting 6 of 10 pods (60%) exceeds the limit of 50%',
+          blastRadius: { selected: 6, eligible: 10, percent: 60, limit: 50 },
+          targets: [],
+          probes: [],
+          timeline: [
+            { time: at(0), phase: 'Pending' },
+            { time: at(1), phase: 'Preflight' },
+            { time: at(2), phase: 'Failed', reason: 'BlastRadiusExceeded', message: 'selecting 6 of 10 pods (60%) exceeds the limit of 50%' },
+          ],
+        }),
+      ],
+    });
+    await renderRun('run-1');
+
+    const alert = await screen.findByRole('alert');
+    expect(within(alert).getByText('Refused')).toBeInTheDocument();
+    expect(within(alert).getByText('BlastRadiusExceeded')).toBeInTheDocument();
+    expect(within(alert).getByText('selecting 6 of 10 pods (60%) exceeds the limit of 50%')).toBeInTheDocument();
+    expect(screen.getByTestId('run-phase')).toHaveTextContent('Failed');
+    expect(screen.getByText('6 of 10 pods (60%) · limit 50%')).toBeInTheDocument();
+    expect(screen.getByText(/No probes/)).toBeInTheDocument();
+    expect(screen.getByText('No targets selected.')).toBeInTheDocument();
+    // The experiment was deleted since: the id stands in for its name.
+    expect(screen.getByRole('heading', { name: 'Run of experiment exp-1' })).toBeInTheDocument();
+  });
+
+  it('polls a live run until it is terminal, then stops', async () => {
+    const backend = fakeChaosBackend(server);
+    backend.addRun(progression(aRunDetail(), ['Pending', 'Preflight', 'Injecting', 'Running', 'RollingBack', 'Completed']));
+    await renderRun('run-1');
+
+    await screen.findByTestId('run-phase');
+    await waitFor(() => expect(screen.getByTestId('run-phase')).toHaveTextContent('Completed'));
+    expect(screen.getByText('Passed')).toBeInTheDocument();
+
+    const gets = backend.runGets.get('run-1');
+    expect(gets).toBe(6);
+    await new Promise(resolve => setTimeout(resolve, 100));
+    expect(backend.runGets.get('run-1')).toBe(gets);
+  });
+
+  it('backs off while a live run does not change', async () => {
+    const backend = fakeChaosBackend(server, { runs: [aRunDetail({ phase: 'Running', verdict: undefined })] });
+    await renderRun('run-1');
+    await screen.findByTestId('run-phase');
+    expect(screen.getByText(/no verdict yet/)).toBeInTheDocument();
+    await new Promise(resolve => setTimeout(resolve, 300));
+    // Every 5 ms would be ~60 requests; doubling to 20 ms keeps it near 300 / 20.
+    expect(backend.runGets.get('run-1')).toBeLessThan(25);
+    expect(backend.runGets.get('run-1')).toBeGreaterThan(3);
+  });
+
+  it('aborts a live run, then follows it to Aborted', async () => {
+    const backend = fakeChaosBackend(server, { runs: [aRunDetail({ phase: 'Running', verdict: undefined })] });
+    await renderRun('run-1');
+
+    await userEvent.click(await screen.findByRole('button', { name: 'Abort' }));
+    await waitFor(() => expect(screen.getByTestId('run-phase')).toHaveTextContent('Aborted'));
+    expect(backend.aborted).toEqual(['run-1']);
+    expect(screen.queryByRole('button', { name: 'Abort' })).not.toBeInTheDocument();
+    expect(screen.getAllByText('aborted by user:default/guest').length).toBeGreaterThan(0);
+  });
+
+  it('disables Abort for people who do not own the entity', async () => {
+    // Another entity than in the other tests: usePermission caches decisions per resource.
+    const backend = fakeChaosBackend(server, {
+      runs: [aRunDetail({ phase: 'Running', verdict: undefined, entityRef: 'component:default/payments' })],
+    });
+    await renderRun('run-1', AuthorizeResult.DENY);
+    await waitFor(() => expect(screen.getByRole('button', { name: 'Abort' })).toBeDisabled());
+    expect(backend.aborted).toEqual([]);
+  });
+
+  it('shows the error when the run does not exist', async () => {
+    fakeChaosBackend(server);
+    await renderRun('nope');
+    expect((await screen.findAllByText(/no run nope/)).length).toBeGreaterThan(0);
+  });
+});
+
+describe('injectionWindow', () => {
+  it('spans from the first Injecting to RollingBack', () => {
+    expect(injectionWindow(aRunDetail().timeline)).toEqual({ start: Date.parse(at(8)), end: Date.parse(at(40)) });
+  });
+
+  it('is open while faults are still active, and absent when nothing was injected', () => {
+    expect(injectionWindow([{ time: at(1), phase: 'Running' }])).toEqual({ start: Date.parse(at(1)), end: undefined });
+    expect(injectionWindow([{ time: at(1), phase: 'Preflight' }, { time: at(2), phase: 'Failed' }])).toBeUndefined();
+  });
+});

@@ -1,0 +1,78 @@
+import { screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { setupServer } from 'msw/node';
+import {
+  TestApiProvider,
+  registerMswTestHooks,
+  renderInTestApp,
+} from '@backstage/frontend-test-utils';
+import { chaosApiRef } from '../../api';
+import {
+  aRunDetail,
+  at,
+  fakeChaosBackend,
+  testChaosClient,
+} from '../../api/__testUtils__/fakeChaosBackend';
+import { RunHistory } from './RunHistory';
+
+const server = setupServer();
+registerMswTestHooks(server);
+jest.setTimeout(30_000);
+
+const ENTITY = 'component:default/checkout';
+
+function renderHistory() {
+  return renderInTestApp(
+    <TestApiProvider apis={[[chaosApiRef, testChaosClient()]]}>
+      <RunHistory entityRef={ENTITY} experimentNames={{ 'exp-1': 'kill-one' }} />
+    </TestApiProvider>,
+  );
+}
+
+describe('RunHistory', () => {
+  it('says so when there are no runs', async () => {
+    fakeChaosBackend(server);
+    await renderHistory();
+    expect(await screen.findByText('No runs yet')).toBeInTheDocument();
+    expect(screen.getByRole('heading', { name: 'Run history' })).toBeInTheDocument();
+  });
+
+  it('pages through the runs, newest first, with phase, verdict and blast radius', async () => {
+    const runs = Array.from({ length: 23 }, (_, i) =>
+      aRunDetail({
+        id: `run-${i + 1}`,
+        createdAt: at(i * 60),
+        startedAt: at(i * 60),
+        verdict: i % 2 ? 'Failed' : 'Passed',
+        blastRadius: { selected: (i % 9) + 1, eligible: 10, percent: ((i % 9) + 1) * 10, limit: 50 },
+      }),
+    );
+    fakeChaosBackend(server, { runs });
+    await renderHistory();
+
+    const table = await screen.findByRole('table', { name: 'Runs' });
+    let rows = within(table).getAllByRole('row').slice(1);
+    expect(rows).toHaveLength(10);
+    // Newest first: run-23 started last (i = 22: 5 of 10, verdict Passed).
+    expect(within(rows[0]).getByText('Completed')).toBeInTheDocument();
+    expect(within(rows[0]).getByText('Passed')).toBeInTheDocument();
+    expect(within(rows[0]).getByText('5 of 10 pods (50%)')).toBeInTheDocument();
+    expect(within(rows[0]).getByText('kill-one')).toBeInTheDocument();
+    expect(within(rows[0]).getByRole('link')).toHaveAttribute('href', expect.stringContaining('?run=run-23'));
+
+    await userEvent.click(screen.getByRole('button', { name: 'Next page' }));
+    await waitFor(() =>
+      expect(within(screen.getByRole('table', { name: 'Runs' })).getAllByRole('link')[0]).toHaveAttribute(
+        'href',
+        expect.stringContaining('?run=run-13'),
+      ),
+    );
+    await userEvent.click(screen.getByRole('button', { name: 'Next page' }));
+    await waitFor(() => {
+      rows = within(screen.getByRole('table', { name: 'Runs' })).getAllByRole('row').slice(1);
+      expect(rows).toHaveLength(3);
+    });
+    expect(within(rows[2]).getByRole('link')).toHaveAttribute('href', expect.stringContaining('?run=run-1'));
+    expect(screen.getByRole('button', { name: 'Next page' })).toBeDisabled();
+  });
+});
