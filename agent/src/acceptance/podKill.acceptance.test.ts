@@ -1,5 +1,5 @@
 import { useSandboxNamespace, waitFor, waitForReadyPods } from '@chaoscraft/test-sandbox';
-import { applyCrds, createDeployment, createRun, OPT_IN, RunningController, startController, targetPods, waitForRunPhase, watchPodDeletions } from './harness';
+import { applyCrds, createDeployment, createRun, getRun, OPT_IN, RunningController, startController, targetPods, waitForRunPhase, watchPodDeletions } from './harness';
 
 jest.setTimeout(120_000);
 
@@ -40,7 +40,11 @@ describe('pod-kill against the sandbox', () => {
         return list.items.find(e => e.reason === 'ChaosPodKilled');
       });
       expect(events.message).toContain('kill-one');
-      expect(done.metadata.finalizers ?? []).not.toContain('chaoscraft.io/finalizer');
+      // The finalizer goes in a write after the terminal status: wait for it rather than race it.
+      await waitFor(async () => {
+        const latest = await getRun(target.kc, target.namespace, 'kill-one');
+        return !(latest.metadata.finalizers ?? []).includes('chaoscraft.io/finalizer');
+      }, { timeoutMs: 30_000, description: 'the finalizer of kill-one to be removed' });
     } finally {
       deletions.stop();
     }

@@ -136,7 +136,9 @@ describe('steady-state hypothesis in the controller, against the sandbox', () =>
   describe('progressive steps', () => {
     const steps = [
       { selection: { mode: 'one' as const }, hold: '3s' },
-      { selection: { mode: 'percent' as const, percent: 20 }, hold: '3s' },
+      // Long enough that the k8s gate sees the dip even when the controller-manager lags on a
+      // loaded machine; replacements stay unavailable for minReadySeconds (30 s) meanwhile.
+      { selection: { mode: 'percent' as const, percent: 20 }, hold: '8s' },
       { selection: { mode: 'percent' as const, percent: 30 }, hold: '3s' },
     ];
 
@@ -169,7 +171,7 @@ describe('steady-state hypothesis in the controller, against the sandbox', () =>
     });
 
     it('stops at the step whose gate fails', async () => {
-      await createSlowDeployment(target.kc, target.namespace, 'fragile', 10, 20);
+      await createSlowDeployment(target.kc, target.namespace, 'fragile', 10, 30);
       await waitAvailable(target.kc, target.namespace, 'fragile', 10);
       const deletions = await watchPodDeletions(target.kc, target.namespace);
       try {

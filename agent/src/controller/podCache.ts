@@ -1,9 +1,8 @@
-import https from 'node:https';
 import { KubeConfig, Watch } from '@kubernetes/client-node';
 import type { Logger } from '../log';
 import { apiErrorCode } from '../kube/errors';
 import type { CandidatePod } from '../selection/candidates';
-import { listCandidatePods } from '../selection/listCandidates';
+import { listCandidatePods, listPods } from '../selection/listCandidates';
 import { Backoff, Sleeper } from './backoff';
 
 /** What the pipeline asks for: the pods a run could target, as selection sees them. */
@@ -41,32 +40,6 @@ function matches(pod: CandidatePod, selector: Record<string, string>): boolean {
   return Object.entries(selector).every(([key, value]) => pod.labels[key] === value);
 }
 
-async function getJson<T>(kc: KubeConfig, url: URL): Promise<T> {
-  const options: https.RequestOptions = { method: 'GET', headers: { Accept: 'application/json' } };
-  await kc.applyToHTTPSOptions(options);
-  return new Promise<T>((resolve, reject) => {
-    const request = https.request(url, options, response => {
-      const chunks: Buffer[] = [];
-      response.on('data', chunk => chunks.push(chunk));
-      response.on('error', reject);
-      response.on('end', () => {
-        const body = Buffer.concat(chunks).toString('utf8');
-        if ((response.statusCode ?? 500) >= 300) {
-          reject(Object.assign(new Error(`HTTP ${response.statusCode}: ${body.slice(0, 512)}`), { code: response.statusCode }));
-          return;
-        }
-        try {
-          resolve(JSON.parse(body) as T);
-        } catch (error) {
-          reject(error);
-        }
-      });
-    });
-    request.setTimeout(60_000, () => request.destroy(new Error('pod list timed out')));
-    request.on('error', reject);
-    request.end();
-  });
-}
 
 /**
  * The pods of one namespace, kept by list + watch, holding only what selection needs (not whole
@@ -121,23 +94,11 @@ class NamespacePods {
     }
   }
 
+  /** Reloads the namespace with the selection lister (protobuf, trimmed), then swaps it in. */
   private async relist(): Promise<string | undefined> {
-    const server = this.kc.getCurrentCluster()?.server;
-    if (!server) throw new Error('the kubeconfig has no current cluster');
-    const fresh = new Map<string, CandidatePod>();
-    let continueToken: string | undefined;
-    let resourceVersion: string | undefined;
-    do {
-      const url = new URL(`${server.replace(/\/$/, '')}/api/v1/namespaces/${encodeURIComponent(this.namespace)}/pods`);
-      url.searchParams.set('limit', '500');
-      if (continueToken) url.searchParams.set('continue', continueToken);
-      const page = await getJson<{ metadata?: { continue?: string; resourceVersion?: string }; items: RawPod[] }>(this.kc, url);
-      for (const pod of page.items) fresh.set(pod.metadata?.name ?? '', project(pod));
-      continueToken = page.metadata?.continue || undefined;
-      resourceVersion = page.metadata?.resourceVersion;
-    } while (continueToken);
+    const { pods, resourceVersion } = await listPods(this.kc, this.namespace);
     this.pods.clear();
-    for (const [name, pod] of fresh) this.pods.set(name, pod);
+    for (const pod of pods) this.pods.set(pod.name, pod);
     return resourceVersion;
   }
 

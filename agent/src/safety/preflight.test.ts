@@ -64,17 +64,10 @@ describe('checkBlastRadius', () => {
 });
 
 describe('checkSpecSupport', () => {
-  const safety = { maxBlastRadiusPercent: 10, respectPodDisruptionBudgets: true };
-  it('refuses fault types without an implementation and progressive steps', () => {
-    expect(checkSpecSupport({ faults: [{ type: 'cpu-stress', workers: 1, loadPercent: 100 }], safety }, t => t === 'pod-kill')?.reason).toBe(
+  it('refuses fault types without an implementation', () => {
+    expect(checkSpecSupport({ faults: [{ type: 'cpu-stress', workers: 1, loadPercent: 100 }] }, t => t === 'pod-kill')?.reason).toBe(
       'UnsupportedFault',
     );
-    expect(
-      checkSpecSupport(
-        { faults: [{ type: 'pod-kill', gracePeriodSeconds: 0 }], safety: { ...safety, progressiveSteps: [{ selection: { mode: 'one' }, hold: '30s' }] } },
-        () => true,
-      )?.reason,
-    ).toBe('ProgressiveStepsUnsupported');
-    expect(checkSpecSupport({ faults: [{ type: 'pod-kill', gracePeriodSeconds: 0 }], safety }, () => true)).toBeUndefined();
+    expect(checkSpecSupport({ faults: [{ type: 'pod-kill', gracePeriodSeconds: 0 }] }, () => true)).toBeUndefined();
   });
 });

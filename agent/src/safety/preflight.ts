@@ -16,7 +16,6 @@ export type RefusalReason =
   | 'NamespaceNotOptedIn'
   | 'CrossNamespaceTarget'
   | 'UnsupportedFault'
-  | 'ProgressiveStepsUnsupported'
   | 'NoEligibleTargets'
   | 'BlastRadiusExceeded';
 
@@ -114,7 +113,7 @@ export function checkNamespace(facts: NamespaceFacts, policy: SafetyPolicy): Ref
 
 /** Refuses what this agent cannot run safely, before anything is selected. */
 export function checkSpecSupport(
-  spec: Pick<ChaosRunSpec, 'faults' | 'safety'>,
+  spec: Pick<ChaosRunSpec, 'faults'>,
   isSupportedFault: (type: string) => boolean,
 ): Refusal | undefined {
   const unsupported = spec.faults.map(f => f.type).filter(type => !isSupportedFault(type));
@@ -122,14 +121,6 @@ export function checkSpecSupport(
     return {
       reason: 'UnsupportedFault',
       message: `this agent cannot run fault type(s) ${unsupported.join(', ')}`,
-    };
-  }
-  // Progressive steps promise a gradual blast radius; running the full selection at once
-  // instead would break that promise, so such runs are refused until steps are implemented.
-  if (spec.safety.progressiveSteps?.length) {
-    return {
-      reason: 'ProgressiveStepsUnsupported',
-      message: 'safety.progressiveSteps is not supported by this agent version yet',
     };
   }
   return undefined;

@@ -61,10 +61,7 @@ export const preflight: ReconcileStep = {
     const spec = context.spec!;
     const { deps } = context;
 
-    // Progressive steps are run here (see holdRunning); the rule that refused them predates that.
-    const unsupported = checkSpecSupport({ faults: spec.faults, safety: { ...spec.safety, progressiveSteps: undefined } }, type =>
-      deps.faults.supports(type),
-    );
+    const unsupported = checkSpecSupport(spec, type => deps.faults.supports(type));
     if (unsupported) {
       await refuse(context, unsupported);
       return stop();
