@@ -6,7 +6,10 @@
 # Usage: source scripts/bootstrap.sh   (exports PATH with node 22 and yarn)
 #        scripts/bootstrap.sh          (just sets up)
 # When sourced, the caller's shell options are restored at the end: strict mode is ours only.
-_bootstrap_saved_opts="$(set +o)"
+# ($- and not $(set +o): a command substitution does not inherit errexit, so it would report
+# -e as off and the restore would switch it off in a caller that had it on.)
+_bootstrap_saved_flags="$-"
+_bootstrap_saved_pipefail="$(shopt -po pipefail)"
 set -euo pipefail
 
 CHAOSCRAFT_CACHE="${CHAOSCRAFT_CACHE:-$HOME/.cache/chaoscraft}"
@@ -82,5 +85,8 @@ ensure_yarn
 if [[ "${BOOTSTRAP_SKIP_INSTALL:-0}" != 1 ]]; then ensure_deps; fi
 if [[ -n "${NODE_HEADERS:-}" ]]; then export npm_config_nodedir="$NODE_HEADERS"; fi
 log "node $(node --version), yarn $(yarn --version)"
-eval "$_bootstrap_saved_opts"
-unset _bootstrap_saved_opts
+set +eu
+[[ "$_bootstrap_saved_flags" == *e* ]] && set -e
+[[ "$_bootstrap_saved_flags" == *u* ]] && set -u
+eval "$_bootstrap_saved_pipefail"
+unset _bootstrap_saved_flags _bootstrap_saved_pipefail

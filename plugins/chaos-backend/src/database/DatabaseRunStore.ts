@@ -153,12 +153,7 @@ export class DatabaseRunStore implements RunStore {
         updated_at: new Date(),
       });
 
-      const transitions: PhaseTransition[] = status.phaseTransitions?.length
-        ? status.phaseTransitions
-        : status.phase
-          ? [{ phase: status.phase, time: new Date().toISOString(), reason: status.reason, message: status.message }]
-          : [];
-      for (const t of transitions) {
+      for (const t of transitionsOf(status)) {
         await tx('chaos_run_events')
           .insert({ run_id: id, phase: t.phase, time: new Date(t.time), reason: t.reason ?? null, message: t.message ?? null })
           .onConflict(['run_id', 'phase'])
@@ -185,6 +180,13 @@ export class DatabaseRunStore implements RunStore {
       phaseTransitions: [{ phase: 'Failed', time: now, reason, message }],
     });
   }
+}
+
+/** The phases a status reports; an agent that writes no transitions still yields its phase. */
+function transitionsOf(status: Partial<ChaosRunStatus>): PhaseTransition[] {
+  if (status.phaseTransitions?.length) return status.phaseTransitions;
+  if (!status.phase) return [];
+  return [{ phase: status.phase, time: new Date().toISOString(), reason: status.reason, message: status.message }];
 }
 
 function toRun(row: RunRow): Run {

@@ -71,25 +71,23 @@ export class RunMirror {
     }
   }
 
-  private watch(clusterName: string, attempt: number): void {
+  /** `failures`: consecutive watches that ended before delivering anything; sets the backoff. */
+  private watch(clusterName: string, failures: number): void {
     if (this.stopped) return;
+    let consecutiveFailures = failures;
     const restart = (why: string) => {
       if (this.stopped) return;
-      const delay = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** attempt);
+      const delay = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** consecutiveFailures);
       this.logger.info(`Chaos run watch on cluster ${clusterName} ended (${why}); restarting in ${delay} ms`);
-      setTimeout(() => this.watch(clusterName, attempt + 1), delay).unref();
+      setTimeout(() => this.watch(clusterName, consecutiveFailures + 1), delay).unref();
     };
     const watch = new Watch(this.clusters.kubeConfig(this.clusters.resolve(clusterName)));
-    let healthy = false;
     watch
       .watch(
         chaosRunWatchPath,
         { labelSelector: CHAOS_RUN_ID_LABEL, allowWatchBookmarks: false },
         (type, object: ChaosRunObject) => {
-          if (!healthy) {
-            healthy = true;
-            attempt = 0;
-          }
+          consecutiveFailures = 0;
           if (type === 'ADDED' || type === 'MODIFIED') {
             this.mirror(object).catch(error =>
               this.logger.warn(`Could not mirror chaos run ${object.metadata?.name}: ${error}`),
