@@ -47,6 +47,8 @@ ensure_yarn() {
   local shim_dir="$CHAOSCRAFT_CACHE/corepack-bin"
   export COREPACK_HOME="$CHAOSCRAFT_CACHE/corepack"
   export COREPACK_ENABLE_DOWNLOAD_PROMPT=0
+  # Outside the repo, use the Yarn corepack knows rather than asking the registry for "latest".
+  export COREPACK_DEFAULT_TO_LATEST=0
   # Corepack fetches Yarn from the registry npm is configured with. Asked from $HOME because
   # inside the repo npm refuses to run (package.json names Yarn as the package manager).
   local registry

@@ -31,7 +31,7 @@ async function main(): Promise<void> {
         spec: {
           replicas: REPLICAS,
           selector: { matchLabels: { app: 'bench' } },
-          template: { metadata: { labels: { app: 'bench' } }, spec: { containers: [{ name: 'app', image: 'registry.invalid/app:1' }] } },
+          template: { metadata: { labels: { app: 'bench' } }, spec: { containers: [{ name: 'app', image: 'chaoscraft-demo/app:1' }] } },
         },
       },
     });

@@ -59,7 +59,7 @@ async function createPods(kc: KubeConfig, namespace: string, nodes: string[]): P
           nodeName: nodes[i % nodes.length],
           terminationGracePeriodSeconds: 0,
           automountServiceAccountToken: false,
-          containers: [{ name: 'app', image: 'registry.invalid/app:1' }],
+          containers: [{ name: 'app', image: 'chaoscraft-demo/app:1' }],
         },
       });
       const request = https.request(

@@ -79,7 +79,7 @@ export async function createDeployment(kc: KubeConfig, namespace: string, name: 
       spec: {
         replicas,
         selector: { matchLabels: { app: name } },
-        template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: 'registry.invalid/app:1' }] } },
+        template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: 'chaoscraft-demo/app:1' }] } },
       },
     },
   });

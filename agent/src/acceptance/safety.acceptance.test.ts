@@ -51,7 +51,7 @@ describe('preflight safety against the sandbox', () => {
     for (let i = 0; i < 10; i++) {
       await target.core.createNamespacedPod({
         namespace: target.namespace,
-        body: { metadata: { name: `guarded-${i}`, labels: { app: 'guarded' } }, spec: { containers: [{ name: 'app', image: 'registry.invalid/app:1' }] } },
+        body: { metadata: { name: `guarded-${i}`, labels: { app: 'guarded' } }, spec: { containers: [{ name: 'app', image: 'chaoscraft-demo/app:1' }] } },
       });
     }
     await target.policy.createNamespacedPodDisruptionBudget({

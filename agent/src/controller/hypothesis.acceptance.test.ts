@@ -30,7 +30,7 @@ async function createSlowDeployment(kc: KubeConfig, namespace: string, name: str
         minReadySeconds,
         progressDeadlineSeconds: minReadySeconds + 600,
         selector: { matchLabels: { app: name } },
-        template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: 'registry.invalid/app:1' }] } },
+        template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: 'chaoscraft-demo/app:1' }] } },
       },
     },
   });

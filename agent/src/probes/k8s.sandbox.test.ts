@@ -30,7 +30,7 @@ if (!enabled) {
           template: {
             metadata: { labels: { app: 'web' } },
             spec: {
-              containers: [{ name: 'web', image: 'registry.invalid/web:1' }],
+              containers: [{ name: 'web', image: 'chaoscraft-demo/web:1' }],
               // kwok's fake nodes carry this taint; the pods must land there.
               tolerations: [{ key: 'kwok.x-k8s.io/node', operator: 'Exists', effect: 'NoSchedule' }],
             },
