@@ -1,7 +1,7 @@
 import { KubeConfig, Watch } from '@kubernetes/client-node';
 import type { Logger } from '../log';
 import { apiErrorCode } from '../kube/errors';
-import type { CandidatePod } from '../selection/candidates';
+import { CandidatePod, toCandidatePod } from '../selection/candidates';
 import { listCandidatePods, listPods } from '../selection/listCandidates';
 import { Backoff, Sleeper } from './backoff';
 
@@ -25,16 +25,6 @@ interface RawPod {
   status?: { phase?: string };
 }
 
-function project(pod: RawPod): CandidatePod {
-  return {
-    name: pod.metadata?.name ?? '',
-    uid: pod.metadata?.uid ?? '',
-    node: pod.spec?.nodeName,
-    phase: pod.status?.phase,
-    deleting: Boolean(pod.metadata?.deletionTimestamp),
-    labels: pod.metadata?.labels ?? {},
-  };
-}
 
 function matches(pod: CandidatePod, selector: Record<string, string>): boolean {
   return Object.entries(selector).every(([key, value]) => pod.labels[key] === value);
@@ -135,7 +125,7 @@ class NamespacePods {
             if (type === 'BOOKMARK') return;
             const name = object.metadata?.name ?? '';
             if (type === 'DELETED') this.pods.delete(name);
-            else this.pods.set(name, project(object));
+            else this.pods.set(name, toCandidatePod(object));
           },
           (error: unknown) => finish(error ?? undefined),
         )

@@ -13,7 +13,14 @@ export interface CandidatePod {
   labels: Record<string, string>;
 }
 
-export function toCandidatePod(pod: V1Pod): CandidatePod {
+/** The few fields of a pod selection reads, whether from the typed client or raw JSON. */
+export interface PodFields {
+  metadata?: { name?: string; uid?: string; labels?: Record<string, string>; deletionTimestamp?: unknown };
+  spec?: { nodeName?: string };
+  status?: { phase?: string };
+}
+
+export function toCandidatePod(pod: V1Pod | PodFields): CandidatePod {
   return {
     name: pod.metadata?.name ?? '',
     uid: pod.metadata?.uid ?? '',

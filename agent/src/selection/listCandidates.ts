@@ -1,6 +1,6 @@
 import https from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { labelSelectorQuery } from './candidates';
+import { labelSelectorQuery, toCandidatePod } from './candidates';
 import type { CandidatePod } from './candidates';
 import { decodePodList, PROTOBUF_ACCEPT, PROTOBUF_CONTENT_TYPE } from './podListProtobuf';
 
@@ -29,16 +29,7 @@ export interface PodListPage {
 
 function decodeJsonPodList(body: Buffer, into: CandidatePod[]): PodListPage {
   const page = JSON.parse(body.toString('utf8')) as RawPodList;
-  for (const pod of page.items) {
-    into.push({
-      name: pod.metadata?.name ?? '',
-      uid: pod.metadata?.uid ?? '',
-      node: pod.spec?.nodeName,
-      phase: pod.status?.phase,
-      deleting: Boolean(pod.metadata?.deletionTimestamp),
-      labels: pod.metadata?.labels ?? {},
-    });
-  }
+  for (const pod of page.items) into.push(toCandidatePod(pod));
   return { continueToken: page.metadata?.continue || undefined, resourceVersion: page.metadata?.resourceVersion };
 }
 

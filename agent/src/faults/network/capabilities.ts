@@ -13,20 +13,12 @@ export interface NetemProbe {
  * is nothing to clean up). Loading on demand is covered too: the add autoloads sch_netem where
  * the module exists. /sys/module/sch_netem decides only when the probe itself cannot run.
  */
+/** The probe: a netem qdisc on the loopback of a namespace that dies with the command. */
+export const NETEM_PROBE_ARGV = ['unshare', '--net', '--', 'tc', 'qdisc', 'add', 'dev', 'lo', 'root', 'netem', 'delay', '1ms'] as const;
+
 export async function detectNetem(): Promise<NetemProbe> {
-  const probe = await runCommand('unshare', [
-    '--net',
-    '--',
-    'tc',
-    'qdisc',
-    'add',
-    'dev',
-    'lo',
-    'root',
-    'netem',
-    'delay',
-    '1ms',
-  ]);
+  const [command, ...args] = NETEM_PROBE_ARGV;
+  const probe = await runCommand(command, [...args]);
   if (probe.code === 0) {
     return {
       available: true,

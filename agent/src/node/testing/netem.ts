@@ -1,24 +1,10 @@
 import { spawnSync } from 'node:child_process';
+import { NETEM_PROBE_ARGV } from '../../faults/network/capabilities';
 
-/** Synchronous netem probe for deciding, at test collection time, whether to skip. */
+/** The daemon's netem probe, run synchronously: tests decide at collection time whether to skip. */
 export function kernelHasNetem(): { available: boolean; why: string } {
-  const result = spawnSync(
-    'unshare',
-    [
-      '--net',
-      '--',
-      'tc',
-      'qdisc',
-      'add',
-      'dev',
-      'lo',
-      'root',
-      'netem',
-      'delay',
-      '1ms',
-    ],
-    { encoding: 'utf8' },
-  );
+  const [command, ...args] = NETEM_PROBE_ARGV;
+  const result = spawnSync(command, args, { encoding: 'utf8' });
   return result.status === 0
     ? { available: true, why: 'netem qdisc added in a scratch namespace' }
     : { available: false, why: (result.stderr || String(result.error)).trim() };

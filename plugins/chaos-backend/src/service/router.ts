@@ -77,6 +77,19 @@ function normalizeEntityRef(ref: string, field: string): string {
   }
 }
 
+/** The paging query both lists share; the OpenAPI validator has already typed it. */
+function pageQuery(query: { entityRef?: string; offset?: number; limit?: number }): {
+  entityRef?: string;
+  offset: number;
+  limit: number;
+} {
+  return {
+    entityRef: query.entityRef ? normalizeEntityRef(query.entityRef, 'entityRef') : undefined,
+    offset: query.offset ?? 0,
+    limit: query.limit ?? DEFAULT_PAGE_LIMIT,
+  };
+}
+
 export async function createRouter(options: RouterOptions): Promise<express.Router> {
   const { experiments, runs, clusters, mirror, catalog, httpAuth, permissions, auditor } = options;
   const router = await createOpenApiRouter();
@@ -123,16 +136,7 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
 
   router.get('/experiments', async (req, res) => {
     await httpAuth.credentials(req, { allow: ['user', 'service'] });
-    const entityRef = req.query.entityRef
-      ? normalizeEntityRef(req.query.entityRef, 'entityRef')
-      : undefined;
-    res.json(
-      await experiments.list({
-        entityRef,
-        offset: req.query.offset ?? 0,
-        limit: req.query.limit ?? DEFAULT_PAGE_LIMIT,
-      }),
-    );
+    res.json(await experiments.list(pageQuery(req.query)));
   });
 
   router.get('/experiments/:id', async (req, res) => {
@@ -218,16 +222,7 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
 
   router.get('/runs', async (req, res) => {
     await httpAuth.credentials(req, { allow: ['user', 'service'] });
-    const entityRef = req.query.entityRef
-      ? normalizeEntityRef(req.query.entityRef, 'entityRef')
-      : undefined;
-    res.json(
-      await runs.list({
-        entityRef,
-        offset: req.query.offset ?? 0,
-        limit: req.query.limit ?? DEFAULT_PAGE_LIMIT,
-      }),
-    );
+    res.json(await runs.list(pageQuery(req.query)));
   });
 
   router.get('/runs/:id', async (req, res) => {
