@@ -3,6 +3,10 @@ import {
   ExperimentSpec,
   experimentSpecSchema,
 } from '@chaoscraft/backstage-plugin-chaos-common';
+import knexFactory from 'knex';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { DatabaseExperimentStore } from './DatabaseExperimentStore';
 
 jest.setTimeout(60_000);
@@ -90,3 +94,25 @@ describe.each(databases.eachSupportedId())('DatabaseExperimentStore on %s', data
     expect(await knex.schema.hasTable('chaos_run_targets')).toBe(true);
   });
 });
+
+describe('DatabaseExperimentStore on a SQLite file', () => {
+  it('keeps experiments across a restart', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'chaos-sqlite-'));
+    const open = () =>
+      knexFactory({ client: 'better-sqlite3', connection: { filename: path.join(dir, 'chaos.sqlite') }, useNullAsDefault: true });
+    try {
+      const first = open();
+      const store = await DatabaseExperimentStore.create({ database: mockServices.database({ knex: first, migrations: { skip: false } }) });
+      const created = await store.create(spec(), 'user:default/alice');
+      await first.destroy();
+
+      const second = open();
+      const reopened = await DatabaseExperimentStore.create({ database: mockServices.database({ knex: second, migrations: { skip: false } }) });
+      expect(await reopened.get(created.id)).toEqual(created);
+      await second.destroy();
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
