@@ -21,9 +21,10 @@ export const TargetsTable = (props: { targets: TargetRecord[] }) => {
         {props.targets.map(t => (
           <TableRow key={`${t.pod}/${t.fault}`}>
             <TableCell>{t.pod}</TableCell>
-            <TableCell>{t.node ?? '—'}</TableCell>
-            <TableCell>{t.fault}</TableCell>
-            <TableCell>{t.phase}</TableCell>
+            {/* Short identifiers: kept on one line so the free-text reason takes the wrap. */}
+            <TableCell style={{ whiteSpace: 'nowrap' }}>{t.node ?? '—'}</TableCell>
+            <TableCell style={{ whiteSpace: 'nowrap' }}>{t.fault}</TableCell>
+            <TableCell style={{ whiteSpace: 'nowrap' }}>{t.phase}</TableCell>
             <TableCell>{[t.reason, t.message].filter(Boolean).join(': ') || '—'}</TableCell>
           </TableRow>
         ))}
