@@ -29,6 +29,8 @@ export const runSchema = z.object({
   id: z.string(),
   /** Empty once the experiment that started it is deleted; the run stays. */
   experimentId: z.string(),
+  /** The experiment's name when the run started. */
+  experimentName: z.string(),
   entityRef: z.string(),
   cluster: z.string(),
   namespace: z.string(),

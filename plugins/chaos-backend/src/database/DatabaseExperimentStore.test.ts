@@ -86,12 +86,13 @@ describe.each(databases.eachSupportedId())('DatabaseExperimentStore on %s', data
     await DatabaseExperimentStore.create({
       database: mockServices.database({ knex, migrations: { skip: false } }),
     });
-    const directory = require('node:path').resolve(__dirname, '../../migrations');
+    const directory = path.resolve(__dirname, '../../migrations');
     await knex.migrate.rollback({ directory }, true);
     expect(await knex.schema.hasTable('chaos_experiments')).toBe(false);
     expect(await knex.schema.hasTable('chaos_runs')).toBe(false);
     await knex.migrate.latest({ directory });
     expect(await knex.schema.hasTable('chaos_run_targets')).toBe(true);
+    expect(await knex.schema.hasColumn('chaos_runs', 'experiment_name')).toBe(true);
   });
 });
 

@@ -24,7 +24,7 @@ describe.each(databases.eachSupportedId())('DatabaseRunStore on %s', databaseId 
       'user:default/alice',
     );
     const run = await runs.create({
-      id: randomUUID(), experimentId: experiment.id, entityRef: experiment.entityRef, cluster: 'sandbox',
+      id: randomUUID(), experimentId: experiment.id, experimentName: experiment.name, entityRef: experiment.entityRef, cluster: 'sandbox',
       namespace: 'shop', resourceName: 'kill-abc', dryRun: false, createdBy: 'user:default/alice', spec: {},
     });
     return { runs, experiments, experiment, run };
@@ -73,7 +73,7 @@ describe.each(databases.eachSupportedId())('DatabaseRunStore on %s', databaseId 
     await experiments.delete(experiment.id);
     const page = await runs.list({ entityRef: 'component:default/checkout', offset: 0, limit: 5 });
     expect(page.totalCount).toBe(1);
-    expect(page.items[0]).toMatchObject({ id: run.id, experimentId: '' });
+    expect(page.items[0]).toMatchObject({ id: run.id, experimentId: '', experimentName: 'kill' });
   });
 
   it('fails a run the cluster lost, once', async () => {

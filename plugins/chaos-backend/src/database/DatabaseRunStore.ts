@@ -20,6 +20,7 @@ import { toIsoString } from './timestamps';
 type RunRow = {
   id: string;
   experiment_id: string | null;
+  experiment_name: string;
   entity_ref: string;
   cluster: string;
   namespace: string;
@@ -70,6 +71,7 @@ export class DatabaseRunStore implements RunStore {
     const row: RunRow = {
       id: run.id,
       experiment_id: run.experimentId,
+      experiment_name: run.experimentName,
       entity_ref: run.entityRef,
       cluster: run.cluster,
       namespace: run.namespace,
@@ -193,6 +195,7 @@ function toRun(row: RunRow): Run {
   return {
     id: row.id,
     experimentId: row.experiment_id ?? '',
+    experimentName: row.experiment_name,
     entityRef: row.entity_ref,
     cluster: row.cluster,
     namespace: row.namespace,

@@ -7,7 +7,7 @@ import type {
 
 export type NewRun = Pick<
   Run,
-  'id' | 'experimentId' | 'entityRef' | 'cluster' | 'namespace' | 'resourceName' | 'dryRun' | 'createdBy'
+  'id' | 'experimentId' | 'experimentName' | 'entityRef' | 'cluster' | 'namespace' | 'resourceName' | 'dryRun' | 'createdBy'
 > & { spec: unknown };
 
 /** The durable history of runs, mirrored from ChaosRun status. */

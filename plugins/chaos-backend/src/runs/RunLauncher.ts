@@ -47,6 +47,7 @@ export async function launchRun(options: {
   const run = await runs.create({
     id,
     experimentId: experiment.id,
+    experimentName: experiment.name,
     entityRef: experiment.entityRef,
     cluster: cluster.name,
     namespace: experiment.target.namespace,

@@ -44,6 +44,7 @@ export function aRunDetail(overrides: Partial<RunDetail> = {}): RunDetail {
   return {
     id: 'run-1',
     experimentId: 'exp-1',
+    experimentName: 'kill-one',
     entityRef: 'component:default/checkout',
     cluster: 'sandbox',
     namespace: 'chaos-demo',
@@ -184,7 +185,7 @@ export function fakeChaosBackend(server: ReturnType<typeof setupServer>, init: {
       state.started.push({ experimentId: experiment.id, dryRun });
       const id = `run-${state.runs.size + 1}`;
       const states = state.nextRun?.(experiment, id, dryRun) ?? [
-        aRunDetail({ id, experimentId: experiment.id, entityRef: experiment.entityRef, dryRun, createdAt: new Date().toISOString() }),
+        aRunDetail({ id, experimentId: experiment.id, experimentName: experiment.name, entityRef: experiment.entityRef, dryRun, createdAt: new Date().toISOString() }),
       ];
       state.addRun(states);
       return HttpResponse.json(summaryOf(states[0]), { status: 201 });

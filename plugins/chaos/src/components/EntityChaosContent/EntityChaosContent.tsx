@@ -1,4 +1,4 @@
-import { useMemo, useState } from 'react';
+import { useState } from 'react';
 import useAsyncRetry from 'react-use/esm/useAsyncRetry';
 import { useSearchParams } from 'react-router-dom';
 import { Typography } from '@material-ui/core';
@@ -86,10 +86,6 @@ export const EntityChaosContent = () => {
   const experiments = useAsyncRetry(
     () => api.listExperiments({ entityRef, offset: page * PAGE_SIZE, limit: PAGE_SIZE }),
     [api, entityRef, page],
-  );
-  const experimentNames = useMemo(
-    () => Object.fromEntries((experiments.value?.items ?? []).map(e => [e.id, e.name])),
-    [experiments.value],
   );
 
   if (!namespace || !selector) {
@@ -212,7 +208,7 @@ export const EntityChaosContent = () => {
           onSubmit={save}
         />
       )}
-      <RunHistory entityRef={entityRef} experimentNames={experimentNames} />
+      <RunHistory entityRef={entityRef} />
       <Typography variant="caption" color="textSecondary">
         Pods of namespace {namespace} matching {Object.entries(selector).map(([k, v]) => `${k}=${v}`).join(',')}.
       </Typography>

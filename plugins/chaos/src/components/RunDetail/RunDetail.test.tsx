@@ -112,8 +112,8 @@ describe('RunDetail', () => {
     expect(screen.getByText('6 of 10 pods (60%) · limit 50%')).toBeInTheDocument();
     expect(screen.getByText(/No probes/)).toBeInTheDocument();
     expect(screen.getByText('No targets selected.')).toBeInTheDocument();
-    // The experiment was deleted since: the id stands in for its name.
-    expect(screen.getByRole('heading', { name: 'Run of experiment exp-1' })).toBeInTheDocument();
+    // The run keeps the experiment's name, even once the experiment is deleted.
+    expect(screen.getByRole('heading', { name: 'Run of kill-one' })).toBeInTheDocument();
   });
 
   it('polls a live run until it is terminal, then stops', async () => {

@@ -1,5 +1,4 @@
 import { ReactNode, useState } from 'react';
-import useAsync from 'react-use/esm/useAsync';
 import { Box, Button, Chip, Grid, Paper, Typography, makeStyles } from '@material-ui/core';
 import { Progress, ResponseErrorPanel } from '@backstage/core-components';
 import { useApi } from '@backstage/frontend-plugin-api';
@@ -61,11 +60,6 @@ export const RunDetail = (props: RunDetailProps) => {
   const [aborting, setAborting] = useState(false);
   const [abortError, setAbortError] = useState<Error | undefined>();
   const canAbort = usePermission({ permission: chaosRunAbortPermission, resourceRef: run?.entityRef });
-  const experiment = useAsync(async () => {
-    if (!run?.experimentId) return undefined;
-    // The experiment may have been deleted since; its runs stay, so a missing name is fine.
-    return api.getExperiment(run.experimentId).catch(() => undefined);
-  }, [api, run?.experimentId]);
 
   const back = props.onBack && (
     <Button variant="outlined" onClick={props.onBack}>Back to experiments</Button>
@@ -104,7 +98,7 @@ export const RunDetail = (props: RunDetailProps) => {
         <Box>
           <Box className={classes.title}>
             <Typography variant="h5" component="h2">
-              Run of {experiment.value?.name ?? `experiment ${run.experimentId}`}
+              Run of {run.experimentName}
             </Typography>
             <RunPhaseChip phase={run.phase} data-testid="run-phase" />
             {run.dryRun && <Chip size="small" variant="outlined" label="dry run" />}

@@ -24,7 +24,7 @@ const ENTITY = 'component:default/checkout';
 function renderHistory() {
   return renderInTestApp(
     <TestApiProvider apis={[[chaosApiRef, testChaosClient()]]}>
-      <RunHistory entityRef={ENTITY} experimentNames={{ 'exp-1': 'kill-one' }} />
+      <RunHistory entityRef={ENTITY} />
     </TestApiProvider>,
   );
 }

@@ -29,8 +29,6 @@ export const RUN_SEARCH_PARAM = 'run';
 export type RunHistoryProps = {
   entityRef: string;
   pageSize?: number;
-  /** Experiment names by id, when known, to show instead of ids. */
-  experimentNames?: Record<string, string>;
   /** Bumped by the parent to reload, e.g. after starting a run. */
   reloadKey?: number;
 };
@@ -95,7 +93,7 @@ export const RunHistory = (props: RunHistoryProps) => {
                     </Link>
                     {run.dryRun && ' (dry run)'}
                   </TableCell>
-                  <TableCell>{props.experimentNames?.[run.experimentId] ?? run.experimentId}</TableCell>
+                  <TableCell>{run.experimentName}</TableCell>
                   <TableCell><RunPhaseChip size="small" phase={run.phase} /></TableCell>
                   <TableCell><VerdictChip verdict={run.verdict} />{!run.verdict && '—'}</TableCell>
                   <TableCell>{run.blastRadius ? formatBlastRadius(run.blastRadius) : '—'}</TableCell>

@@ -1921,6 +1921,9 @@ export const spec = {
           experimentId: {
             type: 'string',
           },
+          experimentName: {
+            type: 'string',
+          },
           entityRef: {
             type: 'string',
           },
@@ -2013,6 +2016,7 @@ export const spec = {
         required: [
           'id',
           'experimentId',
+          'experimentName',
           'entityRef',
           'cluster',
           'namespace',
@@ -2033,6 +2037,9 @@ export const spec = {
             type: 'string',
           },
           experimentId: {
+            type: 'string',
+          },
+          experimentName: {
             type: 'string',
           },
           entityRef: {
@@ -2322,6 +2329,7 @@ export const spec = {
         required: [
           'id',
           'experimentId',
+          'experimentName',
           'entityRef',
           'cluster',
           'namespace',

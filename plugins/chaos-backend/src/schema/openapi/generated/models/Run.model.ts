@@ -11,6 +11,7 @@ import { RunBlastRadius } from '../models/RunBlastRadius.model';
 export interface Run {
   id: string;
   experimentId: string;
+  experimentName: string;
   entityRef: string;
   cluster: string;
   namespace: string;

@@ -14,6 +14,7 @@ import { RunDetailTimelineInner } from '../models/RunDetailTimelineInner.model';
 export interface RunDetail {
   id: string;
   experimentId: string;
+  experimentName: string;
   entityRef: string;
   cluster: string;
   namespace: string;
