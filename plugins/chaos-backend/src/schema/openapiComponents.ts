@@ -22,27 +22,9 @@ function stripKubernetesKeywords(node: unknown): unknown {
   return node;
 }
 
-/**
- * zod writes a discriminated union as a plain `oneOf`; naming the discriminator lets the
- * request validator pick the member by `type` and report that member's fields only, instead
- * of every member's complaints.
- */
-function addDiscriminators(node: unknown): unknown {
-  if (Array.isArray(node)) return node.map(addDiscriminators);
-  if (!node || typeof node !== 'object') return node;
-  const out = Object.fromEntries(
-    Object.entries(node).map(([key, value]) => [key, addDiscriminators(value)]),
-  ) as Record<string, unknown>;
-  const members = out.oneOf as Array<{ properties?: Record<string, { enum?: unknown[] }> }> | undefined;
-  if (members?.every(m => m.properties?.type?.enum?.length === 1)) {
-    out.discriminator = { propertyName: 'type' };
-  }
-  return out;
-}
-
 function toOpenApi(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
   const json = z.toJSONSchema(schema, { target: 'openapi-3.0', io, unrepresentable: 'throw' });
-  return { 'x-generated': true, ...(addDiscriminators(stripKubernetesKeywords(json)) as object) };
+  return { 'x-generated': true, ...(stripKubernetesKeywords(json) as object) };
 }
 
 /**

@@ -963,9 +963,6 @@ export const spec = {
                   required: ['type'],
                 },
               ],
-              discriminator: {
-                propertyName: 'type',
-              },
             },
           },
           duration: {
@@ -1174,9 +1171,6 @@ export const spec = {
                       ],
                     },
                   ],
-                  discriminator: {
-                    propertyName: 'type',
-                  },
                 },
               },
               interval: {
@@ -1636,9 +1630,6 @@ export const spec = {
                   additionalProperties: false,
                 },
               ],
-              discriminator: {
-                propertyName: 'type',
-              },
             },
           },
           duration: {
@@ -1865,9 +1856,6 @@ export const spec = {
                       additionalProperties: false,
                     },
                   ],
-                  discriminator: {
-                    propertyName: 'type',
-                  },
                 },
               },
               interval: {
