@@ -30,11 +30,23 @@ const migrationsDir = resolvePackagePath(
   'migrations',
 );
 
-/** Runs the plugin's migrations unless the database service says to skip them. */
-export async function migrateChaosDatabase(database: DatabaseService): Promise<Knex> {
-  const client = await database.getClient();
-  if (!database.migrations?.skip) {
-    await client.migrate.latest({ directory: migrationsDir });
+const migrated = new WeakMap<DatabaseService, Promise<Knex>>();
+
+/**
+ * Runs the plugin's migrations unless the database service says to skip them, once per
+ * database service: both stores ask for it, whichever is created first migrates.
+ */
+export function migrateChaosDatabase(database: DatabaseService): Promise<Knex> {
+  let client = migrated.get(database);
+  if (!client) {
+    client = (async () => {
+      const knex = await database.getClient();
+      if (!database.migrations?.skip) {
+        await knex.migrate.latest({ directory: migrationsDir });
+      }
+      return knex;
+    })();
+    migrated.set(database, client);
   }
   return client;
 }
