@@ -31,6 +31,7 @@ import {
   formatZodIssues,
 } from '@chaoscraft/backstage-plugin-chaos-common';
 import type { JsonObject } from '@backstage/types';
+import type { z } from 'zod';
 import type { Request } from 'express';
 import type express from 'express';
 import { ClusterRegistry } from '../cluster/ClusterRegistry';
@@ -58,15 +59,19 @@ export type RouterOptions = {
  * and names the field of every problem.
  */
 export function parseExperimentSpec(body: unknown): ExperimentSpec {
-  const result = experimentSpecSchema.safeParse(body);
+  const spec = parseOrThrow(experimentSpecSchema, body, 'experiment');
+  // Store one spelling of each ref, so that listing by entity finds it.
+  return { ...spec, entityRef: normalizeEntityRef(spec.entityRef, 'entityRef') };
+}
+
+/** Parses with a common schema; a failure is an InputError naming every field at fault. */
+function parseOrThrow<T extends z.ZodType>(schema: T, body: unknown, what: string): z.output<T> {
+  const result = schema.safeParse(body);
   if (!result.success) {
     const issues = formatZodIssues(result.error);
-    throw new InputError(
-      `Invalid experiment: ${issues.map(i => `${i.field}: ${i.message}`).join('; ')}`,
-    );
+    throw new InputError(`Invalid ${what}: ${issues.map(i => `${i.field}: ${i.message}`).join('; ')}`);
   }
-  // Store one spelling of each ref, so that listing by entity finds it.
-  return { ...result.data, entityRef: normalizeEntityRef(result.data.entityRef, 'entityRef') };
+  return result.data;
 }
 
 function normalizeEntityRef(ref: string, field: string): string {
@@ -196,12 +201,9 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
   });
 
   router.post('/experiments/:id/runs', async (req, res) => {
-    const parsed = runRequestSchema.safeParse(req.body ?? {});
-    if (!parsed.success) {
-      throw new InputError(`Invalid run request: ${parsed.error.issues.map(i => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-    }
+    const { dryRun } = parseOrThrow(runRequestSchema, req.body ?? {}, 'run request');
     const { id } = req.params;
-    const run = await audited(req, 'run-create', { experimentId: id, dryRun: parsed.data.dryRun }, async () => {
+    const run = await audited(req, 'run-create', { experimentId: id, dryRun }, async () => {
       const experiment = await experiments.get(id);
       if (!experiment) throw new NotFoundError(`No experiment with id ${id}`);
       await authorize(req, chaosRunCreatePermission, experiment.entityRef);
@@ -211,7 +213,7 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
       return launchRun({
         experiment,
         cluster: clusters.resolve(entity.metadata.annotations?.[CHAOS_CLUSTER_ANNOTATION]),
-        dryRun: parsed.data.dryRun,
+        dryRun,
         createdBy: credentials.principal.userEntityRef,
         runs,
         mirror,
