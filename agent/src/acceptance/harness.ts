@@ -71,13 +71,25 @@ export async function startController(kc: KubeConfig, overrides: Partial<Control
   return { controller, stop: () => controller.stop() };
 }
 
-export async function createDeployment(kc: KubeConfig, namespace: string, name: string, replicas: number): Promise<V1Pod[]> {
+/**
+ * A Deployment on the kwok nodes, waited on until its pods are Ready. `minReadySeconds` keeps
+ * replacements unavailable for that long, so a pod-kill shows as a dip to availability probes.
+ */
+export async function createDeployment(
+  kc: KubeConfig,
+  namespace: string,
+  name: string,
+  replicas: number,
+  options: { minReadySeconds?: number } = {},
+): Promise<V1Pod[]> {
+  const { minReadySeconds } = options;
   await kc.makeApiClient(AppsV1Api).createNamespacedDeployment({
     namespace,
     body: {
       metadata: { name },
       spec: {
         replicas,
+        ...(minReadySeconds ? { minReadySeconds, progressDeadlineSeconds: minReadySeconds + 600 } : {}),
         selector: { matchLabels: { app: name } },
         template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: 'chaoscraft-demo/app:1' }] } },
       },

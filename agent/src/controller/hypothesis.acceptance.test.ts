@@ -4,11 +4,12 @@
  * Deployments whose minReadySeconds keep replacements unavailable, so a pod-kill shows as a dip
  * in the available ratio.
  */
-import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { useSandboxNamespace, waitForReadyPods } from '@chaoscraft/test-sandbox';
+import { AppsV1Api, KubeConfig } from '@kubernetes/client-node';
+import { useSandboxNamespace } from '@chaoscraft/test-sandbox';
 import type { ChaosRunSpecInput } from '@chaoscraft/backstage-plugin-chaos-common';
 import {
   applyCrds,
+  createDeployment,
   createRun,
   OPT_IN,
   RunningController,
@@ -20,22 +21,6 @@ import {
 
 jest.setTimeout(150_000);
 
-async function createSlowDeployment(kc: KubeConfig, namespace: string, name: string, replicas: number, minReadySeconds: number): Promise<void> {
-  await kc.makeApiClient(AppsV1Api).createNamespacedDeployment({
-    namespace,
-    body: {
-      metadata: { name },
-      spec: {
-        replicas,
-        minReadySeconds,
-        progressDeadlineSeconds: minReadySeconds + 600,
-        selector: { matchLabels: { app: name } },
-        template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: 'chaoscraft-demo/app:1' }] } },
-      },
-    },
-  });
-  await waitForReadyPods(kc.makeApiClient(CoreV1Api), namespace, `app=${name}`, replicas, { timeoutMs: 60_000 });
-}
 
 /** Waits until the Deployment reports every replica available (minReadySeconds passed). */
 async function waitAvailable(kc: KubeConfig, namespace: string, name: string, replicas: number): Promise<void> {
@@ -75,7 +60,7 @@ describe('steady-state hypothesis in the controller, against the sandbox', () =>
   });
 
   it('aborts a pod-kill that takes too many replicas: the k8s probe sees the ratio dip', async () => {
-    await createSlowDeployment(target.kc, target.namespace, 'web', 10, 10);
+    await createDeployment(target.kc, target.namespace, 'web', 10, { minReadySeconds: 10 });
     await waitAvailable(target.kc, target.namespace, 'web', 10);
     await createRun(
       target.kc,
@@ -103,7 +88,7 @@ describe('steady-state hypothesis in the controller, against the sandbox', () =>
   });
 
   it('refuses at preflight when steady state does not hold, showing the value, and touches nothing', async () => {
-    await createSlowDeployment(target.kc, target.namespace, 'cold', 4, 600);
+    await createDeployment(target.kc, target.namespace, 'cold', 4, { minReadySeconds: 600 });
     const deletions = await watchPodDeletions(target.kc, target.namespace);
     try {
       await createRun(target.kc, target.namespace, 'refused', spec('cold', { hypothesis: k8sProbe('cold', 0.5), safety: { maxBlastRadiusPercent: 25 } }));
@@ -143,7 +128,7 @@ describe('steady-state hypothesis in the controller, against the sandbox', () =>
     ];
 
     it('completes every step when every gate holds', async () => {
-      await createSlowDeployment(target.kc, target.namespace, 'steady', 10, 8);
+      await createDeployment(target.kc, target.namespace, 'steady', 10, { minReadySeconds: 8 });
       await waitAvailable(target.kc, target.namespace, 'steady', 10);
       const deletions = await watchPodDeletions(target.kc, target.namespace);
       try {
@@ -171,7 +156,7 @@ describe('steady-state hypothesis in the controller, against the sandbox', () =>
     });
 
     it('stops at the step whose gate fails', async () => {
-      await createSlowDeployment(target.kc, target.namespace, 'fragile', 10, 30);
+      await createDeployment(target.kc, target.namespace, 'fragile', 10, { minReadySeconds: 30 });
       await waitAvailable(target.kc, target.namespace, 'fragile', 10);
       const deletions = await watchPodDeletions(target.kc, target.namespace);
       try {
