@@ -20,7 +20,14 @@ export function freshPodSource(kc: KubeConfig): PodSource {
 }
 
 interface RawPod {
-  metadata?: { name?: string; uid?: string; labels?: Record<string, string>; deletionTimestamp?: string; resourceVersion?: string };
+  metadata?: {
+    name?: string;
+    uid?: string;
+    labels?: Record<string, string>;
+    creationTimestamp?: string;
+    deletionTimestamp?: string;
+    resourceVersion?: string;
+  };
   spec?: { nodeName?: string };
   status?: { phase?: string };
 }

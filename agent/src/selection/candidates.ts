@@ -11,16 +11,23 @@ export interface CandidatePod {
   phase?: string;
   deleting: boolean;
   labels: Record<string, string>;
+  /** metadata.creationTimestamp in epoch ms (the API gives whole seconds). */
+  createdAt?: number;
 }
 
 /** The few fields of a pod selection reads, whether from the typed client or raw JSON. */
 export interface PodFields {
-  metadata?: { name?: string; uid?: string; labels?: Record<string, string>; deletionTimestamp?: unknown };
+  metadata?: { name?: string; uid?: string; labels?: Record<string, string>; creationTimestamp?: unknown; deletionTimestamp?: unknown };
   spec?: { nodeName?: string };
   status?: { phase?: string };
 }
 
 export function toCandidatePod(pod: V1Pod | PodFields): CandidatePod {
+  // The typed client gives a Date, raw JSON (watch cache, lists) an RFC 3339 string.
+  const created = pod.metadata?.creationTimestamp;
+  let createdAt = NaN;
+  if (created instanceof Date) createdAt = created.getTime();
+  else if (typeof created === 'string') createdAt = Date.parse(created);
   return {
     name: pod.metadata?.name ?? '',
     uid: pod.metadata?.uid ?? '',
@@ -28,6 +35,7 @@ export function toCandidatePod(pod: V1Pod | PodFields): CandidatePod {
     phase: pod.status?.phase,
     deleting: Boolean(pod.metadata?.deletionTimestamp),
     labels: pod.metadata?.labels ?? {},
+    ...(Number.isFinite(createdAt) ? { createdAt } : {}),
   };
 }
 

@@ -15,7 +15,7 @@ const PAGE_SIZE = 1000;
 interface RawPodList {
   metadata?: { continue?: string; resourceVersion?: string };
   items: Array<{
-    metadata?: { name?: string; uid?: string; labels?: Record<string, string>; deletionTimestamp?: string };
+    metadata?: { name?: string; uid?: string; labels?: Record<string, string>; creationTimestamp?: string; deletionTimestamp?: string };
     spec?: { nodeName?: string };
     status?: { phase?: string };
   }>;

@@ -93,7 +93,7 @@ function envelope(podList: number[]): Buffer {
 }
 
 describe('decodePodList', () => {
-  it('reads name, uid, node, phase, labels and deletion from a real API server response', () => {
+  it('reads name, uid, node, phase, labels, creation and deletion from a real API server response', () => {
     const list = decodePodList(REAL_POD_LIST);
     expect(list.pods).toEqual<CandidatePod[]>([
       {
@@ -103,6 +103,7 @@ describe('decodePodList', () => {
         phase: 'Running',
         deleting: false,
         labels: { app: 'fleet', extra: 'yes' },
+        createdAt: Date.parse('2026-11-22T06:59:53Z'),
       },
       {
         name: 'term-pod',
@@ -111,6 +112,7 @@ describe('decodePodList', () => {
         phase: 'Failed',
         deleting: true,
         labels: { app: 'fleet', extra: 'yes' },
+        createdAt: Date.parse('2026-11-22T07:07:03Z'),
       },
     ]);
     expect(list.continueToken).toBeUndefined();
@@ -123,6 +125,7 @@ describe('decodePodList', () => {
         ...bytesField(1, 'web-1'),
         ...varintField(7, 2 ** 40), // generation: a 64-bit varint
         ...bytesField(5, 'uid-1'),
+        ...bytesField(8, [...varintField(1, 1_795_330_793), ...varintField(2, 5)]), // creationTimestamp
         ...bytesField(11, [...bytesField(1, 'app'), ...bytesField(2, 'web')]),
         ...bytesField(17, [...bytesField(1, 'kubectl'), ...bytesField(7, '{"f:spec":{}}')]), // managedFields
         ...[0x5d, 1, 2, 3, 4], // field 11 as fixed32: not a label entry, skipped
@@ -136,7 +139,15 @@ describe('decodePodList', () => {
     const list = decodePodList(envelope([...bytesField(1, listMeta), ...bytesField(2, pod)]), into);
     expect(list.pods).toBe(into);
     expect(into.map(p => p.name)).toEqual(['earlier', 'web-1']);
-    expect(into[1]).toEqual({ name: 'web-1', uid: 'uid-1', node: 'node-a', phase: 'Running', deleting: false, labels: { app: 'web' } });
+    expect(into[1]).toEqual({
+      name: 'web-1',
+      uid: 'uid-1',
+      node: 'node-a',
+      phase: 'Running',
+      deleting: false,
+      labels: { app: 'web' },
+      createdAt: 1_795_330_793_000,
+    });
     expect(list).toMatchObject({ continueToken: 'next-page', resourceVersion: '42' });
   });
 

@@ -17,7 +17,9 @@ import type { CandidatePod } from './candidates';
  *   PodList          metadata = 1 (ListMeta), items = 2
  *   ListMeta         resourceVersion = 2, continue = 3
  *   Pod              metadata = 1, spec = 2, status = 3
- *   ObjectMeta       name = 1, uid = 5, deletionTimestamp = 9, labels = 11 (map entry: key 1, value 2)
+ *   ObjectMeta       name = 1, uid = 5, creationTimestamp = 8, deletionTimestamp = 9,
+ *                    labels = 11 (map entry: key 1, value 2)
+ *   Time             seconds = 1
  *   PodSpec          nodeName = 10
  *   PodStatus        phase = 1
  * Verified against the JSON list of the same pods (bench-selection's sandbox, including a
@@ -60,7 +62,7 @@ class Reader {
   }
 
   varint(): number {
-    // Lengths and tags fit in 32 bits; larger varints (int64 fields) are only ever skipped.
+    // Exact up to 53 bits: lengths, tags and Time.seconds (int64, but epoch seconds fit easily).
     let result = 0;
     let shift = 0;
     for (;;) {
@@ -144,6 +146,11 @@ function decodeObjectMeta(meta: Reader, pod: CandidatePod): void {
       case 5:
         pod.uid = meta.string();
         break;
+      case 8: {
+        const seconds = intField(meta.sub(), 1);
+        if (seconds !== undefined) pod.createdAt = seconds * 1000;
+        break;
+      }
       case 9:
         // A Time message; its presence is what matters (an empty Time is still "set").
         meta.span();
@@ -156,6 +163,17 @@ function decodeObjectMeta(meta: Reader, pod: CandidatePod): void {
         meta.skip(wire);
     }
   }
+}
+
+/** Reads the one varint field `wanted` of a message (e.g. Time.seconds), skipping the rest. */
+function intField(message: Reader, wanted: number): number | undefined {
+  let found: number | undefined;
+  while (message.more()) {
+    const tag = message.varint();
+    if (tag >>> 3 === wanted && (tag & 7) === WIRE_VARINT) found = message.varint();
+    else message.skip(tag & 7);
+  }
+  return found;
 }
 
 /** Reads the one string field `wanted` of a message, skipping the rest. */

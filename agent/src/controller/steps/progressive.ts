@@ -30,8 +30,13 @@ export function planOfRun(spec: ChaosRunSpec, status: RunStatus): PlannedStep[] 
 }
 
 /**
- * `count` more targets among the eligible candidates not already targeted by this run. The seed
- * is offset by the step, so each widening draws reproducibly from the pods left.
+ * `count` more targets among the eligible candidates not already targeted by this run and not
+ * created since it started (`runStartedAt`). A pod that appeared during the run is, in a
+ * Deployment, most likely the replacement of a pod the run killed, still inside its
+ * minReadySeconds: disrupting it would not widen the disruption the step's blast radius
+ * promises. Creation times have whole seconds, so a pod created in the run's first second
+ * counts as new. The seed is offset by the step, so each widening draws reproducibly from the
+ * pods left.
  */
 export function pickNewTargets(
   candidates: readonly CandidatePod[],
@@ -39,9 +44,12 @@ export function pickNewTargets(
   count: number,
   seed: number | undefined,
   stepIndex: number,
+  runStartedAt?: string,
 ): TargetSelection {
   const taken = new Set(already.map(record => record.pod));
-  const left = candidates.filter(pod => !taken.has(pod.name));
+  const startedSecond = runStartedAt ? Math.floor(Date.parse(runStartedAt) / 1000) * 1000 : NaN;
+  const isNew = (pod: CandidatePod): boolean => pod.createdAt !== undefined && pod.createdAt >= startedSecond;
+  const left = candidates.filter(pod => !taken.has(pod.name) && !isNew(pod));
   return selectTargets(left, { mode: 'fixed', count }, seed === undefined ? undefined : (seed + stepIndex) % 2 ** 31);
 }
 
