@@ -25,6 +25,11 @@ export interface ControllerConfig {
   rollbackTimeoutMs: number;
   relistPeriodMs: number;
   injectionConcurrency: number;
+  /**
+   * How long a progressive step waits for its targets to be acted on (node daemons inject
+   * network faults) before its hold starts anyway.
+   */
+  injectionTimeoutMs: number;
   /** Prometheus base URL for promql probes; without it, runs with promql probes are refused. */
   prometheusUrl?: string;
   /** Serve target selection from a pod watch cache of the target namespace (relists when cold). */
@@ -63,6 +68,7 @@ export function defaultControllerConfig(): ControllerConfig {
     rollbackTimeoutMs: 60_000,
     relistPeriodMs: 300_000,
     injectionConcurrency: 16,
+    injectionTimeoutMs: 30_000,
     podCache: true,
     logLevel: process.env.LOG_LEVEL ?? 'info',
   };

@@ -24,6 +24,8 @@ export const CONTROLLER_USAGE = `chaoscraft-agent controller [flags]
   --rollback-timeout DUR         wait for node daemons to recover (default 60s)
   --relist-period DUR            informer relist (default 5m)
   --injection-concurrency N      targets acted on in parallel (default 16)
+  --injection-timeout DUR        a progressive step's wait for its targets to be acted on
+                                 before its hold starts anyway (default 30s)
   --prometheus-url URL           Prometheus for promql steady-state probes (default: none;
                                  runs with promql probes are then refused at preflight)
   --pod-cache BOOL               select targets from a pod watch cache of the target namespace
@@ -72,6 +74,7 @@ export function parseControllerArgs(argv: string[]): ControllerConfig {
       'rollback-timeout': { type: 'string' },
       'relist-period': { type: 'string' },
       'injection-concurrency': { type: 'string' },
+      'injection-timeout': { type: 'string' },
       'prometheus-url': { type: 'string' },
       'pod-cache': { type: 'string' },
       'log-level': { type: 'string' },
@@ -99,6 +102,7 @@ export function parseControllerArgs(argv: string[]): ControllerConfig {
     rollbackTimeoutMs: duration(values['rollback-timeout'], defaults.rollbackTimeoutMs),
     relistPeriodMs: duration(values['relist-period'], defaults.relistPeriodMs),
     injectionConcurrency: int('injection-concurrency', values['injection-concurrency']) ?? defaults.injectionConcurrency,
+    injectionTimeoutMs: duration(values['injection-timeout'], defaults.injectionTimeoutMs),
     prometheusUrl: values['prometheus-url'] || defaults.prometheusUrl,
     podCache: bool('pod-cache', values['pod-cache']) ?? defaults.podCache,
     logLevel: values['log-level'] ?? defaults.logLevel,

@@ -121,6 +121,7 @@ export class ChaosController {
         heartbeatIntervalMs: config.heartbeatIntervalMs,
         rollbackTimeoutMs: config.rollbackTimeoutMs,
         injectionConcurrency: config.injectionConcurrency,
+        injectionTimeoutMs: config.injectionTimeoutMs,
       },
       namespaceLabels: name => this.namespaceLabels(clients.core, name),
       latest: key => this.latest(key),

@@ -4,7 +4,7 @@
  * Deployments whose minReadySeconds keep replacements unavailable, so a pod-kill shows as a dip
  * in the available ratio.
  */
-import { AppsV1Api, KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api, KubeConfig, V1Pod } from '@kubernetes/client-node';
 import { useSandboxNamespace } from '@chaoscraft/test-sandbox';
 import type { ChaosRunSpecInput } from '@chaoscraft/backstage-plugin-chaos-common';
 import {
@@ -119,6 +119,21 @@ describe('steady-state hypothesis in the controller, against the sandbox', () =>
   });
 
   describe('progressive steps', () => {
+    /**
+     * Every step widened over pods that were there before the run, never over the replacement
+     * of a pod it had killed (still inside minReadySeconds, so killing it would not widen the
+     * dip), and each passed step's hold began once its targets were injected.
+     */
+    const expectWidenedOverOriginalPods = (done: Awaited<ReturnType<typeof waitForRunPhase>>, before: V1Pod[]): void => {
+      const original = new Set(before.map(pod => pod.metadata!.name!));
+      expect(targetPods(done).filter(name => !original.has(name))).toEqual([]);
+      for (const step of done.status!.steps.filter(s => s.result === 'Passed')) {
+        expect(Date.parse(step.injectedAt!)).toBeGreaterThanOrEqual(Date.parse(step.startedAt));
+        const injected = done.status!.targets.filter(t => t.injectedAt).map(t => Date.parse(t.injectedAt!));
+        expect(injected.filter(at => at <= Date.parse(step.injectedAt!)).length).toBeGreaterThanOrEqual(step.blastRadius.selected);
+      }
+    };
+
     const steps = [
       { selection: { mode: 'one' as const }, hold: '3s' },
       // Long enough that the k8s gate sees the dip even when the controller-manager lags on a
@@ -128,7 +143,7 @@ describe('steady-state hypothesis in the controller, against the sandbox', () =>
     ];
 
     it('completes every step when every gate holds', async () => {
-      await createDeployment(target.kc, target.namespace, 'steady', 10, { minReadySeconds: 8 });
+      const before = await createDeployment(target.kc, target.namespace, 'steady', 10, { minReadySeconds: 8 });
       await waitAvailable(target.kc, target.namespace, 'steady', 10);
       const deletions = await watchPodDeletions(target.kc, target.namespace);
       try {
@@ -150,13 +165,14 @@ describe('steady-state hypothesis in the controller, against the sandbox', () =>
         ]);
         expect(done.status!.targets).toHaveLength(3);
         expect([...deletions.deleted].sort()).toEqual(targetPods(done));
+        expectWidenedOverOriginalPods(done, before);
       } finally {
         deletions.stop();
       }
     });
 
     it('stops at the step whose gate fails', async () => {
-      await createDeployment(target.kc, target.namespace, 'fragile', 10, { minReadySeconds: 30 });
+      const before = await createDeployment(target.kc, target.namespace, 'fragile', 10, { minReadySeconds: 30 });
       await waitAvailable(target.kc, target.namespace, 'fragile', 10);
       const deletions = await watchPodDeletions(target.kc, target.namespace);
       try {
@@ -179,6 +195,7 @@ describe('steady-state hypothesis in the controller, against the sandbox', () =>
         expect(done.status!.abortLatencyMs).toBeGreaterThanOrEqual(0);
         expect([...deletions.deleted].sort()).toEqual(targetPods(done));
         expect(deletions.deleted.size).toBe(2);
+        expectWidenedOverOriginalPods(done, before);
       } finally {
         deletions.stop();
       }

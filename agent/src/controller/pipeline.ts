@@ -16,6 +16,8 @@ export interface RunTiming {
   rollbackTimeoutMs: number;
   /** Targets acted on in parallel; the abort flag is checked between batches. */
   injectionConcurrency: number;
+  /** How long a progressive step waits for its targets to be acted on before its hold starts anyway. */
+  injectionTimeoutMs: number;
 }
 
 /**

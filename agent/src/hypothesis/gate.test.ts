@@ -99,14 +99,9 @@ describe('nextProgressiveAction', () => {
 
   it('widens, holds, passes and completes from status.steps alone', () => {
     expect(nextProgressiveAction(plan.steps, [], t0)).toMatchObject({ kind: 'widen', step: { index: 0, targetCount: 1 } });
-    expect(nextProgressiveAction(plan.steps, [{ index: 0, startedAt: at(0), result: 'Running' }], t0 + 4000)).toMatchObject({
-      kind: 'hold',
-      remainingMs: 6000,
-    });
-    expect(nextProgressiveAction(plan.steps, [{ index: 0, startedAt: at(0), result: 'Running' }], t0 + 10_000)).toMatchObject({
-      kind: 'pass',
-      step: { index: 0 },
-    });
+    const injected = { index: 0, startedAt: at(0), injectedAt: at(0), result: 'Running' as const };
+    expect(nextProgressiveAction(plan.steps, [injected], t0 + 4000)).toMatchObject({ kind: 'hold', remainingMs: 6000 });
+    expect(nextProgressiveAction(plan.steps, [injected], t0 + 10_000)).toMatchObject({ kind: 'pass', step: { index: 0 } });
     expect(nextProgressiveAction(plan.steps, [{ index: 0, startedAt: at(0), result: 'Passed' }], t0)).toMatchObject({
       kind: 'widen',
       step: { index: 1, targetCount: 3, newTargets: 2 },
@@ -118,5 +113,16 @@ describe('nextProgressiveAction', () => {
       kind: 'stopped',
       step: { index: 0 },
     });
+  });
+
+  it("starts a step's hold when its targets are injected, not when it was recorded", () => {
+    // Recorded at 0 s, faults in at 7 s (a slow node daemon): at 12 s the 10 s hold has 5 s left.
+    expect(nextProgressiveAction(plan.steps, [{ index: 0, startedAt: at(0), result: 'Running' }], t0 + 60_000)).toMatchObject({
+      kind: 'injecting',
+      step: { index: 0 },
+    });
+    expect(
+      nextProgressiveAction(plan.steps, [{ index: 0, startedAt: at(0), injectedAt: at(7), result: 'Running' }], t0 + 12_000),
+    ).toMatchObject({ kind: 'hold', remainingMs: 5000 });
   });
 });

@@ -95,6 +95,8 @@ export function planProgressiveSteps(input: {
 export type ProgressiveAction =
   /** Inject up to `step.targetCount` targets, then append a `Running` record for the step. */
   | { kind: 'widen'; step: PlannedStep }
+  /** The current step's targets are not all acted on yet (no `injectedAt`): its hold has not begun. */
+  | { kind: 'injecting'; step: PlannedStep }
   /** The current step is holding; its gate is the `during` probes. */
   | { kind: 'hold'; step: PlannedStep; remainingMs: number }
   /** The current step held for its whole hold without a violation: mark it `Passed`. */
@@ -112,7 +114,7 @@ export type ProgressiveAction =
  */
 export function nextProgressiveAction(
   plan: PlannedStep[],
-  steps: ReadonlyArray<{ index: number; startedAt: string; result: 'Running' | 'Passed' | 'Failed' }>,
+  steps: ReadonlyArray<{ index: number; startedAt: string; injectedAt?: string; result: 'Running' | 'Passed' | 'Failed' }>,
   now: number,
 ): ProgressiveAction {
   const last = steps[steps.length - 1];
@@ -127,7 +129,11 @@ export function nextProgressiveAction(
     case 'Failed':
       return { kind: 'stopped', step };
     case 'Running': {
-      const remainingMs = step.holdMs - (now - Date.parse(last.startedAt));
+      // The hold is the gate's window on the step's faults: it counts from when they are in.
+      if (!last.injectedAt) {
+        return { kind: 'injecting', step };
+      }
+      const remainingMs = step.holdMs - (now - Date.parse(last.injectedAt));
       return remainingMs <= 0 ? { kind: 'pass', step } : { kind: 'hold', step, remainingMs };
     }
     case 'Passed':

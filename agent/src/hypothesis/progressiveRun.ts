@@ -54,6 +54,7 @@ export async function runProgressiveSteps(
     steps.push(record);
     await publish();
     await hooks.widen(planned, signal);
+    record.injectedAt = new Date().toISOString();
     const violation = signal?.aborted ? undefined : await monitor.hold(planned.holdMs, signal);
     record.finishedAt = new Date().toISOString();
     record.result = violation || signal?.aborted ? 'Failed' : 'Passed';

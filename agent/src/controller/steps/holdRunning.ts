@@ -83,9 +83,44 @@ async function renewHeartbeat(context: RunContext, check: GateCheck, force: bool
   }
 }
 
+/** Target phases still waiting to be acted on (by this controller or a node daemon). */
+const NOT_YET_ACTED_ON = new Set<string>(['Selected', 'Injecting']);
+
+/**
+ * The running step's faults are in (every target acted on), or the injection timeout passed:
+ * records `injectedAt`, from which the step's hold counts. Returns what to do next.
+ */
+async function awaitStepInjection(context: RunContext, step: PlannedStep, total: number, check: GateCheck): Promise<StepOutcome> {
+  const { deps } = context;
+  const status = gateInput(context).status;
+  const running = status.steps[status.steps.length - 1];
+  const waiting = status.targets.filter(record => NOT_YET_ACTED_ON.has(record.phase)).length;
+  const waitedMs = Date.now() - Date.parse(running.startedAt);
+  if (waiting > 0 && waitedMs < deps.timing.injectionTimeoutMs) {
+    await renewHeartbeat(context, check, false);
+    // Node daemons report through status, which wakes the run; this is only the fallback tick.
+    return stop(Math.min(deps.timing.heartbeatIntervalMs, deps.timing.injectionTimeoutMs - waitedMs));
+  }
+  const { run, written } = await deps.status.update(context.run, (fresh, object) => {
+    const last = fresh.steps[fresh.steps.length - 1];
+    if (fresh.phase !== 'Running' || !last || last.index !== step.index || last.injectedAt) return false;
+    touch(fresh, object);
+    if (check.probes) fresh.probes = check.probes;
+    fresh.steps = [...fresh.steps.slice(0, -1), { ...last, injectedAt: nowIso() }];
+    return true;
+  });
+  context.run = run;
+  if (written && waiting > 0) {
+    const message = `${describeStep(step, total)}: ${waiting} target(s) still not acted on after ${Math.round(waitedMs / 1000)} s; its hold starts without them`;
+    context.log.warn({ step: step.index + 1, waiting }, message);
+    deps.events.emit({ regarding: runReference(run), type: 'Warning', reason: 'ChaosStepInjectionSlow', message });
+  }
+  return stop(0);
+}
+
 /**
  * Widens to the next progressive step: the step's new targets are chosen among the pods not yet
- * targeted and written (Selected) together with the step's record, in one status write, before
+ * targeted that were there before the run (pickNewTargets), and written (Selected) together with the step's record, in one status write, before
  * any of them is touched; then they are injected. A restart between the two finds them Selected
  * and injects them (never a record already acted on).
  */
@@ -96,7 +131,7 @@ async function widen(context: RunContext, next: PlannedStep, total: number): Pro
   const candidates = await deps.pods.candidates(spec.target.namespace, spec.target.labelSelector);
   const targets = status.targets ?? [];
   const alreadyPods = new Set(targets.map(record => record.pod)).size;
-  const selection = pickNewTargets(candidates, targets, Math.max(0, next.targetCount - alreadyPods), spec.seed, next.index);
+  const selection = pickNewTargets(candidates, targets, Math.max(0, next.targetCount - alreadyPods), spec.seed, next.index, status.startedAt);
   const { run, written } = await deps.status.update(context.run, (fresh, object) => {
     const last = fresh.steps[fresh.steps.length - 1];
     if (fresh.phase !== 'Running' || !last || last.index !== next.index - 1) return false;
@@ -166,6 +201,8 @@ export const holdRunning: ReconcileStep = {
     }
     const action = nextProgressiveAction(plan, steps, Date.now());
     switch (action.kind) {
+      case 'injecting':
+        return awaitStepInjection(context, action.step, plan.length, check);
       case 'hold':
         await renewHeartbeat(context, check, false);
         return stop(Math.max(0, Math.min(deps.timing.heartbeatIntervalMs, action.remainingMs)));

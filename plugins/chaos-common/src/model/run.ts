@@ -116,7 +116,13 @@ export type ProbeResult = z.infer<typeof probeResultSchema>;
 export const stepRecordSchema = z.object({
   index: z.number().int().min(0),
   blastRadius: blastRadiusSchema,
+  /** When the step began widening: its new targets were chosen and recorded. */
   startedAt: timestamp,
+  /**
+   * When every target of the step had been acted on (or the agent's injection timeout passed):
+   * the step's hold, its gate window, counts from here.
+   */
+  injectedAt: timestamp.optional(),
   finishedAt: timestamp.optional(),
   result: z.enum(['Running', 'Passed', 'Failed']),
 });
