@@ -10,6 +10,12 @@ const REPLICAS = 10;
  * Injection latency: from creating a ChaosRun to the first target pod's deletion as a watch sees
  * it, against the same watch observation for a bare API delete issued here. Trials alternate,
  * so drift in the sandbox hits both sides alike.
+ *
+ * A third measurement shows what any controller that reacts to a created object can reach: the
+ * benchmark creates a ConfigMap and, the moment its own (already open) watch delivers it, deletes
+ * a pod; timed like the ChaosRun, from the create to the deletion seen. That is two API writes
+ * in sequence with no planning and nothing persisted: the floor under the agent's figure, which
+ * adds one write (the persisted plan, so a restart never kills twice).
  */
 async function main(): Promise<void> {
   const cluster = await benchCluster(3);
@@ -57,11 +63,29 @@ async function main(): Promise<void> {
       },
       () => undefined,
     );
-    stopWatch = () => watchController.abort();
+    // The reactive floor's trigger: a watch on ConfigMaps that deletes a pod the moment one named
+    // `trigger-<n>` appears (the pod to delete is chosen before the create, so no list is timed).
+    const triggers = new Map<string, string>();
+    const triggerWatch = await new Watch(kc).watch(
+      `/api/v1/namespaces/${namespace}/configmaps`,
+      {},
+      (type: string, object: { metadata?: { name?: string } }) => {
+        const victim = type === 'ADDED' ? triggers.get(object.metadata?.name ?? '') : undefined;
+        if (!victim) return;
+        triggers.delete(object.metadata!.name!);
+        core.deleteNamespacedPod({ name: victim, namespace, gracePeriodSeconds: 0 }).catch(error => log(`floor delete failed: ${String(error)}`));
+      },
+      () => undefined,
+    );
+    stopWatch = () => {
+      watchController.abort();
+      triggerWatch.abort();
+    };
 
     const customObjects = kc.makeApiClient(CustomObjectsApi);
     const controllerMs: number[] = [];
     const baselineMs: number[] = [];
+    const floorMs: number[] = [];
     for (let trial = 0; trial < TRIALS; trial++) {
       // Baseline: a bare delete of one Running pod.
       let pods = await waitForReadyPods(core, namespace, 'app=bench', REPLICAS, { timeoutMs: 60_000 });
@@ -70,6 +94,15 @@ async function main(): Promise<void> {
       const t0 = performance.now();
       await core.deleteNamespacedPod({ name: victim, namespace, gracePeriodSeconds: 0 });
       baselineMs.push((await baselineSeen) - t0);
+
+      // Reactive floor: create a ConfigMap; the trigger watch deletes a pod when it sees it.
+      pods = await waitForReadyPods(core, namespace, 'app=bench', REPLICAS, { timeoutMs: 60_000 });
+      const floorVictim = pods[(trial + 1) % pods.length].metadata!.name!;
+      const floorSeen = new Promise<number>(resolve => seen.set(floorVictim, resolve));
+      triggers.set(`trigger-${trial}`, floorVictim);
+      const tf = performance.now();
+      await core.createNamespacedConfigMap({ namespace, body: { metadata: { name: `trigger-${trial}` } } });
+      floorMs.push((await floorSeen) - tf);
 
       pods = await waitForReadyPods(core, namespace, 'app=bench', REPLICAS, { timeoutMs: 60_000 });
       const injectionSeen = new Promise<number>(resolve => {
@@ -93,11 +126,16 @@ async function main(): Promise<void> {
         },
       });
       controllerMs.push((await injectionSeen) - t1);
-      log(`trial ${trial + 1}/${TRIALS}: baseline ${baselineMs[trial].toFixed(1)} ms, chaosrun ${controllerMs[trial].toFixed(1)} ms`);
+      log(
+        `trial ${trial + 1}/${TRIALS}: baseline ${baselineMs[trial].toFixed(1)} ms, ` +
+          `reactive floor ${floorMs[trial].toFixed(1)} ms, chaosrun ${controllerMs[trial].toFixed(1)} ms`,
+      );
     }
     const p50 = median(controllerMs);
     const base = median(baselineMs);
-    log(`median baseline ${base.toFixed(1)} ms, median chaosrun ${p50.toFixed(1)} ms over ${TRIALS} trials`);
+    const floor = median(floorMs);
+    log(`median baseline ${base.toFixed(1)} ms, reactive floor ${floor.toFixed(1)} ms, chaosrun ${p50.toFixed(1)} ms over ${TRIALS} trials`);
+    process.stdout.write(`reactive_floor_ratio=${(floor / base).toFixed(2)} chaosrun_over_floor=${(p50 / floor).toFixed(2)}\n`);
     process.stdout.write(`injection_latency_ratio=${(p50 / base).toFixed(2)} p50_ms=${p50.toFixed(1)}\n`);
   } finally {
     stopWatch?.();
