@@ -5,6 +5,7 @@ import {
   phaseTransitionSchema,
   probeResultSchema,
   runPhaseSchema,
+  stepRecordSchema,
   targetRecordSchema,
   verdictSchema,
 } from './model/run';
@@ -57,6 +58,10 @@ export type RunTimelineEvent = z.infer<typeof runTimelineEventSchema>;
 export const runDetailSchema = runSchema.extend({
   targets: z.array(targetRecordSchema),
   probes: z.array(probeResultSchema),
+  /** What a progressive run reached: one record per step, in order; empty for other runs. */
+  steps: z.array(stepRecordSchema),
+  /** Time from the first failing probe sample to every fault reverted, when a probe stopped the run. */
+  abortLatencyMs: z.number().int().min(0).optional(),
   timeline: z.array(runTimelineEventSchema),
 });
 export type RunDetail = z.infer<typeof runDetailSchema>;

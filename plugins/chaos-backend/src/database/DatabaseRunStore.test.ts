@@ -68,6 +68,29 @@ describe.each(databases.eachSupportedId())('DatabaseRunStore on %s', databaseId 
     expect(await runs.listLive()).toEqual([]);
   });
 
+  it('keeps the steps a progressive run reached and its abort latency', async () => {
+    const { runs, run } = await setup();
+    const step = (index: number, selected: number, result: 'Passed' | 'Failed') => ({
+      index,
+      blastRadius: { selected, eligible: 10, percent: selected * 10, limit: 30 },
+      startedAt: t(index * 3),
+      injectedAt: t(index * 3 + 1),
+      finishedAt: t(index * 3 + 3),
+      result,
+    });
+    expect((await runs.get(run.id))!.steps).toEqual([]);
+    expect((await runs.get(run.id))!.abortLatencyMs).toBeUndefined();
+
+    await runs.applyStatus(run.id, { ...running, steps: [step(0, 1, 'Passed')] }, '10');
+    await runs.applyStatus(run.id, { ...running, phase: 'Aborted', reason: 'ProgressiveStepFailed', steps: [step(0, 1, 'Passed'), step(1, 2, 'Failed')], abortLatencyMs: 85 }, '12');
+    // A later status without them (e.g. the backend's own failure record) keeps what was seen.
+    await runs.applyStatus(run.id, { phase: 'Aborted' }, '13');
+
+    const detail = (await runs.get(run.id))!;
+    expect(detail.steps).toEqual([step(0, 1, 'Passed'), step(1, 2, 'Failed')]);
+    expect(detail.abortLatencyMs).toBe(85);
+  });
+
   it('keeps runs when their experiment is deleted, and pages by entity', async () => {
     const { runs, experiments, experiment, run } = await setup();
     await experiments.delete(experiment.id);

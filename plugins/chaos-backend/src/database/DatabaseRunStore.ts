@@ -7,6 +7,7 @@ import type {
   Run,
   RunDetail,
   RunPhase,
+  StepRecord,
   TargetRecord,
   Verdict,
 } from '@chaoscraft/backstage-plugin-chaos-common';
@@ -33,6 +34,8 @@ type RunRow = {
   message: string | null;
   blast_radius: string | null;
   probes: string | null;
+  steps: string | null;
+  abort_latency_ms: number | null;
   resource_version: string | null;
   created_by: string;
   created_at: Date | string;
@@ -84,6 +87,8 @@ export class DatabaseRunStore implements RunStore {
       message: null,
       blast_radius: null,
       probes: null,
+      steps: null,
+      abort_latency_ms: null,
       resource_version: null,
       created_by: run.createdBy,
       created_at: now,
@@ -112,6 +117,8 @@ export class DatabaseRunStore implements RunStore {
       ...toRun(row),
       targets: targets.map(toTarget),
       probes: row.probes ? (JSON.parse(row.probes) as ProbeResult[]) : [],
+      steps: row.steps ? (JSON.parse(row.steps) as StepRecord[]) : [],
+      ...(row.abort_latency_ms !== null && row.abort_latency_ms !== undefined ? { abortLatencyMs: Number(row.abort_latency_ms) } : {}),
       timeline,
     };
   }
@@ -149,6 +156,8 @@ export class DatabaseRunStore implements RunStore {
         message: status.message ?? row.message,
         blast_radius: status.blastRadius ? JSON.stringify(status.blastRadius) : row.blast_radius,
         probes: status.probes?.length ? JSON.stringify(status.probes) : row.probes,
+        steps: status.steps?.length ? JSON.stringify(status.steps) : row.steps,
+        abort_latency_ms: status.abortLatencyMs ?? row.abort_latency_ms,
         resource_version: resourceVersion ?? row.resource_version,
         started_at: optionalDate(status.startedAt) ?? row.started_at,
         finished_at: optionalDate(status.finishedAt) ?? row.finished_at,

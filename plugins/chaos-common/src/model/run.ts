@@ -126,6 +126,7 @@ export const stepRecordSchema = z.object({
   finishedAt: timestamp.optional(),
   result: z.enum(['Running', 'Passed', 'Failed']),
 });
+export type StepRecord = z.infer<typeof stepRecordSchema>;
 
 export const conditionSchema = z.object({
   type: z.string(),

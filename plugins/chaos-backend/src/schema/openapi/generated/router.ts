@@ -2277,6 +2277,72 @@ export const spec = {
               additionalProperties: false,
             },
           },
+          steps: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                index: {
+                  type: 'integer',
+                  minimum: 0,
+                  maximum: 9007199254740991,
+                },
+                blastRadius: {
+                  type: 'object',
+                  properties: {
+                    selected: {
+                      type: 'integer',
+                      minimum: 0,
+                      maximum: 9007199254740991,
+                    },
+                    eligible: {
+                      type: 'integer',
+                      minimum: 0,
+                      maximum: 9007199254740991,
+                    },
+                    percent: {
+                      type: 'number',
+                      minimum: 0,
+                      maximum: 100,
+                    },
+                    limit: {
+                      type: 'number',
+                      minimum: 0,
+                      maximum: 100,
+                    },
+                  },
+                  required: ['selected', 'eligible', 'percent', 'limit'],
+                  additionalProperties: false,
+                },
+                startedAt: {
+                  type: 'string',
+                  pattern:
+                    '^(?:(?:\\d\\d[2468][048]|\\d\\d[13579][26]|\\d\\d0[48]|[02468][048]00|[13579][26]00)-02-29|\\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\\d|30)|(?:02)-(?:0[1-9]|1\\d|2[0-8])))T(?:(?:[01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d(?:\\.\\d+)?(?:Z))$',
+                },
+                injectedAt: {
+                  type: 'string',
+                  pattern:
+                    '^(?:(?:\\d\\d[2468][048]|\\d\\d[13579][26]|\\d\\d0[48]|[02468][048]00|[13579][26]00)-02-29|\\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\\d|30)|(?:02)-(?:0[1-9]|1\\d|2[0-8])))T(?:(?:[01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d(?:\\.\\d+)?(?:Z))$',
+                },
+                finishedAt: {
+                  type: 'string',
+                  pattern:
+                    '^(?:(?:\\d\\d[2468][048]|\\d\\d[13579][26]|\\d\\d0[48]|[02468][048]00|[13579][26]00)-02-29|\\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\\d|30)|(?:02)-(?:0[1-9]|1\\d|2[0-8])))T(?:(?:[01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d(?:\\.\\d+)?(?:Z))$',
+                },
+                result: {
+                  type: 'string',
+                  enum: ['Running', 'Passed', 'Failed'],
+                },
+              },
+              required: ['index', 'blastRadius', 'startedAt', 'result'],
+              additionalProperties: false,
+            },
+          },
+          abortLatencyMs: {
+            type: 'integer',
+            minimum: 0,
+            maximum: 9007199254740991,
+          },
           timeline: {
             type: 'array',
             items: {
@@ -2329,6 +2395,7 @@ export const spec = {
           'updatedAt',
           'targets',
           'probes',
+          'steps',
           'timeline',
         ],
         additionalProperties: false,

@@ -5,6 +5,7 @@
 // ******************************************************************
 import { RunBlastRadius } from '../models/RunBlastRadius.model';
 import { RunDetailProbesInner } from '../models/RunDetailProbesInner.model';
+import { RunDetailStepsInner } from '../models/RunDetailStepsInner.model';
 import { RunDetailTargetsInner } from '../models/RunDetailTargetsInner.model';
 import { RunDetailTimelineInner } from '../models/RunDetailTimelineInner.model';
 
@@ -32,6 +33,8 @@ export interface RunDetail {
   finishedAt?: string;
   targets: Array<RunDetailTargetsInner>;
   probes: Array<RunDetailProbesInner>;
+  steps: Array<RunDetailStepsInner>;
+  abortLatencyMs?: number;
   timeline: Array<RunDetailTimelineInner>;
 }
 

@@ -52,6 +52,7 @@ export * from '../models/RunBlastRadius.model';
 export * from '../models/RunDetail.model';
 export * from '../models/RunDetailProbesInner.model';
 export * from '../models/RunDetailProbesInnerSamplesInner.model';
+export * from '../models/RunDetailStepsInner.model';
 export * from '../models/RunDetailTargetsInner.model';
 export * from '../models/RunDetailTargetsInnerEventsInner.model';
 export * from '../models/RunDetailTimelineInner.model';
