@@ -85,6 +85,7 @@ export function aRunDetail(overrides: Partial<RunDetail> = {}): RunDetail {
         })),
       },
     ],
+    steps: [],
     timeline: [
       { time: at(0), phase: 'Pending' },
       { time: at(2), phase: 'Preflight', reason: 'Checking', message: 'namespace opted in, 10 pods eligible' },
@@ -98,7 +99,7 @@ export function aRunDetail(overrides: Partial<RunDetail> = {}): RunDetail {
 }
 
 export function summaryOf(run: RunDetail): Run {
-  const { targets: _t, probes: _p, timeline: _l, ...summary } = run;
+  const { targets: _t, probes: _p, steps: _s, abortLatencyMs: _a, timeline: _l, ...summary } = run;
   return summary;
 }
 

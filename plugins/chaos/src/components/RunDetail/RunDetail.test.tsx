@@ -116,6 +116,45 @@ describe('RunDetail', () => {
     expect(screen.getByRole('heading', { name: 'Run of kill-one' })).toBeInTheDocument();
   });
 
+  it('shows the steps a progressive run reached and how fast it rolled back', async () => {
+    const step = (index: number, selected: number, result: 'Passed' | 'Failed') => ({
+      index,
+      blastRadius: { selected, eligible: 10, percent: selected * 10, limit: 30 },
+      startedAt: at(index * 10),
+      injectedAt: at(index * 10 + 1),
+      finishedAt: at(index * 10 + 10),
+      result,
+    });
+    fakeChaosBackend(server, {
+      runs: [
+        aRunDetail({
+          phase: 'Aborted',
+          verdict: 'Failed',
+          reason: 'ProgressiveStepFailed',
+          message: 'progressive step 2 of 3 (2 of 10 pods, 20%) failed its gate',
+          steps: [step(0, 1, 'Passed'), step(1, 2, 'Failed')],
+          abortLatencyMs: 85,
+        }),
+      ],
+    });
+    await renderRun('run-1');
+
+    const table = await screen.findByRole('table', { name: 'Progressive steps' });
+    const rows = within(table).getAllByRole('row').slice(1);
+    expect(rows.map(row => within(row).getAllByRole('cell').map(cell => cell.textContent))).toEqual([
+      ['1 of 2', '1 of 10 pods (10%)', expect.any(String), expect.any(String), 'Passed'],
+      ['2 of 2', '2 of 10 pods (20%)', expect.any(String), expect.any(String), 'Failed'],
+    ]);
+    expect(within(screen.getByRole('alert')).getByText(/rolled back 85 ms after the first failing probe sample/)).toBeInTheDocument();
+  });
+
+  it('shows no steps table for a run without progressive steps', async () => {
+    fakeChaosBackend(server, { runs: [aRunDetail()] });
+    await renderRun('run-1');
+    await screen.findByTestId('run-phase');
+    expect(screen.queryByRole('table', { name: 'Progressive steps' })).not.toBeInTheDocument();
+  });
+
   it('polls a live run until it is terminal, then stops', async () => {
     const backend = fakeChaosBackend(server);
     backend.addRun(progression(aRunDetail(), ['Pending', 'Preflight', 'Injecting', 'Running', 'RollingBack', 'Completed']));

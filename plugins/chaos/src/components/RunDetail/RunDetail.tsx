@@ -14,6 +14,7 @@ import { BlastRadiusGauge } from './BlastRadiusGauge';
 import { injectionWindow } from './injectionWindow';
 import { ProbeChart } from './ProbeChart';
 import { RunPhaseChip, formatTime } from './RunStatus';
+import { StepsTable } from './StepsTable';
 import { RunTimeline } from './RunTimeline';
 import { TargetsTable } from './TargetsTable';
 import { DEFAULT_POLL_INTERVALS, PollIntervals, useLiveRun } from './useLiveRun';
@@ -128,7 +129,7 @@ export const RunDetail = (props: RunDetailProps) => {
       </Box>
       {abortError && <ResponseErrorPanel error={abortError} />}
       {error && <ResponseErrorPanel error={error} title="Could not refresh the run" />}
-      <VerdictBanner run={run} />
+      <VerdictBanner run={run} abortLatencyMs={run.abortLatencyMs} />
       <Grid container spacing={2}>
         <Grid item xs={12} md={6}>
           <Section title="Blast radius">
@@ -140,6 +141,13 @@ export const RunDetail = (props: RunDetailProps) => {
             <RunTimeline timeline={run.timeline} />
           </Section>
         </Grid>
+        {run.steps.length > 0 && (
+          <Grid item xs={12}>
+            <Section title="Progressive steps">
+              <StepsTable steps={run.steps} />
+            </Section>
+          </Grid>
+        )}
         <Grid item xs={12}>
           <Section title="Targets">
             <TargetsTable targets={run.targets} />

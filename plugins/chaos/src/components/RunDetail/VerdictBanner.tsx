@@ -23,8 +23,11 @@ const EXPLANATIONS: Record<string, string> = {
   Inconclusive: 'the probes could not tell',
 };
 
-/** The outcome in one line, then the agent's reason and message verbatim. */
-export const VerdictBanner = (props: { run: Run }) => {
+/**
+ * The outcome in one line, then the agent's reason and message verbatim, and how fast the
+ * rollback was when a probe stopped the run.
+ */
+export const VerdictBanner = (props: { run: Run; abortLatencyMs?: number }) => {
   const classes = useStyles();
   const { verdict, phase, reason, message } = props.run;
   // The verdict word stands alone in its element so it can be found by its exact text.
@@ -57,6 +60,11 @@ export const VerdictBanner = (props: { run: Run }) => {
       </Typography>
       {reason && <Typography variant="body2" color="textSecondary">{reason}</Typography>}
       {message && <Typography variant="body1">{message}</Typography>}
+      {props.abortLatencyMs !== undefined && (
+        <Typography variant="body2" color="textSecondary">
+          Every fault was rolled back {props.abortLatencyMs} ms after the first failing probe sample.
+        </Typography>
+      )}
     </Box>
   );
 };
