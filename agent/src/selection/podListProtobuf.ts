@@ -118,6 +118,27 @@ class Reader {
   }
 }
 
+/**
+ * Reads the one field `wanted` of a message, if it has the wire type `wire`, with `read`; skips
+ * the rest (a repeated field keeps its last value).
+ */
+function singleField<T>(message: Reader, wanted: number, wire: number, read: (reader: Reader) => T): T | undefined {
+  let found: T | undefined;
+  while (message.more()) {
+    const tag = message.varint();
+    if (tag >>> 3 === wanted && (tag & 7) === wire) found = read(message);
+    else message.skip(tag & 7);
+  }
+  return found;
+}
+
+const stringField = (message: Reader, wanted: number): string | undefined =>
+  singleField(message, wanted, WIRE_BYTES, reader => reader.string());
+
+/** A varint field, e.g. Time.seconds. */
+const intField = (message: Reader, wanted: number): number | undefined =>
+  singleField(message, wanted, WIRE_VARINT, reader => reader.varint());
+
 function decodeLabels(entry: Reader, labels: Record<string, string>): void {
   let key = '';
   let value = '';
@@ -163,28 +184,6 @@ function decodeObjectMeta(meta: Reader, pod: CandidatePod): void {
         meta.skip(wire);
     }
   }
-}
-
-/** Reads the one varint field `wanted` of a message (e.g. Time.seconds), skipping the rest. */
-function intField(message: Reader, wanted: number): number | undefined {
-  let found: number | undefined;
-  while (message.more()) {
-    const tag = message.varint();
-    if (tag >>> 3 === wanted && (tag & 7) === WIRE_VARINT) found = message.varint();
-    else message.skip(tag & 7);
-  }
-  return found;
-}
-
-/** Reads the one string field `wanted` of a message, skipping the rest. */
-function stringField(message: Reader, wanted: number): string | undefined {
-  let found: string | undefined;
-  while (message.more()) {
-    const tag = message.varint();
-    if (tag >>> 3 === wanted && (tag & 7) === WIRE_BYTES) found = message.string();
-    else message.skip(tag & 7);
-  }
-  return found;
 }
 
 function decodePod(reader: Reader): CandidatePod {
