@@ -120,8 +120,8 @@ async function awaitStepInjection(context: RunContext, step: PlannedStep, total:
 
 /**
  * Widens to the next progressive step: the step's new targets are chosen among the pods not yet
- * targeted that were there before the run (pickNewTargets), and written (Selected) together with the step's record, in one status write, before
- * any of them is touched; then they are injected. A restart between the two finds them Selected
+ * targeted that were there before the run (pickNewTargets), and written (Selected) together with
+ * the step's record, in one status write, before any of them is touched; then they are injected. A restart between the two finds them Selected
  * and injects them (never a record already acted on).
  */
 async function widen(context: RunContext, next: PlannedStep, total: number): Promise<void> {
