@@ -1,8 +1,8 @@
-import type { ChaosRunStatus } from '@chaoscraft/backstage-plugin-chaos-common';
+import type { StepRecord } from '@chaoscraft/backstage-plugin-chaos-common';
 import type { HypothesisMonitor, HypothesisViolation } from './monitor';
 import type { PlannedStep } from './progressive';
 
-export type StepRecord = ChaosRunStatus['steps'][number];
+export type { StepRecord };
 
 export interface ProgressiveHooks {
   /**
