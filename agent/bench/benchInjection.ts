@@ -1,21 +1,71 @@
 import { randomBytes } from 'node:crypto';
-import { AppsV1Api, CoreV1Api, CustomObjectsApi, V1Pod, Watch } from '@kubernetes/client-node';
-import { waitForReadyPods } from '@chaoscraft/test-sandbox';
-import { applyCrdsFromChart, benchCluster, deleteNamespaceQuietly, log, median, startAgentProcess, waitForLeader } from './benchSupport';
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, V1Pod, Watch } from '@kubernetes/client-node';
+import { delay, waitFor, waitForReadyPods } from '@chaoscraft/test-sandbox';
+import { isTerminalPhase, RunPhase } from '@chaoscraft/backstage-plugin-chaos-common';
+import { freePort, makeWebhookCert, registerAdmissionWebhook } from '../src/acceptance/admissionWebhook';
+import {
+  AgentRuntime,
+  applyCrdsFromChart,
+  benchCluster,
+  deleteNamespaceQuietly,
+  log,
+  median,
+  startAgentProcess,
+  waitForLeader,
+} from './benchSupport';
 
 const TRIALS = Number(process.env.BENCH_TRIALS ?? 20);
+/** The agent as the image runs it (the esbuild bundle), unless BENCH_AGENT_RUNTIME=source. */
+const RUNTIME = (process.env.BENCH_AGENT_RUNTIME ?? 'bundle') as AgentRuntime;
 const REPLICAS = 10;
+/** The pause after the cluster looks quiet, before each measurement. */
+const QUIET_MS = 300;
+
+/** A watch on a namespace's pods that reports deletions: of a named pod, or the next one. */
+async function watchDeletions(kc: KubeConfig, namespace: string) {
+  const named = new Map<string, (at: number) => void>();
+  const next: { deletion?: (at: number) => void } = {};
+  const controller = await new Watch(kc).watch(
+    `/api/v1/namespaces/${namespace}/pods`,
+    {},
+    (type: string, pod: V1Pod) => {
+      if (type !== 'DELETED' && !pod.metadata?.deletionTimestamp) return;
+      const at = performance.now();
+      const name = pod.metadata!.name!;
+      named.get(name)?.(at);
+      named.delete(name);
+      next.deletion?.(at);
+      next.deletion = undefined;
+    },
+    () => undefined,
+  );
+  return {
+    of: (pod: string) => new Promise<number>(resolve => named.set(pod, resolve)),
+    next: () =>
+      new Promise<number>(resolve => {
+        next.deletion = resolve;
+      }),
+    stop: () => controller.abort(),
+  };
+}
 
 /**
  * Injection latency: from creating a ChaosRun to the first target pod's deletion as a watch sees
- * it, against the same watch observation for a bare API delete issued here. Trials alternate,
- * so drift in the sandbox hits both sides alike.
+ * it, against the same watch observation for a bare API delete issued here. Every measurement
+ * starts from a quiet cluster (see settle), and each trial starts with a different one.
  *
- * A third measurement shows what any controller that reacts to a created object can reach: the
+ * The agent runs as its own process with its admission webhook registered for one namespace:
+ * runs there are planned while the API server creates them, and the controller kills at first
+ * sight (the headline ratio). A second namespace has no webhook, so its runs take the preflight
+ * path (plan written to status, then kill): printed beside it for comparison.
+ *
+ * A fourth measurement shows what any controller that reacts to a created object can reach: the
  * benchmark creates a ConfigMap and, the moment its own (already open) watch delivers it, deletes
- * a pod; timed like the ChaosRun, from the create to the deletion seen. That is two API writes
- * in sequence with no planning and nothing persisted: the floor under the agent's figure, which
- * adds one write (the persisted plan, so a restart never kills twice).
+ * a pod; timed like the ChaosRun. Two API writes in sequence, no planning, nothing persisted.
+ *
+ * A fifth is a bare Eviction issued here: what the agent's kill costs on its own, since runs
+ * respect PodDisruptionBudgets by default (the API server reads the pod, lists the budgets, writes
+ * the DisruptionTarget condition and only then deletes).
  */
 async function main(): Promise<void> {
   const cluster = await benchCluster(3);
@@ -23,46 +73,58 @@ async function main(): Promise<void> {
   const core = kc.makeApiClient(CoreV1Api);
   const suffix = randomBytes(3).toString('hex');
   const namespace = `bench-inject-${suffix}`;
+  const preflightNamespace = `bench-inject-pf-${suffix}`;
   const agentNamespace = `bench-agent-${suffix}`;
+  const cert = makeWebhookCert();
   let agent: Awaited<ReturnType<typeof startAgentProcess>> | undefined;
-  let stopWatch: (() => void) | undefined;
+  const stops: Array<() => unknown> = [];
   try {
     await applyCrdsFromChart(kc);
-    await core.createNamespace({ body: { metadata: { name: namespace, labels: { 'chaoscraft.io/chaos-enabled': 'true' } } } });
-    await core.createNamespace({ body: { metadata: { name: agentNamespace } } });
-    await kc.makeApiClient(AppsV1Api).createNamespacedDeployment({
-      namespace,
-      body: {
-        metadata: { name: 'bench' },
-        spec: {
-          replicas: REPLICAS,
-          selector: { matchLabels: { app: 'bench' } },
-          template: { metadata: { labels: { app: 'bench' } }, spec: { containers: [{ name: 'app', image: 'chaoscraft-demo/app:1' }] } },
+    for (const ns of [namespace, preflightNamespace]) {
+      await core.createNamespace({ body: { metadata: { name: ns, labels: { 'chaoscraft.io/chaos-enabled': 'true' } } } });
+      await kc.makeApiClient(AppsV1Api).createNamespacedDeployment({
+        namespace: ns,
+        body: {
+          metadata: { name: 'bench' },
+          spec: {
+            replicas: REPLICAS,
+            selector: { matchLabels: { app: 'bench' } },
+            template: { metadata: { labels: { app: 'bench' } }, spec: { containers: [{ name: 'app', image: 'chaoscraft-demo/app:1' }] } },
+          },
         },
-      },
-    });
-    await waitForReadyPods(core, namespace, 'app=bench', REPLICAS, { timeoutMs: 120_000 });
-    agent = await startAgentProcess(cluster.kubeconfigPath, [`--namespace=${agentNamespace}`, `--watch-namespaces=${namespace}`]);
+      });
+    }
+    await core.createNamespace({ body: { metadata: { name: agentNamespace } } });
+    for (const ns of [namespace, preflightNamespace]) await waitForReadyPods(core, ns, 'app=bench', REPLICAS, { timeoutMs: 120_000 });
+    const webhookPort = await freePort();
+    agent = await startAgentProcess(cluster.kubeconfigPath, [
+      `--namespace=${agentNamespace}`,
+      `--watch-namespaces=${namespace},${preflightNamespace}`,
+      `--webhook-port=${webhookPort}`,
+      '--webhook-bind-address=127.0.0.1',
+      `--webhook-cert-dir=${cert.certDir}`,
+    ], { runtime: RUNTIME });
+    log(`agent pid ${agent.child.pid} (${RUNTIME})`);
     // Wait for leadership: the lease is created by the leader.
     await waitForLeader(kc, agentNamespace);
+    const runSpec = (ns: string) => ({
+      target: { namespace: ns, labelSelector: { app: 'bench' }, selection: { mode: 'one' } },
+      faults: [{ type: 'pod-kill', gracePeriodSeconds: 0 }],
+      duration: '1s',
+    });
+    const unregister = await registerAdmissionWebhook(kc, {
+      name: `chaoscraft-bench-${suffix}`,
+      port: webhookPort,
+      caBundle: cert.caBundle,
+      namespaces: [namespace],
+      probeNamespace: namespace,
+      probeSpec: runSpec(namespace),
+    });
+    stops.push(unregister);
 
-    const seen = new Map<string, (at: number) => void>();
-    // Held in an object so the watch callback and the trial loop share one slot.
-    const next: { deletion?: (at: number) => void } = {};
-    const watchController = await new Watch(kc).watch(
-      `/api/v1/namespaces/${namespace}/pods`,
-      {},
-      (type: string, pod: V1Pod) => {
-        if (type !== 'DELETED' && !pod.metadata?.deletionTimestamp) return;
-        const at = performance.now();
-        const name = pod.metadata!.name!;
-        seen.get(name)?.(at);
-        seen.delete(name);
-        next.deletion?.(at);
-        next.deletion = undefined;
-      },
-      () => undefined,
-    );
+    const deletions = await watchDeletions(kc, namespace);
+    const preflightDeletions = await watchDeletions(kc, preflightNamespace);
+    stops.push(deletions.stop, preflightDeletions.stop);
     // The reactive floor's trigger: a watch on ConfigMaps that deletes a pod the moment one named
     // `trigger-<n>` appears (the pod to delete is chosen before the create, so no list is timed).
     const triggers = new Map<string, string>();
@@ -77,71 +139,138 @@ async function main(): Promise<void> {
       },
       () => undefined,
     );
-    stopWatch = () => {
-      watchController.abort();
-      triggerWatch.abort();
-    };
+    stops.push(() => triggerWatch.abort());
 
     const customObjects = kc.makeApiClient(CustomObjectsApi);
-    const controllerMs: number[] = [];
-    const baselineMs: number[] = [];
-    const floorMs: number[] = [];
-    for (let trial = 0; trial < TRIALS; trial++) {
-      // Baseline: a bare delete of one Running pod.
-      let pods = await waitForReadyPods(core, namespace, 'app=bench', REPLICAS, { timeoutMs: 60_000 });
-      const victim = pods[trial % pods.length].metadata!.name!;
-      const baselineSeen = new Promise<number>(resolve => seen.set(victim, resolve));
-      const t0 = performance.now();
-      await core.deleteNamespacedPod({ name: victim, namespace, gracePeriodSeconds: 0 });
-      baselineMs.push((await baselineSeen) - t0);
-
-      // Reactive floor: create a ConfigMap; the trigger watch deletes a pod when it sees it.
-      pods = await waitForReadyPods(core, namespace, 'app=bench', REPLICAS, { timeoutMs: 60_000 });
-      const floorVictim = pods[(trial + 1) % pods.length].metadata!.name!;
-      const floorSeen = new Promise<number>(resolve => seen.set(floorVictim, resolve));
-      triggers.set(`trigger-${trial}`, floorVictim);
-      const tf = performance.now();
-      await core.createNamespacedConfigMap({ namespace, body: { metadata: { name: `trigger-${trial}` } } });
-      floorMs.push((await floorSeen) - tf);
-
-      pods = await waitForReadyPods(core, namespace, 'app=bench', REPLICAS, { timeoutMs: 60_000 });
-      const injectionSeen = new Promise<number>(resolve => {
-        next.deletion = resolve;
-      });
-      const t1 = performance.now();
-      await customObjects.createNamespacedCustomObject({
+    const createRun = (ns: string, name: string) =>
+      customObjects.createNamespacedCustomObject({
         group: 'chaoscraft.io',
         version: 'v1alpha1',
         plural: 'chaosruns',
-        namespace,
-        body: {
-          apiVersion: 'chaoscraft.io/v1alpha1',
-          kind: 'ChaosRun',
-          metadata: { name: `trial-${trial}` },
-          spec: {
-            target: { namespace, labelSelector: { app: 'bench' }, selection: { mode: 'one' } },
-            faults: [{ type: 'pod-kill', gracePeriodSeconds: 0 }],
-            duration: '1s',
-          },
-        },
+        namespace: ns,
+        body: { apiVersion: 'chaoscraft.io/v1alpha1', kind: 'ChaosRun', metadata: { name }, spec: runSpec(ns) },
       });
-      controllerMs.push((await injectionSeen) - t1);
+    const ready = (ns: string) => waitForReadyPods(core, ns, 'app=bench', REPLICAS, { timeoutMs: 60_000 });
+    /**
+     * Every measurement starts from the same quiet cluster: all pods of both namespaces Ready,
+     * every earlier run finished, and a short pause for the stragglers (events, status writes,
+     * the replacement pod's own updates). Without it, whichever measurement came right after a
+     * run shared the machine with that run's tail.
+     */
+    const settle = async (): Promise<void> => {
+      for (const ns of [namespace, preflightNamespace]) await ready(ns);
+      await waitFor(
+        async () => {
+          for (const ns of [namespace, preflightNamespace]) {
+            const runs = (await customObjects.listNamespacedCustomObject({ group: 'chaoscraft.io', version: 'v1alpha1', plural: 'chaosruns', namespace: ns })) as {
+              items: Array<{ status?: { phase?: RunPhase } }>;
+            };
+            if (!runs.items.every(run => isTerminalPhase(run.status?.phase))) return false;
+          }
+          return true;
+        },
+        { timeoutMs: 60_000, description: 'earlier runs to finish' },
+      );
+      await delay(QUIET_MS);
+    };
+    /** Creates a ChaosRun; records the create call's time and the first deletion's. */
+    const timeRun = async (
+      ns: string,
+      watch: Awaited<ReturnType<typeof watchDeletions>>,
+      name: string,
+      createMs: number[],
+      deletionMs: number[],
+    ): Promise<void> => {
+      const seen = watch.next();
+      const t0 = performance.now();
+      await createRun(ns, name);
+      createMs.push(performance.now() - t0);
+      deletionMs.push((await seen) - t0);
+    };
+    const baselineMs: number[] = [];
+    const floorMs: number[] = [];
+    const evictionMs: number[] = [];
+    const admissionMs: number[] = [];
+    const preflightMs: number[] = [];
+    // How long the create call itself takes, with the webhook in its path and without.
+    const createWithWebhookMs: number[] = [];
+    const createWithoutMs: number[] = [];
+    const createConfigMapMs: number[] = [];
+    const measurements: Array<(trial: number) => Promise<void>> = [
+      // Baseline: a bare delete of one Running pod.
+      async trial => {
+        const pods = await ready(namespace);
+        const victim = pods[trial % pods.length].metadata!.name!;
+        const seen = deletions.of(victim);
+        const t0 = performance.now();
+        await core.deleteNamespacedPod({ name: victim, namespace, gracePeriodSeconds: 0 });
+        baselineMs.push((await seen) - t0);
+      },
+      // Reactive floor: create a ConfigMap; the trigger watch deletes a pod when it sees it.
+      async trial => {
+        const pods = await ready(namespace);
+        const victim = pods[(trial + 1) % pods.length].metadata!.name!;
+        const seen = deletions.of(victim);
+        triggers.set(`trigger-${trial}`, victim);
+        const t0 = performance.now();
+        await core.createNamespacedConfigMap({ namespace, body: { metadata: { name: `trigger-${trial}` } } });
+        createConfigMapMs.push(performance.now() - t0);
+        floorMs.push((await seen) - t0);
+      },
+      // Bare eviction: the same delete through the Eviction API, as the agent issues it.
+      async trial => {
+        const pods = await ready(namespace);
+        const victim = pods[(trial + 2) % pods.length].metadata!.name!;
+        const seen = deletions.of(victim);
+        const t0 = performance.now();
+        await core.createNamespacedPodEviction({
+          name: victim,
+          namespace,
+          body: { metadata: { name: victim, namespace }, deleteOptions: { gracePeriodSeconds: 0 } },
+        });
+        evictionMs.push((await seen) - t0);
+      },
+      // A ChaosRun planned at admission, and one planned by preflight (no webhook there).
+      trial => timeRun(namespace, deletions, `trial-${trial}`, createWithWebhookMs, admissionMs),
+      trial => timeRun(preflightNamespace, preflightDeletions, `trial-${trial}`, createWithoutMs, preflightMs),
+    ];
+    for (let trial = 0; trial < TRIALS; trial++) {
+      // Each trial starts with a different measurement, so none is always first or last.
+      for (let k = 0; k < measurements.length; k++) {
+        await settle();
+        await measurements[(trial + k) % measurements.length](trial);
+      }
       log(
-        `trial ${trial + 1}/${TRIALS}: baseline ${baselineMs[trial].toFixed(1)} ms, ` +
-          `reactive floor ${floorMs[trial].toFixed(1)} ms, chaosrun ${controllerMs[trial].toFixed(1)} ms`,
+        `trial ${trial + 1}/${TRIALS}: baseline ${baselineMs[trial].toFixed(1)} ms, reactive floor ${floorMs[trial].toFixed(1)} ms, ` +
+          `bare eviction ${evictionMs[trial].toFixed(1)} ms, ` +
+          `chaosrun planned at admission ${admissionMs[trial].toFixed(1)} ms, by preflight ${preflightMs[trial].toFixed(1)} ms`,
       );
     }
-    const p50 = median(controllerMs);
     const base = median(baselineMs);
     const floor = median(floorMs);
-    log(`median baseline ${base.toFixed(1)} ms, reactive floor ${floor.toFixed(1)} ms, chaosrun ${p50.toFixed(1)} ms over ${TRIALS} trials`);
-    process.stdout.write(`reactive_floor_ratio=${(floor / base).toFixed(2)} chaosrun_over_floor=${(p50 / floor).toFixed(2)}\n`);
-    process.stdout.write(`injection_latency_ratio=${(p50 / base).toFixed(2)} p50_ms=${p50.toFixed(1)}\n`);
+    const eviction = median(evictionMs);
+    const p50 = median(admissionMs);
+    const preflight = median(preflightMs);
+    log(
+      `medians over ${TRIALS} trials: baseline ${base.toFixed(1)} ms, reactive floor ${floor.toFixed(1)} ms, ` +
+        `bare eviction ${eviction.toFixed(1)} ms, ` +
+        `planned at admission ${p50.toFixed(1)} ms, planned by preflight ${preflight.toFixed(1)} ms; ` +
+        `the create call itself: ChaosRun ${median(createWithWebhookMs).toFixed(1)} ms with the webhook, ` +
+        `${median(createWithoutMs).toFixed(1)} ms without, ConfigMap ${median(createConfigMapMs).toFixed(1)} ms`,
+    );
+    process.stdout.write(
+      `reactive_floor_ratio=${(floor / base).toFixed(2)} bare_eviction_ratio=${(eviction / base).toFixed(2)} ` +
+        `preflight_path_ratio=${(preflight / base).toFixed(2)} preflight_p50_ms=${preflight.toFixed(1)}\n`,
+    );
+    // Against a bare delete, and against a bare Eviction: the floor of a PDB-respecting kill.
+    process.stdout.write(
+      `injection_latency_ratio=${(p50 / base).toFixed(2)} eviction_ratio=${(p50 / eviction).toFixed(2)} p50_ms=${p50.toFixed(1)}\n`,
+    );
   } finally {
-    stopWatch?.();
+    for (const stop of stops.reverse()) await stop();
     await agent?.stop();
-    await deleteNamespaceQuietly(core, namespace);
-    await deleteNamespaceQuietly(core, agentNamespace);
+    for (const ns of [namespace, preflightNamespace, agentNamespace]) await deleteNamespaceQuietly(core, ns);
+    cert.remove();
     await cluster.release();
   }
 }

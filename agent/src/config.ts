@@ -30,6 +30,14 @@ export interface ControllerConfig {
    * network faults) before its hold starts anyway.
    */
   injectionTimeoutMs: number;
+  /**
+   * Serve the ChaosRun mutating webhook that plans runs at admission on this port (0 = any free
+   * port); unset = no webhook, every run is planned by preflight.
+   */
+  webhookPort?: number;
+  webhookHost: string;
+  /** Directory with the webhook's tls.crt and tls.key. */
+  webhookCertDir: string;
   /** Prometheus base URL for promql probes; without it, runs with promql probes are refused. */
   prometheusUrl?: string;
   /** Serve target selection from a pod watch cache of the target namespace (relists when cold). */
@@ -69,6 +77,8 @@ export function defaultControllerConfig(): ControllerConfig {
     relistPeriodMs: 300_000,
     injectionConcurrency: 16,
     injectionTimeoutMs: 30_000,
+    webhookHost: '0.0.0.0',
+    webhookCertDir: '/etc/chaoscraft/webhook',
     podCache: true,
     logLevel: process.env.LOG_LEVEL ?? 'info',
   };

@@ -26,6 +26,10 @@ export const CONTROLLER_USAGE = `chaoscraft-agent controller [flags]
   --injection-concurrency N      targets acted on in parallel (default 16)
   --injection-timeout DUR        a progressive step's wait for its targets to be acted on
                                  before its hold starts anyway (default 30s)
+  --webhook-port N               serve the ChaosRun mutating webhook that plans runs at
+                                 admission (default: off; 0 = any free port)
+  --webhook-bind-address HOST    (default 0.0.0.0)
+  --webhook-cert-dir DIR         tls.crt and tls.key (default /etc/chaoscraft/webhook)
   --prometheus-url URL           Prometheus for promql steady-state probes (default: none;
                                  runs with promql probes are then refused at preflight)
   --pod-cache BOOL               select targets from a pod watch cache of the target namespace
@@ -75,6 +79,9 @@ export function parseControllerArgs(argv: string[]): ControllerConfig {
       'relist-period': { type: 'string' },
       'injection-concurrency': { type: 'string' },
       'injection-timeout': { type: 'string' },
+      'webhook-port': { type: 'string' },
+      'webhook-bind-address': { type: 'string' },
+      'webhook-cert-dir': { type: 'string' },
       'prometheus-url': { type: 'string' },
       'pod-cache': { type: 'string' },
       'log-level': { type: 'string' },
@@ -103,6 +110,9 @@ export function parseControllerArgs(argv: string[]): ControllerConfig {
     relistPeriodMs: duration(values['relist-period'], defaults.relistPeriodMs),
     injectionConcurrency: int('injection-concurrency', values['injection-concurrency']) ?? defaults.injectionConcurrency,
     injectionTimeoutMs: duration(values['injection-timeout'], defaults.injectionTimeoutMs),
+    webhookPort: int('webhook-port', values['webhook-port']) ?? defaults.webhookPort,
+    webhookHost: values['webhook-bind-address'] ?? defaults.webhookHost,
+    webhookCertDir: values['webhook-cert-dir'] ?? defaults.webhookCertDir,
     prometheusUrl: values['prometheus-url'] || defaults.prometheusUrl,
     podCache: bool('pod-cache', values['pod-cache']) ?? defaults.podCache,
     logLevel: values['log-level'] ?? defaults.logLevel,

@@ -4,7 +4,8 @@
  *
  * @packageDocumentation
  */
-export { ChaosController, loadKubeConfig } from './controller/controller';
+export { ChaosController } from './controller/controller';
+export { KeepAliveKubeConfig, loadKubeConfig } from '@chaoscraft/backstage-plugin-chaos-node';
 export type { ControllerOptions } from './controller/controller';
 export { defaultControllerConfig } from './config';
 export type { ControllerConfig } from './config';

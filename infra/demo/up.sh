@@ -15,14 +15,42 @@ kubectl=("$dir/bin/kubectl" --kubeconfig "$dir/kubeconfig")
 source "$root/scripts/bootstrap.sh" >/dev/null
 log() { printf '[demo] %s\n' "$*" >&2; }
 
+# poll SECONDS DESCRIPTION COMMAND...: runs COMMAND until it succeeds. Unlike `kubectl wait`,
+# which fails at once while the object has no status yet (a CRD just applied has no
+# conditions), a missing or not-yet-true answer only means "not yet".
+poll() {
+  local budget=$1 what=$2 deadline=$((SECONDS + $1))
+  shift 2
+  until "$@" >/dev/null 2>&1; do
+    ((SECONDS < deadline)) || { log "gave up after ${budget}s waiting for $what"; return 1; }
+    sleep 0.5
+  done
+}
+crd_established() {
+  [[ "$("${kubectl[@]}" get crd "$1" -o jsonpath='{.status.conditions[?(@.type=="Established")].status}')" == True ]]
+}
+
 log "applying the ChaosCraft CRDs"
 "${kubectl[@]}" apply --server-side -f "$root/charts/chaoscraft-agent/crds/" >/dev/null
-"${kubectl[@]}" wait --for condition=established --timeout=60s crd/chaosruns.chaoscraft.io >/dev/null
+for crd in chaosruns.chaoscraft.io chaosexperiments.chaoscraft.io; do
+  poll 60 "CRD $crd to be established" crd_established "$crd"
+done
 
 log "deploying the demo workload in namespace chaos-demo"
 "${kubectl[@]}" apply -f "$root/infra/demo/workload.yaml" >/dev/null
 "${kubectl[@]}" -n chaos-demo rollout status deploy/checkout --timeout=120s >/dev/null
 "${kubectl[@]}" -n chaos-demo rollout status deploy/payments --timeout=120s >/dev/null
+
+# The agent's admission webhook (it plans runs while they are created, as the chart's default
+# does): a self-signed serving certificate for 127.0.0.1 and a fixed free port, made once.
+webhook="$dir/webhook"
+if [[ ! -f "$webhook/tls.crt" ]]; then
+  mkdir -p "$webhook"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+    -keyout "$webhook/tls.key" -out "$webhook/tls.crt" 2>/dev/null
+  node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})' >"$webhook/port"
+fi
+webhook_port="$(cat "$webhook/port")"
 
 pidfile="$dir/pids/agent-controller.pid"
 if [[ -f "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
@@ -38,9 +66,40 @@ else
     "$root/agent/src/main.ts" controller \
     --kubeconfig "$dir/kubeconfig" --namespace chaoscraft-system \
     --metrics-bind-address 127.0.0.1 --metrics-port 0 --leader-elect false \
+    --webhook-port "$webhook_port" --webhook-bind-address 127.0.0.1 --webhook-cert-dir "$webhook" \
     >"$dir/logs/agent-controller.log" 2>&1 &
   echo $! >"$pidfile"
 fi
+
+log "registering the agent's admission webhook (https://127.0.0.1:$webhook_port)"
+# Runs created before the agent listens are simply planned by preflight (failurePolicy Ignore);
+# waiting for it makes the demo plan at admission from the first run on.
+listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1"); }
+poll 60 "the agent's webhook on port $webhook_port" listening "$webhook_port" ||
+  log "registering it anyway: until the agent listens, runs are planned by preflight"
+"${kubectl[@]}" apply -f - >/dev/null <<WEBHOOK
+apiVersion: admissionregistration.k8s.io/v1
+kind: MutatingWebhookConfiguration
+metadata:
+  name: chaoscraft-demo
+webhooks:
+  - name: plan.chaosruns.chaoscraft.io
+    admissionReviewVersions: [v1]
+    sideEffects: None
+    failurePolicy: Ignore
+    timeoutSeconds: 5
+    clientConfig:
+      url: https://127.0.0.1:$webhook_port/mutate-chaosrun
+      caBundle: $(base64 -w0 "$webhook/tls.crt")
+    namespaceSelector:
+      matchLabels:
+        chaoscraft.io/chaos-enabled: "true"
+    rules:
+      - apiGroups: [chaoscraft.io]
+        apiVersions: [v1alpha1]
+        operations: [CREATE]
+        resources: [chaosruns]
+WEBHOOK
 
 cat >"$dir/app-config.yaml" <<CONFIG
 # Written by infra/demo/up.sh: the local sandbox as the chaos plugin's only cluster.

@@ -99,7 +99,7 @@ export async function createDeployment(
 }
 
 export interface ChaosRunObject {
-  metadata: { name: string; namespace: string; uid?: string; finalizers?: string[] };
+  metadata: { name: string; namespace: string; uid?: string; finalizers?: string[]; annotations?: Record<string, string> };
   spec: ChaosRunSpecInput;
   status?: ChaosRunStatus;
 }

@@ -118,5 +118,15 @@ describe('preflight safety against the sandbox', () => {
       422,
     );
     expect(badCap.message).toContain('spec.safety.maxBlastRadiusPercent');
+    // Records name their fault by type, so the list is a map keyed on it.
+    const twoOfAType = await expectApiError(
+      createRun(target.kc, target.namespace, 'two-kills', {
+        target: { namespace: target.namespace, labelSelector: { app: 'web' } },
+        faults: [{ type: 'pod-kill' }, { type: 'network-loss', lossPercent: 10 }, { type: 'pod-kill', gracePeriodSeconds: 0 }],
+      }),
+      422,
+    );
+    expect(twoOfAType.message).toContain('spec.faults[2]');
+    expect(twoOfAType.message).toContain('Duplicate value');
   });
 });

@@ -4,6 +4,7 @@ import type { ControllerConfig } from '../config';
 import { controllerFaultRouter, FaultRouter } from '../faults';
 import { ChaosRunClient, ChaosRunResource, makeKubeClients, runKey } from '../kube/chaosRun';
 import { isNotFound } from '../kube/errors';
+import { KeepAliveKubeConfig, loadKubeConfig } from '@chaoscraft/backstage-plugin-chaos-node';
 import { createLogger, Logger } from '../log';
 import { ControllerMetrics, MetricsServer, startMetricsServer } from '../metrics';
 import { EventRecorder } from '../status/kubeEvents';
@@ -16,6 +17,8 @@ import { LeaderElector } from './leaderElection';
 import { ReconcileDeps } from './pipeline';
 import { RunReconciler } from './reconciler';
 import { RunQueue } from './runQueue';
+import { planAtAdmission, type AdmissionPlannerDeps } from '../admission/planner';
+import { startAdmissionWebhook, type AdmissionWebhook } from '../admission/webhookServer';
 
 export interface ControllerOptions {
   log?: Logger;
@@ -26,14 +29,6 @@ export interface ControllerOptions {
   onLostLeadership?: () => void;
   /** A ready KubeConfig instead of config.kubeconfig (tests). */
   kubeConfig?: KubeConfig;
-}
-
-export function loadKubeConfig(path: string | undefined): KubeConfig {
-  const kc = new KubeConfig();
-  if (path) kc.loadFromFile(path);
-  else if (process.env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
-  else kc.loadFromDefault();
-  return kc;
 }
 
 /**
@@ -49,6 +44,10 @@ export class ChaosController {
   private readonly gate: HypothesisGate;
   private readonly pods: PodSource;
   private server: MetricsServer | undefined;
+  private webhook: AdmissionWebhook | undefined;
+  private readonly planner: AdmissionPlannerDeps;
+  /** The connection pool of a KubeConfig this controller loaded itself (closed on stop). */
+  private readonly ownKubeConfig: KeepAliveKubeConfig | undefined;
   private acting = false;
   private leadership: Promise<void> = Promise.resolve();
   readonly metrics: ControllerMetrics;
@@ -59,7 +58,7 @@ export class ChaosController {
     private readonly options: ControllerOptions = {},
   ) {
     this.log = options.log ?? createLogger(config.logLevel);
-    const kc = options.kubeConfig ?? loadKubeConfig(config.kubeconfig);
+    const kc = options.kubeConfig ?? (this.ownKubeConfig = loadKubeConfig(config.kubeconfig));
     const clients = makeKubeClients(kc);
     const runs = new ChaosRunClient(clients);
     this.metrics = new ControllerMetrics(() => this.allRuns().map(run => run.status?.phase));
@@ -130,6 +129,7 @@ export class ChaosController {
         if (this.acting) this.queue.add(key);
       },
     };
+    this.planner = { pods: deps.pods, faults: deps.faults, policy: deps.policy, namespaceLabels: deps.namespaceLabels };
     const reconciler = new RunReconciler(deps, this.log);
     this.queue = new RunQueue(key => reconciler.reconcile(key), this.log);
 
@@ -163,6 +163,17 @@ export class ChaosController {
       port: this.config.metricsPort,
       ready: () => this.hasSynced(),
     });
+    if (this.config.webhookPort !== undefined) {
+      // Every replica answers the webhook (the Service picks any): planning only reads caches.
+      this.webhook = await startAdmissionWebhook({
+        host: this.config.webhookHost,
+        port: this.config.webhookPort,
+        certDir: this.config.webhookCertDir,
+        plan: (spec, namespace) => planAtAdmission(spec, namespace, this.planner),
+        planTimeoutMs: 1_500,
+        log: this.log,
+      });
+    }
     this.namespaces.start();
     for (const informer of this.runInformers.values()) informer.start();
     if (this.elector) this.elector.start();
@@ -182,6 +193,13 @@ export class ChaosController {
     await this.gate.close?.();
     await this.events.flush();
     await this.server?.close();
+    await this.webhook?.close();
+    await this.ownKubeConfig?.close();
+  }
+
+  /** The admission webhook's port, when it is served. */
+  get webhookPort(): number | undefined {
+    return this.webhook?.port;
   }
 
   get metricsPort(): number {

@@ -1,7 +1,7 @@
-import { KubeConfig } from '@kubernetes/client-node';
 import { parseDuration } from '@chaoscraft/backstage-plugin-chaos-common';
 import pino, { Logger } from 'pino';
 import { detectNetem } from '../faults/network/capabilities';
+import { loadKubeConfig } from '@chaoscraft/backstage-plugin-chaos-node';
 import { Ledger } from './Ledger';
 import {
   CrictlNetnsResolver,
@@ -152,12 +152,7 @@ export async function runNodeDaemon(
   const logger = (options.logger ?? pino({ name: 'chaoscraft-node' })).child({
     node: nodeName,
   });
-  const kc = new KubeConfig();
-  if (options.kubeconfig) {
-    kc.loadFromFile(options.kubeconfig);
-  } else {
-    kc.loadFromDefault();
-  }
+  const kc = loadKubeConfig(options.kubeconfig);
   let resolver: NetnsResolver;
   if (options.netnsResolver === 'static') {
     if (!options.netnsMap) {

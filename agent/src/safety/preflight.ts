@@ -17,7 +17,8 @@ export type RefusalReason =
   | 'CrossNamespaceTarget'
   | 'UnsupportedFault'
   | 'NoEligibleTargets'
-  | 'BlastRadiusExceeded';
+  | 'BlastRadiusExceeded'
+  | 'AdmissionPlanInvalid';
 
 export interface Refusal {
   reason: RefusalReason;

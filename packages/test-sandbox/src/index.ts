@@ -33,3 +33,5 @@ export {
   waitForReadyPods,
 } from './kube';
 export type { WatchEvent, WatchRecorder } from './kube';
+export { startConnectionCounter } from './connectionCounter';
+export type { ConnectionCounter } from './connectionCounter';

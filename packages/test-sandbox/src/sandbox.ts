@@ -67,37 +67,36 @@ export async function startSandbox(
     '--nodes',
     String(options.nodes ?? 3),
   ];
-  const code = await new Promise<number | null>((resolve, reject) => {
-    // stdout carries only an `export ...` hint; the components themselves write to log files,
-    // so both pipes close when the script exits.
-    const child = spawn('bash', args, {
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    child.once('error', reject);
-    child.once('exit', resolve);
-  });
-  if (code !== 0) {
+  try {
+    await runScript(args);
+  } catch (error) {
     if (ownDir) {
       rmSync(dir, { recursive: true, force: true });
     }
-    throw new Error(`'${args.join(' ')}' exited with ${code}`);
+    throw error;
   }
   return { dir, kubeconfigPath: path.join(dir, 'kubeconfig') };
 }
 
-/** Stops a sandbox with `sandbox.sh down --purge`, removing its directory. */
-export async function stopSandbox(sandbox: StartedSandbox): Promise<void> {
-  const args = [sandboxScriptPath(), 'down', '--purge', '--dir', sandbox.dir];
+/**
+ * Runs sandbox.sh with `args`; rejects unless it exits 0. Its stderr (progress) is this
+ * process's; stdout carries only an `export ...` hint and is dropped. The components write to
+ * log files, so both pipes close when the script exits.
+ */
+async function runScript(args: string[]): Promise<void> {
   const code = await new Promise<number | null>((resolve, reject) => {
-    const child = spawn('bash', args, {
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
+    const child = spawn('bash', args, { stdio: ['ignore', 'ignore', 'inherit'] });
     child.once('error', reject);
     child.once('exit', resolve);
   });
   if (code !== 0) {
     throw new Error(`'${args.join(' ')}' exited with ${code}`);
   }
+}
+
+/** Stops a sandbox with `sandbox.sh down --purge`, removing its directory. */
+export async function stopSandbox(sandbox: StartedSandbox): Promise<void> {
+  await runScript([sandboxScriptPath(), 'down', '--purge', '--dir', sandbox.dir]);
 }
 
 /** Synchronous stop, for `process.on('exit')` handlers where nothing async can run. */

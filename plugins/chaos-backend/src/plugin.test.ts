@@ -70,6 +70,7 @@ describe('chaos backend plugin', () => {
     ['a rule only zod knows', { ...validBody, target: { ...validBody.target, selection: { mode: 'fixed' } } }, 'target.selection.count'],
     ['an empty selector', { ...validBody, target: { namespace: 'shop', labelSelector: {} } }, 'labelSelector'],
     ['a bad entity ref', { ...validBody, entityRef: 'checkout' }, 'entityRef'],
+    ['two faults of one type', { ...validBody, faults: [{ type: 'pod-kill' }, { type: 'pod-kill' }] }, 'faults.1.type'],
   ])('answers 400 naming the field for %s, and stores nothing', async (_what, body, field) => {
     const { server } = await startBackend(AuthorizeResult.ALLOW);
     const res = await request(server).post('/api/chaos/experiments').send(body);

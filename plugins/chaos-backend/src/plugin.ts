@@ -7,7 +7,9 @@ import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import { ClusterRegistry } from './cluster/ClusterRegistry';
 import { DatabaseExperimentStore } from './database/DatabaseExperimentStore';
 import { DatabaseRunStore } from './database/DatabaseRunStore';
+import { launchExperimentRun } from './runs/RunLauncher';
 import { RunMirror } from './runs/RunMirror';
+import { SCHEDULED_RUNS_TASK_ID, ScheduledRuns } from './runs/ScheduledRuns';
 import { createRouter } from './service/router';
 
 /**
@@ -30,6 +32,8 @@ export const chaosPlugin = createBackendPlugin({
         logger: coreServices.logger,
         config: coreServices.rootConfig,
         lifecycle: coreServices.lifecycle,
+        scheduler: coreServices.scheduler,
+        auth: coreServices.auth,
         catalog: catalogServiceRef,
       },
       async init(deps) {
@@ -40,7 +44,52 @@ export const chaosPlugin = createBackendPlugin({
         const clusters = ClusterRegistry.fromConfig(deps.config);
         const mirror = new RunMirror(clusters, runs, logger);
         deps.lifecycle.addStartupHook(() => mirror.start());
-        deps.lifecycle.addShutdownHook(() => mirror.stop());
+        deps.lifecycle.addShutdownHook(async () => {
+          mirror.stop();
+          await clusters.close();
+        });
+
+        // Scheduled experiments run as the plugin itself: an owner was authorized to set the
+        // schedule, and each start is audited like one from the Run button.
+        const scheduledRuns = new ScheduledRuns({
+          experiments,
+          runs,
+          logger,
+          launch: async (experiment, createdBy) => {
+            const event = await auditor.createEvent({
+              eventId: 'run-create',
+              severityLevel: 'medium',
+              meta: { experimentId: experiment.id, dryRun: false, trigger: 'schedule', schedule: experiment.schedule },
+            });
+            try {
+              const run = await launchExperimentRun({
+                experiment,
+                dryRun: false,
+                createdBy,
+                credentials: await deps.auth.getOwnServiceCredentials(),
+                catalog: deps.catalog,
+                clusters,
+                runs,
+                mirror,
+              });
+              await event.success({ meta: { runId: run.id } });
+              return run;
+            } catch (error) {
+              await event.fail({ error: error as Error });
+              throw error;
+            }
+          },
+        });
+        await deps.scheduler.scheduleTask({
+          id: SCHEDULED_RUNS_TASK_ID,
+          scope: 'global',
+          frequency: { seconds: 30 },
+          timeout: { minutes: 2 },
+          initialDelay: { seconds: 10 },
+          fn: async () => {
+            await scheduledRuns.tick();
+          },
+        });
         httpRouter.use(
           await createRouter({
             experiments,

@@ -14,7 +14,8 @@ function pendingControllerRecords(context: RunContext): TargetRecord[] {
   );
 }
 
-async function applyOne(context: RunContext, record: TargetRecord): Promise<FaultOutcome> {
+/** Applies one record's fault; an API error becomes a Failed outcome, never a throw. */
+export async function applyOne(context: RunContext, record: TargetRecord): Promise<FaultOutcome> {
   const spec = context.spec!;
   const fault = faultOfRecord(spec.faults, record.fault)!;
   const log = context.log.child({ pod: record.pod, fault: record.fault });
@@ -28,6 +29,20 @@ async function applyOne(context: RunContext, record: TargetRecord): Promise<Faul
     context.deps.metrics.errors.inc({ step: 'injectTargets' });
     return { phase: 'Failed', reason: 'ChaosInjectionFailed', message: describeApiError(error), eventType: 'Warning' };
   }
+}
+
+/** What acting on one target leaves besides its record: metrics, an Event on the pod, a log line. */
+export function reportOutcome(context: RunContext, record: TargetRecord, outcome: FaultOutcome): void {
+  const { deps } = context;
+  if (outcome.phase === 'Injected') deps.metrics.injections.inc({ fault: record.fault });
+  if (outcome.phase === 'Blocked') deps.metrics.blockedTargets.inc({ fault: record.fault });
+  deps.events.emit({
+    regarding: { apiVersion: 'v1', kind: 'Pod', name: record.pod, namespace: context.spec!.target.namespace, uid: record.uid },
+    type: outcome.eventType,
+    reason: outcome.reason,
+    message: `${outcome.message} (ChaosRun ${runKey(context.run)})`,
+  });
+  context.log.info({ pod: record.pod, fault: record.fault, phase: outcome.phase, reason: outcome.reason }, outcome.message);
 }
 
 /**
@@ -64,18 +79,7 @@ export async function injectPending(context: RunContext): Promise<boolean> {
       return true;
     });
     context.run = run;
-    batch.forEach((record, i) => {
-      const outcome = outcomes[i];
-      if (outcome.phase === 'Injected') deps.metrics.injections.inc({ fault: record.fault });
-      if (outcome.phase === 'Blocked') deps.metrics.blockedTargets.inc({ fault: record.fault });
-      deps.events.emit({
-        regarding: { apiVersion: 'v1', kind: 'Pod', name: record.pod, namespace: context.spec!.target.namespace, uid: record.uid },
-        type: outcome.eventType,
-        reason: outcome.reason,
-        message: `${outcome.message} (ChaosRun ${runKey(context.run)})`,
-      });
-      context.log.info({ pod: record.pod, fault: record.fault, phase: outcome.phase, reason: outcome.reason }, outcome.message);
-    });
+    batch.forEach((record, i) => reportOutcome(context, record, outcomes[i]));
     if (pending.length === 0) break;
   }
   return true;

@@ -3,14 +3,14 @@ import { checkBlastRadius, checkNamespace, checkSpecSupport } from '../../safety
 import { isEligible } from '../../selection/candidates';
 import { computeBlastRadius } from '../../selection/blastRadius';
 import { selectTargets, TargetSelection } from '../../selection/selectTargets';
-import { appendTargetEvent, normalizeStatus, nowIso, RunStatus, setCondition } from '../../status/records';
+import { appendTargetEvent, nowIso, RunStatus, setCondition } from '../../status/records';
 import type { ChaosRunResource } from '../../kube/chaosRun';
 import { CONTINUE, RunContext, ReconcileStep, stop } from '../pipeline';
 import type { GateCheck } from '../hypothesisGate';
-import { awaitFinalizer, finishRun, gateInput, newerRun, runReference, touch } from './runFacts';
+import { awaitFinalizer, finishRun, gateInput, runReference, touch, writeFirstPlan } from './runFacts';
 import { isProgressive, progressivePlan, runningStep } from './progressive';
-import { CHAOS_GROUP, CHAOS_RUN, CHAOS_VERSION, type BlastRadius, type ProbeResult } from '@chaoscraft/backstage-plugin-chaos-common';
-import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { admissionPlanOf, injectAdmissionPlan } from './admissionPlan';
+import type { BlastRadius, ProbeResult } from '@chaoscraft/backstage-plugin-chaos-common';
 
 function planRecords(spec: ChaosRunSpec, selection: TargetSelection, phase: 'Selected' | 'Skipped'): TargetRecord[] {
   const time = nowIso();
@@ -60,6 +60,20 @@ export const preflight: ReconcileStep = {
     }
     const spec = context.spec!;
     const { deps } = context;
+
+    const admitted = admissionPlanOf(context);
+    if (admitted) {
+      // Planned by the admission webhook, persisted by the create: act at once (or refuse).
+      const refusal =
+        'invalid' in admitted
+          ? { reason: 'AdmissionPlanInvalid', message: `${admitted.invalid}; nothing was touched` }
+          : await injectAdmissionPlan(context, admitted.plan);
+      if (refusal) {
+        await refuse(context, refusal);
+        return stop();
+      }
+      return CONTINUE;
+    }
 
     const unsupported = checkSpecSupport(spec, type => deps.faults.supports(type));
     if (unsupported) {
@@ -181,39 +195,3 @@ export const preflight: ReconcileStep = {
     return CONTINUE;
   },
 };
-
-const RUN_COORDINATES = { group: CHAOS_GROUP, version: CHAOS_VERSION, plural: CHAOS_RUN.plural };
-
-/**
- * The plan of a run that has no status yet, as a JSON patch of the status subresource. It is not
- * conditional on resourceVersion (the finalizer patch in flight beside it changes that), so its
- * `test` ops carry what the precondition guarded: there is still no status (no one else has
- * planned: never plan twice), and the object and spec are the ones the plan was made for (uid,
- * generation). Any of them failing is a 422, and the next reconcile starts over from the new state.
- */
-async function writeFirstPlan(
-  context: RunContext,
-  plan: (status: RunStatus, fresh: ChaosRunResource) => void,
-): Promise<ChaosRunResource> {
-  const { metadata } = context.run;
-  const status = normalizeStatus(undefined);
-  plan(status, context.run);
-  status.phaseTransitions = [
-    { phase: status.phase!, time: nowIso(), reason: status.reason?.slice(0, 128), message: status.message?.slice(0, 1024) },
-  ];
-  const written = (await context.deps.clients.customObjects.patchNamespacedCustomObjectStatus(
-    {
-      ...RUN_COORDINATES,
-      namespace: metadata.namespace!,
-      name: metadata.name!,
-      body: [
-        { op: 'test', path: '/metadata/uid', value: metadata.uid },
-        { op: 'test', path: '/metadata/generation', value: metadata.generation },
-        { op: 'test', path: '/status', value: null },
-        { op: 'add', path: '/status', value: status },
-      ],
-    },
-    setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
-  )) as ChaosRunResource;
-  return newerRun(context.run, written);
-}

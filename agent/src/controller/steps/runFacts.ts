@@ -179,3 +179,40 @@ export async function finishRun(
   log.info({ phase: ending.phase, verdict: ending.verdict, reason: ending.reason }, ending.message);
   await removeFinalizer(context);
 }
+
+/**
+ * The plan of a run that has no status yet, as a JSON patch of the status subresource. It is not
+ * conditional on resourceVersion (the finalizer patch in flight beside it changes that), so its
+ * `test` ops carry what the precondition guarded: there is still no status (no one else has
+ * planned: never plan twice), and the object and spec are the ones the plan was made for (uid,
+ * generation). Any of them failing is a 422, and the next reconcile starts over from the new state.
+ * `plan` fills the status; unless it records the phases itself, the phase it sets is the first.
+ */
+export async function writeFirstPlan(
+  context: RunContext,
+  plan: (status: RunStatus, fresh: ChaosRunResource) => void,
+): Promise<ChaosRunResource> {
+  const { metadata } = context.run;
+  const status = normalizeStatus(undefined);
+  plan(status, context.run);
+  if (status.phaseTransitions.length === 0) {
+    status.phaseTransitions = [
+      { phase: status.phase!, time: nowIso(), reason: status.reason?.slice(0, 128), message: status.message?.slice(0, 1024) },
+    ];
+  }
+  const written = (await context.deps.clients.customObjects.patchNamespacedCustomObjectStatus(
+    {
+      ...RUN_COORDINATES,
+      namespace: metadata.namespace!,
+      name: metadata.name!,
+      body: [
+        { op: 'test', path: '/metadata/uid', value: metadata.uid },
+        { op: 'test', path: '/metadata/generation', value: metadata.generation },
+        { op: 'test', path: '/status', value: null },
+        { op: 'add', path: '/status', value: status },
+      ],
+    },
+    setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+  )) as ChaosRunResource;
+  return newerRun(context.run, written);
+}

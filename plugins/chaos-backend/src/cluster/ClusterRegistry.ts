@@ -1,6 +1,6 @@
 import type { Config } from '@backstage/config';
 import { InputError } from '@backstage/errors';
-import { KubeConfig } from '@kubernetes/client-node';
+import { KeepAliveKubeConfig } from '@chaoscraft/backstage-plugin-chaos-node';
 
 /** One cluster the chaos plugin may run in, as configured. */
 export type ChaosCluster = {
@@ -39,7 +39,7 @@ export class ClusterRegistry {
     return new ClusterRegistry(clusters);
   }
 
-  private readonly kubeConfigs = new Map<string, KubeConfig>();
+  private readonly kubeConfigs = new Map<string, KeepAliveKubeConfig>();
 
   constructor(readonly clusters: ChaosCluster[]) {}
 
@@ -60,10 +60,14 @@ export class ClusterRegistry {
     return cluster;
   }
 
-  kubeConfig(cluster: ChaosCluster): KubeConfig {
+  /**
+   * The cluster's KubeConfig, made once: every API client made from it shares its connections,
+   * so creating, reading and aborting runs do not each pay a TCP and TLS handshake.
+   */
+  kubeConfig(cluster: ChaosCluster): KeepAliveKubeConfig {
     let kc = this.kubeConfigs.get(cluster.name);
     if (!kc) {
-      kc = new KubeConfig();
+      kc = new KeepAliveKubeConfig();
       if (cluster.kubeconfigPath) {
         kc.loadFromFile(cluster.kubeconfigPath);
       } else {
@@ -76,5 +80,12 @@ export class ClusterRegistry {
       this.kubeConfigs.set(cluster.name, kc);
     }
     return kc;
+  }
+
+  /** Closes every cluster's shared connections (at shutdown). */
+  async close(): Promise<void> {
+    const configs = [...this.kubeConfigs.values()];
+    this.kubeConfigs.clear();
+    await Promise.all(configs.map(kc => kc.close()));
   }
 }

@@ -10,7 +10,8 @@ import type {
 } from '@chaoscraft/backstage-plugin-chaos-common';
 import { Knex } from 'knex';
 import { randomUUID } from 'node:crypto';
-import { ExperimentStore, ListExperimentsOptions } from './ExperimentStore';
+import { Clock, systemClock } from '../clock';
+import { ExperimentStore, ListExperimentsOptions, ScheduledExperiment } from './ExperimentStore';
 import { toIsoString } from './timestamps';
 
 const TABLE = 'chaos_experiments';
@@ -23,6 +24,8 @@ type ExperimentRow = {
   created_by: string;
   created_at: Date | string;
   updated_at: Date | string;
+  schedule?: string | null;
+  schedule_checked_at?: Date | string | number | null;
 };
 
 const migrationsDir = resolvePackagePath(
@@ -53,11 +56,14 @@ export function migrateChaosDatabase(database: DatabaseService): Promise<Knex> {
 
 /** The experiment store on Knex: SQLite embedded, PostgreSQL in production. */
 export class DatabaseExperimentStore implements ExperimentStore {
-  static async create(options: { database: DatabaseService }): Promise<DatabaseExperimentStore> {
-    return new DatabaseExperimentStore(await migrateChaosDatabase(options.database));
+  static async create(options: { database: DatabaseService; clock?: Clock }): Promise<DatabaseExperimentStore> {
+    return new DatabaseExperimentStore(await migrateChaosDatabase(options.database), options.clock ?? systemClock);
   }
 
-  private constructor(private readonly db: Knex) {}
+  private constructor(
+    private readonly db: Knex,
+    private readonly clock: Clock,
+  ) {}
 
   async list({ entityRef, offset, limit }: ListExperimentsOptions): Promise<Page<Experiment>> {
     const scoped = (): Knex.QueryBuilder =>
@@ -80,7 +86,7 @@ export class DatabaseExperimentStore implements ExperimentStore {
   }
 
   async create(spec: ExperimentSpec, createdBy: string): Promise<Experiment> {
-    const now = new Date();
+    const now = this.clock.now();
     const row: ExperimentRow = {
       id: randomUUID(),
       entity_ref: spec.entityRef,
@@ -89,22 +95,50 @@ export class DatabaseExperimentStore implements ExperimentStore {
       created_by: createdBy,
       created_at: now,
       updated_at: now,
+      // A new schedule starts from now: it never runs occurrences from before it existed.
+      schedule: spec.schedule ?? null,
+      schedule_checked_at: spec.schedule ? now : null,
     };
     await this.withNameConflict(spec, () => this.db(TABLE).insert(row));
     return toExperiment(row);
   }
 
   async update(id: string, spec: ExperimentSpec): Promise<Experiment | undefined> {
+    const now = this.clock.now();
     const changed = await this.withNameConflict(spec, () =>
-      this.db(TABLE)
-        .where({ id })
-        .update({ name: spec.name, spec: JSON.stringify(spec), updated_at: new Date() }),
+      this.db.transaction(async tx => {
+        const current: Pick<ExperimentRow, 'schedule'> | undefined = await tx(TABLE).where({ id }).first('schedule');
+        if (!current) return 0;
+        // A changed schedule starts from now; an unchanged one keeps its checkpoint.
+        const schedule = spec.schedule ?? null;
+        const scheduleColumns =
+          (current.schedule ?? null) === schedule ? {} : { schedule, schedule_checked_at: schedule ? now : null };
+        return tx(TABLE)
+          .where({ id })
+          .update({ name: spec.name, spec: JSON.stringify(spec), updated_at: now, ...scheduleColumns });
+      }),
     );
     return changed ? this.get(id) : undefined;
   }
 
   async delete(id: string): Promise<boolean> {
     return (await this.db(TABLE).where({ id }).delete()) > 0;
+  }
+
+  async listScheduled(): Promise<ScheduledExperiment[]> {
+    const rows: ExperimentRow[] = await this.db(TABLE).whereNotNull('schedule').select('*');
+    return rows.map(row => ({
+      experiment: toExperiment(row) as ScheduledExperiment['experiment'],
+      checkedAt: new Date(toIsoString(row.schedule_checked_at ?? row.updated_at)),
+    }));
+  }
+
+  async claimOccurrence(id: string, checkedAt: Date, occurrence: Date): Promise<boolean> {
+    const moved = await this.db(TABLE)
+      .where({ id })
+      .andWhere(query => query.where('schedule_checked_at', checkedAt).orWhereNull('schedule_checked_at'))
+      .update({ schedule_checked_at: occurrence });
+    return moved > 0;
   }
 
   /** Turns the unique (entity_ref, name) violation into a ConflictError. */

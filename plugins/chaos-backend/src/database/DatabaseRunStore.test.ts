@@ -1,19 +1,24 @@
 import { TestDatabases, mockServices } from '@backstage/backend-test-utils';
 import { randomUUID } from 'node:crypto';
+import { ManualClock } from '../__testUtils__/manualClock';
 import { DatabaseExperimentStore } from './DatabaseExperimentStore';
 import { DatabaseRunStore } from './DatabaseRunStore';
 
 jest.setTimeout(60_000);
 
 const databases = TestDatabases.create({ ids: ['POSTGRES_15', 'SQLITE_3'] });
-const t = (s: number): string => new Date(Date.UTC(2026, 10, 22, 12, 0, s)).toISOString();
+// The stores read this clock (runs record Pending at its time); the agent's status times are
+// seconds after it. Nothing here depends on today's date.
+const T0 = Date.parse('2031-03-04T05:06:07.250Z');
+const t = (s: number): string => new Date(T0 + s * 1000).toISOString();
 
 describe.each(databases.eachSupportedId())('DatabaseRunStore on %s', databaseId => {
   async function setup() {
     const knex = await databases.init(databaseId);
     const database = mockServices.database({ knex, migrations: { skip: false } });
-    const experiments = await DatabaseExperimentStore.create({ database });
-    const runs = await DatabaseRunStore.create({ database });
+    const clock = new ManualClock(new Date(T0));
+    const experiments = await DatabaseExperimentStore.create({ database, clock });
+    const runs = await DatabaseRunStore.create({ database, clock });
     const experiment = await experiments.create(
       {
         name: 'kill', entityRef: 'component:default/checkout', description: '', duration: '60s',
@@ -66,6 +71,18 @@ describe.each(databases.eachSupportedId())('DatabaseRunStore on %s', databaseId 
     expect(detail.timeline.map(e => e.phase)).toEqual(['Pending', 'Preflight', 'Injecting', 'Running', 'Completed']);
     expect(detail.targets).toEqual([expect.objectContaining({ pod: 'checkout-1', phase: 'Recovered' })]);
     expect(await runs.listLive()).toEqual([]);
+  });
+
+  it('orders the timeline by phase even when the cluster clock is behind the backend', async () => {
+    const { runs, run } = await setup();
+    const behind = (s: number) => new Date(T0 - 3_600_000 + s * 1000).toISOString();
+    await runs.applyStatus(run.id, {
+      ...completed,
+      phaseTransitions: completed.phaseTransitions.map((p, i) => ({ ...p, time: behind(i) })),
+    });
+    const detail = (await runs.get(run.id))!;
+    expect(detail.timeline.map(e => e.phase)).toEqual(['Pending', 'Preflight', 'Injecting', 'Running', 'Completed']);
+    expect(detail.timeline[0].time).toBe(new Date(T0).toISOString());
   });
 
   it('keeps the steps a progressive run reached and its abort latency', async () => {

@@ -14,6 +14,7 @@ import type {
 import { RUN_PHASES, TERMINAL_PHASES } from '@chaoscraft/backstage-plugin-chaos-common';
 import type { DatabaseService } from '@backstage/backend-plugin-api';
 import { Knex } from 'knex';
+import { Clock, systemClock } from '../clock';
 import { migrateChaosDatabase } from './DatabaseExperimentStore';
 import { NewRun, RunStore } from './RunStore';
 import { toIsoString } from './timestamps';
@@ -63,14 +64,17 @@ const optionalDate = (v: string | undefined): Date | null => (v ? new Date(v) : 
 
 /** Runs on Knex; shares the database and migrations with the experiment store. */
 export class DatabaseRunStore implements RunStore {
-  static async create(options: { database: DatabaseService }): Promise<DatabaseRunStore> {
-    return new DatabaseRunStore(await migrateChaosDatabase(options.database));
+  static async create(options: { database: DatabaseService; clock?: Clock }): Promise<DatabaseRunStore> {
+    return new DatabaseRunStore(await migrateChaosDatabase(options.database), options.clock ?? systemClock);
   }
 
-  private constructor(private readonly db: Knex) {}
+  private constructor(
+    private readonly db: Knex,
+    private readonly clock: Clock,
+  ) {}
 
   async create(run: NewRun): Promise<Run> {
-    const now = new Date();
+    const now = this.clock.now();
     const row: RunRow = {
       id: run.id,
       experiment_id: run.experimentId,
@@ -112,7 +116,9 @@ export class DatabaseRunStore implements RunStore {
     ]);
     const timeline = events
       .map(e => ({ time: toIsoString(e.time), phase: e.phase as RunPhase, reason: e.reason ?? undefined, message: e.message ?? undefined }))
-      .sort((a, b) => a.time.localeCompare(b.time) || RUN_PHASES.indexOf(a.phase) - RUN_PHASES.indexOf(b.phase));
+      // Phases only move forward, so their order is the timeline's. The backend stamps Pending
+      // and the agent the rest, on two clocks that may disagree: time only breaks ties.
+      .sort((a, b) => RUN_PHASES.indexOf(a.phase) - RUN_PHASES.indexOf(b.phase) || a.time.localeCompare(b.time));
     return {
       ...toRun(row),
       targets: targets.map(toTarget),
@@ -161,10 +167,10 @@ export class DatabaseRunStore implements RunStore {
         resource_version: resourceVersion ?? row.resource_version,
         started_at: optionalDate(status.startedAt) ?? row.started_at,
         finished_at: optionalDate(status.finishedAt) ?? row.finished_at,
-        updated_at: new Date(),
+        updated_at: this.clock.now(),
       });
 
-      for (const t of transitionsOf(status)) {
+      for (const t of transitionsOf(status, this.clock)) {
         await tx('chaos_run_events')
           .insert({ run_id: id, phase: t.phase, time: new Date(t.time), reason: t.reason ?? null, message: t.message ?? null })
           .onConflict(['run_id', 'phase'])
@@ -181,7 +187,7 @@ export class DatabaseRunStore implements RunStore {
   }
 
   async fail(id: string, reason: string, message: string): Promise<void> {
-    const now = new Date().toISOString();
+    const now = this.clock.now().toISOString();
     await this.applyStatus(id, {
       phase: 'Failed',
       verdict: 'Inconclusive',
@@ -194,10 +200,10 @@ export class DatabaseRunStore implements RunStore {
 }
 
 /** The phases a status reports; an agent that writes no transitions still yields its phase. */
-function transitionsOf(status: Partial<ChaosRunStatus>): PhaseTransition[] {
+function transitionsOf(status: Partial<ChaosRunStatus>, clock: Clock): PhaseTransition[] {
   if (status.phaseTransitions?.length) return status.phaseTransitions;
   if (!status.phase) return [];
-  return [{ phase: status.phase, time: new Date().toISOString(), reason: status.reason, message: status.message }];
+  return [{ phase: status.phase, time: clock.now().toISOString(), reason: status.reason, message: status.message }];
 }
 
 function toRun(row: RunRow): Run {

@@ -10,6 +10,13 @@ export type ListExperimentsOptions = {
   limit: number;
 };
 
+/** An experiment with a schedule, and how far the scheduler has got with it. */
+export type ScheduledExperiment = {
+  experiment: Experiment & { schedule: string };
+  /** Occurrences at or before this time are done (run, skipped or missed). */
+  checkedAt: Date;
+};
+
 /** Durable storage of experiments. */
 export interface ExperimentStore {
   list(options: ListExperimentsOptions): Promise<Page<Experiment>>;
@@ -21,4 +28,11 @@ export interface ExperimentStore {
   update(id: string, spec: ExperimentSpec): Promise<Experiment | undefined>;
   /** Returns false when there was no such experiment. */
   delete(id: string): Promise<boolean>;
+  /** Every experiment with a schedule. */
+  listScheduled(): Promise<ScheduledExperiment[]>;
+  /**
+   * Moves an experiment's schedule checkpoint from `checkedAt` to `occurrence`; false when it
+   * had already moved (another backend instance claimed the occurrence, or the schedule changed).
+   */
+  claimOccurrence(id: string, checkedAt: Date, occurrence: Date): Promise<boolean>;
 }

@@ -1,11 +1,14 @@
-import { ServiceUnavailableError } from '@backstage/errors';
-import type {
-  ChaosRunSpecInput,
-  Experiment,
-  Run,
+import type { BackstageCredentials } from '@backstage/backend-plugin-api';
+import { NotFoundError, ServiceUnavailableError } from '@backstage/errors';
+import type { CatalogService } from '@backstage/plugin-catalog-node';
+import {
+  CHAOS_CLUSTER_ANNOTATION,
+  type ChaosRunSpecInput,
+  type Experiment,
+  type Run,
 } from '@chaoscraft/backstage-plugin-chaos-common';
 import { randomUUID } from 'node:crypto';
-import type { ChaosCluster } from '../cluster/ClusterRegistry';
+import type { ChaosCluster, ClusterRegistry } from '../cluster/ClusterRegistry';
 import type { RunStore } from '../database/RunStore';
 import type { RunMirror } from './RunMirror';
 
@@ -72,4 +75,28 @@ export async function launchRun(options: {
     );
   }
   return run;
+}
+
+/**
+ * Starts a run of an experiment in the cluster its entity names (`chaoscraft.io/cluster`, else
+ * the first configured): the path of the Run button and of schedules alike. The entity is read
+ * with the caller's credentials, so the catalog's own permissions apply.
+ */
+export async function launchExperimentRun(options: {
+  experiment: Experiment;
+  dryRun: boolean;
+  createdBy: string;
+  credentials: BackstageCredentials;
+  catalog: CatalogService;
+  clusters: ClusterRegistry;
+  runs: RunStore;
+  mirror: RunMirror;
+}): Promise<Run> {
+  const { experiment, credentials, catalog, clusters } = options;
+  const entity = await catalog.getEntityByRef(experiment.entityRef, { credentials });
+  if (!entity) throw new NotFoundError(`Entity ${experiment.entityRef} is not in the catalog`);
+  return launchRun({
+    ...options,
+    cluster: clusters.resolve(entity.metadata.annotations?.[CHAOS_CLUSTER_ANNOTATION]),
+  });
 }

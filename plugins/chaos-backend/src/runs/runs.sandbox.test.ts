@@ -21,6 +21,7 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import type { Knex } from 'knex';
 import request from 'supertest';
 import { chaosPlugin } from '../plugin';
+import { SCHEDULED_RUNS_TASK_ID } from './ScheduledRuns';
 
 /**
  * The whole backend path against real components: the backend plugin on PostgreSQL creates
@@ -51,10 +52,22 @@ function entity(namespace: string) {
   };
 }
 
-async function startBackend(knex: Knex, result: AuthorizeResult.ALLOW | AuthorizeResult.DENY) {
+/**
+ * A scheduler whose tasks the test triggers. mockServices.scheduler() returns Backstage's
+ * MockSchedulerService, whose instance `factory` its type declaration leaves out.
+ */
+type TestScheduler = ReturnType<typeof mockServices.scheduler> & { factory: typeof mockServices.scheduler.factory };
+const testScheduler = () => mockServices.scheduler() as TestScheduler;
+
+async function startBackend(
+  knex: Knex,
+  result: AuthorizeResult.ALLOW | AuthorizeResult.DENY,
+  scheduler = testScheduler(),
+) {
   return startTestBackend({
     features: [
       chaosPlugin,
+      scheduler.factory({ skipTaskRunOnStartup: true }),
       mockServices.database.factory({ knex, migrations: { skip: false } }),
       mockServices.permissions.factory({ result }),
       mockServices.rootConfig.factory({
@@ -83,10 +96,11 @@ describe('runs against the sandbox and the real agent', () => {
     await controller?.stop();
   });
 
-  async function createExperiment(server: any, name: string, duration: string) {
+  async function createExperiment(server: any, name: string, duration: string, extra: object = {}) {
     const res = await request(server)
       .post('/api/chaos/experiments')
       .send({
+        ...extra,
         name,
         entityRef: 'component:default/checkout',
         duration,
@@ -189,6 +203,26 @@ describe('runs against the sandbox and the real agent', () => {
       expect((await request(owner.server).post(`/api/chaos/runs/${started.body.id}/abort`)).status).toBe(409);
     } finally {
       await owner.stop();
+    }
+  });
+
+  it('starts a scheduled experiment on its own, as the schedule, and runs it to completion', async () => {
+    const scheduler = testScheduler();
+    const backend = await startBackend(knex, AuthorizeResult.ALLOW, scheduler);
+    try {
+      const experimentId = await createExperiment(backend.server, 'every-minute', '2s', { schedule: '* * * * *' });
+      // Nothing is due yet: the schedule starts from when it was set.
+      await scheduler.triggerTask(SCHEDULED_RUNS_TASK_ID);
+      expect(await knex('chaos_runs').where({ experiment_id: experimentId })).toHaveLength(0);
+      // As if the schedule had been set two minutes ago: this minute's occurrence is due.
+      await knex('chaos_experiments').where({ id: experimentId }).update({ schedule_checked_at: new Date(Date.now() - 120_000) });
+      await scheduler.triggerTask(SCHEDULED_RUNS_TASK_ID);
+      const [row] = await knex('chaos_runs').where({ experiment_id: experimentId });
+      expect(row.created_by).toBe('schedule (* * * * *)');
+      const run = await runUntil(backend.server, row.id, ['Completed', 'Failed', 'Aborted']);
+      expect(run).toMatchObject({ phase: 'Completed', blastRadius: { selected: 3, eligible: 10 } });
+    } finally {
+      await backend.stop();
     }
   });
 });

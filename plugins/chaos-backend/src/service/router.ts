@@ -17,7 +17,6 @@ import {
   ResourcePermission,
 } from '@backstage/plugin-permission-common';
 import {
-  CHAOS_CLUSTER_ANNOTATION,
   DEFAULT_PAGE_LIMIT,
   ExperimentSpec,
   chaosRunAbortPermission,
@@ -37,7 +36,7 @@ import type express from 'express';
 import { ClusterRegistry } from '../cluster/ClusterRegistry';
 import { ExperimentStore } from '../database/ExperimentStore';
 import { RunStore } from '../database/RunStore';
-import { launchRun } from '../runs/RunLauncher';
+import { launchExperimentRun } from '../runs/RunLauncher';
 import { RunMirror } from '../runs/RunMirror';
 import { createOpenApiRouter } from '../schema/openapi/generated';
 
@@ -208,13 +207,13 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
       if (!experiment) throw new NotFoundError(`No experiment with id ${id}`);
       await authorize(req, chaosRunCreatePermission, experiment.entityRef);
       const credentials = await httpAuth.credentials(req, { allow: ['user'] });
-      const entity = await catalog.getEntityByRef(experiment.entityRef, { credentials });
-      if (!entity) throw new NotFoundError(`Entity ${experiment.entityRef} is not in the catalog`);
-      return launchRun({
+      return launchExperimentRun({
         experiment,
-        cluster: clusters.resolve(entity.metadata.annotations?.[CHAOS_CLUSTER_ANNOTATION]),
         dryRun,
         createdBy: credentials.principal.userEntityRef,
+        credentials,
+        catalog,
+        clusters,
         runs,
         mirror,
       });

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { durationSchema } from './duration';
-import { faultSchema } from './faults';
+import { faultListSchema } from './faults';
 import { hypothesisSchema } from './hypothesis';
 import { safetySchema } from './safety';
+import { cronScheduleSchema } from './schedule';
 import { dnsLabelSchema, targetSchema } from './target';
 
 /** A full catalog entity reference, `kind:namespace/name`. */
@@ -13,13 +14,6 @@ export const entityRefSchema = z
     'must be a full entity reference such as component:default/my-service',
   );
 
-/** Five-field cron expression, as in a Kubernetes CronJob. */
-export const cronScheduleSchema = z
-  .string()
-  .regex(
-    /^(\S+\s+){4}\S+$/,
-    'must be a five-field cron expression such as "0 3 * * 1"',
-  );
 
 /**
  * The shape every experiment shares, wherever it lives: in the backend's database, in a
@@ -28,7 +22,7 @@ export const cronScheduleSchema = z
 const experimentBody = {
   description: z.string().max(2000).default(''),
   target: targetSchema,
-  faults: z.array(faultSchema).min(1).max(10),
+  faults: faultListSchema,
   duration: durationSchema.default('60s'),
   safety: safetySchema.prefault({}),
   hypothesis: hypothesisSchema.optional(),

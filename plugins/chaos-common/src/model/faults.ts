@@ -99,6 +99,33 @@ export const FAULT_TYPES = faultSchema.options.map(
 ) as [FaultType, ...FaultType[]];
 export const faultTypeSchema = z.enum(FAULT_TYPES);
 
+/**
+ * A run's faults: at most one of each type. Target records name their fault by type
+ * (`record.fault`), so two faults of one type could not be told apart; scope one fault to several
+ * destinations instead, or use two experiments. The CRD states the same rule as a list-map keyed
+ * on `type`, so the API server refuses a duplicate too.
+ */
+export const faultListSchema = z
+  .array(faultSchema)
+  .min(1)
+  .max(10)
+  .superRefine((faults, context) => {
+    const firstOfType = new Map<string, number>();
+    faults.forEach((fault, index) => {
+      const first = firstOfType.get(fault.type);
+      if (first === undefined) {
+        firstOfType.set(fault.type, index);
+        return;
+      }
+      context.addIssue({
+        code: 'custom',
+        path: [index, 'type'],
+        message: `'${fault.type}' is already faults[${first}]: a run takes one fault of each type (scope it to several destinations, or use two experiments)`,
+      });
+    });
+  })
+  .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] });
+
 /** Faults applied inside pod network namespaces by the node role of the agent. */
 export function isNetworkFault(fault: Fault): fault is NetworkFault {
   return fault.type.startsWith('network-');

@@ -169,3 +169,21 @@ export const chaosRunStatusSchema = z.object({
   conditions: z.array(conditionSchema).max(16).default([]),
 });
 export type ChaosRunStatus = z.infer<typeof chaosRunStatusSchema>;
+
+/**
+ * metadata.annotations key of a ChaosRun planned at admission: the agent's mutating webhook
+ * selects the targets while the run is being created, so the plan is persisted by the create
+ * itself and the controller can act on its first sight of the run.
+ */
+export const ADMISSION_PLAN_ANNOTATION = 'chaoscraft.io/admission-plan';
+
+/** The JSON in ADMISSION_PLAN_ANNOTATION. */
+export const admissionPlanSchema = z.object({
+  version: z.literal(1),
+  targets: z
+    .array(z.object({ name: z.string().min(1), uid: z.string().min(1), node: z.string().optional() }))
+    .min(1),
+  blastRadius: blastRadiusSchema,
+  seed: z.number().int(),
+});
+export type AdmissionPlan = z.infer<typeof admissionPlanSchema>;

@@ -30,6 +30,7 @@ import {
   chaosExperimentUpdatePermission,
   chaosRunCreatePermission,
   entityLabelSelector,
+  nextOccurrence,
 } from '@chaoscraft/backstage-plugin-chaos-common';
 import { chaosApiRef } from '../../api';
 import {
@@ -38,7 +39,7 @@ import {
   formStateFromExperiment,
 } from '../ExperimentForm';
 import { GuardedButton, RunButton } from '../RunButton';
-import { RunDetail } from '../RunDetail';
+import { formatTime, RunDetail } from '../RunDetail';
 import { RUN_SEARCH_PARAM, RunHistory } from '../RunHistory';
 
 const PAGE_SIZE = 10;
@@ -120,6 +121,10 @@ export const EntityChaosContent = () => {
     { title: 'Targets', render: e => `${describeSelection(e)} of ${Object.entries(e.target.labelSelector).map(([k, v]) => `${k}=${v}`).join(',')}` },
     { title: 'Max blast radius', render: e => `${e.safety.maxBlastRadiusPercent}%` },
     { title: 'Duration', field: 'duration' },
+    {
+      title: 'Schedule',
+      render: e => (e.schedule ? `${e.schedule} (UTC), next ${formatTime(nextOccurrence(e.schedule, new Date()).toISOString())}` : 'when started'),
+    },
     {
       title: 'Actions',
       render: e => (

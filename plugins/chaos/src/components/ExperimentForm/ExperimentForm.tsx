@@ -95,7 +95,8 @@ export const ExperimentForm = (props: ExperimentFormProps) => {
         <Grid container spacing={2}>
           <Grid item xs={6}>{text('name', 'Name')}</Grid>
           <Grid item xs={6}>{text('duration', 'Duration', { placeholder: '60s' })}</Grid>
-          <Grid item xs={12}>{text('description', 'Description')}</Grid>
+          <Grid item xs={8}>{text('description', 'Description')}</Grid>
+          <Grid item xs={4}>{text('schedule', 'Schedule (cron, UTC)', { placeholder: 'empty: only when started' })}</Grid>
           <Grid item xs={4}>{text('namespace', 'Namespace')}</Grid>
           <Grid item xs={8}>{text('labelSelector', 'Label selector', { placeholder: 'app=checkout' })}</Grid>
           <Grid item xs={4}>

@@ -35,6 +35,12 @@ describe('experiment form model', () => {
     expect(errors.latencyMs).toBeDefined();
   });
 
+  it('edits the schedule: empty means none, a bad one is refused next to the field', () => {
+    expect(validateFormState({ ...valid, schedule: '  ' }, entityRef).spec?.schedule).toBeUndefined();
+    expect(validateFormState({ ...valid, schedule: ' 0 3 * * 1 ' }, entityRef).spec?.schedule).toBe('0 3 * * 1');
+    expect(validateFormState({ ...valid, schedule: '99 * * * *' }, entityRef).errors.schedule).toMatch(/not a valid cron expression/);
+  });
+
   it('round-trips an experiment through the form', () => {
     const experiment = {
       ...experimentSpecSchema.parse({
@@ -43,11 +49,12 @@ describe('experiment form model', () => {
         target: { namespace: 'chaos-demo', labelSelector: { app: 'checkout', tier: 'web' } },
         faults: [{ type: 'network-latency', latencyMs: 250, jitterMs: 20 }, { type: 'pod-kill' }],
         hypothesis: { probes: [{ type: 'promql', name: 'errors', query: 'sum(rate(x[1m]))', comparison: '<', threshold: 0.05 }] },
+        schedule: '*/30 * * * *',
       }),
       id: '1', createdBy: 'user:default/guest', createdAt: '', updatedAt: '',
     };
     const state = formStateFromExperiment(experiment);
-    expect(state).toMatchObject({ latencyMs: '250', jitterMs: '20', labelSelector: 'app=checkout, tier=web', probeThreshold: '0.05' });
+    expect(state).toMatchObject({ latencyMs: '250', jitterMs: '20', labelSelector: 'app=checkout, tier=web', probeThreshold: '0.05', schedule: '*/30 * * * *' });
     const { spec } = validateFormState(state, entityRef, experiment);
     expect(experimentSpecSchema.parse(spec)).toEqual(
       (({ id, createdBy, createdAt, updatedAt, ...rest }) => rest)(experiment),

@@ -37,6 +37,8 @@ export type ExperimentFormState = {
   probeQuery: string;
   probeComparison: '<' | '<=' | '>' | '>=' | '==' | '!=';
   probeThreshold: string;
+  /** Cron (UTC); empty: the experiment runs only when started. */
+  schedule: string;
 };
 
 export type FormField = keyof ExperimentFormState;
@@ -90,6 +92,7 @@ export function emptyFormState(defaults: {
     probeQuery: defaults.hypothesisQuery ?? '',
     probeComparison: '<',
     probeThreshold: '',
+    schedule: '',
   };
 }
 
@@ -119,6 +122,7 @@ export function formStateFromExperiment(experiment: Experiment): ExperimentFormS
     probeQuery: probe?.type === 'promql' ? probe.query : '',
     probeComparison: probe?.type === 'promql' ? probe.comparison : '<',
     probeThreshold: probe?.type === 'promql' ? String(probe.threshold) : '',
+    schedule: experiment.schedule ?? '',
   };
 }
 
@@ -195,7 +199,7 @@ export function specFromFormState(
           ],
         }
       : undefined,
-    schedule: keep?.schedule,
+    schedule: state.schedule.trim() || undefined,
   };
 }
 
@@ -212,6 +216,7 @@ function fieldForPath(path: string): FormField | 'form' {
     'safety.maxBlastRadiusPercent': 'maxBlastRadiusPercent',
     'hypothesis.probes.0.query': 'probeQuery',
     'hypothesis.probes.0.threshold': 'probeThreshold',
+    schedule: 'schedule',
   };
   if (direct[path]) return direct[path];
   if (path.startsWith('target.labelSelector')) return 'labelSelector';

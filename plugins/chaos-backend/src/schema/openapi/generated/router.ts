@@ -1194,6 +1194,7 @@ export const spec = {
           },
           schedule: {
             type: 'string',
+            maxLength: 128,
             pattern: '^(\\S+\\s+){4}\\S+$',
           },
         },
@@ -1885,6 +1886,7 @@ export const spec = {
           },
           schedule: {
             type: 'string',
+            maxLength: 128,
             pattern: '^(\\S+\\s+){4}\\S+$',
           },
         },

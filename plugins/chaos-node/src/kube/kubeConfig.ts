@@ -1,0 +1,72 @@
+import { KubeConfig, RequestContext } from '@kubernetes/client-node';
+
+type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
+
+/**
+ * A KubeConfig whose API calls share their connections.
+ *
+ * `@kubernetes/client-node` 2.0.1 builds a new undici Agent for every API call (its
+ * `createDispatcher` has no cache, unlike the old `createAgent`), so every call opens a new TCP
+ * connection and pays a full TLS handshake with the client certificate. Measured against the
+ * sandbox: a GET took 9.4 ms at the median that way and 4.2 ms over a reused connection. For the
+ * agent that is ~5 ms on every eviction, on the path the injection-latency target measures.
+ *
+ * Like client-go's transport cache, calls made with the same TLS settings get the same Agent
+ * (whose keep-alive pool reconnects by itself). The key is the current context's server, CA,
+ * user and certificate (inline data, or file paths). Bearer tokens, the in-cluster service
+ * account's included, travel in a header set per call, so they rotate freely. A user with an
+ * `exec` credential plugin is not shared: the plugin may hand out a new client certificate
+ * that the key cannot see. Watches are unaffected: they go through `applyToFetchOptions`, and
+ * each holds its own long-lived connection anyway.
+ */
+export class KeepAliveKubeConfig extends KubeConfig {
+  private readonly dispatchers = new Map<string, Dispatcher>();
+
+  override async applySecurityAuthentication(context: RequestContext): Promise<void> {
+    await super.applySecurityAuthentication(context);
+    const fresh = context.getDispatcher();
+    if (!fresh || this.getCurrentUser()?.exec) return;
+    const key = this.tlsKey();
+    const shared = this.dispatchers.get(key);
+    if (shared) {
+      // The fresh Agent never connected, so dropping it leaks nothing.
+      context.setDispatcher(shared);
+    } else {
+      this.dispatchers.set(key, fresh);
+    }
+  }
+
+  /** Closes the shared connections (a stopping process need not wait for their idle timeout). */
+  async close(): Promise<void> {
+    const dispatchers = [...this.dispatchers.values()];
+    this.dispatchers.clear();
+    await Promise.all(dispatchers.map(dispatcher => dispatcher.close()));
+  }
+
+  private tlsKey(): string {
+    const cluster = this.getCurrentCluster();
+    const user = this.getCurrentUser();
+    return JSON.stringify([
+      cluster?.server,
+      cluster?.caData,
+      cluster?.caFile,
+      cluster?.skipTLSVerify,
+      cluster?.tlsServerName,
+      cluster?.proxyUrl,
+      user?.name,
+      user?.certData,
+      user?.certFile,
+      user?.keyData,
+      user?.keyFile,
+    ]);
+  }
+}
+
+/** The agent's KubeConfig: a file, the in-cluster service account, or the default lookup. */
+export function loadKubeConfig(path: string | undefined): KeepAliveKubeConfig {
+  const kc = new KeepAliveKubeConfig();
+  if (path) kc.loadFromFile(path);
+  else if (process.env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
+  else kc.loadFromDefault();
+  return kc;
+}
