@@ -79,6 +79,13 @@ describe('blast radius', () => {
     expect(computeBlastRadius(0, 0, 10).percent).toBe(0);
   });
 
+  it('rounds the exact ratio half up: 23 of 160 is 14.375%, shown as 14.38 (not 14.37 from float noise)', () => {
+    expect(computeBlastRadius(23, 160, 10).percent).toBe(14.38);
+    expect(computeBlastRadius(41, 160, 10).percent).toBe(25.63);
+    expect(computeBlastRadius(1, 8, 10).percent).toBe(12.5);
+    expect(computeBlastRadius(2, 3, 10).percent).toBe(66.67);
+  });
+
   it('allows exactly the limit and refuses above it, without float noise', () => {
     expect(exceedsLimit(computeBlastRadius(1, 10, 10))).toBe(false);
     expect(exceedsLimit(computeBlastRadius(3, 10, 30))).toBe(false);
