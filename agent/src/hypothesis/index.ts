@@ -10,7 +10,7 @@ export type {
   SteadyStateJudgement,
 } from './monitor';
 export { ProbeRecord, describeSample } from './results';
-export { blastRadiusOf, planProgressiveSteps, selectionCount } from './progressive';
+export { planProgressiveSteps } from './progressive';
 export type { PlannedStep, ProgressivePlan } from './progressive';
 export { runProgressiveSteps } from './progressiveRun';
 export type { ProgressiveHooks, ProgressiveOutcome, StepRecord } from './progressiveRun';

@@ -2,7 +2,7 @@ import type { CandidatePod } from '../selection/candidates';
 import { computeBlastRadius, exceedsLimit } from '../selection/blastRadius';
 import { plannedCount, selectTargets } from '../selection/selectTargets';
 import { checkBlastRadius } from '../safety/preflight';
-import { planProgressiveSteps, selectionCount } from './progressive';
+import { planProgressiveSteps } from './progressive';
 
 const pods = (count: number): CandidatePod[] =>
   Array.from({ length: count }, (_, i) => ({
@@ -12,17 +12,6 @@ const pods = (count: number): CandidatePod[] =>
     deleting: false,
     labels: { app: 'web' },
   }));
-
-describe('selectionCount', () => {
-  it('rounds percentages up, never below one pod nor above the eligible pods', () => {
-    expect(selectionCount({ mode: 'one' }, 40)).toBe(1);
-    expect(selectionCount({ mode: 'fixed', count: 3 }, 40)).toBe(3);
-    expect(selectionCount({ mode: 'fixed', count: 50 }, 40)).toBe(40);
-    expect(selectionCount({ mode: 'percent', percent: 5 }, 40)).toBe(2);
-    expect(selectionCount({ mode: 'percent', percent: 5 }, 41)).toBe(3);
-    expect(selectionCount({ mode: 'percent', percent: 1 }, 10)).toBe(1);
-  });
-});
 
 describe('planProgressiveSteps', () => {
   const steps = [

@@ -23,6 +23,8 @@ describe('plannedCount', () => {
     expect(plannedCount({ mode: 'percent', percent: 25 }, 10)).toBe(3);
     expect(plannedCount({ mode: 'percent', percent: 1 }, 10)).toBe(1);
     expect(plannedCount({ mode: 'percent', percent: 100 }, 7)).toBe(7);
+    expect(plannedCount({ mode: 'percent', percent: 5 }, 40)).toBe(2);
+    expect(plannedCount({ mode: 'percent', percent: 5 }, 41)).toBe(3);
   });
 
   it('is not fooled by floating point (7% of 100 is 7, not 8)', () => {

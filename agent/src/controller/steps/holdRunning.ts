@@ -1,14 +1,21 @@
 import { parseDuration } from '@chaoscraft/backstage-plugin-chaos-common';
 import { nextProgressiveAction, type PlannedStep } from '../../hypothesis/progressive';
+import { computeBlastRadius, exceedsLimit } from '../../selection/blastRadius';
 import { appendTargetEvent, nowIso, setCondition, type RunStatus } from '../../status/records';
 import type { GateCheck } from '../hypothesisGate';
 import { CONTINUE, ReconcileStep, RunContext, stop, type StepOutcome } from '../pipeline';
 import { hasPendingControllerRecords, injectPending } from './injectTargets';
-import { describeStep, pickNewTargets, planOfRun, runningStep } from './progressive';
+import { describeStep, eligibleAtWidening, pickNewTargets, planOfRun, runningStep } from './progressive';
 import { gateInput, runReference, touch } from './runFacts';
 
 /** Why a Running run moves to RollingBack; rollBack maps each to its terminal phase. */
-export type StopCause = 'HypothesisViolated' | 'ProgressiveStepFailed' | 'DurationElapsed' | 'ProgressiveStepsCompleted';
+export type StopCause =
+  | 'HypothesisViolated'
+  | 'ProgressiveStepFailed'
+  | 'DurationElapsed'
+  | 'ProgressiveStepsCompleted'
+  /** A widening would pass the cap against the pods eligible then. */
+  | 'BlastRadiusExceeded';
 
 /**
  * The gate's violation() resolves the moment the during-probes find a violation; it then wakes
@@ -121,10 +128,13 @@ async function awaitStepInjection(context: RunContext, step: PlannedStep, total:
 /**
  * Widens to the next progressive step: the step's new targets are chosen among the pods not yet
  * targeted that were there before the run (pickNewTargets), and written (Selected) together with
- * the step's record, in one status write, before any of them is touched; then they are injected. A restart between the two finds them Selected
- * and injects them (never a record already acted on).
+ * the step's record, in one status write, before any of them is touched; then they are injected.
+ * A restart between the two finds them Selected and injects them (never a record already acted
+ * on). The plan passed the cap against the pods eligible at preflight; the widening checks it
+ * again against the pods eligible now (eligibleAtWidening), the same integer test preflight
+ * uses, and stops the run instead of widening past it (a Deployment scaled down mid-run).
  */
-async function widen(context: RunContext, next: PlannedStep, total: number): Promise<void> {
+async function widen(context: RunContext, next: PlannedStep, total: number, check: GateCheck): Promise<StepOutcome> {
   const { deps } = context;
   const spec = context.spec!;
   const status = context.run.status!;
@@ -132,6 +142,16 @@ async function widen(context: RunContext, next: PlannedStep, total: number): Pro
   const targets = status.targets ?? [];
   const alreadyPods = new Set(targets.map(record => record.pod)).size;
   const selection = pickNewTargets(candidates, targets, Math.max(0, next.targetCount - alreadyPods), spec.seed, next.index, status.startedAt);
+  const widened = computeBlastRadius(
+    alreadyPods + selection.selected.length,
+    eligibleAtWidening(candidates, targets, status.startedAt),
+    spec.safety.maxBlastRadiusPercent,
+  );
+  if (exceedsLimit(widened)) {
+    const message = `${describeStep(next, total)} not started: ${widened.selected} of the ${widened.eligible} pods eligible now is ${widened.percent}%, above the limit of ${widened.limit}% (safety.maxBlastRadiusPercent)`;
+    context.log.warn({ step: next.index + 1, ...widened }, 'progressive widening over the blast-radius limit');
+    return moveToRollingBack(context, 'BlastRadiusExceeded', message, check, fresh => finishStep(fresh, 'Passed'));
+  }
   const { run, written } = await deps.status.update(context.run, (fresh, object) => {
     const last = fresh.steps[fresh.steps.length - 1];
     if (fresh.phase !== 'Running' || !last || last.index !== next.index - 1) return false;
@@ -156,6 +176,7 @@ async function widen(context: RunContext, next: PlannedStep, total: number): Pro
     deps.events.emit({ regarding: runReference(run), type: 'Normal', reason: 'ChaosRunWidening', message: `widening to ${describeStep(next, total)}` });
     await injectPending(context);
   }
+  return stop(0);
 }
 
 /**
@@ -213,8 +234,7 @@ export const holdRunning: ReconcileStep = {
             finishStep(fresh, 'Passed'),
           );
         }
-        await widen(context, next, plan.length);
-        return stop(0);
+        return widen(context, next, plan.length, check);
       }
       case 'widen':
         // Only when status.steps lost its first record (written with the plan): nothing to widen from.
