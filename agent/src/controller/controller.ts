@@ -10,7 +10,7 @@ import { ControllerMetrics, MetricsServer, startMetricsServer } from '../metrics
 import { EventRecorder } from '../status/kubeEvents';
 import { StatusWriter } from '../status/statusWriter';
 import { ProbeHypothesisGate } from '../hypothesis/gate';
-import type { HypothesisGate } from './hypothesisGate';
+import type { HypothesisGate } from '../hypothesis/hypothesisGate';
 import { freshPodSource, PodCache, PodSource } from './podCache';
 import { ResilientInformer } from './informer';
 import { LeaderElector } from './leaderElection';

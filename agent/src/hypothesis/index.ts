@@ -19,4 +19,6 @@ export type { FaultLifecycle, GuardedRunOptions, GuardedRunResult } from './guar
 export { nextProgressiveAction } from './progressive';
 export type { ProgressiveAction } from './progressive';
 export { ProbeHypothesisGate } from './gate';
-export type { HypothesisGateCheck, KeyedGateInput, ProbeHypothesisGateOptions } from './gate';
+export type { ProbeHypothesisGateOptions } from './gate';
+export { noHypothesisGate } from './hypothesisGate';
+export type { GateCheck, GateInput, GateVerdict, HypothesisGate } from './hypothesisGate';

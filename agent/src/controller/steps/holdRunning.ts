@@ -2,7 +2,7 @@ import { parseDuration } from '@chaoscraft/backstage-plugin-chaos-common';
 import { nextProgressiveAction, type PlannedStep } from '../../hypothesis/progressive';
 import { computeBlastRadius, exceedsLimit } from '../../selection/blastRadius';
 import { appendTargetEvent, nowIso, setCondition, type RunStatus } from '../../status/records';
-import type { GateCheck } from '../hypothesisGate';
+import type { GateCheck } from '../../hypothesis/hypothesisGate';
 import { CONTINUE, ReconcileStep, RunContext, stop, type StepOutcome } from '../pipeline';
 import { hasPendingControllerRecords, injectPending } from './injectTargets';
 import { describeStep, eligibleAtWidening, pickNewTargets, planOfRun, runningStep } from './progressive';

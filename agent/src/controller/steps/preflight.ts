@@ -6,7 +6,7 @@ import { selectTargets, TargetSelection } from '../../selection/selectTargets';
 import { appendTargetEvent, nowIso, RunStatus, setCondition } from '../../status/records';
 import type { ChaosRunResource } from '../../kube/chaosRun';
 import { CONTINUE, RunContext, ReconcileStep, stop } from '../pipeline';
-import type { GateCheck } from '../hypothesisGate';
+import type { GateCheck } from '../../hypothesis/hypothesisGate';
 import { awaitFinalizer, finishRun, gateInput, runReference, touch, writeFirstPlan } from './runFacts';
 import { isProgressive, progressivePlan, runningStep } from './progressive';
 import { admissionPlanOf, injectAdmissionPlan } from './admissionPlan';

@@ -13,7 +13,7 @@ import { CHAOS_FINALIZER, ChaosRunResource } from '../../kube/chaosRun';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { isConflict } from '../../kube/errors';
 import { normalizeStatus, nowIso, RunStatus, setCondition } from '../../status/records';
-import type { GateInput } from '../hypothesisGate';
+import type { GateInput } from '../../hypothesis/hypothesisGate';
 import type { RunContext } from '../pipeline';
 
 export function runReference(run: ChaosRunResource): V1ObjectReference {
