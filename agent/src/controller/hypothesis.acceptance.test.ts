@@ -13,6 +13,7 @@ import {
   createRun,
   getRun,
   OPT_IN,
+  recordRunStatuses,
   RunningController,
   startController,
   targetPods,
@@ -147,6 +148,7 @@ describe('steady-state hypothesis in the controller, against the sandbox', () =>
       const before = await createDeployment(target.kc, target.namespace, 'steady', 10, { minReadySeconds: 8 });
       await waitAvailable(target.kc, target.namespace, 'steady', 10);
       const deletions = await watchPodDeletions(target.kc, target.namespace);
+      const statuses = await recordRunStatuses(target.kc, target.namespace, 'widening');
       try {
         await createRun(
           target.kc,
@@ -165,10 +167,21 @@ describe('steady-state hypothesis in the controller, against the sandbox', () =>
           [2, 'Passed', 3, 30],
         ]);
         expect(done.status!.targets).toHaveLength(3);
+        expect(done.status!.probes[0]).toMatchObject({ name: 'steady-available', verdict: 'Passed' });
         expect([...deletions.deleted].sort()).toEqual(targetPods(done));
         expectWidenedOverOriginalPods(done, before);
+        // status.steps as every write left it: a widening passes the step before and starts its
+        // own in one write, so no status ever shows a step passed without the next one begun.
+        const published = statuses.seen.map(status => (status.steps ?? []).map(step => step.result).join(',')).filter(Boolean);
+        expect(published.filter((results, i) => results !== published[i - 1])).toEqual([
+          'Running',
+          'Passed,Running',
+          'Passed,Passed,Running',
+          'Passed,Passed,Passed',
+        ]);
       } finally {
         deletions.stop();
+        statuses.stop();
       }
     });
 

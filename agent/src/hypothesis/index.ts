@@ -10,14 +10,8 @@ export type {
   SteadyStateJudgement,
 } from './monitor';
 export { ProbeRecord, describeSample } from './results';
-export { planProgressiveSteps } from './progressive';
-export type { PlannedStep, ProgressivePlan } from './progressive';
-export { runProgressiveSteps } from './progressiveRun';
-export type { ProgressiveHooks, ProgressiveOutcome, StepRecord } from './progressiveRun';
-export { runGuarded } from './guardedRun';
-export type { FaultLifecycle, GuardedRunOptions, GuardedRunResult } from './guardedRun';
-export { nextProgressiveAction } from './progressive';
-export type { ProgressiveAction } from './progressive';
+export { nextProgressiveAction, planProgressiveSteps } from './progressive';
+export type { PlannedStep, ProgressiveAction, ProgressivePlan } from './progressive';
 export { ProbeHypothesisGate } from './gate';
 export type { ProbeHypothesisGateOptions } from './gate';
 export { noHypothesisGate } from './hypothesisGate';
