@@ -2,7 +2,7 @@ import type { ChaosRunSpec, StepRecord, TargetRecord } from '@chaoscraft/backsta
 import { planProgressiveSteps, type PlannedStep, type ProgressivePlan } from '../../hypothesis/progressive';
 import { isEligible, type CandidatePod } from '../../selection/candidates';
 import { selectTargets, type TargetSelection } from '../../selection/selectTargets';
-import { nowIso, type RunStatus } from '../../status/records';
+import { nowIso, type RunStatus } from '@chaoscraft/backstage-plugin-chaos-node';
 
 export function isProgressive(spec: ChaosRunSpec): boolean {
   return (spec.safety.progressiveSteps?.length ?? 0) > 0;
