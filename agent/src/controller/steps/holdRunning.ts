@@ -1,4 +1,4 @@
-import { parseDuration } from '@chaoscraft/backstage-plugin-chaos-common';
+import { parseDuration, type ProbeResult } from '@chaoscraft/backstage-plugin-chaos-common';
 import { nextProgressiveAction, type PlannedStep } from '../../hypothesis/progressive';
 import { computeBlastRadius, exceedsLimit } from '../../selection/blastRadius';
 import { appendTargetEvent, nowIso, setCondition, type RunStatus } from '@chaoscraft/backstage-plugin-chaos-node';
@@ -6,7 +6,7 @@ import type { GateCheck } from '../../hypothesis/hypothesisGate';
 import { CONTINUE, ReconcileStep, RunContext, stop, type StepOutcome } from '../pipeline';
 import { hasPendingControllerRecords, injectPending } from './injectTargets';
 import { describeStep, eligibleAtWidening, pickNewTargets, planOfRun, runningStep } from './progressive';
-import { gateInput, runReference, touch } from './runFacts';
+import { gateInput, runReference, touch, untilHeartbeatDue } from './runFacts';
 
 /** Why a Running run moves to RollingBack; rollBack maps each to its terminal phase. */
 export type StopCause =
@@ -74,12 +74,37 @@ function finishStep(status: RunStatus, result: 'Passed' | 'Failed'): void {
   }
 }
 
-async function renewHeartbeat(context: RunContext, check: GateCheck, force: boolean): Promise<void> {
+/**
+ * One line per probe that changes whenever a sample is added or a verdict moves: comparing it
+ * says whether the gate has anything new for status.probes.
+ */
+function probesSignature(probes: readonly ProbeResult[] | undefined): string {
+  return (probes ?? [])
+    .map(p => `${p.name}|${p.samples.length}|${p.samples[p.samples.length - 1]?.time}|${p.verdict}|${p.consecutiveFailures}`)
+    .join('\n');
+}
+
+/**
+ * How often a Running run is reconciled on its own: every heartbeat, and with a hypothesis at
+ * least every probe interval, so that each new sample reaches status.probes within one interval.
+ */
+function tickMs(context: RunContext): number {
+  const heartbeat = context.deps.timing.heartbeatIntervalMs;
+  const hypothesis = context.spec?.hypothesis;
+  return hypothesis ? Math.min(heartbeat, parseDuration(hypothesis.interval)) : heartbeat;
+}
+
+/**
+ * Writes status when the heartbeat is due or the gate has new samples, and not otherwise: every
+ * write comes back as a watch event that reconciles the run again, so writing on every reconcile
+ * would loop as fast as the API server answers (tens of writes a second), and each of those
+ * writes would make a node daemon's record write conflict and retry.
+ */
+async function renewHeartbeat(context: RunContext, check: GateCheck): Promise<void> {
   const { deps } = context;
   const status = context.run.status!;
-  const heartbeatAge = Date.now() - Date.parse(status.heartbeatTime ?? '1970-01-01T00:00:00Z');
-  // Renew a little early so that a slow write never lets the heartbeat look stale.
-  if (force || heartbeatAge >= deps.timing.heartbeatIntervalMs * 0.8 || check.probes) {
+  const newProbes = check.probes !== undefined && probesSignature(check.probes) !== probesSignature(status.probes);
+  if (untilHeartbeatDue(status, deps.timing.heartbeatIntervalMs) === 0 || newProbes) {
     const { run } = await deps.status.update(context.run, (fresh, object) => {
       if (fresh.phase !== 'Running') return false;
       touch(fresh, object);
@@ -104,9 +129,9 @@ async function awaitStepInjection(context: RunContext, step: PlannedStep, total:
   const waiting = status.targets.filter(record => NOT_YET_ACTED_ON.has(record.phase)).length;
   const waitedMs = Date.now() - Date.parse(running.startedAt);
   if (waiting > 0 && waitedMs < deps.timing.injectionTimeoutMs) {
-    await renewHeartbeat(context, check, false);
+    await renewHeartbeat(context, check);
     // Node daemons report through status, which wakes the run; this is only the fallback tick.
-    return stop(Math.min(deps.timing.heartbeatIntervalMs, deps.timing.injectionTimeoutMs - waitedMs));
+    return stop(Math.min(tickMs(context), deps.timing.injectionTimeoutMs - waitedMs));
   }
   const { run, written } = await deps.status.update(context.run, (fresh, object) => {
     const last = fresh.steps[fresh.steps.length - 1];
@@ -205,8 +230,8 @@ export const holdRunning: ReconcileStep = {
       if (Date.now() >= endsAt) {
         return moveToRollingBack(context, 'DurationElapsed', `the run's duration of ${spec.duration} elapsed`, check);
       }
-      await renewHeartbeat(context, check, false);
-      return stop(Math.max(0, Math.min(deps.timing.heartbeatIntervalMs, endsAt - Date.now())));
+      await renewHeartbeat(context, check);
+      return stop(Math.max(0, Math.min(tickMs(context), endsAt - Date.now())));
     }
 
     const steps = gateInput(context).status.steps;
@@ -225,8 +250,8 @@ export const holdRunning: ReconcileStep = {
       case 'injecting':
         return awaitStepInjection(context, action.step, plan.length, check);
       case 'hold':
-        await renewHeartbeat(context, check, false);
-        return stop(Math.max(0, Math.min(deps.timing.heartbeatIntervalMs, action.remainingMs)));
+        await renewHeartbeat(context, check);
+        return stop(Math.max(0, Math.min(tickMs(context), action.remainingMs)));
       case 'pass': {
         const next = plan[action.step.index + 1];
         if (!next) {

@@ -58,6 +58,15 @@ export function touch(status: RunStatus, run: ChaosRunResource): void {
   status.observedGeneration = run.metadata.generation;
 }
 
+/**
+ * Milliseconds until the heartbeat must be renewed (0 when it is due). It is renewed a little
+ * early, at 80% of the interval, so that a slow write never lets it look stale.
+ */
+export function untilHeartbeatDue(status: Pick<RunStatus, 'heartbeatTime'> | undefined, intervalMs: number, now = Date.now()): number {
+  const age = now - Date.parse(status?.heartbeatTime ?? '1970-01-01T00:00:00Z');
+  return Math.max(0, intervalMs * 0.8 - age);
+}
+
 /** What the hypothesis gate is shown of the run. */
 export function gateInput(context: RunContext): GateInput {
   return { runKey: context.key, spec: context.spec!, status: normalizeStatus(context.run.status), log: context.log };
