@@ -13,6 +13,8 @@ export type { JSONSchemaProps } from './crd/structuralSchema';
 export * from './permissions';
 export * from './annotations';
 export * from './api';
+export { chaosApiAnswers, parseApiAnswer } from './apiAnswers';
+export type { ChaosApiOperation } from './apiAnswers';
 export { formatZodIssues } from './validation';
 export type { FieldIssue } from './validation';
 /**
