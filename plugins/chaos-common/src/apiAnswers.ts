@@ -26,6 +26,8 @@ export const chaosApiAnswers = {
 } satisfies Record<Exclude<keyof DefaultApiClient, 'deleteExperiment'>, z.ZodType>;
 
 export type ChaosApiOperation = keyof typeof chaosApiAnswers;
+/** The body of an operation's success answer. */
+export type ChaosApiAnswer<O extends ChaosApiOperation> = z.output<(typeof chaosApiAnswers)[O]>;
 
 /**
  * Paths of the fields parsing dropped from `input` (fields its schema does not name) and of
@@ -54,13 +56,19 @@ function merge(into: { extra: string[]; missing: string[] }, from: { extra: stri
 }
 
 /**
- * Checks an answer of the API against its schema, exactly as the OpenAPI output schemas say
+ * Checks an answer of the API against its operation's schema, exactly as the OpenAPI output schemas say
  * it: a malformed field fails, and so do a field the schema does not name (zod would drop it
  * silently; the OpenAPI schemas say `additionalProperties: false`) and a field with a default
  * that the answer leaves out (the backend answers with defaults applied). Returns the parsed
  * answer; throws an Error naming every field at fault.
  */
-export function parseApiAnswer<T extends z.ZodType>(schema: T, answer: unknown, what = 'answer'): z.output<T> {
+export function parseApiAnswer<O extends ChaosApiOperation>(
+  operation: O,
+  answer: unknown,
+  what = `${operation} answer`,
+): ChaosApiAnswer<O> {
+  // TypeScript cannot narrow the schema by a generic key; the map above ties the two.
+  const schema: z.ZodType = chaosApiAnswers[operation];
   const result = schema.safeParse(answer);
   if (!result.success) {
     const issues = formatZodIssues(result.error).map(i => `${i.field}: ${i.message}`);
@@ -74,5 +82,5 @@ export function parseApiAnswer<T extends z.ZodType>(schema: T, answer: unknown, 
   if (problems.length > 0) {
     throw new Error(`Invalid ${what}: ${problems.join('; ')}`);
   }
-  return result.data;
+  return result.data as ChaosApiAnswer<O>;
 }

@@ -14,7 +14,7 @@ export * from './permissions';
 export * from './annotations';
 export * from './api';
 export { chaosApiAnswers, parseApiAnswer } from './apiAnswers';
-export type { ChaosApiOperation } from './apiAnswers';
+export type { ChaosApiAnswer, ChaosApiOperation } from './apiAnswers';
 export { formatZodIssues } from './validation';
 export type { FieldIssue } from './validation';
 /**

@@ -11,7 +11,6 @@ import {
   type Run,
   type RunDetail,
   type RunPhase,
-  chaosApiAnswers,
   errorResponseSchema,
   experimentSpecSchema,
   isTerminalPhase,
@@ -271,7 +270,7 @@ export function fakeChaosBackend(server: ReturnType<typeof setupServer>, init: {
   /** A success answer, checked as it travels: JSON, so without the fields that are undefined. */
   const ok = (operation: ChaosApiOperation, body: unknown, status = 200) => {
     const wire = JSON.parse(JSON.stringify(body));
-    parseApiAnswer(chaosApiAnswers[operation], wire, `fake ${operation} answer`);
+    parseApiAnswer(operation, wire, `fake ${operation} answer`);
     return HttpResponse.json(wire, { status });
   };
 
