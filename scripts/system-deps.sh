@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests and the demo run for real: PostgreSQL (store tests),
 # Prometheus (PromQL probes), iproute2 and iptables (network faults in namespaces), Chromium
-# (browser test), openssl (sandbox certificates), faketime (date-independence check). Quick when everything is there: it only asks
+# (browser test), openssl (sandbox certificates), faketime (date-independence check), stress-ng (stress faults). Quick when everything is there: it only asks
 # dpkg. Nothing here starts a system service; the scripts run private instances.
 set -euo pipefail
 
-PACKAGES=(postgresql prometheus iproute2 iptables util-linux chromium openssl python3 faketime)
+PACKAGES=(postgresql prometheus iproute2 iptables util-linux chromium openssl python3 faketime stress-ng)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

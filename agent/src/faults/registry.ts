@@ -1,7 +1,8 @@
 import type { Fault, FaultType } from '@chaoscraft/backstage-plugin-chaos-common';
-import type { NodeNetworkCapabilities } from './network/types';
+import type { NodeCapabilities } from './network/types';
 import { NETWORK_FAULTS } from './network/fault';
 import { podKill } from './podKill/podKill';
+import { STRESS_FAULTS } from './stress/fault';
 import {
   ControllerFaultDeps,
   FaultExecutor,
@@ -11,8 +12,8 @@ import {
   UnknownFaultTypeError,
 } from './types';
 
-/** Every fault the agent can run, one module per type. cpu-stress has none yet: refused at preflight. */
-export const FAULT_MODULES: readonly FaultModule[] = [podKill, ...NETWORK_FAULTS];
+/** Every fault the agent can run, one module per type. */
+export const FAULT_MODULES: readonly FaultModule[] = [podKill, ...NETWORK_FAULTS, ...STRESS_FAULTS];
 
 /**
  * Routes a fault type to its implementation, for one executor: the controller's router holds
@@ -58,7 +59,7 @@ export class FaultRouter {
   }
 
   /** Why a node with these capabilities cannot run the fault; undefined when it can. */
-  unsupportedOn(fault: Fault, capabilities: NodeNetworkCapabilities): string | undefined {
+  unsupportedOn(fault: Fault, capabilities: NodeCapabilities): string | undefined {
     const module = this.modules.get(fault.type);
     return module?.executor === 'node' ? module.unsupportedOn?.(fault, capabilities) : undefined;
   }

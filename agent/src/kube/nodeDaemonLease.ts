@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { V1Lease } from '@kubernetes/client-node';
-import type { NodeNetworkCapabilities } from '../faults/network/types';
+import type { NodeCapabilities } from '../faults/network/types';
 
 /**
  * How a node daemon tells the controller it is there: a coordination.k8s.io Lease per node in
@@ -10,7 +10,7 @@ import type { NodeNetworkCapabilities } from '../faults/network/types';
  */
 export const NODE_DAEMON_LABEL = 'chaoscraft.io/node-daemon';
 export const NODE_NAME_LABEL = 'chaoscraft.io/node';
-/** JSON of what the node offers node faults (NodeNetworkCapabilities). */
+/** JSON of what the node offers node faults (NodeCapabilities). */
 export const CAPABILITIES_ANNOTATION = 'chaoscraft.io/capabilities';
 /** Renewed this often; a lease older than its duration (3 renewals) means the daemon is gone. */
 export const NODE_LEASE_RENEW_MS = 10_000;
@@ -31,7 +31,7 @@ export interface NodeDaemonPresence {
   fresh: boolean;
   /** Age of the last renewal, in seconds. */
   ageSeconds: number;
-  capabilities?: NodeNetworkCapabilities;
+  capabilities?: NodeCapabilities;
 }
 
 /** Reads the daemons' leases (as listed with NODE_DAEMON_LABEL) at a point in time. */
@@ -44,10 +44,10 @@ export function nodeDaemonPresence(leases: V1Lease[], nowMs: number): Map<string
     const renewedMs = renewed ? new Date(renewed as unknown as string).getTime() : NaN;
     const ageSeconds = Number.isFinite(renewedMs) ? Math.max(0, (nowMs - renewedMs) / 1000) : Infinity;
     const duration = lease.spec?.leaseDurationSeconds ?? NODE_LEASE_DURATION_S;
-    let capabilities: NodeNetworkCapabilities | undefined;
+    let capabilities: NodeCapabilities | undefined;
     try {
       const raw = lease.metadata?.annotations?.[CAPABILITIES_ANNOTATION];
-      capabilities = raw ? (JSON.parse(raw) as NodeNetworkCapabilities) : undefined;
+      capabilities = raw ? (JSON.parse(raw) as NodeCapabilities) : undefined;
     } catch {
       capabilities = undefined;
     }

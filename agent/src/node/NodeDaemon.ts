@@ -1,5 +1,5 @@
 import { KubeConfig } from '@kubernetes/client-node';
-import { chaosRunSpecSchema, type TargetRecord } from '@chaoscraft/backstage-plugin-chaos-common';
+import { chaosRunSpecSchema, parseDuration, type ChaosRunSpec, type TargetRecord } from '@chaoscraft/backstage-plugin-chaos-common';
 import {
   ChaosRunClient,
   chaosRunsPath,
@@ -12,7 +12,7 @@ import {
 } from '@chaoscraft/backstage-plugin-chaos-node';
 import type { Logger } from 'pino';
 import { FaultRouter, type FaultContext } from '../faults';
-import type { NodeNetworkCapabilities } from '../faults/network';
+import type { NodeCapabilities } from '../faults/network';
 import { crashPoint } from './crashPoint';
 import { FreshRun, JanitorDeps, runJanitor } from './janitor';
 import { Ledger, LedgerEntry, LedgerRun, targetKey } from './Ledger';
@@ -28,7 +28,9 @@ export interface NodeDaemonConfig {
   kc: KubeConfig;
   ledger: Ledger;
   resolver: NetnsResolver;
-  capabilities: NodeNetworkCapabilities;
+  capabilities: NodeCapabilities;
+  /** The node's cgroup filesystem, for stress faults (default /sys/fs/cgroup). */
+  cgroupRoot?: string;
   logger: Logger;
   /** Dead-man's switch: revert when the run's heartbeat is older than this. */
   heartbeatTimeoutMs: number;
@@ -63,6 +65,7 @@ export class NodeDaemon implements JanitorDeps {
       resolver: config.resolver,
       capabilities: config.capabilities,
       hostNetnsInode,
+      cgroupRoot: config.cgroupRoot,
     });
     this.runs = new ChaosRunClient(config.kc);
     this.status = new StatusWriter(this.runs);
@@ -206,7 +209,11 @@ export class NodeDaemon implements JanitorDeps {
       }
       const outcome = await this.faults
         .route(fault.type)
-        .apply({ ...target, container: parsed.data.target.container }, fault, { ...context, safety: parsed.data.safety });
+        .apply({ ...target, container: parsed.data.target.container }, fault, {
+          ...context,
+          safety: parsed.data.safety,
+          deadlineMs: runLengthMs(parsed.data) + DEADLINE_MARGIN_MS,
+        });
       updates.push(outcomeUpdate(record, outcome));
     }
     await this.writeRecords(run, updates);
@@ -279,6 +286,15 @@ export class NodeDaemon implements JanitorDeps {
     if (updates.length === 0) return;
     await this.status.updateRecords(run, updates, this.owns);
   }
+}
+
+/** Beyond the run's own length, how long a self-running fault may outlive a lost daemon. */
+const DEADLINE_MARGIN_MS = 5 * 60_000;
+
+/** How long a run wants its faults: its duration, or its progressive steps' holds together. */
+function runLengthMs(spec: ChaosRunSpec): number {
+  const holds = (spec.safety.progressiveSteps ?? []).reduce((sum, step) => sum + parseDuration(step.hold), 0);
+  return Math.max(parseDuration(spec.duration), holds);
 }
 
 function ledgerRun(run: ChaosRunResource): LedgerRun {

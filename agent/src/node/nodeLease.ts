@@ -1,7 +1,7 @@
 import { CoordinationV1Api, KubeConfig, PatchStrategy, setHeaderOptions, V1Lease, V1MicroTime } from '@kubernetes/client-node';
 import { isNotFound } from '@chaoscraft/backstage-plugin-chaos-node';
 import type { Logger } from 'pino';
-import type { NodeNetworkCapabilities } from '../faults/network';
+import type { NodeCapabilities } from '../faults/network';
 import {
   CAPABILITIES_ANNOTATION,
   NODE_DAEMON_LABEL,
@@ -22,7 +22,7 @@ export class NodeDaemonLease {
 
   constructor(
     kc: KubeConfig,
-    private readonly options: { namespace: string; nodeName: string; capabilities: NodeNetworkCapabilities; logger: Logger },
+    private readonly options: { namespace: string; nodeName: string; capabilities: NodeCapabilities; logger: Logger },
   ) {
     this.api = kc.makeApiClient(CoordinationV1Api);
     this.name = nodeLeaseName(options.nodeName);

@@ -1,6 +1,6 @@
 import { parseDuration } from '@chaoscraft/backstage-plugin-chaos-common';
 import pino, { Logger } from 'pino';
-import { detectNetem } from '../faults/network';
+import { detectNetem, runCommand } from '../faults/network';
 import { loadKubeConfig } from '@chaoscraft/backstage-plugin-chaos-node';
 import { Ledger } from './Ledger';
 import {
@@ -34,6 +34,8 @@ export interface NodeDaemonOptions {
   runtimeEndpoint?: string;
   /** iptables binary inside pod namespaces (iptables, iptables-legacy, iptables-nft). */
   iptables?: string;
+  /** The node's cgroup filesystem, for stress faults (default /sys/fs/cgroup). */
+  cgroupRoot?: string;
   /** `auto` probes the kernel; `absent` forces the no-netem fallbacks (testing). */
   netem?: 'auto' | 'absent';
   logger?: Logger;
@@ -56,6 +58,8 @@ export const NODE_USAGE = `chaoscraft-agent node [flags]
   --crictl PATH              crictl binary (default crictl)
   --runtime-endpoint URL     CRI socket (default ${DEFAULT_RUNTIME_ENDPOINT})
   --iptables BIN             iptables binary (default iptables)
+  --cgroup-root DIR          the node's cgroup filesystem, for stress faults
+                             (default /sys/fs/cgroup)
   --netem auto|absent        netem detection (default auto; absent forces fallbacks)
 `;
 
@@ -123,6 +127,9 @@ export function parseNodeDaemonArgs(
       case '--iptables':
         options.iptables = value();
         break;
+      case '--cgroup-root':
+        options.cgroupRoot = value();
+        break;
       case '--netem': {
         const mode = value();
         if (mode !== 'auto' && mode !== 'absent') {
@@ -183,6 +190,9 @@ export async function runNodeDaemon(
     `netem ${probe.available ? 'available' : 'unavailable'}`,
   );
 
+  const stressNg = (await runCommand('stress-ng', ['--version']).catch(() => undefined))?.code === 0;
+  logger.info({ stressNg }, `stress-ng ${stressNg ? 'available' : 'unavailable: stress faults are refused at preflight'}`);
+
   const ledgerPath = options.ledger ?? DEFAULT_LEDGER_PATH;
   const { ledger, skippedLines } = await Ledger.open(ledgerPath);
   logger.info(
@@ -206,7 +216,9 @@ export async function runNodeDaemon(
       capabilities: {
         netem: probe.available,
         iptables: options.iptables ?? 'iptables',
+        stressNg,
       },
+      cgroupRoot: options.cgroupRoot,
       logger,
       namespace: options.namespace ?? DEFAULT_AGENT_NAMESPACE,
       heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? 30_000,

@@ -1,6 +1,6 @@
 import type { Fault } from '@chaoscraft/backstage-plugin-chaos-common';
 import type { FaultExecutor } from '../faults';
-import type { NodeNetworkCapabilities } from '../faults/network/types';
+import type { NodeCapabilities } from '../faults/network/types';
 import type { NodeDaemonPresence } from '../kube/nodeDaemonLease';
 import type { Refusal } from './preflight';
 
@@ -11,7 +11,7 @@ export interface NodeDaemonCheckInput {
   presence: ReadonlyMap<string, NodeDaemonPresence>;
   executorOf(type: string): FaultExecutor | undefined;
   /** Why a node cannot run a fault with these capabilities, or undefined when it can. */
-  unsupportedOn(fault: Fault, capabilities: NodeNetworkCapabilities): string | undefined;
+  unsupportedOn(fault: Fault, capabilities: NodeCapabilities): string | undefined;
 }
 
 function list(items: readonly string[]): string {

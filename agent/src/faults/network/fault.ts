@@ -68,13 +68,13 @@ function networkFault(type: NetworkFaultType): FaultModule {
             });
             const fallback = applied.notes.some(note => note.startsWith('netem unavailable'));
             context.log.info(
-              { pod: target.pod, fault: type, netns: applied.netns.path, objects: applied.objects },
+              { pod: target.pod, fault: type, netns: applied.netns?.path, objects: applied.objects },
               `injected ${type} on ${target.pod}`,
             );
             return {
               phase: 'Injected',
               reason: fallback ? 'InjectedWithFallback' : 'Injected',
-              message: `${type} in ${applied.netns.path}${applied.notes.length ? `; ${applied.notes.join('; ')}` : ''}`,
+              message: `${type} in ${applied.netns?.path}${applied.notes.length ? `; ${applied.notes.join('; ')}` : ''}`,
               eventType: 'Warning',
             };
           } catch (error) {

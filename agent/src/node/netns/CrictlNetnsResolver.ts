@@ -5,6 +5,7 @@ import {
   NetnsResolver,
   PodRef,
   ResolvedNetns,
+  ResolvedProcess,
 } from './NetnsResolver';
 
 export interface CrictlOptions {
@@ -72,51 +73,15 @@ export class CrictlNetnsResolver implements NetnsResolver {
   }
 
   async resolve(pod: PodRef): Promise<ResolvedNetns> {
-    const pods = await this.crictlJson<CrictlPods>(pod, [
-      'pods',
-      '--namespace',
-      pod.namespace,
-      '--name',
-      pod.name,
-      '--state',
-      'ready',
-    ]);
-    // --name is a regular expression; keep only the exact pod (and incarnation, by uid).
-    const sandbox = (pods.items ?? []).find(
-      item =>
-        item.metadata?.name === pod.name &&
-        item.metadata?.namespace === pod.namespace &&
-        (!pod.uid || item.metadata?.uid === pod.uid),
-    );
-    if (!sandbox) {
-      throw new NetnsNotFoundError(pod, 'no ready pod sandbox on this node');
-    }
+    const sandbox = await this.sandboxOf(pod);
     const tried: string[] = [];
-
-    const containers = await this.crictlJson<CrictlContainers>(pod, [
-      'ps',
-      '--pod',
-      sandbox.id,
-      '--state',
-      'running',
-    ]);
-    const running = containers.containers ?? [];
-    const container =
-      running.find(c => pod.container && c.metadata?.name === pod.container) ??
-      running[0];
+    const container = await this.runningContainer(pod, sandbox.id);
     if (container) {
-      const inspect = await this.crictlJson<CrictlInspect>(pod, [
-        'inspect',
-        container.id,
-      ]);
-      const found = await this.procNetns(inspect.info?.pid);
+      const found = await this.procNetns(container.pid);
       if (found) {
-        return {
-          path: found,
-          via: `container ${container.metadata?.name ?? container.id} pid`,
-        };
+        return { path: found, via: `container ${container.name} pid` };
       }
-      tried.push(`container ${container.id} has no live pid`);
+      tried.push(`container ${container.name} has no live pid`);
     } else {
       tried.push('no running container');
     }
@@ -142,6 +107,69 @@ export class CrictlNetnsResolver implements NetnsResolver {
         : 'no netns path in the sandbox spec',
     );
     throw new NetnsNotFoundError(pod, tried.join('; '));
+  }
+
+  async resolveProcess(pod: PodRef): Promise<ResolvedProcess> {
+    const sandbox = await this.sandboxOf(pod);
+    const container = await this.runningContainer(pod, sandbox.id);
+    if (!container?.pid || !(await exists(`${this.procRoot}/${container.pid}`))) {
+      throw new NetnsNotFoundError(pod, container ? `container ${container.name} has no live pid` : 'no running container');
+    }
+    return { pid: container.pid, via: `container ${container.name} pid` };
+  }
+
+  /** The pod's ready sandbox on this node: exactly this pod (and incarnation, by uid). */
+  private async sandboxOf(pod: PodRef): Promise<{ id: string }> {
+    const pods = await this.crictlJson<CrictlPods>(pod, [
+      'pods',
+      '--namespace',
+      pod.namespace,
+      '--name',
+      pod.name,
+      '--state',
+      'ready',
+    ]);
+    // --name is a regular expression; keep only the exact pod (and incarnation, by uid).
+    const sandbox = (pods.items ?? []).find(
+      item =>
+        item.metadata?.name === pod.name &&
+        item.metadata?.namespace === pod.namespace &&
+        (!pod.uid || item.metadata?.uid === pod.uid),
+    );
+    if (!sandbox) {
+      throw new NetnsNotFoundError(pod, 'no ready pod sandbox on this node');
+    }
+    return sandbox;
+  }
+
+  /** The target container (the run's `target.container`, else the first running), with its pid. */
+  private async runningContainer(
+    pod: PodRef,
+    sandboxId: string,
+  ): Promise<{ id: string; name: string; pid?: number } | undefined> {
+    const containers = await this.crictlJson<CrictlContainers>(pod, [
+      'ps',
+      '--pod',
+      sandboxId,
+      '--state',
+      'running',
+    ]);
+    const running = containers.containers ?? [];
+    const container =
+      running.find(c => pod.container && c.metadata?.name === pod.container) ??
+      running[0];
+    if (!container) {
+      return undefined;
+    }
+    const inspect = await this.crictlJson<CrictlInspect>(pod, [
+      'inspect',
+      container.id,
+    ]);
+    return {
+      id: container.id,
+      name: container.metadata?.name ?? container.id,
+      pid: inspect.info?.pid,
+    };
   }
 
   private async procNetns(
