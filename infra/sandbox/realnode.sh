@@ -55,6 +55,8 @@ realnode_unsupported() {
 
 # Hierarchies of cgroup v1 (the kubelet's cgroupfs driver creates its cgroups in each).
 cgroup_v1_mounts() { awk '$9 == "cgroup" { print $5 }' /proc/self/mountinfo; }
+# ... and the cgroup2 one of a hybrid setup (/sys/fs/cgroup/unified), where runc adds its own.
+cgroup_mounts() { awk '$9 == "cgroup" || $9 == "cgroup2" { print $5 }' /proc/self/mountinfo; }
 
 node_env_file() { echo "$DIR/node/node.env"; }
 load_node_env() {
@@ -320,7 +322,7 @@ mounts_under_dir() {
 # Every process in the node's cgroups: the pods' processes and the shims.
 cgroup_pids() {
   local h
-  for h in $(cgroup_v1_mounts); do
+  for h in $(cgroup_mounts); do
     [[ -d "$h/$NODE_CGROUP_ROOT" ]] && find "$h/$NODE_CGROUP_ROOT" -name cgroup.procs -exec cat {} + 2>/dev/null
   done | sort -u
 }
@@ -345,6 +347,16 @@ kill_and_wait() {
   sleep 0.2
 }
 
+# pod_netns_paths: the network namespace of each pod sandbox in the node's containerd.
+pod_netns_paths() {
+  local id
+  for id in $(crictl_ pods -q 2>/dev/null); do
+    crictl_ inspectp -o go-template \
+      --template '{{range .info.runtimeSpec.linux.namespaces}}{{if eq .type "network"}}{{.path}}{{"\n"}}{{end}}{{end}}' \
+      "$id" 2>/dev/null
+  done | grep . || true
+}
+
 # realnode_down: stops the kubelet, removes every pod through the CRI (which tears down their
 # network namespaces and veths), stops containerd, then sweeps whatever a crash left: processes
 # in the node's cgroups, shims, mounts under DIR, network namespaces, the bridge, the nat rule,
@@ -354,9 +366,7 @@ realnode_down() {
   local netns=() p m h rule
   stop_components kubelet || return 1
   if component_running containerd; then
-    mapfile -t netns < <(crictl_ inspectp -o go-template \
-      --template '{{range .info.runtimeSpec.linux.namespaces}}{{if eq .type "network"}}{{.path}}{{"\n"}}{{end}}{{end}}' \
-      $(crictl_ pods -q 2>/dev/null) 2>/dev/null | grep . || true)
+    mapfile -t netns < <(pod_netns_paths)
     crictl_ stopp $(crictl_ pods -q 2>/dev/null) >/dev/null 2>&1 || true
     crictl_ rmp --all --force >/dev/null 2>&1 || true
   fi
@@ -378,7 +388,7 @@ realnode_down() {
   while rule=$(iptables -t nat -S PREROUTING | grep -F -- "--comment \"chaoscraft-sandbox $DIR\"" | head -n1) && [[ -n "$rule" ]]; do
     eval "iptables -t nat ${rule/-A /-D }"
   done
-  for h in $(cgroup_v1_mounts); do
+  for h in $(cgroup_mounts); do
     [[ -d "$h/$NODE_CGROUP_ROOT" ]] && find "$h/$NODE_CGROUP_ROOT" -depth -type d -exec rmdir {} + 2>/dev/null
   done
   find /var/log/containers -maxdepth 1 -lname "$DIR/*" -delete 2>/dev/null || true
