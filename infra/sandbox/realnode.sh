@@ -136,7 +136,19 @@ restore_sysctls() {
 
 # ---- up ------------------------------------------------------------------------------------
 
+# containerd pins pod network namespaces under /run/netns. The node role mounts that directory
+# with HostToContainer propagation, which needs it to be a shared mount; `ip netns add` makes it
+# one the same way, and it is left so (other namespaces may live there), as iproute2 leaves it.
+ensure_shared_netns_dir() {
+  mkdir -p /run/netns
+  if ! awk '$5 == "/run/netns" { found = 1 } END { exit !found }' /proc/self/mountinfo; then
+    mount --bind /run/netns /run/netns
+  fi
+  mount --make-shared /run/netns
+}
+
 realnode_setup_network() {
+  with_machine_lock ensure_shared_netns_dir
   ip addr add "$NODE_IP/24" dev "$NODE_BRIDGE"
   ip link set "$NODE_BRIDGE" up
   # Pods reach the API server as in-cluster clients do, at the `kubernetes` Service. The

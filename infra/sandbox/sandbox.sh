@@ -323,12 +323,16 @@ start_apiserver() {
     --kubelet-client-certificate="$pki/apiserver-kubelet-client.crt" \
     --kubelet-client-key="$pki/apiserver-kubelet-client.key" \
     --kubelet-preferred-address-types=InternalIP,Hostname \
+    --enable-aggregator-routing=true \
     --profiling=false \
     --max-requests-inflight=1000 \
     --max-mutating-requests-inflight=500
   # --endpoint-reconciler-type=none: there is no routable address to publish for the
   # `kubernetes` Service, and nothing inside the sandbox dials it.
   # Larger in-flight limits: a benchmark creates thousands of pods quickly on one apiserver.
+  # --enable-aggregator-routing: admission webhooks (and aggregated APIs) behind a Service are
+  # dialled at an endpoint's pod IP, not the ClusterIP: there is no kube-proxy, and the
+  # real node's pod IPs are routable from the host.
   wait_for "apiserver /readyz" kube-apiserver \
     curl -fsS --cacert "$pki/ca.crt" --cert "$pki/admin.crt" --key "$pki/admin.key" \
     "https://$HOST:$APISERVER_PORT/readyz"
