@@ -45,7 +45,8 @@ t=$(date +%s)
 infra/sandbox/build.sh
 echo "sandbox build step: $(elapsed "$t")"
 t=$(date +%s)
-infra/images/build.sh >/dev/null
+# A failed image build is not fatal here: the suites that need the images report it.
+infra/images/build.sh >/dev/null || echo "image build failed; the real-node suites will fail"
 echo "image build step: $(elapsed "$t")"
 CLEANUP+=("infra/sandbox/sandbox.sh down --dir '$WORK/sandbox' --purge")
 infra/sandbox/sandbox.sh up --dir "$WORK/sandbox" >/dev/null

@@ -524,9 +524,19 @@ cmd_up() {
   local real_node="" why
   if [[ "$REAL_NODE" != 0 ]]; then
     why=$(realnode_unsupported)
-    if [[ -z "$why" ]]; then
+    if [[ -z "$why" && "$REAL_NODE" == 1 ]]; then
       realnode_up
       real_node=", real node $REAL_NODE_NAME in $(fmt_ms "$REAL_NODE_READY_MS")"
+    elif [[ -z "$why" ]]; then
+      # auto: a real node that fails to start is reported and removed, and the sandbox goes on
+      # with its kwok nodes (--real-node makes the same failure fatal).
+      if (realnode_up && echo "$REAL_NODE_READY_MS" >"$DIR/node/ready-ms"); then
+        real_node=", real node $REAL_NODE_NAME in $(fmt_ms "$(cat "$DIR/node/ready-ms")")"
+      else
+        log "the real node failed to start (logs above, and in $DIR/logs); removing it and going on with kwok nodes only"
+        realnode_down || true
+        rm -rf "$DIR/node"
+      fi
     elif [[ "$REAL_NODE" == 1 ]]; then
       die "--real-node: this machine cannot run it: $why"
     else
