@@ -141,7 +141,7 @@ ensure_debian() {
     log "debian:$DEBIAN_SUITE-slim stand-in: mmdebstrap (minbase; the first time takes minutes)"
     mkdir -p "$CACHE_ROOT/bases"
     for opt in "${DEBIAN_DPKG_OPTS[@]}"; do args+=(--dpkgopt="$opt"); done
-    mmdebstrap --quiet --variant=minbase "${args[@]}" "$DEBIAN_SUITE" "$tarball.tmp" "$sources"
+    mmdebstrap --quiet --format=tar --variant=minbase "${args[@]}" "$DEBIAN_SUITE" "$tarball.tmp" "$sources"
     mv "$tarball.tmp" "$tarball"
   fi
   log "debian:$DEBIAN_SUITE-slim stand-in: importing into buildah storage"
