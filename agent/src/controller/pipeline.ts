@@ -1,11 +1,11 @@
 import type { ChaosRunSpec } from '@chaoscraft/backstage-plugin-chaos-common';
-import type { ChaosRunClient, ChaosRunResource, KubeClients } from '../kube/chaosRun';
+import { type ChaosRunClient, type ChaosRunResource, type StatusWriter } from '@chaoscraft/backstage-plugin-chaos-node';
+import type { KubeClients } from '../kube/clients';
 import type { Logger } from '../log';
 import type { ControllerMetrics } from '../metrics';
 import type { FaultRouter } from '../faults';
 import type { SafetyPolicy } from '../safety/preflight';
 import type { EventRecorder } from '../status/kubeEvents';
-import type { StatusWriter } from '../status/statusWriter';
 import type { HypothesisGate } from './hypothesisGate';
 import type { PodSource } from './podCache';
 

@@ -5,9 +5,6 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import {
-  CHAOS_GROUP,
-  CHAOS_RUN,
-  CHAOS_VERSION,
   ChaosRunSpecInput,
   TargetRecord,
 } from '@chaoscraft/backstage-plugin-chaos-common';
@@ -34,6 +31,7 @@ import {
   NetnsLab,
   netnsUnavailableReason,
 } from './testing/netnsLab';
+import { CHAOS_RUN_COORDINATES } from '@chaoscraft/backstage-plugin-chaos-node';
 
 /**
  * The node daemon as in production: its own process (SIGKILLable), ChaosRuns through the sandbox
@@ -53,9 +51,7 @@ const HEARTBEAT_TIMEOUT_S = 5;
 const TCP = 5301;
 const UDP = 5302;
 const api = {
-  group: CHAOS_GROUP,
-  version: CHAOS_VERSION,
-  plural: CHAOS_RUN.plural,
+  ...CHAOS_RUN_COORDINATES,
 };
 
 describeNetns(

@@ -1,6 +1,6 @@
 import { parseDuration } from '@chaoscraft/backstage-plugin-chaos-common';
 import pino, { Logger } from 'pino';
-import { detectNetem } from '../faults/network/capabilities';
+import { detectNetem } from '../faults/network';
 import { loadKubeConfig } from '@chaoscraft/backstage-plugin-chaos-node';
 import { Ledger } from './Ledger';
 import {
@@ -9,7 +9,8 @@ import {
   NetnsResolver,
   StaticNetnsResolver,
 } from './netns';
-import { NodeDaemon, netnsInode } from './NodeDaemon';
+import { netnsInode } from '../faults/network';
+import { NodeDaemon } from './NodeDaemon';
 
 /** Options of `chaoscraft-agent node`. Flags in parseNodeDaemonArgs. */
 export interface NodeDaemonOptions {

@@ -1,6 +1,6 @@
 import { parseDuration } from '@chaoscraft/backstage-plugin-chaos-common';
 import { nextProgressiveAction, type PlannedStep } from '../../hypothesis/progressive';
-import { appendTargetEvent, nowIso, setCondition, type RunStatus } from '../../status/records';
+import { appendTargetEvent, nowIso, setCondition, type RunStatus } from '@chaoscraft/backstage-plugin-chaos-node';
 import type { GateCheck } from '../hypothesisGate';
 import { CONTINUE, ReconcileStep, RunContext, stop, type StepOutcome } from '../pipeline';
 import { hasPendingControllerRecords, injectPending } from './injectTargets';

@@ -1,16 +1,14 @@
 import type { TargetRecord } from '@chaoscraft/backstage-plugin-chaos-common';
 import type { FaultOutcome } from '../../faults';
-import { describeApiError } from '../../kube/errors';
-import { sameTarget, setCondition, transitionRecord } from '../../status/records';
+import { describeApiError, sameTarget, setCondition, transitionRecord, runKey } from '@chaoscraft/backstage-plugin-chaos-node';
 import { CONTINUE, ReconcileStep, RunContext, stop } from '../pipeline';
-import { runKey } from '../../kube/chaosRun';
-import { awaitFinalizer, faultOfRecord, stopRequest, touch } from './runFacts';
+import { awaitFinalizer, faultContext, faultOfRecord, stopRequest, touch } from './runFacts';
 
 /** Records this controller still has to act on: planned, not yet acted on, its own faults. */
 function pendingControllerRecords(context: RunContext): TargetRecord[] {
   const { faults } = context.deps;
   return (context.run.status?.targets ?? []).filter(
-    record => record.phase === 'Selected' && faults.supports(record.fault) && faults.route(record.fault).executor === 'controller',
+    record => record.phase === 'Selected' && faults.executorOf(record.fault) === 'controller',
   );
 }
 
@@ -23,7 +21,7 @@ export async function applyOne(context: RunContext, record: TargetRecord): Promi
     return await context.deps.faults.route(fault.type).apply(
       { namespace: spec.target.namespace, pod: record.pod, uid: record.uid, node: record.node, container: spec.target.container },
       fault,
-      { clients: context.deps.clients, log, safety: spec.safety },
+      faultContext(context, log),
     );
   } catch (error) {
     context.deps.metrics.errors.inc({ step: 'injectTargets' });

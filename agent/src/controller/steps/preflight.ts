@@ -3,8 +3,7 @@ import { checkBlastRadius, checkNamespace, checkSpecSupport } from '../../safety
 import { isEligible } from '../../selection/candidates';
 import { computeBlastRadius } from '../../selection/blastRadius';
 import { selectTargets, TargetSelection } from '../../selection/selectTargets';
-import { appendTargetEvent, nowIso, RunStatus, setCondition } from '../../status/records';
-import type { ChaosRunResource } from '../../kube/chaosRun';
+import { appendTargetEvent, nowIso, RunStatus, setCondition, type ChaosRunResource } from '@chaoscraft/backstage-plugin-chaos-node';
 import { CONTINUE, RunContext, ReconcileStep, stop } from '../pipeline';
 import type { GateCheck } from '../hypothesisGate';
 import { awaitFinalizer, finishRun, gateInput, runReference, touch, writeFirstPlan } from './runFacts';

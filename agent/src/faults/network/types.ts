@@ -40,7 +40,7 @@ export class FaultUnsupportedError extends Error {
  * Applying them to one target and recovering one target are the same for every network fault
  * (node/NetworkInjector.ts), because the ledger must hold the exact objects before any is added.
  */
-export interface NetworkFaultModule<T extends NetworkFaultType> {
+export interface NetworkFaultPlanner<T extends NetworkFaultType> {
   readonly type: T;
   plan(fault: FaultOfType<T>, context: PlanContext): NetworkFaultPlan;
 }

@@ -1,5 +1,4 @@
-import type { Logger } from '../log';
-import { Backoff } from './backoff';
+import { Backoff } from '../informer/backoff';
 
 export interface WorkResult {
   /** Reconcile this key again after this long (timers: duration end, heartbeat). */
@@ -8,12 +7,16 @@ export interface WorkResult {
 
 export type Worker = (key: string) => Promise<WorkResult>;
 
+/** A failed work item: it runs again after `delayMs` (per-key exponential backoff). */
+export type WorkFailureHandler = (key: string, error: unknown, delayMs: number) => void;
+
 /**
- * A work queue that never runs two reconciles of the same run at once (as client-go's
+ * A work queue that never runs two reconciles of the same key at once (as client-go's
  * workqueue): a key added while it is being processed is marked dirty and runs again right
- * after. Different runs proceed in parallel, up to `concurrency`.
+ * after. Different keys proceed in parallel, up to `concurrency`. The controller's runs, the node
+ * daemons' runs and the backend's mirror each drain one.
  */
-export class RunQueue {
+export class WorkQueue {
   private readonly queue: string[] = [];
   private readonly queued = new Set<string>();
   private readonly active = new Set<string>();
@@ -25,7 +28,7 @@ export class RunQueue {
 
   constructor(
     private readonly worker: Worker,
-    private readonly log: Logger,
+    private readonly onFailure: WorkFailureHandler,
     private readonly concurrency = 4,
   ) {}
 
@@ -103,7 +106,7 @@ export class RunQueue {
       const backoff = this.failures.get(key) ?? new Backoff(200, 30_000);
       this.failures.set(key, backoff);
       const delayMs = backoff.next();
-      this.log.error({ err: error instanceof Error ? error.message : String(error), key, delayMs }, 'reconcile failed; retrying');
+      this.onFailure(key, error, delayMs);
       if (this.running) this.addAfter(key, delayMs);
     } finally {
       this.active.delete(key);

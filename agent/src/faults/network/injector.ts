@@ -1,18 +1,13 @@
 import { promises as fs } from 'node:fs';
 import type { NetworkFault } from '@chaoscraft/backstage-plugin-chaos-common';
-import {
-  addObject,
-  NetnsCommands,
-  NodeNetworkCapabilities,
-  NsenterCommands,
-  objectNames,
-  planNetworkFault,
-  removeObject,
-  targetKey,
-} from '../faults/network';
-import { crashPoint } from './crashPoint';
-import { Ledger, LedgerEntry, LedgerRun } from './Ledger';
-import type { NetnsResolver } from './netns';
+import { crashPoint } from '../../node/crashPoint';
+import { Ledger, LedgerEntry, LedgerRun } from '../../node/Ledger';
+import type { NetnsResolver } from '../../node/netns';
+import { NetnsCommands, NsenterCommands } from './exec';
+import { objectNames, targetKey } from './names';
+import { addObject, removeObject } from './objects';
+import { planNetworkFault } from './planners';
+import type { NodeNetworkCapabilities } from './types';
 
 /** One network fault on one pod of one run. */
 export interface NetworkTarget {
@@ -22,6 +17,11 @@ export interface NetworkTarget {
   podUid?: string;
   container?: string;
   fault: NetworkFault;
+}
+
+/** The ledger key of one network target. */
+export function networkTargetKey(target: NetworkTarget): string {
+  return targetKey({ runUid: target.run.uid, podNamespace: target.podNamespace, pod: target.pod, fault: target.fault.type });
 }
 
 /** The target cannot be injected; `reason` is CamelCase for the record. */
@@ -55,22 +55,13 @@ export class NetworkInjector {
     return this.options.ledger;
   }
 
-  keyOf(target: NetworkTarget): string {
-    return targetKey({
-      runUid: target.run.uid,
-      podNamespace: target.podNamespace,
-      pod: target.pod,
-      fault: target.fault.type,
-    });
-  }
-
   /**
    * Adds the fault's objects in the pod's namespace. Idempotent: an entry that was fully applied
    * is returned as is; a partial one (an earlier attempt died part way) is removed first. On an
    * error everything this attempt added is removed again before the error is thrown.
    */
   async apply(target: NetworkTarget): Promise<LedgerEntry> {
-    const key = this.keyOf(target);
+    const key = networkTargetKey(target);
     const existing = this.ledger.entryForKey(key);
     if (existing?.appliedAt) {
       return existing;

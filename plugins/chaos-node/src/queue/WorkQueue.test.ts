@@ -1,7 +1,6 @@
-import pino from 'pino';
-import { RunQueue } from './runQueue';
+import { WorkQueue } from './WorkQueue';
 
-describe('RunQueue', () => {
+describe('WorkQueue', () => {
   it('never runs the same key twice at once, and reruns a key added while it ran', async () => {
     let active = 0;
     let maxActive = 0;
@@ -15,7 +14,7 @@ describe('RunQueue', () => {
       finishFirst = resolve;
     });
     const done = new Promise<void>(resolve => {
-      const queue = new RunQueue(
+      const queue = new WorkQueue(
         async () => {
           calls++;
           active++;
@@ -28,7 +27,7 @@ describe('RunQueue', () => {
           if (calls === 2) resolve();
           return {};
         },
-        pino({ level: 'silent' }),
+        () => undefined,
       );
       queue.start();
       queue.add('ns/a');

@@ -3,6 +3,7 @@ import {
   Condition,
   MAX_TARGET_EVENTS,
   TargetEvent,
+  TargetPhase,
   TargetRecord,
 } from '@chaoscraft/backstage-plugin-chaos-common';
 
@@ -34,25 +35,64 @@ export function appendTargetEvent(record: TargetRecord, reason: string, message:
   record.events = [...(record.events ?? []), event].slice(-MAX_TARGET_EVENTS);
 }
 
-/** Moves a record to a phase, with the why, and logs it among the record's events. */
+/**
+ * Moves a record to a phase, with the why, and logs it among the record's events: the one
+ * record transition, whoever writes it (the controller or a node daemon).
+ */
 export function transitionRecord(
   record: TargetRecord,
   phase: TargetRecord['phase'],
   reason: string,
   message: string,
+  time = nowIso(),
 ): void {
-  const time = nowIso();
   record.phase = phase;
   record.reason = clip(reason, 128);
   record.message = clip(message, 1024);
-  if (phase === 'Injected') record.injectedAt = time;
+  if (phase === 'Injected') {
+    record.injectedAt = time;
+    // Injected again (a restarted node daemon re-applies a live run's fault).
+    delete record.recoveredAt;
+  }
   if (phase === 'Recovered') record.recoveredAt = time;
   appendTargetEvent(record, reason, message, time);
 }
 
+/** The identity of a record: one pod (by uid when known) and one fault type. */
+export type RecordIdentity = Pick<TargetRecord, 'pod' | 'uid' | 'fault'>;
+
 /** Identity of a record: one pod (by uid when known) and one fault type. */
-export function sameTarget(a: Pick<TargetRecord, 'pod' | 'uid' | 'fault'>, b: Pick<TargetRecord, 'pod' | 'uid' | 'fault'>): boolean {
+export function sameTarget(a: RecordIdentity, b: RecordIdentity): boolean {
   return a.pod === b.pod && a.fault === b.fault && (a.uid ?? '') === (b.uid ?? '');
+}
+
+/** What should happen to one record, decided by a writer that does not hold the status. */
+export interface RecordUpdate extends RecordIdentity {
+  phase: TargetPhase;
+  reason: string;
+  message: string;
+  /** Only if the record is in one of these phases (re-checked on every write attempt). */
+  onlyFrom?: readonly TargetPhase[];
+}
+
+/**
+ * Applies updates to the records they name (`owns` limits which records this writer may touch);
+ * true if anything changed. Pure, so a status write can re-run it on a fresher copy.
+ */
+export function applyRecordUpdates(
+  records: TargetRecord[],
+  updates: readonly RecordUpdate[],
+  owns: (record: TargetRecord) => boolean = () => true,
+  time = nowIso(),
+): boolean {
+  let changed = false;
+  for (const update of updates) {
+    const record = records.find(r => owns(r) && sameTarget(r, update));
+    if (!record || (update.onlyFrom && !update.onlyFrom.includes(record.phase))) continue;
+    transitionRecord(record, update.phase, update.reason, update.message, time);
+    changed = true;
+  }
+  return changed;
 }
 
 /** Sets a condition, keeping lastTransitionTime when the status did not change (as metav1 does). */

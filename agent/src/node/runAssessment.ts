@@ -1,39 +1,14 @@
-import type { KubernetesObject } from '@kubernetes/client-node';
 import {
-  CHAOS_GROUP,
-  CHAOS_RUN,
-  CHAOS_VERSION,
   isTerminalPhase,
-  RunPhase,
-  TargetRecord,
+  type RunPhase,
+  type TargetRecord,
 } from '@chaoscraft/backstage-plugin-chaos-common';
+import type { ChaosRunResource } from '@chaoscraft/backstage-plugin-chaos-node';
+import type { FaultRouter } from '../faults';
 
-/** A ChaosRun as the API server returns it: spec and status still unparsed. */
-export interface ChaosRunObject extends KubernetesObject {
-  spec?: unknown;
-  status?: {
-    phase?: RunPhase;
-    heartbeatTime?: string;
-    targets?: TargetRecord[];
-    [key: string]: unknown;
-  };
-}
-
-export const CHAOS_RUN_API = {
-  group: CHAOS_GROUP,
-  version: CHAOS_VERSION,
-  plural: CHAOS_RUN.plural,
-} as const;
-
-export const CHAOS_RUNS_PATH = `/apis/${CHAOS_GROUP}/${CHAOS_VERSION}/${CHAOS_RUN.plural}`;
-
-export function runLabel(run: Pick<ChaosRunObject, 'metadata'>): string {
-  return `${run.metadata?.namespace}/${run.metadata?.name}`;
-}
-
-/** Records this daemon acts on: network faults on its own node. */
-export function isOwnRecord(record: TargetRecord, nodeName: string): boolean {
-  return record.node === nodeName && record.fault.startsWith('network-');
+/** Records a node daemon acts on: faults executed by node daemons, on its own node. */
+export function isOwnRecord(record: TargetRecord, nodeName: string, faults: FaultRouter): boolean {
+  return record.node === nodeName && faults.executorOf(record.fault) === 'node';
 }
 
 /**
@@ -63,7 +38,7 @@ const INJECTING_PHASES: readonly RunPhase[] = ['Injecting', 'Running'];
  * not aborted, not being deleted, and its controller renewed the heartbeat within the timeout.
  */
 export function assessRun(
-  run: ChaosRunObject | undefined,
+  run: ChaosRunResource | undefined,
   nowMs: number,
   heartbeatTimeoutMs: number,
 ): RunAssessment {

@@ -1,6 +1,8 @@
-import { ChaosRunClient, ChaosRunResource } from '../kube/chaosRun';
-import { isConflict } from '../kube/errors';
-import { normalizeStatus, nowIso, RunStatus } from './records';
+import type { ChaosRunClient } from '../chaosRun/ChaosRunClient';
+import type { ChaosRunResource } from '../chaosRun/resource';
+import { isConflict, isNotFound } from '../kube/apiErrors';
+import type { TargetRecord } from '@chaoscraft/backstage-plugin-chaos-common';
+import { applyRecordUpdates, normalizeStatus, nowIso, RecordUpdate, RunStatus } from './records';
 
 /**
  * Every phase reached is listed once, in order, so that a watcher (the backend's mirror) that
@@ -63,6 +65,32 @@ export class StatusWriter {
         }
         current = await this.runs.get(run.metadata.namespace!, run.metadata.name!);
       }
+    }
+  }
+
+  /**
+   * Applies record updates (a node daemon's injections and recoveries) to the run with this uid,
+   * touching only the records `owns` allows; 'gone' when the run was deleted, or replaced by a
+   * new one of the same name.
+   */
+  async updateRecords(
+    run: ChaosRunResource,
+    updates: readonly RecordUpdate[],
+    owns: (record: TargetRecord) => boolean,
+  ): Promise<'written' | 'unchanged' | 'gone'> {
+    if (updates.length === 0) return 'unchanged';
+    const uid = run.metadata.uid;
+    let replaced = false;
+    try {
+      const { written } = await this.update(run, (status, fresh) => {
+        replaced = fresh.metadata.uid !== uid;
+        return !replaced && applyRecordUpdates(status.targets, updates, owns);
+      });
+      if (replaced) return 'gone';
+      return written ? 'written' : 'unchanged';
+    } catch (error) {
+      if (isNotFound(error)) return 'gone';
+      throw error;
     }
   }
 }
