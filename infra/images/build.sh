@@ -182,9 +182,16 @@ build_one() {
   containerfile=$(containerfile_of "$image")
   ref=$(ref_of "$image")
   t0=$SECONDS
+  # The base images this one builds on: every image starts from debian:bookworm-slim (pause in
+  # its build stage); all but pause from node:22-bookworm-slim too.
+  local bases=$DEBIAN_KEY
+  if [[ $image != pause ]]; then
+    ensure_node
+    bases+=" $NODE_KEY"
+  fi
   ctx=$(mktemp -d "$CACHE_ROOT/tmp/ctx.XXXXXX")
   stage "$image" "$ctx"
-  key=$( (echo "$DEBIAN_KEY $NODE_KEY"; cat "$containerfile"; context_key "$ctx") | sha)
+  key=$( (echo "$bases"; cat "$containerfile"; context_key "$ctx") | sha)
   archive=$CACHE_ROOT/archives/$image-$key.oci.tar
   if [[ -s "$archive" ]]; then
     log "$image: cached ($archive)"
@@ -230,7 +237,6 @@ main() {
   fi
   local t0=$SECONDS
   ensure_debian
-  ensure_node
   for image in "${images[@]}"; do build_one "$image"; done
   log "done in $((SECONDS - t0))s"
 }

@@ -5,7 +5,10 @@
 #   2. `helm install` brings the controller up as the chart's ServiceAccount (never admin) and
 #      the node DaemonSet up on the real node only;
 #   3. a pod-kill ChaosRun through the installed agent kills a real demo-app pod, whose
-#      container receives SIGTERM and drains within its grace period (seen in its own log).
+#      container receives SIGTERM and drains within its grace period (seen in its own log);
+#      a bandwidth run goes through the node daemon;
+#   4. RBAC from the calls the agent made (the API server's audit log): every call of its two
+#      service accounts succeeded, and `kubectl auth can-i` denies them secrets and node writes.
 # Starts its own sandbox (with --real-node) unless CHART_TEST_SANDBOX_DIR names a running one
 # with a real node. Prints one 'N passed, N failed, N skipped' line; exits non-zero on failure.
 set -euo pipefail
@@ -20,7 +23,7 @@ APP_NS=chart-test-app
 PASSED=0
 FAILED=0
 SKIPPED=0
-CHECKS=9
+CHECKS=13
 OWN_SANDBOX=0
 LOGS_PIDS=()
 
@@ -181,6 +184,10 @@ spec:
   faults: [{type: pod-kill, gracePeriodSeconds: 10}]
   duration: 5s
   safety: {maxBlastRadiusPercent: 50}
+  # A Kubernetes probe: the controller reads the Deployment (apps/deployments get).
+  hypothesis:
+    interval: 2s
+    probes: [{type: k8s, name: web-available, deployment: web, minAvailableRatio: 0.4}]
 EOF
 run_done() { [[ "$(k -n "$APP_NS" get chaosrun kill-one -o jsonpath='{.status.phase}')" =~ ^(Completed|Aborted|Failed)$ ]]; }
 wait_until 120 run_done || true
@@ -198,6 +205,61 @@ if [[ -n "$victim_log" ]]; then
 fi
 check "one killed container received SIGTERM and exited after its 2 s drain, inside the 10 s grace (${drain:-no SIGTERM seen}s)" \
   eval '[[ -n "$drain" ]] && awk -v d="$drain" "BEGIN { exit !(d >= 1.9 && d < 10) }"'
+
+# A network fault: the node daemon finds the pod's network namespace through the CRI.
+wait_until 120 ready_web || true
+k -n "$APP_NS" create -f - >/dev/null <<EOF
+apiVersion: chaoscraft.io/v1alpha1
+kind: ChaosRun
+metadata: {name: bandwidth-one, namespace: $APP_NS}
+spec:
+  entityRef: component:default/web
+  target: {namespace: $APP_NS, labelSelector: {app: web}, selection: {mode: one}}
+  faults: [{type: network-bandwidth, rateKbit: 1000}]
+  duration: 5s
+  safety: {maxBlastRadiusPercent: 50}
+EOF
+bandwidth_done() { [[ "$(k -n "$APP_NS" get chaosrun bandwidth-one -o jsonpath='{.status.phase}')" =~ ^(Completed|Aborted|Failed)$ ]]; }
+wait_until 120 bandwidth_done || true
+phase=$(k -n "$APP_NS" get chaosrun bandwidth-one -o jsonpath='{.status.phase}; target {.status.targets[0].phase} {.status.targets[0].message}')
+check "a bandwidth run on a real pod completes, its target recovered by the node daemon ($phase)" \
+  eval '[[ "$phase" == "Completed; target Recovered"* ]]'
+
+# ---- 4. RBAC, from the calls the agent made ----
+# Every request of the agent's two service accounts, from the audit log: "CODE VERB RESOURCE".
+agent_calls() {
+  python3 - "$DIR/logs/audit.log" "$RELEASE_NS" <<'EOF'
+import json, sys
+path, ns = sys.argv[1], sys.argv[2]
+users = {f"system:serviceaccount:{ns}:chaoscraft-agent-controller": "controller",
+         f"system:serviceaccount:{ns}:chaoscraft-agent-node": "node"}
+seen = {}
+for line in open(path):
+    e = json.loads(line)
+    who = users.get(e.get("user", {}).get("username"))
+    if not who or "objectRef" not in e:
+        continue
+    o = e["objectRef"]
+    res = (o.get("apiGroup") or "core") + "/" + o["resource"] + ("/" + o["subresource"] if o.get("subresource") else "")
+    scope = "cluster" if not o.get("namespace") else ("own-ns" if o["namespace"] == ns else "other-ns")
+    key = (who, str(e.get("responseStatus", {}).get("code", "?")), e["verb"], res, scope)
+    seen[key] = seen.get(key, 0) + 1
+for (who, code, verb, res, scope), n in sorted(seen.items()):
+    print(who, code, verb, res, scope, n)
+EOF
+}
+agent_calls >"$WORK/calls.txt"
+denied=$(awk '$2 == 401 || $2 == 403' "$WORK/calls.txt")
+check "every API call of the agent's service accounts succeeded ($(wc -l <"$WORK/calls.txt") distinct calls${denied:+; denied: $(echo $denied)})" \
+  eval '[[ -s "$WORK/calls.txt" && -z "$denied" ]]'
+echo "  the calls (account, status, verb, resource, scope, count):"
+sed 's/^/    /' "$WORK/calls.txt"
+can_i() { k auth can-i --as="system:serviceaccount:$RELEASE_NS:$1" "${@:2}" 2>/dev/null; }
+denies() { local who=$1; shift; ! can_i "$who" "$@" >/dev/null; }
+check "can-i: the controller may not read secrets, nor write nodes" \
+  eval 'denies chaoscraft-agent-controller get secrets -A && denies chaoscraft-agent-controller list secrets -n "$APP_NS" && denies chaoscraft-agent-controller patch nodes && denies chaoscraft-agent-controller delete nodes && denies chaoscraft-agent-controller create pods -n "$APP_NS"'
+check "can-i: the node daemon may not read secrets or pods, nor write nodes" \
+  eval 'denies chaoscraft-agent-node get secrets -A && denies chaoscraft-agent-node list pods -A && denies chaoscraft-agent-node patch nodes && denies chaoscraft-agent-node update chaosruns -n "$APP_NS"'
 
 printf 'chart timings: images build+load %ds, helm install to Ready %ds\n' "$images_s" "$install_s"
 helm_ uninstall chaoscraft -n "$RELEASE_NS" --wait >/dev/null 2>&1 || true
