@@ -2,6 +2,7 @@ import type { Fault, FaultType, Safety, TargetPhase } from '@chaoscraft/backstag
 import type { KubeClients } from '../kube/clients';
 import type { Logger } from '../log';
 import type { NetworkInjectorOptions } from './network/injector';
+import type { NodeNetworkCapabilities } from './network/types';
 
 /** One pod a fault is applied to, as the run's target record names it. */
 export interface FaultTarget {
@@ -85,4 +86,10 @@ export type NodeFaultDeps = NetworkInjectorOptions;
  */
 export type FaultModule =
   | { readonly type: FaultType; readonly executor: 'controller'; create(deps: ControllerFaultDeps): FaultImplementation }
-  | { readonly type: FaultType; readonly executor: 'node'; create(deps: NodeFaultDeps): FaultImplementation };
+  | {
+      readonly type: FaultType;
+      readonly executor: 'node';
+      create(deps: NodeFaultDeps): FaultImplementation;
+      /** Why a node with these capabilities cannot run the fault (checked at preflight). */
+      unsupportedOn?(fault: Fault, capabilities: NodeNetworkCapabilities): string | undefined;
+    };

@@ -18,10 +18,13 @@ import { FreshRun, JanitorDeps, runJanitor } from './janitor';
 import { Ledger, LedgerEntry, LedgerRun, targetKey } from './Ledger';
 import type { NetnsResolver } from './netns';
 import { failedUpdate, MAY_HOLD_FAULT, outcomeUpdate, recoveredUpdate, WANTS_INJECTION } from './recordUpdates';
+import { NodeDaemonLease } from './nodeLease';
 import { assessRun, isOwnRecord, RunAssessment } from './runAssessment';
 
 export interface NodeDaemonConfig {
   nodeName: string;
+  /** The agent's namespace, where this node's daemon Lease is kept. */
+  namespace: string;
   kc: KubeConfig;
   ledger: Ledger;
   resolver: NetnsResolver;
@@ -47,6 +50,7 @@ export class NodeDaemon implements JanitorDeps {
   private readonly status: StatusWriter;
   private readonly informer: ResilientInformer<ChaosRunResource>;
   private readonly queue: WorkQueue;
+  private readonly lease: NodeDaemonLease;
   private timer?: NodeJS.Timeout;
   private stopped = false;
 
@@ -74,6 +78,12 @@ export class NodeDaemon implements JanitorDeps {
       onEvent: (_event, run) => this.enqueue(run.metadata.uid!),
       onError: (error, delayMs) => config.logger.warn({ err: error, delayMs }, 'ChaosRun list/watch failed; relisting'),
     });
+    this.lease = new NodeDaemonLease(config.kc, {
+      namespace: config.namespace,
+      nodeName: config.nodeName,
+      capabilities: config.capabilities,
+      logger: config.logger,
+    });
     this.queue = new WorkQueue(
       async uid => {
         await this.reconcile(uid);
@@ -87,7 +97,10 @@ export class NodeDaemon implements JanitorDeps {
     return this.config.ledger;
   }
 
-  /** Janitor first, then the informer, the queue and the timer. Resolves once running. */
+  /**
+   * Janitor first, then the informer, the queue and the timer; the lease last, so the
+   * controller sends node faults here only once the daemon can act. Resolves once running.
+   */
   async start(): Promise<void> {
     await runJanitor(this);
     this.informer.start();
@@ -95,6 +108,7 @@ export class NodeDaemon implements JanitorDeps {
     this.queue.start();
     this.timer = setInterval(() => this.tick(), this.config.checkIntervalMs);
     this.tick();
+    await this.lease.start();
   }
 
   /**
@@ -104,6 +118,7 @@ export class NodeDaemon implements JanitorDeps {
    * starts again while the run is live injects them again.
    */
   async stop(options: { revert?: boolean } = {}): Promise<void> {
+    await this.lease.stop();
     this.stopped = true;
     clearInterval(this.timer);
     await this.informer.stop();

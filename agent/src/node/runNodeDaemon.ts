@@ -16,6 +16,8 @@ import { NodeDaemon } from './NodeDaemon';
 export interface NodeDaemonOptions {
   /** This node's name, as in the records' `node`. Default env NODE_NAME. */
   nodeName?: string;
+  /** Where this node's daemon Lease lives: the agent's namespace. Default env POD_NAMESPACE. */
+  namespace?: string;
   /** Path of a kubeconfig; default in-cluster, then KUBECONFIG / ~/.kube/config. */
   kubeconfig?: string;
   /** The ledger file, on a hostPath. */
@@ -38,10 +40,13 @@ export interface NodeDaemonOptions {
 }
 
 export const DEFAULT_LEDGER_PATH = '/var/lib/chaoscraft/node-ledger.jsonl';
+export const DEFAULT_AGENT_NAMESPACE = 'chaoscraft-system';
 
 export const NODE_USAGE = `chaoscraft-agent node [flags]
 
   --node-name NAME           this node (default: env NODE_NAME)
+  --namespace NS             the agent's namespace, for this node's daemon Lease
+                             (default: env POD_NAMESPACE, else ${DEFAULT_AGENT_NAMESPACE})
   --kubeconfig PATH          default: in-cluster service account, then KUBECONFIG
   --ledger PATH              hostPath ledger file (default ${DEFAULT_LEDGER_PATH})
   --heartbeat-timeout DUR    dead-man's switch, e.g. 30s (default 30s)
@@ -59,7 +64,7 @@ export function parseNodeDaemonArgs(
   argv: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
 ): NodeDaemonOptions {
-  const options: NodeDaemonOptions = { nodeName: env.NODE_NAME };
+  const options: NodeDaemonOptions = { nodeName: env.NODE_NAME, namespace: env.POD_NAMESPACE };
   const take = (i: number, flag: string): string => {
     const value = argv[i + 1];
     if (value === undefined || value.startsWith('--')) {
@@ -80,6 +85,9 @@ export function parseNodeDaemonArgs(
     switch (flag) {
       case '--node-name':
         options.nodeName = value();
+        break;
+      case '--namespace':
+        options.namespace = value();
         break;
       case '--kubeconfig':
         options.kubeconfig = value();
@@ -200,6 +208,7 @@ export async function runNodeDaemon(
         iptables: options.iptables ?? 'iptables',
       },
       logger,
+      namespace: options.namespace ?? DEFAULT_AGENT_NAMESPACE,
       heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? 30_000,
       checkIntervalMs: options.checkIntervalMs ?? 1_000,
     },
