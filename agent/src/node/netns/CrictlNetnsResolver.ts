@@ -44,6 +44,9 @@ interface CrictlInspect {
   };
 }
 
+/** crictl commands whose arguments are IDs, after which no flag is read. */
+const POSITIONAL = new Set(['inspect', 'inspectp']);
+
 /**
  * Finds a pod's network namespace through the container runtime with crictl, the CRI's own
  * command-line client: pod sandbox by namespace, name (and uid) → a running container → its PID
@@ -174,9 +177,6 @@ export class CrictlNetnsResolver implements NetnsResolver {
     }
   }
 }
-
-/** crictl commands whose arguments are IDs, after which no flag is read. */
-const POSITIONAL = new Set(['inspect', 'inspectp']);
 
 /**
  * The line of crictl's stderr that says what failed: the last one that is not a warning (crictl
