@@ -221,9 +221,9 @@ spec:
 EOF
 bandwidth_done() { [[ "$(k -n "$APP_NS" get chaosrun bandwidth-one -o jsonpath='{.status.phase}')" =~ ^(Completed|Aborted|Failed)$ ]]; }
 wait_until 120 bandwidth_done || true
-phase=$(k -n "$APP_NS" get chaosrun bandwidth-one -o jsonpath='{.status.phase}; target {.status.targets[0].phase} {.status.targets[0].message}')
-check "a bandwidth run on a real pod completes, its target recovered by the node daemon ($phase)" \
-  eval '[[ "$phase" == "Completed; target Recovered"* ]]'
+phase=$(k -n "$APP_NS" get chaosrun bandwidth-one -o jsonpath='{.status.phase}; target {.status.targets[0].phase}; events {.status.targets[0].events[*].reason}')
+check "a bandwidth run on a real pod: injected, then recovered by the node daemon ($phase)" \
+  eval '[[ "$phase" == "Completed; target Recovered; "* && "$phase" == *Injected* ]]'
 
 # ---- 4. RBAC, from the calls the agent made ----
 # Every request of the agent's two service accounts, from the audit log: "CODE VERB RESOURCE".
