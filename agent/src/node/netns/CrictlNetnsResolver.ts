@@ -45,6 +45,9 @@ interface CrictlInspect {
   };
 }
 
+/** crictl commands whose arguments are IDs, after which no flag is read. */
+const POSITIONAL = new Set(['inspect', 'inspectp']);
+
 /**
  * Finds a pod's network namespace through the container runtime with crictl, the CRI's own
  * command-line client: pod sandbox by namespace, name (and uid) → a running container → its PID
@@ -183,14 +186,16 @@ export class CrictlNetnsResolver implements NetnsResolver {
   }
 
   private async crictlJson<T>(pod: PodRef, args: string[]): Promise<T> {
-    const argv = ['--runtime-endpoint', this.endpoint, ...args, '-o', 'json'];
+    // crictl stops reading flags at a command's first positional argument: `inspect ID -o json`
+    // asks for containers "ID", "-o" and "json". inspect and inspectp print JSON by default and
+    // take only the ID; the listing commands take flags only, so `-o json` goes last.
+    const output = POSITIONAL.has(args[0]) ? [] : ['-o', 'json'];
+    const argv = ['--runtime-endpoint', this.endpoint, ...args, ...output];
     const result = await this.run(this.crictl, argv);
     if (result.code !== 0) {
       throw new NetnsNotFoundError(
         pod,
-        `crictl ${args[0]} failed: ${
-          (result.stderr || result.stdout).trim().split('\n')[0]
-        }`,
+        `crictl ${args[0]} failed: ${crictlError(result.stderr || result.stdout)}`,
       );
     }
     try {
@@ -199,6 +204,18 @@ export class CrictlNetnsResolver implements NetnsResolver {
       throw new NetnsNotFoundError(pod, `crictl ${args[0]} printed no JSON`);
     }
   }
+}
+
+/**
+ * The line of crictl's stderr that says what failed: the last one that is not a warning (crictl
+ * warns first about a missing /etc/crictl.yaml, which says nothing about the failure).
+ */
+function crictlError(stderr: string): string {
+  const lines = stderr
+    .trim()
+    .split('\n')
+    .filter(line => line && !line.includes('level=warning'));
+  return lines[lines.length - 1] ?? stderr.trim().split('\n')[0];
 }
 
 async function exists(path: string): Promise<boolean> {
