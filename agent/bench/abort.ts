@@ -156,7 +156,7 @@ async function startBed(): Promise<Bed> {
   const node = (await core.listNode()).items[0]?.metadata?.name;
   if (!node) throw new Error('the sandbox has no node');
   await createPodsOnNode(cluster.kc, namespace, ['demo'], { app: 'demo' }, node);
-  const daemon = await startNodeDaemon({ kubeconfigPath: cluster.kubeconfigPath, nodeName: node, dir });
+  const daemon = await startNodeDaemon({ kubeconfigPath: cluster.kubeconfigPath, nodeName: node, agentNamespace, dir });
   daemon.mapPod(namespace, 'demo', testbed.netns.path);
   const controller = await startController(cluster.kc, {
     agentNamespace,

@@ -217,6 +217,8 @@ export interface InProcessNodeDaemon {
 export async function startNodeDaemon(options: {
   kubeconfigPath: string;
   nodeName: string;
+  /** The agent's namespace, where the daemon's Lease tells preflight it is there. */
+  agentNamespace: string;
   /** A private directory for the ledger and the netns map. */
   dir: string;
   heartbeatTimeoutMs?: number;
@@ -227,6 +229,7 @@ export async function startNodeDaemon(options: {
   writeFileSync(mapPath, '{}');
   const running: RunningNodeDaemon = await runNodeDaemon({
     nodeName: options.nodeName,
+    namespace: options.agentNamespace,
     kubeconfig: options.kubeconfigPath,
     ledger: ledgerPath,
     heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? 15_000,

@@ -15,6 +15,7 @@ import {
   runKey,
 } from '@chaoscraft/backstage-plugin-chaos-node';
 import { makeKubeClients } from '../kube/clients';
+import { NODE_DAEMON_LABEL, nodeDaemonPresence } from '../kube/nodeDaemonLease';
 import { createLogger, Logger } from '../log';
 import { ControllerMetrics, MetricsServer, startMetricsServer } from '../metrics';
 import { EventRecorder } from '../status/kubeEvents';
@@ -133,6 +134,13 @@ export class ChaosController {
         injectionTimeoutMs: config.injectionTimeoutMs,
       },
       namespaceLabels: name => this.namespaceLabels(clients.core, name),
+      nodeDaemons: async () => {
+        const leases = await clients.coordination.listNamespacedLease({
+          namespace: config.agentNamespace,
+          labelSelector: `${NODE_DAEMON_LABEL}=true`,
+        });
+        return nodeDaemonPresence(leases.items, Date.now());
+      },
       latest: key => this.latest(key),
       memory: { violationSince: new Map(), armed: new Set() },
       wake: key => {

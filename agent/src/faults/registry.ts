@@ -1,6 +1,8 @@
-import type { FaultType } from '@chaoscraft/backstage-plugin-chaos-common';
+import type { Fault, FaultType } from '@chaoscraft/backstage-plugin-chaos-common';
+import type { NodeCapabilities } from './network/types';
 import { NETWORK_FAULTS } from './network/fault';
 import { podKill } from './podKill/podKill';
+import { STRESS_FAULTS } from './stress/fault';
 import {
   ControllerFaultDeps,
   FaultExecutor,
@@ -10,8 +12,8 @@ import {
   UnknownFaultTypeError,
 } from './types';
 
-/** Every fault the agent can run, one module per type. cpu-stress has none yet: refused at preflight. */
-export const FAULT_MODULES: readonly FaultModule[] = [podKill, ...NETWORK_FAULTS];
+/** Every fault the agent can run, one module per type. */
+export const FAULT_MODULES: readonly FaultModule[] = [podKill, ...NETWORK_FAULTS, ...STRESS_FAULTS];
 
 /**
  * Routes a fault type to its implementation, for one executor: the controller's router holds
@@ -19,7 +21,7 @@ export const FAULT_MODULES: readonly FaultModule[] = [podKill, ...NETWORK_FAULTS
  * the controller can tell a node fault (record it, wait for the daemon) from an unknown one.
  */
 export class FaultRouter {
-  private readonly executors = new Map<string, FaultExecutor>();
+  private readonly modules = new Map<string, FaultModule>();
   private readonly implementations = new Map<string, FaultImplementation>();
 
   private constructor(
@@ -27,7 +29,7 @@ export class FaultRouter {
     deps: { executor: 'controller'; controller: ControllerFaultDeps } | { executor: 'node'; node: NodeFaultDeps },
   ) {
     for (const module of modules) {
-      this.executors.set(module.type, module.executor);
+      this.modules.set(module.type, module);
       if (module.executor === 'controller' && deps.executor === 'controller') {
         this.implementations.set(module.type, module.create(deps.controller));
       } else if (module.executor === 'node' && deps.executor === 'node') {
@@ -48,19 +50,25 @@ export class FaultRouter {
 
   /** A module exists for the type (whoever executes it). */
   supports(type: FaultType | string): boolean {
-    return this.executors.has(type);
+    return this.modules.has(type);
   }
 
   /** Where the type executes; undefined for an unknown type. */
   executorOf(type: FaultType | string): FaultExecutor | undefined {
-    return this.executors.get(type);
+    return this.modules.get(type)?.executor;
+  }
+
+  /** Why a node with these capabilities cannot run the fault; undefined when it can. */
+  unsupportedOn(fault: Fault, capabilities: NodeCapabilities): string | undefined {
+    const module = this.modules.get(fault.type);
+    return module?.executor === 'node' ? module.unsupportedOn?.(fault, capabilities) : undefined;
   }
 
   /** @throws UnknownFaultTypeError for an unknown type, or one another executor runs. */
   route(type: FaultType | string): FaultImplementation {
     const implementation = this.implementations.get(type);
     if (!implementation) {
-      const executor = this.executors.get(type);
+      const executor = this.executorOf(type);
       throw new UnknownFaultTypeError(type, executor ? `it is executed by the ${executor}, not here` : undefined);
     }
     return implementation;

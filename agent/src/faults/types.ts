@@ -2,6 +2,7 @@ import type { Fault, FaultType, Safety, TargetPhase } from '@chaoscraft/backstag
 import type { KubeClients } from '../kube/clients';
 import type { Logger } from '../log';
 import type { NetworkInjectorOptions } from './network/injector';
+import type { NodeCapabilities } from './network/types';
 
 /** One pod a fault is applied to, as the run's target record names it. */
 export interface FaultTarget {
@@ -29,6 +30,11 @@ export interface FaultContext {
 /** Applying also knows the run's safety settings (e.g. respectPodDisruptionBudgets). */
 export interface ApplyContext extends FaultContext {
   safety: Safety;
+  /**
+   * The longest the fault may last if nothing else stops it (the run's whole length and a
+   * margin): a fault that runs on its own, e.g. a stress process, is started with this bound.
+   */
+  deadlineMs?: number;
 }
 
 /** What applying or recovering did to one target; becomes its record's phase and an Event. */
@@ -75,8 +81,13 @@ export interface ControllerFaultDeps {
   clients: KubeClients;
 }
 
-/** What node faults are built with: the node's ledger, namespace resolver and capabilities. */
-export type NodeFaultDeps = NetworkInjectorOptions;
+/** What node faults are built with: the node's ledger, pod resolver and capabilities. */
+export type NodeFaultDeps = NetworkInjectorOptions & {
+  /** Where the node's cgroup filesystem is mounted (default /sys/fs/cgroup). */
+  cgroupRoot?: string;
+  /** Where the node's /proc is (hostPID: /proc). */
+  procRoot?: string;
+};
 
 /**
  * One fault type: where it executes and how to build its implementation there. The registry
@@ -85,4 +96,10 @@ export type NodeFaultDeps = NetworkInjectorOptions;
  */
 export type FaultModule =
   | { readonly type: FaultType; readonly executor: 'controller'; create(deps: ControllerFaultDeps): FaultImplementation }
-  | { readonly type: FaultType; readonly executor: 'node'; create(deps: NodeFaultDeps): FaultImplementation };
+  | {
+      readonly type: FaultType;
+      readonly executor: 'node';
+      create(deps: NodeFaultDeps): FaultImplementation;
+      /** Why a node with these capabilities cannot run the fault (checked at preflight). */
+      unsupportedOn?(fault: Fault, capabilities: NodeCapabilities): string | undefined;
+    };

@@ -76,7 +76,7 @@ describeTestbed('steady-state hypothesis through the controller and the node dae
     await applyCrds(target.kc);
     await createPodsOnNode(target.kc, target.namespace, ['demo'], { app: 'demo' }, NODE);
     await createPodsOnNode(target.kc, target.namespace, WEB_PODS, { app: 'web' }, NODE);
-    daemon = await startNodeDaemon({ kubeconfigPath: await sandboxKubeconfigPath(), nodeName: NODE, dir });
+    daemon = await startNodeDaemon({ kubeconfigPath: await sandboxKubeconfigPath(), nodeName: NODE, agentNamespace: agent.namespace, dir });
     // The demo service's namespace is the demo pod's; every web pod starts in the lab's pod a.
     daemon.mapPod(target.namespace, 'demo', testbed.netns.path);
     for (const pod of WEB_PODS) daemon.mapPod(target.namespace, pod, lab.pods.a.path);

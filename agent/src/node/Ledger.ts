@@ -3,6 +3,10 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { FaultType } from '@chaoscraft/backstage-plugin-chaos-common';
 import type { NetworkObject } from '../faults/network/objects';
+import type { StressProcessObject } from '../faults/stress/fault';
+
+/** Something a node fault adds: kernel network objects, or a stress process. */
+export type LedgerObject = NetworkObject | StressProcessObject;
 
 /** Identifies one (run, pod, fault) target across the ledger, kernel objects and status. */
 export interface TargetIdentity {
@@ -32,9 +36,13 @@ export interface LedgerEntry {
   key: string;
   run: LedgerRun;
   target: { podNamespace: string; pod: string; podUid?: string; fault: FaultType };
-  /** The pod's network namespace, and its nsfs inode so a reused path is never mistaken for it. */
-  netns: { path: string; inode?: number };
-  objects: NetworkObject[];
+  /**
+   * For network faults: the pod's network namespace, and its nsfs inode so a reused path is
+   * never mistaken for it.
+   */
+  netns?: { path: string; inode?: number };
+  /** What the fault adds, exactly as recovery removes it. */
+  objects: LedgerObject[];
   notes: string[];
   intentAt: string;
   /** Set once every object was added. Absent: injection stopped part way (crash or error). */

@@ -1,5 +1,5 @@
 import { KubeConfig } from '@kubernetes/client-node';
-import { chaosRunSpecSchema, type TargetRecord } from '@chaoscraft/backstage-plugin-chaos-common';
+import { chaosRunSpecSchema, parseDuration, type ChaosRunSpec, type TargetRecord } from '@chaoscraft/backstage-plugin-chaos-common';
 import {
   ChaosRunClient,
   chaosRunsPath,
@@ -12,20 +12,25 @@ import {
 } from '@chaoscraft/backstage-plugin-chaos-node';
 import type { Logger } from 'pino';
 import { FaultRouter, type FaultContext } from '../faults';
-import type { NodeNetworkCapabilities } from '../faults/network';
+import type { NodeCapabilities } from '../faults/network';
 import { crashPoint } from './crashPoint';
 import { FreshRun, JanitorDeps, runJanitor } from './janitor';
 import { Ledger, LedgerEntry, LedgerRun, targetKey } from './Ledger';
 import type { NetnsResolver } from './netns';
 import { failedUpdate, MAY_HOLD_FAULT, outcomeUpdate, recoveredUpdate, WANTS_INJECTION } from './recordUpdates';
+import { NodeDaemonLease } from './nodeLease';
 import { assessRun, isOwnRecord, RunAssessment } from './runAssessment';
 
 export interface NodeDaemonConfig {
   nodeName: string;
+  /** The agent's namespace, where this node's daemon Lease is kept. */
+  namespace: string;
   kc: KubeConfig;
   ledger: Ledger;
   resolver: NetnsResolver;
-  capabilities: NodeNetworkCapabilities;
+  capabilities: NodeCapabilities;
+  /** The node's cgroup filesystem, for stress faults (default /sys/fs/cgroup). */
+  cgroupRoot?: string;
   logger: Logger;
   /** Dead-man's switch: revert when the run's heartbeat is older than this. */
   heartbeatTimeoutMs: number;
@@ -47,6 +52,7 @@ export class NodeDaemon implements JanitorDeps {
   private readonly status: StatusWriter;
   private readonly informer: ResilientInformer<ChaosRunResource>;
   private readonly queue: WorkQueue;
+  private readonly lease: NodeDaemonLease;
   private timer?: NodeJS.Timeout;
   private stopped = false;
 
@@ -59,6 +65,7 @@ export class NodeDaemon implements JanitorDeps {
       resolver: config.resolver,
       capabilities: config.capabilities,
       hostNetnsInode,
+      cgroupRoot: config.cgroupRoot,
     });
     this.runs = new ChaosRunClient(config.kc);
     this.status = new StatusWriter(this.runs);
@@ -74,6 +81,12 @@ export class NodeDaemon implements JanitorDeps {
       onEvent: (_event, run) => this.enqueue(run.metadata.uid!),
       onError: (error, delayMs) => config.logger.warn({ err: error, delayMs }, 'ChaosRun list/watch failed; relisting'),
     });
+    this.lease = new NodeDaemonLease(config.kc, {
+      namespace: config.namespace,
+      nodeName: config.nodeName,
+      capabilities: config.capabilities,
+      logger: config.logger,
+    });
     this.queue = new WorkQueue(
       async uid => {
         await this.reconcile(uid);
@@ -87,7 +100,10 @@ export class NodeDaemon implements JanitorDeps {
     return this.config.ledger;
   }
 
-  /** Janitor first, then the informer, the queue and the timer. Resolves once running. */
+  /**
+   * Janitor first, then the informer, the queue and the timer; the lease last, so the
+   * controller sends node faults here only once the daemon can act. Resolves once running.
+   */
   async start(): Promise<void> {
     await runJanitor(this);
     this.informer.start();
@@ -95,6 +111,7 @@ export class NodeDaemon implements JanitorDeps {
     this.queue.start();
     this.timer = setInterval(() => this.tick(), this.config.checkIntervalMs);
     this.tick();
+    await this.lease.start();
   }
 
   /**
@@ -104,6 +121,7 @@ export class NodeDaemon implements JanitorDeps {
    * starts again while the run is live injects them again.
    */
   async stop(options: { revert?: boolean } = {}): Promise<void> {
+    await this.lease.stop();
     this.stopped = true;
     clearInterval(this.timer);
     await this.informer.stop();
@@ -191,7 +209,11 @@ export class NodeDaemon implements JanitorDeps {
       }
       const outcome = await this.faults
         .route(fault.type)
-        .apply({ ...target, container: parsed.data.target.container }, fault, { ...context, safety: parsed.data.safety });
+        .apply({ ...target, container: parsed.data.target.container }, fault, {
+          ...context,
+          safety: parsed.data.safety,
+          deadlineMs: runLengthMs(parsed.data) + DEADLINE_MARGIN_MS,
+        });
       updates.push(outcomeUpdate(record, outcome));
     }
     await this.writeRecords(run, updates);
@@ -264,6 +286,15 @@ export class NodeDaemon implements JanitorDeps {
     if (updates.length === 0) return;
     await this.status.updateRecords(run, updates, this.owns);
   }
+}
+
+/** Beyond the run's own length, how long a self-running fault may outlive a lost daemon. */
+const DEADLINE_MARGIN_MS = 5 * 60_000;
+
+/** How long a run wants its faults: its duration, or its progressive steps' holds together. */
+function runLengthMs(spec: ChaosRunSpec): number {
+  const holds = (spec.safety.progressiveSteps ?? []).reduce((sum, step) => sum + parseDuration(step.hold), 0);
+  return Math.max(parseDuration(spec.duration), holds);
 }
 
 function ledgerRun(run: ChaosRunResource): LedgerRun {

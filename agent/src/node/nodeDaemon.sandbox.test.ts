@@ -123,6 +123,7 @@ describeNetns(
           require.resolve('@backstage/cli/config/nodeTransform.cjs'),
           'src/node/main.ts',
           `--node-name=${nodeName}`,
+          `--namespace=${agent.namespace}`,
           `--kubeconfig=${kubeconfig}`,
           `--ledger=${ledgerPath()}`,
           `--heartbeat-timeout=${HEARTBEAT_TIMEOUT_S}s`,
@@ -265,6 +266,10 @@ describeNetns(
       });
       const injected = await waitForRecord(name, ['Injected', 'Failed']);
       expect(injected).toMatchObject({ phase: 'Injected', node: nodeName });
+      // Running means the faults are in: it is entered only after the daemon reported Injected.
+      const running = await waitForRunPhase(target.kc, target.namespace, name, ['Running']);
+      const runningSince = running.status!.phaseTransitions.find(t => t.phase === 'Running')!.time;
+      expect(Date.parse(runningSince)).toBeGreaterThanOrEqual(Date.parse(injected.injectedAt!));
       const limited = await lab.throughput('a', 'b', {
         port: 6102,
         windowMs: 4000,
@@ -367,7 +372,9 @@ describeNetns(
     ])(
       'crash safety: SIGKILL %s, run aborted meanwhile, restart leaves nothing',
       async (point, fault) => {
-        const { exited } = await startDaemon(point);
+        const { exited, ready } = await startDaemon(point);
+        // Preflight sends node faults only to nodes whose daemon announced itself (its lease).
+        await ready;
         const name = await newRun(fault);
         expect(await exited).toBe('SIGKILL');
         const held = (await readLedgerFile(ledgerPath())).held;
@@ -390,7 +397,8 @@ describeNetns(
     );
 
     it('crash safety: SIGKILL between qdisc and filters while the run stays live: the restart re-injects exactly once', async () => {
-      const { exited } = await startDaemon('after-tc-root-qdisc');
+      const { exited, ready } = await startDaemon('after-tc-root-qdisc');
+      await ready;
       const name = await newRun({
         type: 'network-bandwidth',
         rateKbit: 1000,

@@ -18,7 +18,9 @@ export type RefusalReason =
   | 'UnsupportedFault'
   | 'NoEligibleTargets'
   | 'BlastRadiusExceeded'
-  | 'AdmissionPlanInvalid';
+  | 'AdmissionPlanInvalid'
+  | 'NodeDaemonUnavailable'
+  | 'NodeCapabilityMissing';
 
 export interface Refusal {
   reason: RefusalReason;

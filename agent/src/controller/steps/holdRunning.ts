@@ -4,7 +4,7 @@ import { computeBlastRadius, exceedsLimit } from '../../selection/blastRadius';
 import { appendTargetEvent, nowIso, setCondition, type RunStatus } from '@chaoscraft/backstage-plugin-chaos-node';
 import type { GateCheck } from '../../hypothesis/hypothesisGate';
 import { CONTINUE, ReconcileStep, RunContext, stop, type StepOutcome } from '../pipeline';
-import { hasPendingControllerRecords, injectPending } from './injectTargets';
+import { hasPendingControllerRecords, injectPending, NOT_YET_ACTED_ON } from './injectTargets';
 import { describeStep, eligibleAtWidening, pickNewTargets, planOfRun, runningStep } from './progressive';
 import { gateInput, runReference, touch, untilHeartbeatDue } from './runFacts';
 
@@ -115,9 +115,6 @@ async function renewHeartbeat(context: RunContext, check: GateCheck): Promise<vo
   }
 }
 
-/** Target phases still waiting to be acted on (by this controller or a node daemon). */
-const NOT_YET_ACTED_ON = new Set<string>(['Selected', 'Injecting']);
-
 /**
  * The running step's faults are in (every target acted on), or the injection timeout passed:
  * records `injectedAt`, from which the step's hold counts. Returns what to do next.
@@ -223,7 +220,9 @@ export const holdRunning: ReconcileStep = {
     const plan = planOfRun(spec, gateInput(context).status);
 
     if (!plan) {
-      const endsAt = Date.parse(status.startedAt ?? nowIso()) + parseDuration(spec.duration);
+      // The duration counts from Running: from when every fault was in.
+      const runningSince = status.phaseTransitions?.find(t => t.phase === 'Running')?.time ?? status.startedAt ?? nowIso();
+      const endsAt = Date.parse(runningSince) + parseDuration(spec.duration);
       if (!check.ok) {
         return moveToRollingBack(context, 'HypothesisViolated', check.message ?? 'the steady-state hypothesis failed during the run', check);
       }

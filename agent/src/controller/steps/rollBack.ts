@@ -144,8 +144,9 @@ export const rollBack: ReconcileStep = {
     let message = note ? `${stopMessage}; ${note}` : stopMessage;
     let reason = completed && evaluated ? verdict.reason : status.reason ?? 'Stopped';
     if (timedOut) {
-      reason = 'RollbackTimeout';
-      message = `${waiting.length} target(s) not reported recovered within ${deps.timing.rollbackTimeoutMs} ms; node daemons revert on their own once the run is terminal`;
+      // A run stopped because no daemon ever acted keeps that as its reason: it is the cause.
+      reason = status.reason === 'InjectionTimedOut' ? status.reason : 'RollbackTimeout';
+      message = `${status.reason === 'InjectionTimedOut' ? `${stopMessage}; ` : ''}${waiting.length} target(s) not reported recovered within ${deps.timing.rollbackTimeoutMs} ms; node daemons revert on their own once the run is terminal`;
     }
     await finishRun(
       context,

@@ -3,8 +3,8 @@ import { NetnsNotFoundError } from '../../node/netns';
 import type { FaultImplementation, FaultModule, FaultOutcome } from '../types';
 import { CommandError } from './exec';
 import { InjectionRefusedError, NetworkInjector } from './injector';
-import { targetKey } from './names';
-import { NETWORK_FAULT_PLANNERS } from './planners';
+import { objectNames, targetKey } from './names';
+import { NETWORK_FAULT_PLANNERS, planNetworkFault } from './planners';
 import { FaultUnsupportedError, NetworkFaultType } from './types';
 
 /** A CamelCase reason and a sentence for a failed network injection. */
@@ -39,6 +39,16 @@ function networkFault(type: NetworkFaultType): FaultModule {
   return {
     type,
     executor: 'node',
+    unsupportedOn(fault, capabilities) {
+      // The planner is what refuses (e.g. latency without netem): ask it with this node's capabilities.
+      try {
+        planNetworkFault(fault as NetworkFault, { names: objectNames('preflight'), capabilities });
+        return undefined;
+      } catch (error) {
+        if (error instanceof FaultUnsupportedError) return error.message;
+        throw error;
+      }
+    },
     create(deps): FaultImplementation {
       const injector = new NetworkInjector(deps);
       const keyOf = (target: { namespace: string; pod: string }, runUid: string) =>
@@ -58,13 +68,13 @@ function networkFault(type: NetworkFaultType): FaultModule {
             });
             const fallback = applied.notes.some(note => note.startsWith('netem unavailable'));
             context.log.info(
-              { pod: target.pod, fault: type, netns: applied.netns.path, objects: applied.objects },
+              { pod: target.pod, fault: type, netns: applied.netns?.path, objects: applied.objects },
               `injected ${type} on ${target.pod}`,
             );
             return {
               phase: 'Injected',
               reason: fallback ? 'InjectedWithFallback' : 'Injected',
-              message: `${type} in ${applied.netns.path}${applied.notes.length ? `; ${applied.notes.join('; ')}` : ''}`,
+              message: `${type} in ${applied.netns?.path}${applied.notes.length ? `; ${applied.notes.join('; ')}` : ''}`,
               eventType: 'Warning',
             };
           } catch (error) {

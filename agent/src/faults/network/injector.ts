@@ -7,7 +7,7 @@ import { NetnsCommands, NsenterCommands } from './exec';
 import { objectNames, targetKey } from './names';
 import { addObject, removeObject } from './objects';
 import { planNetworkFault } from './planners';
-import type { NodeNetworkCapabilities } from './types';
+import type { NodeCapabilities } from './types';
 
 /** One network fault on one pod of one run. */
 export interface NetworkTarget {
@@ -35,7 +35,7 @@ export class InjectionRefusedError extends Error {
 export interface NetworkInjectorOptions {
   ledger: Ledger;
   resolver: NetnsResolver;
-  capabilities: NodeNetworkCapabilities;
+  capabilities: NodeCapabilities;
   /** Inode of the node's own network namespace: a target resolving to it is refused. */
   hostNetnsInode?: number;
   commandsFor?: (netnsPath: string) => NetnsCommands;
@@ -133,6 +133,7 @@ export class NetworkInjector {
    * the namespace is gone (pod deleted) there is nothing left to remove.
    */
   async recover(entry: LedgerEntry): Promise<RecoveryOutcome> {
+    if (!entry.netns) throw new Error(`ledger entry ${entry.id} is not a network fault's`);
     const inode = await netnsInode(entry.netns.path);
     if (
       inode === undefined ||
@@ -143,7 +144,7 @@ export class NetworkInjector {
     }
     const commands = this.commandsFor(entry.netns.path);
     for (const object of [...entry.objects].reverse()) {
-      await removeObject(commands, object);
+      if (object.kind !== 'process') await removeObject(commands, object);
     }
     await this.ledger.recordDone(entry.id, 'removed');
     return 'removed';

@@ -23,6 +23,7 @@ import {
   chaosRunCreatePermission,
   isTerminalPhase,
   runRequestSchema,
+  runSummaryOf,
   chaosExperimentCreatePermission,
   chaosExperimentDeletePermission,
   chaosExperimentUpdatePermission,
@@ -245,8 +246,8 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
       await mirror.gateway(existing.cluster).abort(existing.namespace, existing.resourceName);
       return existing;
     });
-    const { targets, probes, timeline, ...summary } = run;
-    res.status(202).json(summary);
+    // The answer is a Run, as openapi.yaml says: the detail's fields stay out.
+    res.status(202).json(runSummaryOf(run));
   });
 
   return router;
