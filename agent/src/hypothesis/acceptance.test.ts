@@ -157,9 +157,17 @@ describeTestbed('steady-state hypothesis through the controller and the node dae
     expect(status.targets[0].injectedAt).toBeDefined();
     expect(Date.parse(status.targets[0].recoveredAt!)).toBeGreaterThanOrEqual(Date.parse(status.targets[0].injectedAt!));
     await expectNothingLeft();
-    // Failure streak of 2 at a 1 s interval: at most one interval plus the rollback itself.
-    expect(status.abortLatencyMs).toBeGreaterThanOrEqual(0);
-    expect(status.abortLatencyMs!).toBeLessThan(1000 + 500);
+    // Failure streak of 2 at a 1 s interval: the second failing sample one interval after the
+    // first, the controller's decision within 500 ms of it, and the abort latency one interval
+    // plus the rollback through the API server and the node daemon. That rollback is ~150 ms
+    // (bench-abort's figures) but reached 593 ms once at load average 8 on two cores, so it gets
+    // a second here; bench-abort holds the target of interval + 500 ms.
+    const failing = status.probes[0].samples.filter(s => s.phase === 'during' && !s.ok).map(s => Date.parse(s.time));
+    const rollingBackAt = Date.parse(status.phaseTransitions.find(t => t.phase === 'RollingBack')!.time);
+    expect(failing[1] - failing[0]).toBeLessThanOrEqual(1000 + 250);
+    expect(rollingBackAt - failing[1]).toBeLessThan(500);
+    expect(status.abortLatencyMs).toBeGreaterThanOrEqual(failing[1] - failing[0]);
+    expect(status.abortLatencyMs!).toBeLessThan(1000 + 1000);
 
     const [probe] = status.probes;
     expect(probe).toMatchObject({ name: 'error-rate', type: 'promql', verdict: 'Failed', comparison: '<', threshold: 0.05 });
@@ -167,9 +175,9 @@ describeTestbed('steady-state hypothesis through the controller and the node dae
     expect(phases[0]).toBe('before');
     expect(phases).toContain('during');
     expect(phases[phases.length - 1]).toBe('after');
-    const failing = probe.samples.filter(s => s.phase === 'during' && !s.ok);
-    expect(failing.length).toBeGreaterThanOrEqual(2);
-    expect(failing.every(s => (s.value ?? 0) > 0.05)).toBe(true);
+    const failed = probe.samples.filter(s => s.phase === 'during' && !s.ok);
+    expect(failed.length).toBeGreaterThanOrEqual(2);
+    expect(failed.every(s => (s.value ?? 0) > 0.05)).toBe(true);
     // The recovery the run reports is real: Prometheus sees the error rate under 5% now.
     expect(probe.samples[probe.samples.length - 1]).toMatchObject({ phase: 'after', ok: true });
     expect(await testbed.errorRate()).toBeLessThan(0.05);
