@@ -21,6 +21,9 @@ import { failedUpdate, MAY_HOLD_FAULT, outcomeUpdate, recoveredUpdate, WANTS_INJ
 import { NodeDaemonLease } from './nodeLease';
 import { assessRun, isOwnRecord, RunAssessment } from './runAssessment';
 
+/** Beyond the run's own length, how long a self-running fault may outlive a lost daemon. */
+const DEADLINE_MARGIN_MS = 5 * 60_000;
+
 export interface NodeDaemonConfig {
   nodeName: string;
   /** The agent's namespace, where this node's daemon Lease is kept. */
@@ -287,9 +290,6 @@ export class NodeDaemon implements JanitorDeps {
     await this.status.updateRecords(run, updates, this.owns);
   }
 }
-
-/** Beyond the run's own length, how long a self-running fault may outlive a lost daemon. */
-const DEADLINE_MARGIN_MS = 5 * 60_000;
 
 /** How long a run wants its faults: its duration, or its progressive steps' holds together. */
 function runLengthMs(spec: ChaosRunSpec): number {

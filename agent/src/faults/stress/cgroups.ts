@@ -40,11 +40,16 @@ async function isDirectory(dir: string): Promise<boolean> {
  */
 export async function cgroupDirectory(membership: CgroupMembership, cgroupRoot: string): Promise<string | undefined> {
   const { controllers } = membership;
-  const mounts = controllers
-    ? [controllers.replace(/^name=/, ''), ...controllers.split(',')]
-    : (await fs.access(path.join(cgroupRoot, 'cgroup.controllers')).then(() => true, () => false))
-      ? ['']
-      : ['unified'];
+  let mounts: string[];
+  if (controllers) {
+    mounts = [controllers.replace(/^name=/, ''), ...controllers.split(',')];
+  } else {
+    const pureV2 = await fs.access(path.join(cgroupRoot, 'cgroup.controllers')).then(
+      () => true,
+      () => false,
+    );
+    mounts = pureV2 ? [''] : ['unified'];
+  }
   for (const mount of mounts) {
     const dir = path.join(cgroupRoot, mount, membership.path);
     if (await isDirectory(dir)) return dir;
