@@ -15,3 +15,7 @@ export * from './annotations';
 export * from './api';
 export { formatZodIssues } from './validation';
 export type { FieldIssue } from './validation';
+export * from './selector/labelSelector';
+export * from './selector/entityTarget';
+export * from './ceilings/ceilings';
+export * from './ceilings/probeHosts';
