@@ -20,6 +20,8 @@ export type Page<T> = {
 
 export const DEFAULT_PAGE_LIMIT = 20;
 export const MAX_PAGE_LIMIT = 100;
+/** Deeper pages are refused (400): nobody pages that far, and huge offsets overflow the database. */
+export const MAX_PAGE_OFFSET = 100_000;
 
 export type ExperimentList = Page<Experiment>;
 
