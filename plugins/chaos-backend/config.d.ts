@@ -2,6 +2,11 @@ export interface Config {
   /** ChaosCraft backend plugin. */
   chaos?: {
     /**
+     * Groups whose members may write the catalog and use the Kubernetes proxy under the shipped
+     * permission policy (packages/backend). Default `group:default/admins`.
+     */
+    adminGroups?: string[];
+    /**
      * Clusters the chaos plugin may create runs in. When absent, the clusters of
      * `kubernetes.clusterLocatorMethods` entries of type `config` are used.
      */
