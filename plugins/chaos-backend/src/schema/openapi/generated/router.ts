@@ -416,6 +416,7 @@ export const spec = {
           'Full entity reference, e.g. component:default/my-service.',
         schema: {
           type: 'string',
+          maxLength: 512,
         },
       },
       offset: {
@@ -425,6 +426,7 @@ export const spec = {
         schema: {
           type: 'integer',
           minimum: 0,
+          maximum: 100000,
           default: 0,
         },
       },
@@ -596,11 +598,13 @@ export const spec = {
                   pattern: '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$',
                 },
                 minProperties: 1,
+                maxProperties: 16,
               },
               container: {
                 type: 'string',
                 minLength: 1,
-                maxLength: 253,
+                maxLength: 63,
+                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
               },
               selection: {
                 default: {},
@@ -614,7 +618,7 @@ export const spec = {
                   count: {
                     type: 'integer',
                     minimum: 1,
-                    maximum: 9007199254740991,
+                    maximum: 100000,
                   },
                   percent: {
                     type: 'number',
@@ -660,20 +664,23 @@ export const spec = {
                       type: 'string',
                       minLength: 1,
                       maxLength: 15,
+                      pattern: '^[A-Za-z0-9][A-Za-z0-9_.@:-]*$',
                     },
                     destinations: {
                       type: 'object',
                       properties: {
                         cidrs: {
                           minItems: 1,
+                          maxItems: 32,
                           type: 'array',
                           items: {
                             type: 'string',
                             pattern:
-                              '^(\\d{1,3}\\.){3}\\d{1,3}\\/(\\d|[12]\\d|3[0-2])$',
+                              '^((25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\/(\\d|[12]\\d|3[0-2])$',
                           },
                         },
                         ports: {
+                          maxItems: 32,
                           type: 'array',
                           items: {
                             type: 'integer',
@@ -716,20 +723,23 @@ export const spec = {
                       type: 'string',
                       minLength: 1,
                       maxLength: 15,
+                      pattern: '^[A-Za-z0-9][A-Za-z0-9_.@:-]*$',
                     },
                     destinations: {
                       type: 'object',
                       properties: {
                         cidrs: {
                           minItems: 1,
+                          maxItems: 32,
                           type: 'array',
                           items: {
                             type: 'string',
                             pattern:
-                              '^(\\d{1,3}\\.){3}\\d{1,3}\\/(\\d|[12]\\d|3[0-2])$',
+                              '^((25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\/(\\d|[12]\\d|3[0-2])$',
                           },
                         },
                         ports: {
+                          maxItems: 32,
                           type: 'array',
                           items: {
                             type: 'integer',
@@ -766,20 +776,23 @@ export const spec = {
                       type: 'string',
                       minLength: 1,
                       maxLength: 15,
+                      pattern: '^[A-Za-z0-9][A-Za-z0-9_.@:-]*$',
                     },
                     destinations: {
                       type: 'object',
                       properties: {
                         cidrs: {
                           minItems: 1,
+                          maxItems: 32,
                           type: 'array',
                           items: {
                             type: 'string',
                             pattern:
-                              '^(\\d{1,3}\\.){3}\\d{1,3}\\/(\\d|[12]\\d|3[0-2])$',
+                              '^((25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\/(\\d|[12]\\d|3[0-2])$',
                           },
                         },
                         ports: {
+                          maxItems: 32,
                           type: 'array',
                           items: {
                             type: 'integer',
@@ -810,20 +823,23 @@ export const spec = {
                       type: 'string',
                       minLength: 1,
                       maxLength: 15,
+                      pattern: '^[A-Za-z0-9][A-Za-z0-9_.@:-]*$',
                     },
                     destinations: {
                       type: 'object',
                       properties: {
                         cidrs: {
                           minItems: 1,
+                          maxItems: 32,
                           type: 'array',
                           items: {
                             type: 'string',
                             pattern:
-                              '^(\\d{1,3}\\.){3}\\d{1,3}\\/(\\d|[12]\\d|3[0-2])$',
+                              '^((25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\/(\\d|[12]\\d|3[0-2])$',
                           },
                         },
                         ports: {
+                          maxItems: 32,
                           type: 'array',
                           items: {
                             type: 'integer',
@@ -854,20 +870,23 @@ export const spec = {
                       type: 'string',
                       minLength: 1,
                       maxLength: 15,
+                      pattern: '^[A-Za-z0-9][A-Za-z0-9_.@:-]*$',
                     },
                     destinations: {
                       type: 'object',
                       properties: {
                         cidrs: {
                           minItems: 1,
+                          maxItems: 32,
                           type: 'array',
                           items: {
                             type: 'string',
                             pattern:
-                              '^(\\d{1,3}\\.){3}\\d{1,3}\\/(\\d|[12]\\d|3[0-2])$',
+                              '^((25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\/(\\d|[12]\\d|3[0-2])$',
                           },
                         },
                         ports: {
+                          maxItems: 32,
                           type: 'array',
                           items: {
                             type: 'integer',
@@ -886,12 +905,12 @@ export const spec = {
                     burstBytes: {
                       type: 'integer',
                       minimum: 1500,
-                      maximum: 9007199254740991,
+                      maximum: 1000000000,
                     },
                     limitBytes: {
                       type: 'integer',
                       minimum: 1500,
-                      maximum: 9007199254740991,
+                      maximum: 1000000000,
                     },
                   },
                   required: ['type', 'rateKbit'],
@@ -908,20 +927,23 @@ export const spec = {
                       type: 'string',
                       minLength: 1,
                       maxLength: 15,
+                      pattern: '^[A-Za-z0-9][A-Za-z0-9_.@:-]*$',
                     },
                     destinations: {
                       type: 'object',
                       properties: {
                         cidrs: {
                           minItems: 1,
+                          maxItems: 32,
                           type: 'array',
                           items: {
                             type: 'string',
                             pattern:
-                              '^(\\d{1,3}\\.){3}\\d{1,3}\\/(\\d|[12]\\d|3[0-2])$',
+                              '^((25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\/(\\d|[12]\\d|3[0-2])$',
                           },
                         },
                         ports: {
+                          maxItems: 32,
                           type: 'array',
                           items: {
                             type: 'integer',
@@ -968,6 +990,7 @@ export const spec = {
           duration: {
             default: '60s',
             type: 'string',
+            maxLength: 32,
             pattern: '^(\\d+(ms|s|m|h))+$',
           },
           safety: {
@@ -1001,7 +1024,7 @@ export const spec = {
                         count: {
                           type: 'integer',
                           minimum: 1,
-                          maximum: 9007199254740991,
+                          maximum: 100000,
                         },
                         percent: {
                           type: 'number',
@@ -1013,6 +1036,7 @@ export const spec = {
                     hold: {
                       default: '30s',
                       type: 'string',
+                      maxLength: 32,
                       pattern: '^(\\d+(ms|s|m|h))+$',
                     },
                   },
@@ -1046,6 +1070,7 @@ export const spec = {
                         checkAt: {
                           default: ['before', 'during', 'after'],
                           minItems: 1,
+                          maxItems: 3,
                           type: 'array',
                           items: {
                             type: 'string',
@@ -1066,6 +1091,7 @@ export const spec = {
                         },
                         for: {
                           type: 'string',
+                          maxLength: 32,
                           pattern: '^(\\d+(ms|s|m|h))+$',
                         },
                       },
@@ -1093,6 +1119,7 @@ export const spec = {
                         checkAt: {
                           default: ['before', 'during', 'after'],
                           minItems: 1,
+                          maxItems: 3,
                           type: 'array',
                           items: {
                             type: 'string',
@@ -1101,6 +1128,7 @@ export const spec = {
                         },
                         url: {
                           type: 'string',
+                          maxLength: 2048,
                           format: 'uri',
                         },
                         expectedStatus: {
@@ -1146,6 +1174,7 @@ export const spec = {
                         checkAt: {
                           default: ['before', 'during', 'after'],
                           minItems: 1,
+                          maxItems: 3,
                           type: 'array',
                           items: {
                             type: 'string',
@@ -1156,6 +1185,7 @@ export const spec = {
                           type: 'string',
                           minLength: 1,
                           maxLength: 253,
+                          pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$',
                         },
                         minAvailableRatio: {
                           type: 'number',
@@ -1176,6 +1206,7 @@ export const spec = {
               interval: {
                 default: '10s',
                 type: 'string',
+                maxLength: 32,
                 pattern: '^(\\d+(ms|s|m|h))+$',
               },
               failureThreshold: {
@@ -1187,6 +1218,7 @@ export const spec = {
               recoveryTimeout: {
                 default: '60s',
                 type: 'string',
+                maxLength: 32,
                 pattern: '^(\\d+(ms|s|m|h))+$',
               },
             },
@@ -1237,11 +1269,13 @@ export const spec = {
                   pattern: '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$',
                 },
                 minProperties: 1,
+                maxProperties: 16,
               },
               container: {
                 type: 'string',
                 minLength: 1,
-                maxLength: 253,
+                maxLength: 63,
+                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
               },
               selection: {
                 type: 'object',
@@ -1254,7 +1288,7 @@ export const spec = {
                   count: {
                     type: 'integer',
                     minimum: 1,
-                    maximum: 9007199254740991,
+                    maximum: 100000,
                   },
                   percent: {
                     type: 'number',
@@ -1304,20 +1338,23 @@ export const spec = {
                       type: 'string',
                       minLength: 1,
                       maxLength: 15,
+                      pattern: '^[A-Za-z0-9][A-Za-z0-9_.@:-]*$',
                     },
                     destinations: {
                       type: 'object',
                       properties: {
                         cidrs: {
                           minItems: 1,
+                          maxItems: 32,
                           type: 'array',
                           items: {
                             type: 'string',
                             pattern:
-                              '^(\\d{1,3}\\.){3}\\d{1,3}\\/(\\d|[12]\\d|3[0-2])$',
+                              '^((25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\/(\\d|[12]\\d|3[0-2])$',
                           },
                         },
                         ports: {
+                          maxItems: 32,
                           type: 'array',
                           items: {
                             type: 'integer',
@@ -1368,20 +1405,23 @@ export const spec = {
                       type: 'string',
                       minLength: 1,
                       maxLength: 15,
+                      pattern: '^[A-Za-z0-9][A-Za-z0-9_.@:-]*$',
                     },
                     destinations: {
                       type: 'object',
                       properties: {
                         cidrs: {
                           minItems: 1,
+                          maxItems: 32,
                           type: 'array',
                           items: {
                             type: 'string',
                             pattern:
-                              '^(\\d{1,3}\\.){3}\\d{1,3}\\/(\\d|[12]\\d|3[0-2])$',
+                              '^((25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\/(\\d|[12]\\d|3[0-2])$',
                           },
                         },
                         ports: {
+                          maxItems: 32,
                           type: 'array',
                           items: {
                             type: 'integer',
@@ -1425,20 +1465,23 @@ export const spec = {
                       type: 'string',
                       minLength: 1,
                       maxLength: 15,
+                      pattern: '^[A-Za-z0-9][A-Za-z0-9_.@:-]*$',
                     },
                     destinations: {
                       type: 'object',
                       properties: {
                         cidrs: {
                           minItems: 1,
+                          maxItems: 32,
                           type: 'array',
                           items: {
                             type: 'string',
                             pattern:
-                              '^(\\d{1,3}\\.){3}\\d{1,3}\\/(\\d|[12]\\d|3[0-2])$',
+                              '^((25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\/(\\d|[12]\\d|3[0-2])$',
                           },
                         },
                         ports: {
+                          maxItems: 32,
                           type: 'array',
                           items: {
                             type: 'integer',
@@ -1471,20 +1514,23 @@ export const spec = {
                       type: 'string',
                       minLength: 1,
                       maxLength: 15,
+                      pattern: '^[A-Za-z0-9][A-Za-z0-9_.@:-]*$',
                     },
                     destinations: {
                       type: 'object',
                       properties: {
                         cidrs: {
                           minItems: 1,
+                          maxItems: 32,
                           type: 'array',
                           items: {
                             type: 'string',
                             pattern:
-                              '^(\\d{1,3}\\.){3}\\d{1,3}\\/(\\d|[12]\\d|3[0-2])$',
+                              '^((25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\/(\\d|[12]\\d|3[0-2])$',
                           },
                         },
                         ports: {
+                          maxItems: 32,
                           type: 'array',
                           items: {
                             type: 'integer',
@@ -1517,20 +1563,23 @@ export const spec = {
                       type: 'string',
                       minLength: 1,
                       maxLength: 15,
+                      pattern: '^[A-Za-z0-9][A-Za-z0-9_.@:-]*$',
                     },
                     destinations: {
                       type: 'object',
                       properties: {
                         cidrs: {
                           minItems: 1,
+                          maxItems: 32,
                           type: 'array',
                           items: {
                             type: 'string',
                             pattern:
-                              '^(\\d{1,3}\\.){3}\\d{1,3}\\/(\\d|[12]\\d|3[0-2])$',
+                              '^((25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\/(\\d|[12]\\d|3[0-2])$',
                           },
                         },
                         ports: {
+                          maxItems: 32,
                           type: 'array',
                           items: {
                             type: 'integer',
@@ -1550,12 +1599,12 @@ export const spec = {
                     burstBytes: {
                       type: 'integer',
                       minimum: 1500,
-                      maximum: 9007199254740991,
+                      maximum: 1000000000,
                     },
                     limitBytes: {
                       type: 'integer',
                       minimum: 1500,
-                      maximum: 9007199254740991,
+                      maximum: 1000000000,
                     },
                   },
                   required: ['type', 'device', 'rateKbit'],
@@ -1573,20 +1622,23 @@ export const spec = {
                       type: 'string',
                       minLength: 1,
                       maxLength: 15,
+                      pattern: '^[A-Za-z0-9][A-Za-z0-9_.@:-]*$',
                     },
                     destinations: {
                       type: 'object',
                       properties: {
                         cidrs: {
                           minItems: 1,
+                          maxItems: 32,
                           type: 'array',
                           items: {
                             type: 'string',
                             pattern:
-                              '^(\\d{1,3}\\.){3}\\d{1,3}\\/(\\d|[12]\\d|3[0-2])$',
+                              '^((25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\/(\\d|[12]\\d|3[0-2])$',
                           },
                         },
                         ports: {
+                          maxItems: 32,
                           type: 'array',
                           items: {
                             type: 'integer',
@@ -1636,6 +1688,7 @@ export const spec = {
           duration: {
             default: '60s',
             type: 'string',
+            maxLength: 32,
             pattern: '^(\\d+(ms|s|m|h))+$',
           },
           safety: {
@@ -1668,7 +1721,7 @@ export const spec = {
                         count: {
                           type: 'integer',
                           minimum: 1,
-                          maximum: 9007199254740991,
+                          maximum: 100000,
                         },
                         percent: {
                           type: 'number',
@@ -1682,6 +1735,7 @@ export const spec = {
                     hold: {
                       default: '30s',
                       type: 'string',
+                      maxLength: 32,
                       pattern: '^(\\d+(ms|s|m|h))+$',
                     },
                   },
@@ -1718,6 +1772,7 @@ export const spec = {
                         checkAt: {
                           default: ['before', 'during', 'after'],
                           minItems: 1,
+                          maxItems: 3,
                           type: 'array',
                           items: {
                             type: 'string',
@@ -1738,6 +1793,7 @@ export const spec = {
                         },
                         for: {
                           type: 'string',
+                          maxLength: 32,
                           pattern: '^(\\d+(ms|s|m|h))+$',
                         },
                       },
@@ -1767,6 +1823,7 @@ export const spec = {
                         checkAt: {
                           default: ['before', 'during', 'after'],
                           minItems: 1,
+                          maxItems: 3,
                           type: 'array',
                           items: {
                             type: 'string',
@@ -1775,6 +1832,7 @@ export const spec = {
                         },
                         url: {
                           type: 'string',
+                          maxLength: 2048,
                           format: 'uri',
                         },
                         expectedStatus: {
@@ -1830,6 +1888,7 @@ export const spec = {
                         checkAt: {
                           default: ['before', 'during', 'after'],
                           minItems: 1,
+                          maxItems: 3,
                           type: 'array',
                           items: {
                             type: 'string',
@@ -1840,6 +1899,7 @@ export const spec = {
                           type: 'string',
                           minLength: 1,
                           maxLength: 253,
+                          pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$',
                         },
                         minAvailableRatio: {
                           type: 'number',
@@ -1862,6 +1922,7 @@ export const spec = {
               interval: {
                 default: '10s',
                 type: 'string',
+                maxLength: 32,
                 pattern: '^(\\d+(ms|s|m|h))+$',
               },
               failureThreshold: {
@@ -1873,6 +1934,7 @@ export const spec = {
               recoveryTimeout: {
                 default: '60s',
                 type: 'string',
+                maxLength: 32,
                 pattern: '^(\\d+(ms|s|m|h))+$',
               },
             },
