@@ -1,7 +1,7 @@
 # ChaosCraft. The two commands a newcomer needs:
 #   make dev    set up, then run the demo: sandbox cluster, agent, Backstage (http://localhost:3000)
 #   make test   set up, then run the type check, lint and every test
-.PHONY: dev test bootstrap generate sandbox-up sandbox-down sandbox-status test-e2e bench
+.PHONY: dev test bootstrap generate sandbox-up sandbox-down sandbox-status images test-chart test-e2e bench
 
 dev:
 	@scripts/dev.sh
@@ -23,6 +23,14 @@ sandbox-down:
 	@infra/sandbox/sandbox.sh down
 sandbox-status:
 	@infra/sandbox/sandbox.sh status
+
+# The container images (agent, demo app, pause) as OCI archives, without Docker (docs/sandbox.md).
+images:
+	@infra/images/build.sh
+
+# The agent's Helm chart installed from the local image onto the sandbox's real node.
+test-chart:
+	@infra/sandbox/test-chart.sh
 
 # The browser story against a fresh `make dev` stack (make test runs it too).
 test-e2e:

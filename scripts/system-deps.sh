@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests and the demo run for real: PostgreSQL (store tests),
 # Prometheus (PromQL probes), iproute2 and iptables (network faults in namespaces), Chromium
-# (browser test), openssl (sandbox certificates), faketime (date-independence check). Quick when everything is there: it only asks
-# dpkg. Nothing here starts a system service; the scripts run private instances.
+# (browser test), openssl (sandbox certificates), faketime (date-independence check),
+# stress-ng (stress faults); for the sandbox's real node and the images: containerd, runc, the
+# CNI plugins, buildah and mmdebstrap (docs/sandbox.md). Quick when everything is there: it only
+# asks dpkg. Nothing here starts a system service; the scripts run private instances.
 set -euo pipefail
 
-PACKAGES=(postgresql prometheus iproute2 iptables util-linux chromium openssl python3 faketime)
+PACKAGES=(postgresql prometheus iproute2 iptables util-linux chromium openssl python3 faketime stress-ng
+  containerd runc containernetworking-plugins buildah mmdebstrap)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
@@ -24,7 +27,7 @@ apt-get update -qq >&2
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 # Debian starts services on install; ChaosCraft uses private instances, so stop those it just
 # installed and left running (PID files of the packages' own units, never ours).
-for svc in postgresql prometheus; do
+for svc in postgresql prometheus containerd; do
   if [[ " ${missing[*]} " == *" $svc "* ]] && command -v systemctl >/dev/null; then
     systemctl stop "$svc" >/dev/null 2>&1 || true
   fi

@@ -40,10 +40,14 @@ BACKSTAGE_TEST_DATABASE_POSTGRES15_CONNECTION_STRING="$(scripts/postgres.sh star
 export BACKSTAGE_TEST_DATABASE_POSTGRES15_CONNECTION_STRING
 CLEANUP+=("scripts/postgres.sh stop '$WORK/postgres'")
 
-step "Kubernetes sandbox (build once, cached in ~/.cache/chaoscraft)"
+step "Kubernetes sandbox and images (built once, cached in ~/.cache/chaoscraft)"
 t=$(date +%s)
 infra/sandbox/build.sh
 echo "sandbox build step: $(elapsed "$t")"
+t=$(date +%s)
+# A failed image build is not fatal here: the suites that need the images report it.
+infra/images/build.sh >/dev/null || echo "image build failed; the real-node suites will fail"
+echo "image build step: $(elapsed "$t")"
 CLEANUP+=("infra/sandbox/sandbox.sh down --dir '$WORK/sandbox' --purge")
 infra/sandbox/sandbox.sh up --dir "$WORK/sandbox" >/dev/null
 export CHAOSCRAFT_SANDBOX_KUBECONFIG="$WORK/sandbox/kubeconfig"
@@ -81,8 +85,11 @@ shell_suite() {
   fi
 }
 
-step "sandbox lifecycle"
+step "sandbox lifecycle (the real node included)"
 shell_suite sandbox-lifecycle infra/sandbox/test-lifecycle.sh
+
+step "the agent's chart, installed with helm from the local image onto the real node"
+shell_suite chart infra/sandbox/test-chart.sh
 
 step "browser story (playwright-core and Chromium against make dev)"
 shell_suite e2e scripts/test-e2e.sh

@@ -13,6 +13,7 @@ import {
   startAgentProcess,
   waitForLeader,
 } from './benchSupport';
+import { CHAOS_RUN_COORDINATES } from '@chaoscraft/backstage-plugin-chaos-node';
 
 const TRIALS = Number(process.env.BENCH_TRIALS ?? 20);
 /** The agent as the image runs it (the esbuild bundle), unless BENCH_AGENT_RUNTIME=source. */
@@ -144,9 +145,7 @@ async function main(): Promise<void> {
     const customObjects = kc.makeApiClient(CustomObjectsApi);
     const createRun = (ns: string, name: string) =>
       customObjects.createNamespacedCustomObject({
-        group: 'chaoscraft.io',
-        version: 'v1alpha1',
-        plural: 'chaosruns',
+        ...CHAOS_RUN_COORDINATES,
         namespace: ns,
         body: { apiVersion: 'chaoscraft.io/v1alpha1', kind: 'ChaosRun', metadata: { name }, spec: runSpec(ns) },
       });
@@ -162,7 +161,7 @@ async function main(): Promise<void> {
       await waitFor(
         async () => {
           for (const ns of [namespace, preflightNamespace]) {
-            const runs = (await customObjects.listNamespacedCustomObject({ group: 'chaoscraft.io', version: 'v1alpha1', plural: 'chaosruns', namespace: ns })) as {
+            const runs = (await customObjects.listNamespacedCustomObject({ ...CHAOS_RUN_COORDINATES, namespace: ns })) as {
               items: Array<{ status?: { phase?: RunPhase } }>;
             };
             if (!runs.items.every(run => isTerminalPhase(run.status?.phase))) return false;

@@ -15,6 +15,7 @@ import {
   metricValue,
   startAgentProcess,
 } from './benchSupport';
+import { CHAOS_RUN_COORDINATES } from '@chaoscraft/backstage-plugin-chaos-node';
 
 const PODS = Number(process.env.BENCH_PODS ?? 5000);
 const NODES = Number(process.env.BENCH_NODES ?? 50);
@@ -32,7 +33,6 @@ const CREATE_CONCURRENCY = 32;
 /** The whole benchmark, sandbox start to cleanup, must end within this; then it stops itself. */
 const WATCHDOG_MS = 20 * 60_000;
 
-const CHAOS = { group: 'chaoscraft.io', version: 'v1alpha1', plural: 'chaosruns' };
 
 interface ModeResult {
   mode: string;
@@ -118,10 +118,10 @@ async function measureMode(
       const name = `select-${mode}-${run}`;
       const created = performance.now();
       await customObjects.createNamespacedCustomObject({
-        ...CHAOS,
+        ...CHAOS_RUN_COORDINATES,
         namespace,
         body: {
-          apiVersion: `${CHAOS.group}/${CHAOS.version}`,
+          apiVersion: `${CHAOS_RUN_COORDINATES.group}/${CHAOS_RUN_COORDINATES.version}`,
           kind: 'ChaosRun',
           metadata: { name },
           spec: {
@@ -134,7 +134,7 @@ async function measureMode(
       });
       const done = await waitFor(
         async () => {
-          const object = (await customObjects.getNamespacedCustomObject({ ...CHAOS, namespace, name })) as {
+          const object = (await customObjects.getNamespacedCustomObject({ ...CHAOS_RUN_COORDINATES, namespace, name })) as {
             status?: { phase?: string; reason?: string; blastRadius?: { selected: number; eligible: number } };
           };
           return object.status?.phase === 'Completed' || object.status?.phase === 'Failed' ? object : undefined;

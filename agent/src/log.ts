@@ -1,6 +1,6 @@
 import pino, { Logger } from 'pino';
 import { CHAOS_RUN_ID_LABEL } from '@chaoscraft/backstage-plugin-chaos-common';
-import type { ChaosRunResource } from './kube/chaosRun';
+import type { ChaosRunResource } from '@chaoscraft/backstage-plugin-chaos-node';
 
 export type { Logger } from 'pino';
 

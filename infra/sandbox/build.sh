@@ -21,6 +21,8 @@ ETCD_VERSION=v3.6.16
 # kwok v0.7.0 ships built-in default stages; v0.8 needs an explicit stage config.
 KWOK_VERSION=v0.7.0
 HELM_VERSION=v3.22.0
+# crictl, the CRI client: the real node's cleanup uses it, and so does the agent image.
+CRICTL_VERSION=v1.34.0
 # ----------------------------------------------------------------------------------------------
 
 # k8s.io/kubernetes requires these staging modules at v0.0.0 and resolves them through
@@ -39,10 +41,10 @@ K8S_STAGING_MODULES=(
 K8S_STUB_MODULES=(sample-apiserver sample-cli-plugin sample-controller)
 
 CACHE_ROOT="${CHAOSCRAFT_CACHE:-$HOME/.cache/chaoscraft}/k8s"
-SET_KEY="${K8S_VERSION}-etcd${ETCD_VERSION}-kwok${KWOK_VERSION}-helm${HELM_VERSION}"
+SET_KEY="${K8S_VERSION}-etcd${ETCD_VERSION}-kwok${KWOK_VERSION}-helm${HELM_VERSION}-crictl${CRICTL_VERSION}"
 BIN_DIR="$CACHE_ROOT/$SET_KEY/bin"
 # Every binary the set must hold; also the warm-cache check.
-SET_BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubectl etcd etcdctl kwok helm)
+SET_BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet etcd etcdctl kwok helm crictl)
 
 log() { printf 'sandbox-build: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -88,8 +90,10 @@ go_build() {
   (cd "$workdir" && "$GO" build -trimpath -ldflags "-s -w $ldflags" -o "$out" "$pkg")
 }
 
-build_kubernetes() {
-  local out=$1 work=$2/kubernetes m
+# k8s_wrapper WORKDIR: writes the throwaway module that builds k8s.io/kubernetes commands, and
+# sets K8S_LDFLAGS to stamp their version.
+k8s_wrapper() {
+  local work=$1 m
   local staging_version="v0.${K8S_VERSION#v1.}"
   local minor=${K8S_VERSION#v1.}
   minor=${minor%%.*}
@@ -123,15 +127,37 @@ build_kubernetes() {
   date=$(release_time "k8s.io/kubernetes@$K8S_VERSION")
   # Without these the binaries report v0.0.0, and clients (kubectl, client-go version checks,
   # helm's kubeVersion constraints) misjudge the server.
-  local ldflags="" pkg
+  local pkg
+  K8S_LDFLAGS=""
   for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    ldflags+=" -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
+    K8S_LDFLAGS+=" -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
     # The proxy does not give the source commit; empty beats the "$Format:%H$" placeholder.
-    ldflags+=" -X $pkg.gitCommit= -X $pkg.gitTreeState=clean -X $pkg.buildDate=$date"
+    K8S_LDFLAGS+=" -X $pkg.gitCommit= -X $pkg.gitTreeState=clean -X $pkg.buildDate=$date"
   done
+}
+
+build_kubernetes() {
+  local out=$1 work=$2/kubernetes m
+  k8s_wrapper "$work"
   for m in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
-    go_build "$work" "$out/$m" "k8s.io/kubernetes/cmd/$m" "$ldflags"
+    go_build "$work" "$out/$m" "k8s.io/kubernetes/cmd/$m" "$K8S_LDFLAGS"
   done
+}
+
+# The real node's kubelet: its own cache entry, so adding it did not rebuild the control plane.
+build_kubelet() {
+  local out=$1 work=$2/kubernetes
+  k8s_wrapper "$work"
+  go_build "$work" "$out/kubelet" k8s.io/kubernetes/cmd/kubelet "$K8S_LDFLAGS"
+}
+
+build_crictl() {
+  local out=$1 work=$2/crictl
+  mkdir -p "$work"
+  printf 'module chaoscraft.local/sandbox-build/crictl\n\ngo 1.24.0\n\nrequire sigs.k8s.io/cri-tools %s\n' \
+    "$CRICTL_VERSION" >"$work/go.mod"
+  go_build "$work" "$out/crictl" sigs.k8s.io/cri-tools/cmd/crictl \
+    "-X sigs.k8s.io/cri-tools/pkg/version.Version=$CRICTL_VERSION"
 }
 
 build_etcd() {
@@ -189,6 +215,8 @@ link_set() {
   ln -s "$(component_dir etcd "$ETCD_VERSION")"/bin/* "$tmp/bin/"
   ln -s "$(component_dir kwok "$KWOK_VERSION")"/bin/* "$tmp/bin/"
   ln -s "$(component_dir helm "$HELM_VERSION")"/bin/* "$tmp/bin/"
+  ln -s "$(component_dir kubelet "$K8S_VERSION")"/bin/* "$tmp/bin/"
+  ln -s "$(component_dir crictl "$CRICTL_VERSION")"/bin/* "$tmp/bin/"
   chmod 755 "$tmp"
   rm -rf "$set_dir"
   mv -T "$tmp" "$set_dir"
@@ -241,6 +269,8 @@ main() {
   ensure_component etcd "$ETCD_VERSION" build_etcd
   ensure_component kwok "$KWOK_VERSION" build_kwok
   ensure_component helm "$HELM_VERSION" build_helm
+  ensure_component kubelet "$K8S_VERSION" build_kubelet
+  ensure_component crictl "$CRICTL_VERSION" build_crictl
   link_set
   set_is_complete || die "build finished but $BIN_DIR is incomplete"
   log "built in $((SECONDS - start))s"

@@ -4,11 +4,13 @@
 # (and the status of the pods scheduled onto them). Everything lives in one directory, on free
 # loopback ports, so several sandboxes can run side by side.
 #
-#   infra/sandbox/sandbox.sh up     [--dir DIR] [--nodes N]
+#   infra/sandbox/sandbox.sh up     [--dir DIR] [--nodes N] [--real-node | --no-real-node]
 #   infra/sandbox/sandbox.sh down   [--dir DIR] [--purge]
 #   infra/sandbox/sandbox.sh status [--dir DIR]
+#   infra/sandbox/sandbox.sh load   [--dir DIR] ARCHIVE...   (OCI archives into the real node)
 #
-# Defaults: DIR=<repo>/.sandbox (env SANDBOX_DIR), N=3 (env SANDBOX_NODES).
+# Defaults: DIR=<repo>/.sandbox (env SANDBOX_DIR), N=3 (env SANDBOX_NODES), a real node
+# (containerd + kubelet, realnode.sh) where the machine allows (env SANDBOX_REAL_NODE=auto|1|0).
 # After `up`: export KUBECONFIG=DIR/kubeconfig; DIR/bin holds the matching kubectl and helm.
 set -euo pipefail
 
@@ -24,18 +26,23 @@ READY_TIMEOUT="${SANDBOX_READY_TIMEOUT:-120}"
 HOST=127.0.0.1
 # The annotation kwok selects its nodes by, so it never touches a real node.
 KWOK_NODE_ANNOTATION="kwok.x-k8s.io/node"
+# The real node's components, started after the control plane and stopped before it.
+NODE_COMPONENTS=(containerd kubelet)
+# shellcheck source=infra/sandbox/realnode.sh
+source "$SCRIPT_DIR/realnode.sh"
 
 log() { printf 'sandbox: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 usage() {
-  sed -n '6,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '6,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
 # ---- small helpers -----------------------------------------------------------------------
 
 now_ms() { date +%s%3N; }
+fmt_ms() { printf '%d.%ds' $(($1 / 1000)) $((($1 % 1000) / 100)); }
 
 pid_file() { echo "$DIR/pids/$1.pid"; }
 
@@ -123,7 +130,7 @@ generate_pki() {
   new_ca front-proxy-ca chaoscraft-sandbox-front-proxy-ca
   issue_cert front-proxy-client "/CN=front-proxy-client" "" front-proxy-ca
   issue_cert apiserver "/CN=kube-apiserver" \
-    "IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
+    "IP:127.0.0.1,IP:$KUBERNETES_SERVICE_IP,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
   # The admin is a member of system:masters, which RBAC always allows.
   issue_cert admin "/O=system:masters/CN=chaoscraft-admin"
   # The bootstrap RBAC policy has ClusterRoleBindings for these two user names.
@@ -132,6 +139,8 @@ generate_pki() {
   # kwok writes node and pod status for a whole fleet of fake kubelets; the Node authorizer
   # would only let a kubelet touch its own node, so kwok runs as a cluster admin.
   issue_cert kwok "/O=system:masters/CN=kwok"
+  # The API server's client identity towards kubelets (logs, exec, port-forward).
+  issue_cert apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client"
   # Service-account tokens: RSA, the key type every token consumer supports.
   openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$pki/sa.key" 2>/dev/null
   openssl pkey -in "$pki/sa.key" -pubout -out "$pki/sa.pub" 2>/dev/null
@@ -172,10 +181,15 @@ EOF
 # caller's pipes are not held open (Jest waits for them to close). The lock fd is closed too:
 # a component holding it would block every later `down` of this dir.
 start_component() {
-  local name=$1
-  shift
+  start_process "$1" "$BIN/$1" "${@:2}"
+}
+
+# start_process NAME EXECUTABLE ARGS...: the same for a program outside the sandbox's bin dir.
+start_process() {
+  local name=$1 exe=$2
+  shift 2
   : >"$DIR/logs/$name.log"
-  setsid "$BIN/$name" "$@" </dev/null >>"$DIR/logs/$name.log" 2>&1 {LOCK_FD}>&- &
+  setsid "$exe" "$@" </dev/null >>"$DIR/logs/$name.log" 2>&1 {LOCK_FD}>&- &
   echo $! >"$(pid_file "$name")"
   STARTED+=("$name")
 }
@@ -282,8 +296,27 @@ start_etcd() {
   wait_for "etcd /health" etcd curl -fsS "http://$HOST:$ETCD_PORT/health"
 }
 
+# The audit log records what workloads' service accounts ask the API server, so a test can
+# derive the RBAC a component needs from the calls it made (infra/sandbox/test-chart.sh). The
+# controllers' own accounts (kube-system) and every other user are not recorded: a 5,000-pod
+# benchmark would write gigabytes.
+write_audit_policy() {
+  cat >"$DIR/config/audit-policy.yaml" <<EOF
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+  - level: None
+    userGroups: ["system:serviceaccounts:kube-system"]
+  - level: Metadata
+    userGroups: ["system:serviceaccounts"]
+  - level: None
+EOF
+}
+
 start_apiserver() {
   local pki=$DIR/pki
+  write_audit_policy
   start_component kube-apiserver \
     --advertise-address="$HOST" \
     --bind-address="$HOST" \
@@ -306,12 +339,23 @@ start_apiserver() {
     --service-cluster-ip-range=10.96.0.0/16 \
     --endpoint-reconciler-type=none \
     --allow-privileged=true \
+    --kubelet-client-certificate="$pki/apiserver-kubelet-client.crt" \
+    --kubelet-client-key="$pki/apiserver-kubelet-client.key" \
+    --kubelet-preferred-address-types=InternalIP,Hostname \
+    --enable-aggregator-routing=true \
+    --audit-policy-file="$DIR/config/audit-policy.yaml" \
+    --audit-log-path="$DIR/logs/audit.log" \
+    --audit-log-maxsize=100 \
+    --audit-log-maxbackup=1 \
     --profiling=false \
     --max-requests-inflight=1000 \
     --max-mutating-requests-inflight=500
   # --endpoint-reconciler-type=none: there is no routable address to publish for the
   # `kubernetes` Service, and nothing inside the sandbox dials it.
   # Larger in-flight limits: a benchmark creates thousands of pods quickly on one apiserver.
+  # --enable-aggregator-routing: admission webhooks (and aggregated APIs) behind a Service are
+  # dialled at an endpoint's pod IP, not the ClusterIP: there is no kube-proxy, and the
+  # real node's pod IPs are routable from the host.
   wait_for "apiserver /readyz" kube-apiserver \
     curl -fsS --cacert "$pki/ca.crt" --cert "$pki/admin.crt" --key "$pki/admin.key" \
     "https://$HOST:$APISERVER_PORT/readyz"
@@ -454,6 +498,7 @@ on_up_exit() {
   local rc=$?
   if ((rc != 0)) && ((${#STARTED[@]} > 0)); then
     log "startup failed; stopping what was started"
+    realnode_down || true
     stop_all || true
     remove_data
   fi
@@ -499,35 +544,65 @@ cmd_up() {
   wait_for "default ServiceAccount" kube-controller-manager kubectl_admin -n default get serviceaccount default
   wait_for "controller-manager /healthz" kube-controller-manager component_healthy "$KCM_PORT"
   wait_for "scheduler /healthz" kube-scheduler component_healthy "$SCHEDULER_PORT"
+  local real_node="" why
+  if [[ "$REAL_NODE" != 0 ]]; then
+    why=$(realnode_unsupported)
+    if [[ -z "$why" && "$REAL_NODE" == 1 ]]; then
+      realnode_up
+      real_node=", real node $REAL_NODE_NAME in $(fmt_ms "$REAL_NODE_READY_MS")"
+    elif [[ -z "$why" ]]; then
+      # auto: a real node that fails to start is reported and removed, and the sandbox goes on
+      # with its kwok nodes (--real-node makes the same failure fatal).
+      if (realnode_up && echo "$REAL_NODE_READY_MS" >"$DIR/node/ready-ms"); then
+        real_node=", real node $REAL_NODE_NAME in $(fmt_ms "$(cat "$DIR/node/ready-ms")")"
+      else
+        log "the real node failed to start (logs above, and in $DIR/logs); removing it and going on with kwok nodes only"
+        realnode_down || true
+        rm -rf "$DIR/node"
+      fi
+    elif [[ "$REAL_NODE" == 1 ]]; then
+      die "--real-node: this machine cannot run it: $why"
+    else
+      log "no real node: $why (only kwok nodes; --no-real-node silences this)"
+    fi
+  fi
   check_alive
   trap - EXIT INT TERM
 
-  local ms=$(($(now_ms) - t0))
-  printf 'sandbox: ready in %d.%ds (%s, %d nodes, apiserver https://%s:%s)\n' \
-    $((ms / 1000)) $(((ms % 1000) / 100)) "$DIR" "$NODES" "$HOST" "$APISERVER_PORT" >&2
+  printf 'sandbox: ready in %s (%s, %d kwok nodes%s, apiserver https://%s:%s)\n' \
+    "$(fmt_ms $(($(now_ms) - t0)))" "$DIR" "$NODES" "$real_node" "$HOST" "$APISERVER_PORT" >&2
   echo "export KUBECONFIG=$DIR/kubeconfig PATH=$DIR/bin:\$PATH"
 }
 
 # ---- down / status -----------------------------------------------------------------------
 
+# The components this sandbox runs: the control plane, and the real node's once it has one.
+sandbox_components() {
+  echo "${COMPONENTS[@]}"
+  [[ -f "$(node_env_file)" ]] && echo "${NODE_COMPONENTS[@]}"
+  return 0
+}
+
 all_running() {
   local c
-  for c in "${COMPONENTS[@]}"; do component_running "$c" || return 1; done
+  for c in $(sandbox_components); do component_running "$c" || return 1; done
 }
 
 any_running() {
   local c
-  for c in "${COMPONENTS[@]}"; do component_running "$c" && return 0; done
+  for c in $(sandbox_components); do component_running "$c" && return 0; done
   return 1
 }
 
 # Everything but the logs (and DIR itself) is per-run state.
 remove_data() {
   [[ -d "$DIR" ]] || return 0
-  rm -rf "${DIR:?}"/{data,pki,config,kubeconfigs,bin,pids} "$DIR/kubeconfig" "$DIR/ports.env"
+  rm -rf "${DIR:?}"/{data,pki,config,kubeconfigs,bin,pids,node} "$DIR/kubeconfig" "$DIR/ports.env"
 }
 
 cmd_down() {
+  BIN=$("$SCRIPT_DIR/build.sh" --print-bin-dir)
+  realnode_down || die "the real node could not be stopped; data left in place"
   stop_all || die "some processes could not be stopped; data left in place"
   remove_data
   if ((PURGE)); then
@@ -556,6 +631,7 @@ cmd_status() {
     if component_running "$c"; then state=running; else state=stopped rc=3; fi
     printf '%-25s %-8s %-8s %s\n' "$c" "$state" "$(component_pid "$c" || echo -)" "$(component_port "$c")"
   done
+  realnode_status
   if component_running kube-apiserver; then
     BIN=$("$SCRIPT_DIR/build.sh" --print-bin-dir)
     echo
@@ -582,7 +658,9 @@ main() {
   shift
   DIR=${SANDBOX_DIR:-$REPO_ROOT/.sandbox}
   NODES=${SANDBOX_NODES:-3}
+  REAL_NODE=${SANDBOX_REAL_NODE:-auto}
   PURGE=0
+  ARCHIVES=()
   while (($#)); do
     case $1 in
       --dir) DIR=${2:?--dir needs a value}; shift 2 ;;
@@ -590,11 +668,15 @@ main() {
       --nodes) NODES=${2:?--nodes needs a value}; shift 2 ;;
       --nodes=*) NODES=${1#--nodes=}; shift ;;
       --purge) PURGE=1; shift ;;
+      --real-node) REAL_NODE=1; shift ;;
+      --no-real-node) REAL_NODE=0; shift ;;
       -h | --help) usage ;;
-      *) die "unknown argument: $1" ;;
+      -*) die "unknown argument: $1" ;;
+      *) [[ "$cmd" == load ]] || die "unknown argument: $1"; ARCHIVES+=("$1"); shift ;;
     esac
   done
   [[ "$NODES" =~ ^[0-9]+$ ]] || die "--nodes must be a number, got '$NODES'"
+  [[ "$REAL_NODE" =~ ^(auto|0|1)$ ]] || die "SANDBOX_REAL_NODE must be auto, 1 or 0, got '$REAL_NODE'"
   # Absolute, without a trailing slash: is_ours matches "$DIR/" in command lines.
   DIR=$(realpath -m "$DIR")
   STARTED=()
@@ -614,6 +696,12 @@ main() {
       cmd_up
       ;;
     status) cmd_status ;;
+    load)
+      ((${#ARCHIVES[@]})) || die "load: name at least one OCI archive (infra/images/build.sh prints them)"
+      component_running containerd || die "load: $DIR has no running real node"
+      realnode_load "${ARCHIVES[@]}"
+      log "loaded ${#ARCHIVES[@]} image archive(s) into $REAL_NODE_NAME"
+      ;;
     *) usage ;;
   esac
 }

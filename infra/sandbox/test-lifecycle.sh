@@ -3,8 +3,12 @@
 #   1. two sandboxes in different dirs run side by side, as separate clusters;
 #   2. `down` leaves no process of the sandbox behind and frees its ports, without touching
 #      the other sandbox; a second `down` is a no-op;
-#   3. a startup that fails stops what it had started.
-# Prints one 'N passed, N failed' line at the end; exits non-zero on any failure.
+#   3. a startup that fails stops what it had started;
+#   4. the real node (containerd + kubelet): its pods are real processes with real network
+#      namespaces that reach each other by pod IP, its kubelet runs readiness probes, and
+#      `down` leaves no process, mount, network namespace, veth, bridge, iptables rule or
+#      cgroup behind. Skipped, with the reason, where the machine cannot run it.
+# Prints one 'N passed, N failed, N skipped' line at the end; exits non-zero on any failure.
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -13,17 +17,20 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/chaoscraft-lifecycle.XXXXXX")
 A=$WORK/a
 B=$WORK/b
 C=$WORK/c
+D=$WORK/d
 PASSED=0
 FAILED=0
+SKIPPED=0
 
 cleanup() {
   local d
-  for d in "$A" "$B" "$C"; do "$SANDBOX" down --dir "$d" >/dev/null 2>&1 || true; done
+  for d in "$A" "$B" "$C" "$D"; do "$SANDBOX" down --dir "$d" >/dev/null 2>&1 || true; done
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 
 pass() { PASSED=$((PASSED + 1)); printf 'ok   %s\n' "$*"; }
+skip() { SKIPPED=$((SKIPPED + 1)); printf 'skip %s\n' "$*"; }
 fail() { FAILED=$((FAILED + 1)); printf 'FAIL %s\n' "$*"; }
 check() {
   local what=$1
@@ -78,8 +85,9 @@ nodes_ready_in() {
 }
 
 # ---- 1. side by side ----
-"$SANDBOX" up --dir "$A" --nodes 1 >/dev/null
-"$SANDBOX" up --dir "$B" --nodes 2 >/dev/null
+# A and B test the control plane's lifecycle; the real node has its own section (4).
+"$SANDBOX" up --dir "$A" --nodes 1 --no-real-node >/dev/null
+"$SANDBOX" up --dir "$B" --nodes 2 --no-real-node >/dev/null
 read -r -a PORTS_A <<<"$(ports_of "$A")"
 read -r -a PORTS_B <<<"$(ports_of "$B")"
 read -r -a PIDS_A <<<"$(cat "$A"/pids/*.pid | tr '\n' ' ')"
@@ -108,7 +116,7 @@ check "down --purge B: dir removed" test ! -e "$B"
 
 # ---- 3. failed startup ----
 # A zero readiness budget makes the first wait (etcd /health) fail right after etcd started.
-if SANDBOX_READY_TIMEOUT=0 "$SANDBOX" up --dir "$C" --nodes 1 >/dev/null 2>"$WORK/c.err"; then
+if SANDBOX_READY_TIMEOUT=0 "$SANDBOX" up --dir "$C" --nodes 1 --no-real-node >/dev/null 2>"$WORK/c.err"; then
   fail "a failed startup exits non-zero"
 else
   pass "a failed startup exits non-zero"
@@ -116,6 +124,11 @@ fi
 check "a failed startup shows the component's log" grep -q "last lines of $C/logs/etcd.log" "$WORK/c.err"
 check "a failed startup leaves no process running" no_procs_of "$C"
 
+# ---- 4. the real node ----
+# shellcheck source=infra/sandbox/test-realnode.inc.sh
+source "$SCRIPT_DIR/test-realnode.inc.sh"
+test_real_node
+
 echo
-echo "lifecycle: $PASSED passed, $FAILED failed"
+echo "lifecycle: $PASSED passed, $FAILED failed, $SKIPPED skipped"
 ((FAILED == 0))

@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { NetworkFault } from '@chaoscraft/backstage-plugin-chaos-common';
-import { detectNetem } from '../../agent/src/faults/network';
+import { detectNetem, NetworkInjector } from '../../agent/src/faults/network';
 import { Ledger, type LedgerEntry } from '../../agent/src/node/Ledger';
-import { NetworkInjector } from '../../agent/src/node/NetworkInjector';
 import { StaticNetnsResolver } from '../../agent/src/node/netns';
 import { run } from './processes';
 
@@ -23,7 +22,7 @@ function hookArgs(hook: Hook): string[] {
 
 /**
  * Network faults on the demo service. First choice is the node daemon's own injector
- * (agent/src/node/NetworkInjector.ts with the agent's fault modules and ledger), with the test
+ * (agent/src/faults/network/injector.ts with the agent's fault modules and ledger), with the test
  * bed's namespace standing in for the pod's, so the faults the tests abort on are the ones
  * production applies. If the injector refuses a loss or partition fault (it is being built
  * alongside), the same effect is applied with plain iptables inside the namespace, and `notes`

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { ADMISSION_PLAN_ANNOTATION, admissionPlanSchema, type ChaosRunSpecInput } from '@chaoscraft/backstage-plugin-chaos-common';
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { useSandboxNamespace } from '@chaoscraft/test-sandbox';
-import { CHAOS_FINALIZER } from '../kube/chaosRun';
+import { CHAOS_RUN_COORDINATES, CHAOS_FINALIZER } from '@chaoscraft/backstage-plugin-chaos-node';
 import { makeWebhookCert, registerAdmissionWebhook } from './admissionWebhook';
 import { applyCrds, ChaosRunObject, createDeployment, createRun, OPT_IN, RunningController, startController, targetPods, waitForRunPhase, watchPodDeletions } from './harness';
 
@@ -95,9 +95,7 @@ describe('planning at admission, against the sandbox', () => {
     const deletions = await watchPodDeletions(target.kc, forged.namespace);
     try {
       await forged.kc.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
-        group: 'chaoscraft.io',
-        version: 'v1alpha1',
-        plural: 'chaosruns',
+        ...CHAOS_RUN_COORDINATES,
         namespace: forged.namespace,
         body: {
           apiVersion: 'chaoscraft.io/v1alpha1',

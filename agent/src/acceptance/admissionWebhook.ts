@@ -9,6 +9,7 @@ import { ADMISSION_PLAN_ANNOTATION, CHAOS_GROUP, CHAOS_RUN, CHAOS_VERSION } from
 // eslint-disable-next-line @backstage/no-undeclared-imports
 import { waitFor } from '@chaoscraft/test-sandbox';
 import { MUTATE_CHAOSRUN_PATH } from '../admission/webhookServer';
+import { CHAOS_RUN_COORDINATES } from '@chaoscraft/backstage-plugin-chaos-node';
 
 /**
  * A serving certificate for a webhook on 127.0.0.1, made with openssl (self-signed, so it is its
@@ -74,9 +75,7 @@ export async function registerAdmissionWebhook(
   await waitFor(
     async () => {
       const created = (await objects.createNamespacedCustomObject({
-        group: CHAOS_GROUP,
-        version: CHAOS_VERSION,
-        plural: CHAOS_RUN.plural,
+        ...CHAOS_RUN_COORDINATES,
         namespace: options.probeNamespace,
         dryRun: 'All',
         body: {

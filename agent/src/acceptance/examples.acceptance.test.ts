@@ -8,6 +8,7 @@ import { CustomObjectsApi, loadYaml } from '@kubernetes/client-node';
 import { CHAOS_GROUP, CHAOS_RUN, CHAOS_VERSION, chaosRunSpecSchema, ChaosRunSpecInput } from '@chaoscraft/backstage-plugin-chaos-common';
 import { useSandboxNamespace } from '@chaoscraft/test-sandbox';
 import { applyCrds, createDeployment, createRun, OPT_IN, startController, waitForRunPhase } from './harness';
+import { CHAOS_RUN_COORDINATES } from '@chaoscraft/backstage-plugin-chaos-node';
 
 jest.setTimeout(120_000);
 
@@ -52,9 +53,7 @@ describe('examples/runs against the sandbox', () => {
     expect(parsed.error?.issues ?? []).toEqual([]);
     // Server-side dry run: schema, CEL rules and defaults, nothing stored.
     const created = (await target.kc.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
-      group: CHAOS_GROUP,
-      version: CHAOS_VERSION,
-      plural: CHAOS_RUN.plural,
+      ...CHAOS_RUN_COORDINATES,
       namespace: target.namespace,
       body: inNamespace(run, target.namespace),
       dryRun: 'All',

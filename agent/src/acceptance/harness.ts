@@ -4,14 +4,14 @@ import {
   ApiextensionsV1Api,
   AppsV1Api,
   CoreV1Api,
-  CustomObjectsApi,
   KubeConfig,
   loadAllYaml,
   V1CustomResourceDefinition,
   V1Pod,
   Watch,
 } from '@kubernetes/client-node';
-import { CHAOS_GROUP, CHAOS_RUN, CHAOS_VERSION, ChaosRunSpecInput, ChaosRunStatus, RunPhase } from '@chaoscraft/backstage-plugin-chaos-common';
+import { CHAOS_API_VERSION, CHAOS_RUN, ChaosRunSpecInput, ChaosRunStatus, RunPhase } from '@chaoscraft/backstage-plugin-chaos-common';
+import { ChaosRunClient, type ChaosRunResource } from '@chaoscraft/backstage-plugin-chaos-node';
 // Test support only (acceptance suites and benchmarks), hence a devDependency.
 // eslint-disable-next-line @backstage/no-undeclared-imports
 import { apiErrorCode, waitFor, waitForReadyPods } from '@chaoscraft/test-sandbox';
@@ -98,24 +98,24 @@ export async function createDeployment(
   return waitForReadyPods(kc.makeApiClient(CoreV1Api), namespace, `app=${name}`, replicas, { timeoutMs: 60_000 });
 }
 
-export interface ChaosRunObject {
-  metadata: { name: string; namespace: string; uid?: string; finalizers?: string[]; annotations?: Record<string, string> };
+/** A ChaosRun as tests read it: the spec they wrote, the status the agent wrote. */
+export type ChaosRunObject = ChaosRunResource & {
+  metadata: { name: string; namespace: string };
   spec: ChaosRunSpecInput;
   status?: ChaosRunStatus;
-}
-
-const coordinates = { group: CHAOS_GROUP, version: CHAOS_VERSION, plural: CHAOS_RUN.plural };
+};
 
 export async function createRun(kc: KubeConfig, namespace: string, name: string, spec: ChaosRunSpecInput): Promise<ChaosRunObject> {
-  return (await kc.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
-    ...coordinates,
-    namespace,
-    body: { apiVersion: `${CHAOS_GROUP}/${CHAOS_VERSION}`, kind: CHAOS_RUN.kind, metadata: { name }, spec },
+  return (await new ChaosRunClient(kc).create({
+    apiVersion: CHAOS_API_VERSION,
+    kind: CHAOS_RUN.kind,
+    metadata: { name, namespace },
+    spec,
   })) as ChaosRunObject;
 }
 
 export async function getRun(kc: KubeConfig, namespace: string, name: string): Promise<ChaosRunObject> {
-  return (await kc.makeApiClient(CustomObjectsApi).getNamespacedCustomObject({ ...coordinates, namespace, name })) as ChaosRunObject;
+  return (await new ChaosRunClient(kc).get(namespace, name)) as ChaosRunObject;
 }
 
 export async function waitForRunPhase(

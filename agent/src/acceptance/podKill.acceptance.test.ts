@@ -1,5 +1,6 @@
 import { useSandboxNamespace, waitFor, waitForReadyPods } from '@chaoscraft/test-sandbox';
 import { applyCrds, createDeployment, createRun, getRun, OPT_IN, RunningController, startController, targetPods, waitForRunPhase, watchPodDeletions } from './harness';
+import { CHAOS_RUN_COORDINATES } from '@chaoscraft/backstage-plugin-chaos-node';
 
 jest.setTimeout(120_000);
 
@@ -130,7 +131,7 @@ describe('pod-kill against the sandbox', () => {
     const runningRun = await waitForRunPhase(target.kc, target.namespace, 'plain', ['Running', 'Completed', 'Failed']);
     expect(runningRun.status!.targets[0].message).toContain('deleted by chaos');
     await target.customObjects.patchNamespacedCustomObject(
-      { group: 'chaoscraft.io', version: 'v1alpha1', plural: 'chaosruns', namespace: target.namespace, name: 'plain', body: [{ op: 'add', path: '/spec/abort', value: true }] },
+      { ...CHAOS_RUN_COORDINATES, namespace: target.namespace, name: 'plain', body: [{ op: 'add', path: '/spec/abort', value: true }] },
     );
     const aborted = await waitForRunPhase(target.kc, target.namespace, 'plain', ['Aborted', 'Completed', 'Failed'], 15_000);
     expect(aborted.status).toMatchObject({ phase: 'Aborted', reason: 'AbortRequested' });

@@ -13,6 +13,7 @@ import {
   waitForRunPhase,
   watchPodDeletions,
 } from './harness';
+import { CHAOS_RUN_COORDINATES } from '@chaoscraft/backstage-plugin-chaos-node';
 
 jest.setTimeout(180_000);
 
@@ -71,9 +72,7 @@ describe('restart safety against the sandbox', () => {
     }));
     const current = await getRun(target.kc, target.namespace, 'resume');
     await target.customObjects.replaceNamespacedCustomObjectStatus({
-      group: 'chaoscraft.io',
-      version: 'v1alpha1',
-      plural: 'chaosruns',
+      ...CHAOS_RUN_COORDINATES,
       namespace: target.namespace,
       name: 'resume',
       body: {

@@ -4,7 +4,7 @@ import {
   type AdmissionPlan,
   type ChaosRunSpec,
 } from '@chaoscraft/backstage-plugin-chaos-common';
-import type { ChaosRunResource } from '../kube/chaosRun';
+import type { ChaosRunResource } from '@chaoscraft/backstage-plugin-chaos-node';
 import type { FaultRouter } from '../faults';
 import type { PodSource } from '../controller/podCache';
 import { checkBlastRadius, checkNamespace, checkSpecSupport, type SafetyPolicy } from '../safety/preflight';
@@ -32,7 +32,7 @@ export function plannableAtAdmission(spec: ChaosRunSpec, faults: FaultRouter): b
     !spec.abort &&
     !spec.hypothesis &&
     !(spec.safety.progressiveSteps?.length ?? 0) &&
-    spec.faults.every(fault => faults.supports(fault.type) && faults.route(fault.type).executor === 'controller')
+    spec.faults.every(fault => faults.executorOf(fault.type) === 'controller')
   );
 }
 

@@ -1,8 +1,17 @@
 import { ADMISSION_PLAN_ANNOTATION, chaosRunSpecSchema, type AdmissionPlan } from '@chaoscraft/backstage-plugin-chaos-common';
 import pino from 'pino';
-import { controllerFaultRouter } from '../faults';
+import { KubeConfig } from '@kubernetes/client-node';
+import { FaultRouter } from '../faults';
+import { makeKubeClients } from '../kube/clients';
 import { plannableAtAdmission } from './planner';
 import { admissionPatch, review } from './webhookServer';
+
+/** Clients that are only routed, never called: a server nothing listens on. */
+function offlineKubeConfig(): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromClusterAndUser({ name: 'offline', server: 'https://127.0.0.1:9', skipTLSVerify: true }, { name: 'offline' });
+  return kc;
+}
 
 const plan: AdmissionPlan = {
   version: 1,
@@ -69,7 +78,8 @@ describe('review', () => {
 });
 
 describe('plannableAtAdmission', () => {
-  const faults = controllerFaultRouter();
+  // Routing only: no call reaches a cluster.
+  const faults = FaultRouter.forController({ clients: makeKubeClients(offlineKubeConfig()) });
   const parse = (extra: object) => chaosRunSpecSchema.parse({ ...spec, ...extra });
 
   it('takes a plain pod-kill, and leaves dry runs, hypotheses, progressive steps and aborts to preflight', () => {
@@ -85,7 +95,7 @@ describe('plannableAtAdmission', () => {
   });
 
   it('leaves faults a node daemon applies to preflight', () => {
-    expect(faults.route('network-loss').executor).toBe('node');
+    expect(faults.executorOf('network-loss')).toBe('node');
     expect(plannableAtAdmission(parse({ faults: [{ type: 'network-loss', lossPercent: 10 }] }), faults)).toBe(false);
   });
 });

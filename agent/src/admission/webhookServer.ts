@@ -10,7 +10,7 @@ import {
   type AdmissionPlan,
   type ChaosRunSpec,
 } from '@chaoscraft/backstage-plugin-chaos-common';
-import { CHAOS_FINALIZER } from '../kube/chaosRun';
+import { CHAOS_FINALIZER } from '@chaoscraft/backstage-plugin-chaos-node';
 import type { Logger } from '../log';
 
 /** The path the MutatingWebhookConfiguration points at. */

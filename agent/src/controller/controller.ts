@@ -1,22 +1,30 @@
 import { AppsV1Api, KubeConfig, V1Namespace } from '@kubernetes/client-node';
 import { isTerminalPhase } from '@chaoscraft/backstage-plugin-chaos-common';
 import type { ControllerConfig } from '../config';
-import { controllerFaultRouter, FaultRouter } from '../faults';
-import { ChaosRunClient, ChaosRunResource, makeKubeClients, runKey } from '../kube/chaosRun';
-import { isNotFound } from '../kube/errors';
-import { KeepAliveKubeConfig, loadKubeConfig } from '@chaoscraft/backstage-plugin-chaos-node';
+import { FaultRouter } from '../faults';
+import {
+  chaosRunsPath,
+  ChaosRunClient,
+  ChaosRunResource,
+  isNotFound,
+  KeepAliveKubeConfig,
+  loadKubeConfig,
+  ResilientInformer,
+  StatusWriter,
+  WorkQueue,
+  runKey,
+} from '@chaoscraft/backstage-plugin-chaos-node';
+import { makeKubeClients } from '../kube/clients';
+import { NODE_DAEMON_LABEL, nodeDaemonPresence } from '../kube/nodeDaemonLease';
 import { createLogger, Logger } from '../log';
 import { ControllerMetrics, MetricsServer, startMetricsServer } from '../metrics';
 import { EventRecorder } from '../status/kubeEvents';
-import { StatusWriter } from '../status/statusWriter';
 import { ProbeHypothesisGate } from '../hypothesis/gate';
 import type { HypothesisGate } from './hypothesisGate';
 import { freshPodSource, PodCache, PodSource } from './podCache';
-import { ResilientInformer } from './informer';
 import { LeaderElector } from './leaderElection';
 import { ReconcileDeps } from './pipeline';
 import { RunReconciler } from './reconciler';
-import { RunQueue } from './runQueue';
 import { planAtAdmission, type AdmissionPlannerDeps } from '../admission/planner';
 import { startAdmissionWebhook, type AdmissionWebhook } from '../admission/webhookServer';
 
@@ -38,7 +46,7 @@ export interface ControllerOptions {
 export class ChaosController {
   private readonly runInformers = new Map<string, ResilientInformer<ChaosRunResource>>();
   private readonly namespaces: ResilientInformer<V1Namespace>;
-  private readonly queue: RunQueue;
+  private readonly queue: WorkQueue;
   private readonly elector: LeaderElector | undefined;
   private readonly events: EventRecorder;
   private readonly gate: HypothesisGate;
@@ -60,18 +68,19 @@ export class ChaosController {
     this.log = options.log ?? createLogger(config.logLevel);
     const kc = options.kubeConfig ?? (this.ownKubeConfig = loadKubeConfig(config.kubeconfig));
     const clients = makeKubeClients(kc);
-    const runs = new ChaosRunClient(clients);
+    const runs = new ChaosRunClient(kc);
     this.metrics = new ControllerMetrics(() => this.allRuns().map(run => run.status?.phase));
     this.events = new EventRecorder(clients.core, this.log, config.identity);
 
     this.namespaces = new ResilientInformer<V1Namespace>({
       kc,
       path: '/api/v1/namespaces',
-      list: () => clients.core.listNamespace(),
+      list: async () => {
+        const list = await clients.core.listNamespace();
+        return { items: list.items, resourceVersion: list.metadata?.resourceVersion };
+      },
       relistPeriodMs: config.relistPeriodMs,
-      log: this.log,
-      onEvent: () => undefined,
-      onError: () => this.metrics.errors.inc({ step: 'namespaceInformer' }),
+      onError: (error, delayMs) => this.informerFailed('namespaceInformer', '/api/v1/namespaces', error, delayMs),
     });
     const watched = config.watchNamespaces.length ? config.watchNamespaces : [''];
     for (const namespace of watched) {
@@ -79,12 +88,14 @@ export class ChaosController {
         namespace,
         new ResilientInformer<ChaosRunResource>({
           kc,
-          path: ChaosRunClient.listPath(namespace || undefined),
-          list: () => runs.list(namespace || undefined),
+          path: chaosRunsPath(namespace || undefined),
+          list: async () => {
+            const list = await runs.list({ namespace: namespace || undefined });
+            return { items: list.items, resourceVersion: list.metadata?.resourceVersion };
+          },
           relistPeriodMs: config.relistPeriodMs,
-          log: this.log,
           onEvent: (event, run) => this.onRunEvent(event, run),
-          onError: () => this.metrics.errors.inc({ step: 'runInformer' }),
+          onError: (error, delayMs) => this.informerFailed('runInformer', chaosRunsPath(namespace || undefined), error, delayMs),
         }),
       );
     }
@@ -107,7 +118,7 @@ export class ChaosController {
       status: new StatusWriter(runs),
       events: this.events,
       metrics: this.metrics,
-      faults: options.faults ?? controllerFaultRouter(),
+      faults: options.faults ?? FaultRouter.forController({ clients }),
       gate: this.gate,
       pods: this.pods,
       policy: {
@@ -123,6 +134,13 @@ export class ChaosController {
         injectionTimeoutMs: config.injectionTimeoutMs,
       },
       namespaceLabels: name => this.namespaceLabels(clients.core, name),
+      nodeDaemons: async () => {
+        const leases = await clients.coordination.listNamespacedLease({
+          namespace: config.agentNamespace,
+          labelSelector: `${NODE_DAEMON_LABEL}=true`,
+        });
+        return nodeDaemonPresence(leases.items, Date.now());
+      },
       latest: key => this.latest(key),
       memory: { violationSince: new Map(), armed: new Set() },
       wake: key => {
@@ -131,7 +149,11 @@ export class ChaosController {
     };
     this.planner = { pods: deps.pods, faults: deps.faults, policy: deps.policy, namespaceLabels: deps.namespaceLabels };
     const reconciler = new RunReconciler(deps, this.log);
-    this.queue = new RunQueue(key => reconciler.reconcile(key), this.log);
+    this.queue = new WorkQueue(
+      key => reconciler.reconcile(key),
+      (key, error, delayMs) =>
+        this.log.error({ err: error instanceof Error ? error.message : String(error), key, delayMs }, 'reconcile failed; retrying'),
+    );
 
     if (config.leaderElect) {
       this.elector = new LeaderElector(
@@ -227,6 +249,11 @@ export class ChaosController {
         await this.queue.stop();
       }
     });
+  }
+
+  private informerFailed(step: string, path: string, error: unknown, delayMs: number): void {
+    this.metrics.errors.inc({ step });
+    this.log.warn({ err: String(error), path, delayMs }, 'list/watch failed; restarting after backoff');
   }
 
   private onRunEvent(event: 'add' | 'update' | 'delete', run: ChaosRunResource): void {

@@ -1,6 +1,6 @@
 import type { ChaosRunSpec, ProbeResult, Verdict } from '@chaoscraft/backstage-plugin-chaos-common';
 import type { Logger } from '../log';
-import type { RunStatus } from '../status/records';
+import type { RunStatus } from '@chaoscraft/backstage-plugin-chaos-node';
 
 /** What a gate sees of a run; read-only. */
 export interface GateInput {

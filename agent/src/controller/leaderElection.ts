@@ -1,7 +1,6 @@
 import { CoordinationV1Api, V1Lease, V1MicroTime } from '@kubernetes/client-node';
 import type { Logger } from '../log';
-import { apiErrorCode, isConflict, isNotFound } from '../kube/errors';
-import { Sleeper } from './backoff';
+import { apiErrorCode, isConflict, isNotFound, Sleeper } from '@chaoscraft/backstage-plugin-chaos-node';
 
 export interface LeaderElectionOptions {
   namespace: string;

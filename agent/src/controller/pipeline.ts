@@ -1,11 +1,12 @@
 import type { ChaosRunSpec } from '@chaoscraft/backstage-plugin-chaos-common';
-import type { ChaosRunClient, ChaosRunResource, KubeClients } from '../kube/chaosRun';
+import { type ChaosRunClient, type ChaosRunResource, type StatusWriter } from '@chaoscraft/backstage-plugin-chaos-node';
+import type { KubeClients } from '../kube/clients';
 import type { Logger } from '../log';
 import type { ControllerMetrics } from '../metrics';
 import type { FaultRouter } from '../faults';
+import type { NodeDaemonPresence } from '../kube/nodeDaemonLease';
 import type { SafetyPolicy } from '../safety/preflight';
 import type { EventRecorder } from '../status/kubeEvents';
-import type { StatusWriter } from '../status/statusWriter';
 import type { HypothesisGate } from './hypothesisGate';
 import type { PodSource } from './podCache';
 
@@ -46,6 +47,8 @@ export interface ReconcileDeps {
   timing: RunTiming;
   /** Labels of a namespace (informer cache first), or undefined if it does not exist. */
   namespaceLabels(name: string): Promise<Record<string, string> | undefined>;
+  /** The node daemons' leases, by node (read when a run has node faults). */
+  nodeDaemons(): Promise<Map<string, NodeDaemonPresence>>;
   /** The newest copy of a run the informer has seen: used to notice an abort mid-injection. */
   latest(key: string): ChaosRunResource | undefined;
   memory: RunMemory;

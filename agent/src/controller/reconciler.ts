@@ -1,9 +1,6 @@
-import type { ChaosRunResource } from '../kube/chaosRun';
-import { splitRunKey } from '../kube/chaosRun';
-import { isNotFound } from '../kube/errors';
+import { type ChaosRunResource, splitRunKey, isNotFound, type WorkResult } from '@chaoscraft/backstage-plugin-chaos-node';
 import { runLogger, Logger } from '../log';
 import type { ReconcileDeps, ReconcileStep, RunContext } from './pipeline';
-import type { WorkResult } from './runQueue';
 import { ensureFinalizer } from './steps/ensureFinalizer';
 import { handleStopRequest } from './steps/handleStopRequest';
 import { holdRunning } from './steps/holdRunning';

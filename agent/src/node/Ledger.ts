@@ -1,7 +1,25 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import type { FaultType } from '@chaoscraft/backstage-plugin-chaos-common';
 import type { NetworkObject } from '../faults/network/objects';
+import type { StressProcessObject } from '../faults/stress/fault';
+
+/** Something a node fault adds: kernel network objects, or a stress process. */
+export type LedgerObject = NetworkObject | StressProcessObject;
+
+/** Identifies one (run, pod, fault) target across the ledger, kernel objects and status. */
+export interface TargetIdentity {
+  runUid: string;
+  podNamespace: string;
+  pod: string;
+  fault: string;
+}
+
+/** The ledger key of a target: the same for every attempt on the same (run, pod, fault). */
+export function targetKey(identity: TargetIdentity): string {
+  return `${identity.runUid}/${identity.podNamespace}/${identity.pod}/${identity.fault}`;
+}
 
 /** The run an entry belongs to. */
 export interface LedgerRun {
@@ -17,10 +35,14 @@ export interface LedgerEntry {
   /** targetKey(): the same for every attempt on the same (run, pod, fault). */
   key: string;
   run: LedgerRun;
-  target: { podNamespace: string; pod: string; podUid?: string; fault: string };
-  /** The pod's network namespace, and its nsfs inode so a reused path is never mistaken for it. */
-  netns: { path: string; inode?: number };
-  objects: NetworkObject[];
+  target: { podNamespace: string; pod: string; podUid?: string; fault: FaultType };
+  /**
+   * For network faults: the pod's network namespace, and its nsfs inode so a reused path is
+   * never mistaken for it.
+   */
+  netns?: { path: string; inode?: number };
+  /** What the fault adds, exactly as recovery removes it. */
+  objects: LedgerObject[];
   notes: string[];
   intentAt: string;
   /** Set once every object was added. Absent: injection stopped part way (crash or error). */

@@ -1,72 +1,61 @@
-import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig } from '@kubernetes/client-node';
+import { chaosRunSpecSchema, parseDuration, type ChaosRunSpec, type TargetRecord } from '@chaoscraft/backstage-plugin-chaos-common';
 import {
-  chaosRunSpecSchema,
-  ChaosRunSpec,
-  isNetworkFault,
-  NetworkFault,
-  TargetPhase,
-  TargetRecord,
-} from '@chaoscraft/backstage-plugin-chaos-common';
+  ChaosRunClient,
+  chaosRunsPath,
+  ResilientInformer,
+  runKey,
+  StatusWriter,
+  WorkQueue,
+  type ChaosRunResource,
+  type RecordUpdate,
+} from '@chaoscraft/backstage-plugin-chaos-node';
 import type { Logger } from 'pino';
-import {
-  CommandError,
-  FaultUnsupportedError,
-  NodeNetworkCapabilities,
-} from '../faults/network';
-import {
-  assessRun,
-  CHAOS_RUN_API,
-  ChaosRunObject,
-  isOwnRecord,
-  RunAssessment,
-  runLabel,
-} from './chaosRun';
+import { FaultRouter, type FaultContext } from '../faults';
+import type { NodeCapabilities } from '../faults/network';
 import { crashPoint } from './crashPoint';
-import { Ledger, LedgerEntry } from './Ledger';
-import { NetnsNotFoundError, NetnsResolver } from './netns';
-import {
-  InjectionRefusedError,
-  NetworkInjector,
-  NetworkTarget,
-  netnsInode,
-} from './NetworkInjector';
-import { apiCode, RecordUpdate, RecordWriter, RunRef } from './RecordWriter';
-import { RunWatch } from './RunWatch';
+import { FreshRun, JanitorDeps, runJanitor } from './janitor';
+import { Ledger, LedgerEntry, LedgerRun, targetKey } from './Ledger';
+import type { NetnsResolver } from './netns';
+import { failedUpdate, MAY_HOLD_FAULT, outcomeUpdate, recoveredUpdate, WANTS_INJECTION } from './recordUpdates';
+import { NodeDaemonLease } from './nodeLease';
+import { assessRun, isOwnRecord, RunAssessment } from './runAssessment';
+
+/** Beyond the run's own length, how long a self-running fault may outlive a lost daemon. */
+const DEADLINE_MARGIN_MS = 5 * 60_000;
 
 export interface NodeDaemonConfig {
   nodeName: string;
+  /** The agent's namespace, where this node's daemon Lease is kept. */
+  namespace: string;
   kc: KubeConfig;
   ledger: Ledger;
   resolver: NetnsResolver;
-  capabilities: NodeNetworkCapabilities;
+  capabilities: NodeCapabilities;
+  /** The node's cgroup filesystem, for stress faults (default /sys/fs/cgroup). */
+  cgroupRoot?: string;
   logger: Logger;
   /** Dead-man's switch: revert when the run's heartbeat is older than this. */
   heartbeatTimeoutMs: number;
   /** How often every run with faults on this node is re-checked, whatever the watch says. */
   checkIntervalMs: number;
+  /** A full relist of ChaosRuns this often, against watches that stall silently. Default 60 s. */
+  relistPeriodMs?: number;
 }
 
-/** Records the controller hands over, and those this daemon has put faults behind. */
-const WANTS_INJECTION: readonly TargetPhase[] = ['Selected', 'Injecting'];
-const MAY_HOLD_FAULT: readonly TargetPhase[] = [
-  'Selected',
-  'Injecting',
-  'Injected',
-  'Recovering',
-];
-
 /**
- * The node role: for the ChaosRuns whose records name this node, keeps each network fault in
- * place exactly while its run wants it (assessRun), with the ledger as the list of what exists.
- * Work is serialized per run; watch events and a timer both only enqueue a run.
+ * The node role: for the ChaosRuns whose records name this node, keeps each node fault in place
+ * exactly while its run wants it (assessRun), with the ledger as the list of what exists. Runs
+ * come from the shared informer (keyed by uid); work is serialized per run by the shared work
+ * queue; records are written by the shared status writer, touching only this node's records.
  */
-export class NodeDaemon {
-  private readonly injector: NetworkInjector;
-  private readonly writer: RecordWriter;
-  private readonly api: CustomObjectsApi;
-  private readonly watch: RunWatch;
-  private readonly queued = new Set<string>();
-  private readonly running = new Map<string, Promise<void>>();
+export class NodeDaemon implements JanitorDeps {
+  private readonly faults: FaultRouter;
+  private readonly runs: ChaosRunClient;
+  private readonly status: StatusWriter;
+  private readonly informer: ResilientInformer<ChaosRunResource>;
+  private readonly queue: WorkQueue;
+  private readonly lease: NodeDaemonLease;
   private timer?: NodeJS.Timeout;
   private stopped = false;
 
@@ -74,27 +63,58 @@ export class NodeDaemon {
     private readonly config: NodeDaemonConfig,
     hostNetnsInode?: number,
   ) {
-    this.injector = new NetworkInjector({
+    this.faults = FaultRouter.forNode({
       ledger: config.ledger,
       resolver: config.resolver,
       capabilities: config.capabilities,
       hostNetnsInode,
+      cgroupRoot: config.cgroupRoot,
     });
-    this.api = config.kc.makeApiClient(CustomObjectsApi);
-    this.writer = new RecordWriter(this.api, config.nodeName);
-    this.watch = new RunWatch({
+    this.runs = new ChaosRunClient(config.kc);
+    this.status = new StatusWriter(this.runs);
+    this.informer = new ResilientInformer<ChaosRunResource>({
       kc: config.kc,
-      logger: config.logger,
-      onChange: uid => this.enqueue(uid),
+      path: chaosRunsPath(),
+      list: async () => {
+        const list = await this.runs.list();
+        return { items: list.items, resourceVersion: list.metadata?.resourceVersion };
+      },
+      keyOf: run => run.metadata.uid!,
+      relistPeriodMs: config.relistPeriodMs ?? 60_000,
+      onEvent: (_event, run) => this.enqueue(run.metadata.uid!),
+      onError: (error, delayMs) => config.logger.warn({ err: error, delayMs }, 'ChaosRun list/watch failed; relisting'),
     });
+    this.lease = new NodeDaemonLease(config.kc, {
+      namespace: config.namespace,
+      nodeName: config.nodeName,
+      capabilities: config.capabilities,
+      logger: config.logger,
+    });
+    this.queue = new WorkQueue(
+      async uid => {
+        await this.reconcile(uid);
+        return {};
+      },
+      (uid, error, delayMs) => config.logger.error({ err: error, runUid: uid, delayMs }, 'reconcile failed; retrying'),
+    );
   }
 
-  /** Janitor first, then watch and timer. Resolves once running. */
+  get ledger(): Ledger {
+    return this.config.ledger;
+  }
+
+  /**
+   * Janitor first, then the informer, the queue and the timer; the lease last, so the
+   * controller sends node faults here only once the daemon can act. Resolves once running.
+   */
   async start(): Promise<void> {
-    await this.janitor();
-    await this.watch.start();
+    await runJanitor(this);
+    this.informer.start();
+    await this.informer.whenSynced();
+    this.queue.start();
     this.timer = setInterval(() => this.tick(), this.config.checkIntervalMs);
     this.tick();
+    await this.lease.start();
   }
 
   /**
@@ -104,174 +124,61 @@ export class NodeDaemon {
    * starts again while the run is live injects them again.
    */
   async stop(options: { revert?: boolean } = {}): Promise<void> {
+    await this.lease.stop();
     this.stopped = true;
     clearInterval(this.timer);
-    this.watch.stop();
-    await Promise.allSettled([...this.running.values()]);
+    await this.informer.stop();
+    await this.queue.stop();
     if (options.revert) {
       for (const entry of this.config.ledger.entries()) {
-        await this.recoverEntry(
-          entry,
-          'DaemonStopping',
-          'the node daemon is stopping',
-          entry.run.uid,
-        );
+        await this.recoverEntry(entry, 'DaemonStopping', 'the node daemon is stopping');
       }
     }
   }
 
-  /**
-   * Start-up: whatever the ledger holds for a run that is no longer live (deleted, terminal,
-   * rolling back, heartbeat stale, or not confirmable because the API server is unreachable)
-   * is reverted, and so is every partial injection; fully applied faults of live runs stay.
-   */
-  async janitor(): Promise<void> {
-    const byRun = new Map<string, LedgerEntry[]>();
-    for (const entry of this.config.ledger.entries()) {
-      byRun.set(entry.run.uid, [...(byRun.get(entry.run.uid) ?? []), entry]);
-    }
-    for (const [uid, entries] of byRun) {
-      const { run } = entries[0];
-      const fresh = await this.readRun(run);
-      const assessment = fresh.ok
-        ? this.assess(fresh.run)
-        : ({
-            inject: false,
-            reason: 'HeartbeatLost',
-            message: fresh.message,
-          } as const);
-      for (const entry of entries) {
-        if (assessment.inject && entry.appliedAt) {
-          continue;
-        }
-        const why = assessment.inject
-          ? {
-              reason: 'PartialInjection',
-              message: 'reverting an injection a crash interrupted',
-            }
-          : assessment;
-        await this.recoverEntry(entry, why.reason, why.message, uid);
-        if (!assessment.inject && fresh.ok && fresh.run) {
-          await this.writeRecords(fresh.run, [
-            recovered(
-              entry.target.pod,
-              entry.target.fault,
-              why.reason,
-              `janitor: ${why.message}`,
-            ),
-          ]);
-        }
-      }
-    }
-    await this.config.ledger.compact();
-  }
-
+  /** Every run this node holds a fault for or has records on, enqueued again. */
   private tick(): void {
-    if (this.stopped) {
-      return;
+    if (this.stopped) return;
+    const uids = new Set(this.config.ledger.entries().map(entry => entry.run.uid));
+    for (const run of this.informer.list()) {
+      if ((run.status?.targets ?? []).some(record => this.owns(record))) uids.add(run.metadata.uid!);
     }
-    const uids = new Set(
-      this.config.ledger.entries().map(entry => entry.run.uid),
-    );
-    for (const run of this.watch.all()) {
-      const uid = run.metadata?.uid;
-      if (
-        uid &&
-        (run.status?.targets ?? []).some(r =>
-          isOwnRecord(r, this.config.nodeName),
-        )
-      ) {
-        uids.add(uid);
-      }
-    }
-    for (const uid of uids) {
-      this.enqueue(uid);
-    }
+    uids.forEach(uid => this.enqueue(uid));
   }
 
-  /** Runs reconcile(uid) once more after whatever is in progress for it. */
   private enqueue(uid: string): void {
-    if (this.stopped || this.queued.has(uid)) {
-      return;
-    }
-    this.queued.add(uid);
-    const previous = this.running.get(uid) ?? Promise.resolve();
-    const next = previous.then(async () => {
-      this.queued.delete(uid);
-      try {
-        await this.reconcile(uid);
-      } catch (error) {
-        this.config.logger.error(
-          { err: error, runUid: uid },
-          'reconcile failed; retrying on the next check',
-        );
-      }
-    });
-    this.running.set(uid, next);
-    void next.finally(() => {
-      if (this.running.get(uid) === next) {
-        this.running.delete(uid);
-      }
-    });
+    if (!this.stopped) this.queue.add(uid);
   }
 
-  private assess(run: ChaosRunObject | undefined): RunAssessment {
+  private owns = (record: TargetRecord): boolean => isOwnRecord(record, this.config.nodeName, this.faults);
+
+  assess(run: ChaosRunResource | undefined): RunAssessment {
     return assessRun(run, Date.now(), this.config.heartbeatTimeoutMs);
   }
 
-  /** Reads one run from the API server; ok:false when it cannot be read (not for 404). */
-  private async readRun(ref: {
-    namespace: string;
-    name: string;
-    uid: string;
-  }): Promise<
-    { ok: true; run?: ChaosRunObject } | { ok: false; message: string }
-  > {
+  async readRun(ref: LedgerRun): Promise<FreshRun> {
     try {
-      const run = (await this.api.getNamespacedCustomObject({
-        ...CHAOS_RUN_API,
-        namespace: ref.namespace,
-        name: ref.name,
-      })) as ChaosRunObject;
-      return { ok: true, run: run.metadata?.uid === ref.uid ? run : undefined };
+      const run = await this.runs.find(ref.namespace, ref.name);
+      return { ok: true, run: run?.metadata.uid === ref.uid ? run : undefined };
     } catch (error) {
-      if (apiCode(error) === 404) {
-        return { ok: true, run: undefined };
-      }
-      return {
-        ok: false,
-        message: `the run cannot be read from the API server (${String(
-          error,
-        )}): reverting`,
-      };
+      return { ok: false, message: `the run cannot be read from the API server (${String(error)}): reverting` };
     }
   }
 
   async reconcile(uid: string): Promise<void> {
-    let run = this.watch.get(uid);
+    let run = this.informer.get(uid);
     let assessment = this.assess(run);
     const held = this.config.ledger.entriesForRun(uid);
-    if (
-      !assessment.inject &&
-      held.length > 0 &&
-      (assessment.reason === 'RunDeleted' ||
-        assessment.reason === 'HeartbeatLost')
-    ) {
+    if (!assessment.inject && held.length > 0 && (assessment.reason === 'RunDeleted' || assessment.reason === 'HeartbeatLost')) {
       // Before reverting on what the cache says (deleted, stale heartbeat), ask the API server:
       // a stalled watch must not revert a healthy run. If it cannot answer, revert anyway.
-      const ref = run?.metadata ? runRef(run) : held[0].run;
-      const fresh = await this.readRun(ref);
+      const fresh = await this.readRun(run ? ledgerRun(run) : held[0].run);
       if (fresh.ok) {
         run = fresh.run;
         assessment = this.assess(run);
       }
     }
-    const logger = this.config.logger.child({
-      runUid: uid,
-      run: run
-        ? runLabel(run)
-        : `${held[0]?.run.namespace}/${held[0]?.run.name}`,
-    });
+    const logger = this.config.logger.child({ runUid: uid, run: run ? runKey(run) : `${held[0]?.run.namespace}/${held[0]?.run.name}` });
     if (assessment.inject && run) {
       await this.inject(run, logger);
     } else if (!assessment.inject) {
@@ -279,292 +186,117 @@ export class NodeDaemon {
     }
   }
 
-  private async inject(run: ChaosRunObject, logger: Logger): Promise<void> {
-    const own = (run.status?.targets ?? []).filter(r =>
-      isOwnRecord(r, this.config.nodeName),
-    );
-    if (own.length === 0) {
-      return;
-    }
+  /** Applies the node faults of this node's records that want them, through the registry. */
+  private async inject(run: ChaosRunResource, logger: Logger): Promise<void> {
+    const own = (run.status?.targets ?? []).filter(this.owns);
+    if (own.length === 0) return;
     const parsed = chaosRunSpecSchema.safeParse(run.spec);
+    const context: FaultContext = { run: ledgerRun(run), log: logger };
     const updates: RecordUpdate[] = [];
     for (const record of own) {
+      const namespace = parsed.success ? parsed.data.target.namespace : run.metadata.namespace!;
+      const target = { namespace, pod: record.pod, uid: record.uid, node: record.node };
       const entry = this.config.ledger.entryForKey(
-        this.injector.keyOf(
-          targetOf(run, record, parsed.success ? parsed.data : undefined),
-        ),
+        targetKey({ runUid: run.metadata.uid!, podNamespace: namespace, pod: record.pod, fault: record.fault }),
       );
-      const wanted =
-        WANTS_INJECTION.includes(record.phase) ||
-        (record.phase === 'Injected' && !entry?.appliedAt);
-      if (!wanted) {
-        continue;
-      }
+      const wanted = WANTS_INJECTION.includes(record.phase) || (record.phase === 'Injected' && !entry?.appliedAt);
+      if (!wanted) continue;
       if (!parsed.success) {
-        updates.push(
-          failed(
-            record,
-            'InvalidSpec',
-            `the run's spec is invalid: ${parsed.error.message}`,
-          ),
-        );
+        updates.push(failedUpdate(record, 'InvalidSpec', `the run's spec is invalid: ${parsed.error.message}`));
         continue;
       }
-      const target = targetOf(run, record, parsed.data);
-      if (!target.fault || !isNetworkFault(target.fault)) {
-        updates.push(
-          failed(
-            record,
-            'FaultNotInSpec',
-            `the spec has no ${record.fault} fault`,
-          ),
-        );
+      const fault = parsed.data.faults.find(f => f.type === record.fault);
+      if (!fault) {
+        updates.push(failedUpdate(record, 'FaultNotInSpec', `the spec has no ${record.fault} fault`));
         continue;
       }
-      const networkTarget = target as NetworkTarget;
-      try {
-        const applied = await this.injector.apply(networkTarget);
-        const notes = applied.notes.length
-          ? `; ${applied.notes.join('; ')}`
-          : '';
-        logger.info(
-          {
-            pod: record.pod,
-            fault: record.fault,
-            netns: applied.netns.path,
-            objects: applied.objects,
-          },
-          `injected ${record.fault} on ${record.pod}`,
-        );
-        updates.push({
-          pod: record.pod,
-          fault: record.fault,
-          phase: 'Injected',
-          reason: applied.notes.some(n => n.startsWith('netem unavailable'))
-            ? 'InjectedWithFallback'
-            : 'Injected',
-          message: `${record.fault} in ${applied.netns.path}${notes}`,
+      const outcome = await this.faults
+        .route(fault.type)
+        .apply({ ...target, container: parsed.data.target.container }, fault, {
+          ...context,
+          safety: parsed.data.safety,
+          deadlineMs: runLengthMs(parsed.data) + DEADLINE_MARGIN_MS,
         });
-      } catch (error) {
-        const { reason, message } = explainFailure(error);
-        logger.warn(
-          { pod: record.pod, fault: record.fault, reason, err: error },
-          `injection failed: ${message}`,
-        );
-        updates.push(failed(record, reason, message));
-      }
+      updates.push(outcomeUpdate(record, outcome));
     }
     await this.writeRecords(run, updates);
-    if (updates.some(u => u.phase === 'Injected')) {
-      crashPoint('after-injected-status');
-    }
+    if (updates.some(update => update.phase === 'Injected')) crashPoint('after-injected-status');
   }
 
+  /** Lets go of every fault this node holds for the run, and says so on its records. */
   private async revert(
     uid: string,
-    run: ChaosRunObject | undefined,
+    run: ChaosRunResource | undefined,
     assessment: Exclude<RunAssessment, { inject: true }>,
     logger: Logger,
   ): Promise<void> {
     const updates: RecordUpdate[] = [];
     const reverted = new Set<string>();
     for (const entry of this.config.ledger.entriesForRun(uid)) {
-      const outcome = await this.recoverEntry(
-        entry,
-        assessment.reason,
-        assessment.message,
-        uid,
-        logger,
-      );
-      if (outcome) {
-        reverted.add(`${entry.target.pod}/${entry.target.fault}`);
-        updates.push(
-          recovered(
-            entry.target.pod,
-            entry.target.fault,
-            assessment.reason,
-            `${assessment.message}${
-              outcome === 'netns-gone'
-                ? ' (the pod network namespace is gone)'
-                : ''
-            }`,
-          ),
-        );
-      }
+      const outcome = await this.recoverOne(entry, assessment.reason, assessment.message, logger);
+      if (!outcome) continue;
+      const { pod, podUid, fault } = entry.target;
+      reverted.add(`${pod}/${fault}`);
+      updates.push(recoveredUpdate({ pod, uid: podUid, fault }, assessment.reason, `${assessment.message}; ${outcome.message}`));
     }
-    if (
-      run &&
-      assessment.reason !== 'NotStarted' &&
-      assessment.reason !== 'RunDeleted'
-    ) {
+    if (run && assessment.reason !== 'NotStarted' && assessment.reason !== 'RunDeleted') {
       for (const record of run.status?.targets ?? []) {
-        if (
-          !isOwnRecord(record, this.config.nodeName) ||
-          reverted.has(`${record.pod}/${record.fault}`) ||
-          !MAY_HOLD_FAULT.includes(record.phase)
-        ) {
-          continue;
-        }
+        if (!this.owns(record) || reverted.has(`${record.pod}/${record.fault}`) || !MAY_HOLD_FAULT.includes(record.phase)) continue;
         if (record.phase === 'Selected') {
           // Never injected. Rolling back or finished: say so, so the controller stops waiting.
           // A stale heartbeat alone leaves it Selected: the controller may yet come back.
           if (assessment.reason !== 'HeartbeatLost') {
-            updates.push(
-              recovered(
-                record.pod,
-                record.fault,
-                'NotInjected',
-                `${assessment.message}; nothing was injected`,
-              ),
-            );
+            updates.push(recoveredUpdate(record, 'NotInjected', `${assessment.message}; nothing was injected`));
           }
           continue;
         }
-        updates.push(
-          recovered(
-            record.pod,
-            record.fault,
-            assessment.reason,
-            `${assessment.message}; nothing held on this node`,
-          ),
-        );
+        updates.push(recoveredUpdate(record, assessment.reason, `${assessment.message}; nothing held on this node`));
       }
     }
-    if (run) {
-      await this.writeRecords(run, updates);
-    }
+    if (run) await this.writeRecords(run, updates);
   }
 
-  /** Recovers one ledger entry; logs and keeps it held (retried next check) on failure. */
-  private async recoverEntry(
+  async recoverEntry(entry: LedgerEntry, reason: string, message: string): Promise<boolean> {
+    return (await this.recoverOne(entry, reason, message)) !== undefined;
+  }
+
+  /** Recovers one held fault through its fault type; logs and keeps it held on failure. */
+  private async recoverOne(
     entry: LedgerEntry,
     reason: string,
     message: string,
-    uid: string,
-    logger: Logger = this.config.logger.child({ runUid: uid }),
-  ): Promise<'removed' | 'netns-gone' | undefined> {
+    logger: Logger = this.config.logger.child({ runUid: entry.run.uid }),
+  ) {
+    const { pod, podUid, podNamespace, fault } = entry.target;
     try {
-      const outcome = await this.injector.recover(entry);
-      logger.info(
-        {
-          pod: entry.target.pod,
-          fault: entry.target.fault,
-          reason,
-          outcome,
-          objects: entry.objects,
-        },
-        `recovered ${entry.target.fault} on ${entry.target.pod}: ${message}`,
-      );
+      const outcome = (await this.faults
+        .route(fault)
+        .recover({ namespace: podNamespace, pod, uid: podUid }, { run: entry.run, log: logger })) ?? {
+        phase: 'Recovered' as const,
+        reason: 'NothingHeld',
+        message: 'nothing was held',
+        eventType: 'Normal' as const,
+      };
+      logger.info({ pod, fault, reason, outcome: outcome.message, objects: entry.objects }, `recovered ${fault} on ${pod}: ${message}`);
       return outcome;
     } catch (error) {
-      logger.error(
-        { err: error, pod: entry.target.pod, fault: entry.target.fault },
-        'recovery failed; will retry',
-      );
+      logger.error({ err: error, pod, fault }, 'recovery failed; will retry');
       return undefined;
     }
   }
 
-  private async writeRecords(
-    run: ChaosRunObject,
-    updates: RecordUpdate[],
-  ): Promise<void> {
-    if (updates.length === 0 || !run.metadata) {
-      return;
-    }
-    await this.writer.update(runRef(run), updates);
+  async writeRecords(run: ChaosRunResource, updates: RecordUpdate[]): Promise<void> {
+    if (updates.length === 0) return;
+    await this.status.updateRecords(run, updates, this.owns);
   }
 }
 
-function runRef(run: ChaosRunObject): RunRef {
-  return {
-    namespace: run.metadata!.namespace!,
-    name: run.metadata!.name!,
-    uid: run.metadata!.uid!,
-  };
+/** How long a run wants its faults: its duration, or its progressive steps' holds together. */
+function runLengthMs(spec: ChaosRunSpec): number {
+  const holds = (spec.safety.progressiveSteps ?? []).reduce((sum, step) => sum + parseDuration(step.hold), 0);
+  return Math.max(parseDuration(spec.duration), holds);
 }
 
-/** The network target a record stands for. The fault is the spec's first of the record's type. */
-function targetOf(
-  run: ChaosRunObject,
-  record: TargetRecord,
-  spec: ChaosRunSpec | undefined,
-): Omit<NetworkTarget, 'fault'> & { fault: NetworkFault } {
-  const fault = spec?.faults.find(f => f.type === record.fault) as
-    | NetworkFault
-    | undefined;
-  return {
-    run: runRef(run),
-    podNamespace: spec?.target.namespace ?? run.metadata?.namespace ?? '',
-    pod: record.pod,
-    podUid: record.uid,
-    container: spec?.target.container,
-    fault: fault ?? ({ type: record.fault } as NetworkFault),
-  };
+function ledgerRun(run: ChaosRunResource): LedgerRun {
+  return { namespace: run.metadata.namespace!, name: run.metadata.name!, uid: run.metadata.uid! };
 }
-
-function failed(
-  record: TargetRecord,
-  reason: string,
-  message: string,
-): RecordUpdate {
-  return {
-    pod: record.pod,
-    fault: record.fault,
-    phase: 'Failed',
-    reason,
-    message,
-    onlyFrom: ['Selected', 'Injecting', 'Injected'],
-  };
-}
-
-function recovered(
-  pod: string,
-  fault: string,
-  reason: string,
-  message: string,
-): RecordUpdate {
-  return {
-    pod,
-    fault,
-    phase: 'Recovered',
-    reason,
-    message,
-    onlyFrom: MAY_HOLD_FAULT,
-  };
-}
-
-/** A CamelCase reason and a sentence for a failed injection. */
-export function explainFailure(error: unknown): {
-  reason: string;
-  message: string;
-} {
-  if (
-    error instanceof FaultUnsupportedError ||
-    error instanceof InjectionRefusedError
-  ) {
-    return { reason: error.reason, message: error.message };
-  }
-  if (error instanceof NetnsNotFoundError) {
-    return { reason: 'NetnsNotFound', message: error.message };
-  }
-  if (error instanceof CommandError) {
-    if (
-      /NLM_F_REPLACE|Exclusivity flag|File exists|Chain already exists/i.test(
-        error.stderr,
-      )
-    ) {
-      return {
-        reason: 'DeviceBusy',
-        message: `another qdisc or chain is already in place (another fault?): ${error.message}`,
-      };
-    }
-    if (/Cannot find device/i.test(error.stderr)) {
-      return { reason: 'DeviceNotFound', message: error.message };
-    }
-    return { reason: 'CommandFailed', message: error.message };
-  }
-  return { reason: 'InjectionFailed', message: String(error) };
-}
-
-export { netnsInode };

@@ -1,18 +1,17 @@
 import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { TargetRecord } from '@chaoscraft/backstage-plugin-chaos-common';
-import { assessRun, ChaosRunObject } from './chaosRun';
+import type { ChaosRunResource } from '@chaoscraft/backstage-plugin-chaos-node';
+import { assessRun } from './runAssessment';
 import { Ledger, LedgerEntry, readLedgerFile } from './Ledger';
 import { CrictlNetnsResolver } from './netns';
-import { applyRecordUpdates } from './RecordWriter';
 import { parseNodeDaemonArgs } from './runNodeDaemon';
 
 const NOW = Date.parse('2030-01-01T00:00:30Z');
 const run = (
-  status: ChaosRunObject['status'],
-  extra: Partial<ChaosRunObject> = {},
-): ChaosRunObject => ({
+  status: ChaosRunResource['status'],
+  extra: Partial<ChaosRunResource> = {},
+): ChaosRunResource => ({
   metadata: { name: 'r', namespace: 'n', uid: 'u' },
   spec: {},
   status,
@@ -70,85 +69,6 @@ describe('assessRun (the dead-man switch)', () => {
         30_000,
       ),
     ).toMatchObject({ reason: 'RunDeleted' });
-  });
-});
-
-describe('applyRecordUpdates', () => {
-  const records = (): TargetRecord[] => [
-    {
-      pod: 'p',
-      node: 'n1',
-      fault: 'network-loss',
-      phase: 'Selected',
-      events: [],
-    },
-    {
-      pod: 'p',
-      node: 'n2',
-      fault: 'network-loss',
-      phase: 'Selected',
-      events: [],
-    },
-    { pod: 'p', node: 'n1', fault: 'pod-kill', phase: 'Selected', events: [] },
-  ];
-  it("touches only this node's network records, and caps events", () => {
-    const rs = records();
-    const changed = applyRecordUpdates(
-      rs,
-      'n1',
-      [
-        {
-          pod: 'p',
-          fault: 'network-loss',
-          phase: 'Injected',
-          reason: 'Injected',
-          message: 'ok',
-        },
-      ],
-      new Date(NOW),
-    );
-    expect(changed).toBe(true);
-    expect(rs.map(r => r.phase)).toEqual(['Injected', 'Selected', 'Selected']);
-    expect(rs[0].injectedAt).toBe(new Date(NOW).toISOString());
-    for (let i = 0; i < 15; i++) {
-      applyRecordUpdates(
-        rs,
-        'n1',
-        [
-          {
-            pod: 'p',
-            fault: 'network-loss',
-            phase: 'Injected',
-            reason: `R${i}`,
-            message: 'x',
-          },
-        ],
-        new Date(NOW),
-      );
-    }
-    expect(rs[0].events).toHaveLength(10);
-    expect(rs[0].events.at(-1)?.reason).toBe('R14');
-  });
-  it('respects onlyFrom', () => {
-    const rs = records();
-    rs[0].phase = 'Recovered';
-    expect(
-      applyRecordUpdates(
-        rs,
-        'n1',
-        [
-          {
-            pod: 'p',
-            fault: 'network-loss',
-            phase: 'Recovered',
-            reason: 'x',
-            message: 'x',
-            onlyFrom: ['Injected'],
-          },
-        ],
-        new Date(NOW),
-      ),
-    ).toBe(false);
   });
 });
 
@@ -223,6 +143,7 @@ describe('CrictlNetnsResolver', () => {
         ],
       },
       inspect: { info: { pid: process.pid } },
+      inspectp: { info: { pid: 1, runtimeSpec: { linux: { namespaces: [{ type: 'pid' }, { type: 'network', path: '/proc/1/ns/net' }] } } } },
     };
     const resolver = new CrictlNetnsResolver({
       run: async (_file, args) => {
@@ -243,8 +164,10 @@ describe('CrictlNetnsResolver', () => {
     expect(found).toEqual({
       path: `/proc/${process.pid}/ns/net`,
       via: 'container app pid',
+      hostNetwork: false,
     });
-    expect(calls[1]).toEqual([
+    expect(calls[1].slice(2, 4)).toEqual(['inspectp', 'sb-1']);
+    expect(calls[2]).toEqual([
       '--runtime-endpoint',
       'unix:///run/containerd/containerd.sock',
       'ps',
@@ -255,7 +178,20 @@ describe('CrictlNetnsResolver', () => {
       '-o',
       'json',
     ]);
-    expect(calls[2].slice(2, 4)).toEqual(['inspect', 'c-app']);
+    expect(calls[3].slice(2, 4)).toEqual(['inspect', 'c-app']);
+  });
+
+  it('says when the pod shares the node network (no network namespace in its sandbox spec)', async () => {
+    const outputs: Record<string, unknown> = {
+      pods: { items: [{ id: 'sb', metadata: { name: 'p', namespace: 'n' } }] },
+      ps: { containers: [{ id: 'c', metadata: { name: 'app' } }] },
+      inspect: { info: { pid: process.pid } },
+      inspectp: { info: { pid: 1, runtimeSpec: { linux: { namespaces: [{ type: 'pid' }, { type: 'mount' }] } } } },
+    };
+    const resolver = new CrictlNetnsResolver({
+      run: async (_file, args) => ({ code: 0, stdout: JSON.stringify(outputs[args[2]]), stderr: '' }),
+    });
+    expect((await resolver.resolve({ namespace: 'n', name: 'p' })).hostNetwork).toBe(true);
   });
 
   it('falls back to the sandbox process when no container runs', async () => {

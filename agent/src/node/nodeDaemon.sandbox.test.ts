@@ -5,9 +5,6 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import {
-  CHAOS_GROUP,
-  CHAOS_RUN,
-  CHAOS_VERSION,
   ChaosRunSpecInput,
   TargetRecord,
 } from '@chaoscraft/backstage-plugin-chaos-common';
@@ -34,6 +31,7 @@ import {
   NetnsLab,
   netnsUnavailableReason,
 } from './testing/netnsLab';
+import { CHAOS_RUN_COORDINATES } from '@chaoscraft/backstage-plugin-chaos-node';
 
 /**
  * The node daemon as in production: its own process (SIGKILLable), ChaosRuns through the sandbox
@@ -53,9 +51,7 @@ const HEARTBEAT_TIMEOUT_S = 5;
 const TCP = 5301;
 const UDP = 5302;
 const api = {
-  group: CHAOS_GROUP,
-  version: CHAOS_VERSION,
-  plural: CHAOS_RUN.plural,
+  ...CHAOS_RUN_COORDINATES,
 };
 
 describeNetns(
@@ -127,6 +123,7 @@ describeNetns(
           require.resolve('@backstage/cli/config/nodeTransform.cjs'),
           'src/node/main.ts',
           `--node-name=${nodeName}`,
+          `--namespace=${agent.namespace}`,
           `--kubeconfig=${kubeconfig}`,
           `--ledger=${ledgerPath()}`,
           `--heartbeat-timeout=${HEARTBEAT_TIMEOUT_S}s`,
@@ -269,6 +266,10 @@ describeNetns(
       });
       const injected = await waitForRecord(name, ['Injected', 'Failed']);
       expect(injected).toMatchObject({ phase: 'Injected', node: nodeName });
+      // Running means the faults are in: it is entered only after the daemon reported Injected.
+      const running = await waitForRunPhase(target.kc, target.namespace, name, ['Running']);
+      const runningSince = running.status!.phaseTransitions.find(t => t.phase === 'Running')!.time;
+      expect(Date.parse(runningSince)).toBeGreaterThanOrEqual(Date.parse(injected.injectedAt!));
       const limited = await lab.throughput('a', 'b', {
         port: 6102,
         windowMs: 4000,
@@ -371,7 +372,9 @@ describeNetns(
     ])(
       'crash safety: SIGKILL %s, run aborted meanwhile, restart leaves nothing',
       async (point, fault) => {
-        const { exited } = await startDaemon(point);
+        const { exited, ready } = await startDaemon(point);
+        // Preflight sends node faults only to nodes whose daemon announced itself (its lease).
+        await ready;
         const name = await newRun(fault);
         expect(await exited).toBe('SIGKILL');
         const held = (await readLedgerFile(ledgerPath())).held;
@@ -394,7 +397,8 @@ describeNetns(
     );
 
     it('crash safety: SIGKILL between qdisc and filters while the run stays live: the restart re-injects exactly once', async () => {
-      const { exited } = await startDaemon('after-tc-root-qdisc');
+      const { exited, ready } = await startDaemon('after-tc-root-qdisc');
+      await ready;
       const name = await newRun({
         type: 'network-bandwidth',
         rateKbit: 1000,

@@ -1,6 +1,6 @@
 import { parseDuration } from '@chaoscraft/backstage-plugin-chaos-common';
 import pino, { Logger } from 'pino';
-import { detectNetem } from '../faults/network/capabilities';
+import { detectNetem, runCommand } from '../faults/network';
 import { loadKubeConfig } from '@chaoscraft/backstage-plugin-chaos-node';
 import { Ledger } from './Ledger';
 import {
@@ -9,12 +9,15 @@ import {
   NetnsResolver,
   StaticNetnsResolver,
 } from './netns';
-import { NodeDaemon, netnsInode } from './NodeDaemon';
+import { netnsInode } from '../faults/network';
+import { NodeDaemon } from './NodeDaemon';
 
 /** Options of `chaoscraft-agent node`. Flags in parseNodeDaemonArgs. */
 export interface NodeDaemonOptions {
   /** This node's name, as in the records' `node`. Default env NODE_NAME. */
   nodeName?: string;
+  /** Where this node's daemon Lease lives: the agent's namespace. Default env POD_NAMESPACE. */
+  namespace?: string;
   /** Path of a kubeconfig; default in-cluster, then KUBECONFIG / ~/.kube/config. */
   kubeconfig?: string;
   /** The ledger file, on a hostPath. */
@@ -31,16 +34,21 @@ export interface NodeDaemonOptions {
   runtimeEndpoint?: string;
   /** iptables binary inside pod namespaces (iptables, iptables-legacy, iptables-nft). */
   iptables?: string;
+  /** The node's cgroup filesystem, for stress faults (default /sys/fs/cgroup). */
+  cgroupRoot?: string;
   /** `auto` probes the kernel; `absent` forces the no-netem fallbacks (testing). */
   netem?: 'auto' | 'absent';
   logger?: Logger;
 }
 
 export const DEFAULT_LEDGER_PATH = '/var/lib/chaoscraft/node-ledger.jsonl';
+export const DEFAULT_AGENT_NAMESPACE = 'chaoscraft-system';
 
 export const NODE_USAGE = `chaoscraft-agent node [flags]
 
   --node-name NAME           this node (default: env NODE_NAME)
+  --namespace NS             the agent's namespace, for this node's daemon Lease
+                             (default: env POD_NAMESPACE, else ${DEFAULT_AGENT_NAMESPACE})
   --kubeconfig PATH          default: in-cluster service account, then KUBECONFIG
   --ledger PATH              hostPath ledger file (default ${DEFAULT_LEDGER_PATH})
   --heartbeat-timeout DUR    dead-man's switch, e.g. 30s (default 30s)
@@ -50,6 +58,8 @@ export const NODE_USAGE = `chaoscraft-agent node [flags]
   --crictl PATH              crictl binary (default crictl)
   --runtime-endpoint URL     CRI socket (default ${DEFAULT_RUNTIME_ENDPOINT})
   --iptables BIN             iptables binary (default iptables)
+  --cgroup-root DIR          the node's cgroup filesystem, for stress faults
+                             (default /sys/fs/cgroup)
   --netem auto|absent        netem detection (default auto; absent forces fallbacks)
 `;
 
@@ -58,7 +68,7 @@ export function parseNodeDaemonArgs(
   argv: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
 ): NodeDaemonOptions {
-  const options: NodeDaemonOptions = { nodeName: env.NODE_NAME };
+  const options: NodeDaemonOptions = { nodeName: env.NODE_NAME, namespace: env.POD_NAMESPACE };
   const take = (i: number, flag: string): string => {
     const value = argv[i + 1];
     if (value === undefined || value.startsWith('--')) {
@@ -79,6 +89,9 @@ export function parseNodeDaemonArgs(
     switch (flag) {
       case '--node-name':
         options.nodeName = value();
+        break;
+      case '--namespace':
+        options.namespace = value();
         break;
       case '--kubeconfig':
         options.kubeconfig = value();
@@ -113,6 +126,9 @@ export function parseNodeDaemonArgs(
         break;
       case '--iptables':
         options.iptables = value();
+        break;
+      case '--cgroup-root':
+        options.cgroupRoot = value();
         break;
       case '--netem': {
         const mode = value();
@@ -174,6 +190,9 @@ export async function runNodeDaemon(
     `netem ${probe.available ? 'available' : 'unavailable'}`,
   );
 
+  const stressNg = (await runCommand('stress-ng', ['--version']).catch(() => undefined))?.code === 0;
+  logger.info({ stressNg }, `stress-ng ${stressNg ? 'available' : 'unavailable: stress faults are refused at preflight'}`);
+
   const ledgerPath = options.ledger ?? DEFAULT_LEDGER_PATH;
   const { ledger, skippedLines } = await Ledger.open(ledgerPath);
   logger.info(
@@ -197,8 +216,11 @@ export async function runNodeDaemon(
       capabilities: {
         netem: probe.available,
         iptables: options.iptables ?? 'iptables',
+        stressNg,
       },
+      cgroupRoot: options.cgroupRoot,
       logger,
+      namespace: options.namespace ?? DEFAULT_AGENT_NAMESPACE,
       heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? 30_000,
       checkIntervalMs: options.checkIntervalMs ?? 1_000,
     },

@@ -22,6 +22,8 @@ export type RefusalReason =
   | 'NoEligibleTargets'
   | 'BlastRadiusExceeded'
   | 'AdmissionPlanInvalid'
+  | 'NodeDaemonUnavailable'
+  | 'NodeCapabilityMissing'
   | 'CeilingExceeded';
 
 export interface Refusal {

@@ -22,6 +22,12 @@ export interface StartSandboxOptions {
   nodes?: number;
   /** Directory to run in. Default: a fresh temp dir, removed again on stop. */
   dir?: string;
+  /**
+   * Whether to start the real node (containerd and a kubelet; docs/sandbox.md): true requires
+   * it, false skips it. Default: as SANDBOX_REAL_NODE says (auto, 1, 0) when it is set, else
+   * false: the kwok-only suites do not pay for it.
+   */
+  realNode?: boolean;
 }
 
 const SCRIPT_IN_REPO = path.join('infra', 'sandbox', 'sandbox.sh');
@@ -67,6 +73,11 @@ export async function startSandbox(
     '--nodes',
     String(options.nodes ?? 3),
   ];
+  if (options.realNode !== undefined) {
+    args.push(options.realNode ? '--real-node' : '--no-real-node');
+  } else if (!process.env.SANDBOX_REAL_NODE) {
+    args.push('--no-real-node');
+  }
   try {
     await runScript(args);
   } catch (error) {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Experiment } from './model/experiment';
+import { experimentSpecSchema } from './model/experiment';
 import {
   blastRadiusSchema,
   phaseTransitionSchema,
@@ -18,14 +18,34 @@ export type Page<T> = {
   limit: number;
 };
 
+/** The schema of one page of `item`s. */
+export function pageSchema<T extends z.ZodType>(item: T) {
+  return z.object({
+    items: z.array(item),
+    totalCount: z.number().int().min(0),
+    offset: z.number().int().min(0),
+    limit: z.number().int().min(1),
+  });
+}
+
 export const DEFAULT_PAGE_LIMIT = 20;
 export const MAX_PAGE_LIMIT = 100;
 /** Deeper pages are refused (400): nobody pages that far, and huge offsets overflow the database. */
 export const MAX_PAGE_OFFSET = 100_000;
 
-export type ExperimentList = Page<Experiment>;
-
 const timestamp = z.iso.datetime();
+
+/** An experiment as the backend stores and returns it: the spec with defaults applied. */
+export const experimentSchema = experimentSpecSchema.extend({
+  id: z.string(),
+  createdBy: z.string(),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+});
+export type Experiment = z.infer<typeof experimentSchema>;
+
+export const experimentListSchema = pageSchema(experimentSchema);
+export type ExperimentList = Page<Experiment>;
 
 /** A run as the backend records it: the durable history of one ChaosRun. */
 export const runSchema = z.object({
@@ -68,8 +88,26 @@ export const runDetailSchema = runSchema.extend({
 });
 export type RunDetail = z.infer<typeof runDetailSchema>;
 
+/** A run's summary, as lists and the abort answer give it: the fields the Run schema names. */
+export function runSummaryOf(run: RunDetail): Run {
+  const summary: Record<string, unknown> = {};
+  for (const key of Object.keys(runSchema.shape)) {
+    if (key in run) summary[key] = run[key as keyof RunDetail];
+  }
+  return summary as Run;
+}
+
 /** What `POST /experiments/{id}/runs` accepts. */
 export const runRequestSchema = z.object({ dryRun: z.boolean().default(false) });
 export type RunRequest = z.input<typeof runRequestSchema>;
 
+export const runListSchema = pageSchema(runSchema);
 export type RunList = Page<Run>;
+
+/** The body of every error answer, as Backstage's error middleware writes it (ErrorResponseBody). */
+export const errorResponseSchema = z.object({
+  error: z.looseObject({ name: z.string(), message: z.string() }),
+  request: z.object({ method: z.string(), url: z.string() }).optional(),
+  response: z.object({ statusCode: z.number().int() }),
+});
+export type ErrorResponse = z.infer<typeof errorResponseSchema>;

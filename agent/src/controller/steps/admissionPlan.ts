@@ -3,8 +3,7 @@ import { checkAdmissionPlan, plannableAtAdmission, readAdmissionPlan, type PlanA
 import { checkNamespace, checkSpecSupport, type Refusal } from '../../safety/preflight';
 import { isEligible } from '../../selection/candidates';
 import type { FaultOutcome } from '../../faults';
-import { runKey } from '../../kube/chaosRun';
-import { appendTargetEvent, nowIso, setCondition, transitionRecord } from '../../status/records';
+import { runKey, appendTargetEvent, nowIso, setCondition, transitionRecord } from '@chaoscraft/backstage-plugin-chaos-node';
 import type { RunContext } from '../pipeline';
 import { applyOne, reportOutcome } from './injectTargets';
 import { hasFinalizer, runReference, stopRequest, touch, writeFirstPlan } from './runFacts';

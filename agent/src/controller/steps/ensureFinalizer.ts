@@ -1,4 +1,4 @@
-import { CHAOS_FINALIZER } from '../../kube/chaosRun';
+import { CHAOS_FINALIZER } from '@chaoscraft/backstage-plugin-chaos-node';
 import { CONTINUE, ReconcileStep } from '../pipeline';
 import { addFinalizerPatch, hasFinalizer, isDeleting } from './runFacts';
 

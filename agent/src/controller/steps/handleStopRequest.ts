@@ -1,4 +1,4 @@
-import { nowIso, setCondition } from '../../status/records';
+import { nowIso, setCondition } from '@chaoscraft/backstage-plugin-chaos-node';
 import { CONTINUE, ReconcileStep, stop } from '../pipeline';
 import { finishRun, runReference, stopRequest, touch } from './runFacts';
 

@@ -1,9 +1,9 @@
 import { parseDuration } from '@chaoscraft/backstage-plugin-chaos-common';
 import { nextProgressiveAction, type PlannedStep } from '../../hypothesis/progressive';
-import { appendTargetEvent, nowIso, setCondition, type RunStatus } from '../../status/records';
+import { appendTargetEvent, nowIso, setCondition, type RunStatus } from '@chaoscraft/backstage-plugin-chaos-node';
 import type { GateCheck } from '../hypothesisGate';
 import { CONTINUE, ReconcileStep, RunContext, stop, type StepOutcome } from '../pipeline';
-import { hasPendingControllerRecords, injectPending } from './injectTargets';
+import { hasPendingControllerRecords, injectPending, NOT_YET_ACTED_ON } from './injectTargets';
 import { describeStep, pickNewTargets, planOfRun, runningStep } from './progressive';
 import { gateInput, runReference, touch } from './runFacts';
 
@@ -82,9 +82,6 @@ async function renewHeartbeat(context: RunContext, check: GateCheck, force: bool
     context.run = run;
   }
 }
-
-/** Target phases still waiting to be acted on (by this controller or a node daemon). */
-const NOT_YET_ACTED_ON = new Set<string>(['Selected', 'Injecting']);
 
 /**
  * The running step's faults are in (every target acted on), or the injection timeout passed:
@@ -177,7 +174,9 @@ export const holdRunning: ReconcileStep = {
     const plan = planOfRun(spec, gateInput(context).status);
 
     if (!plan) {
-      const endsAt = Date.parse(status.startedAt ?? nowIso()) + parseDuration(spec.duration);
+      // The duration counts from Running: from when every fault was in.
+      const runningSince = status.phaseTransitions?.find(t => t.phase === 'Running')?.time ?? status.startedAt ?? nowIso();
+      const endsAt = Date.parse(runningSince) + parseDuration(spec.duration);
       if (!check.ok) {
         return moveToRollingBack(context, 'HypothesisViolated', check.message ?? 'the steady-state hypothesis failed during the run', check);
       }

@@ -1,16 +1,22 @@
 import type { TargetRecord } from '@chaoscraft/backstage-plugin-chaos-common';
 import type { FaultOutcome } from '../../faults';
-import { describeApiError } from '../../kube/errors';
-import { sameTarget, setCondition, transitionRecord } from '../../status/records';
+import {
+  describeApiError,
+  normalizeStatus,
+  runKey,
+  sameTarget,
+  setCondition,
+  transitionRecord,
+  type RunStatus,
+} from '@chaoscraft/backstage-plugin-chaos-node';
 import { CONTINUE, ReconcileStep, RunContext, stop } from '../pipeline';
-import { runKey } from '../../kube/chaosRun';
-import { awaitFinalizer, faultOfRecord, stopRequest, touch } from './runFacts';
+import { awaitFinalizer, faultContext, faultOfRecord, runReference, stopRequest, touch } from './runFacts';
 
 /** Records this controller still has to act on: planned, not yet acted on, its own faults. */
 function pendingControllerRecords(context: RunContext): TargetRecord[] {
   const { faults } = context.deps;
   return (context.run.status?.targets ?? []).filter(
-    record => record.phase === 'Selected' && faults.supports(record.fault) && faults.route(record.fault).executor === 'controller',
+    record => record.phase === 'Selected' && faults.executorOf(record.fault) === 'controller',
   );
 }
 
@@ -23,7 +29,7 @@ export async function applyOne(context: RunContext, record: TargetRecord): Promi
     return await context.deps.faults.route(fault.type).apply(
       { namespace: spec.target.namespace, pod: record.pod, uid: record.uid, node: record.node, container: spec.target.container },
       fault,
-      { clients: context.deps.clients, log, safety: spec.safety },
+      faultContext(context, log),
     );
   } catch (error) {
     context.deps.metrics.errors.inc({ step: 'injectTargets' });
@@ -70,12 +76,7 @@ export async function injectPending(context: RunContext): Promise<boolean> {
           transitionRecord(record, outcomes[i].phase, outcomes[i].reason, outcomes[i].message);
         }
       });
-      if (last && status.phase === 'Injecting') {
-        status.phase = 'Running';
-        status.reason = 'Running';
-        status.message = 'faults applied; holding for the run duration';
-        setCondition(status, { type: 'Injected', status: 'True', reason: 'FaultsApplied', message: `${pending.length} target(s) acted on by the controller` });
-      }
+      if (last && status.phase === 'Injecting') enterRunningOnceActedOn(status);
       return true;
     });
     context.run = run;
@@ -85,7 +86,36 @@ export async function injectPending(context: RunContext): Promise<boolean> {
   return true;
 }
 
-/** Injecting: act on the plan, then Running. */
+/** Target phases still waiting to be acted on, by this controller or by a node daemon. */
+export const NOT_YET_ACTED_ON = new Set<TargetRecord['phase']>(['Selected', 'Injecting']);
+
+/**
+ * Moves an Injecting run to Running once every target was acted on (node daemons report on
+ * their records), so Running always means the faults are in; until then it says who it waits for.
+ */
+function enterRunningOnceActedOn(status: RunStatus): void {
+  const waiting = status.targets.filter(record => NOT_YET_ACTED_ON.has(record.phase));
+  if (waiting.length > 0) {
+    const nodes = [...new Set(waiting.map(record => record.node ?? '?'))].sort();
+    status.reason = 'WaitingForNodeDaemons';
+    status.message = `waiting for the node daemon(s) on ${nodes.join(', ')} to inject ${waiting.length} target(s)`;
+    return;
+  }
+  const counts = status.targets.reduce<Record<string, number>>((by, record) => ({ ...by, [record.phase]: (by[record.phase] ?? 0) + 1 }), {});
+  const summary = Object.entries(counts).map(([phase, n]) => `${n} ${phase}`).join(', ');
+  status.phase = 'Running';
+  status.reason = 'Running';
+  status.message = `faults applied (${summary}); holding for the run duration`;
+  setCondition(status, { type: 'Injected', status: 'True', reason: 'FaultsApplied', message: `targets acted on: ${summary}` });
+}
+
+/** When the run entered Injecting (its plan was written). */
+function injectingSince(status: RunStatus): number {
+  const time = status.phaseTransitions.find(t => t.phase === 'Injecting')?.time ?? status.startedAt ?? status.heartbeatTime;
+  return time ? Date.parse(time) : Date.now();
+}
+
+/** Injecting: act on the plan; Running once every target was acted on, by us or a node daemon. */
 export const injectTargets: ReconcileStep = {
   name: 'injectTargets',
   async run(context) {
@@ -96,6 +126,35 @@ export const injectTargets: ReconcileStep = {
     if (!(await injectPending(context))) {
       // The next reconcile moves the run to RollingBack; nothing more is injected.
       return stop(0);
+    }
+    if (context.run.status?.phase !== 'Injecting') {
+      return CONTINUE;
+    }
+    // Node daemons are still to act: wait (their record writes wake this run), keep the heartbeat
+    // they act on fresh, and give up after the injection timeout.
+    const { deps } = context;
+    const waitedMs = Date.now() - injectingSince(normalizeStatus(context.run.status));
+    const timedOut = waitedMs >= deps.timing.injectionTimeoutMs;
+    const { run } = await deps.status.update(context.run, (status, fresh) => {
+      if (status.phase !== 'Injecting') return false;
+      touch(status, fresh);
+      enterRunningOnceActedOn(status);
+      if (status.phase === 'Injecting' && timedOut) {
+        const message = `${status.message} timed out after ${Math.round(waitedMs / 1000)} s; rolling back`;
+        status.phase = 'RollingBack';
+        status.reason = 'InjectionTimedOut';
+        status.message = message;
+        setCondition(status, { type: 'RolledBack', status: 'False', reason: 'InProgress', message });
+      }
+      return true;
+    });
+    context.run = run;
+    if (run.status?.phase === 'RollingBack') {
+      deps.events.emit({ regarding: runReference(run), type: 'Warning', reason: 'ChaosInjectionTimedOut', message: run.status.message ?? '' });
+      return CONTINUE;
+    }
+    if (run.status?.phase === 'Injecting') {
+      return stop(Math.min(deps.timing.heartbeatIntervalMs, deps.timing.injectionTimeoutMs - waitedMs));
     }
     return CONTINUE;
   },

@@ -1,10 +1,10 @@
 import type { ChaosRunSpec, TargetRecord } from '@chaoscraft/backstage-plugin-chaos-common';
+import { checkNodeDaemons } from '../../safety/nodeDaemons';
 import { checkBlastRadius, checkNamespace, checkSpecSupport } from '../../safety/preflight';
 import { isEligible } from '../../selection/candidates';
 import { computeBlastRadius } from '../../selection/blastRadius';
 import { selectTargets, TargetSelection } from '../../selection/selectTargets';
-import { appendTargetEvent, nowIso, RunStatus, setCondition } from '../../status/records';
-import type { ChaosRunResource } from '../../kube/chaosRun';
+import { appendTargetEvent, nowIso, RunStatus, setCondition, type ChaosRunResource } from '@chaoscraft/backstage-plugin-chaos-node';
 import { CONTINUE, RunContext, ReconcileStep, stop } from '../pipeline';
 import type { GateCheck } from '../hypothesisGate';
 import { awaitFinalizer, finishRun, gateInput, runReference, touch, writeFirstPlan } from './runFacts';
@@ -119,6 +119,19 @@ export const preflight: ReconcileStep = {
     if (radiusRefusal) {
       await refuse(context, radiusRefusal, blastRadius);
       return stop();
+    }
+    if (spec.faults.some(fault => deps.faults.executorOf(fault.type) === 'node')) {
+      const daemonRefusal = checkNodeDaemons({
+        faults: spec.faults,
+        nodes: selection.selected.map(pod => pod.node),
+        presence: await deps.nodeDaemons(),
+        executorOf: type => deps.faults.executorOf(type),
+        unsupportedOn: (fault, capabilities) => deps.faults.unsupportedOn(fault, capabilities),
+      });
+      if (daemonRefusal) {
+        await refuse(context, daemonRefusal, blastRadius);
+        return stop();
+      }
     }
 
     let before: GateCheck = { ok: true };

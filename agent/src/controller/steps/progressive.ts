@@ -3,7 +3,7 @@ import { planProgressiveSteps, type PlannedStep, type ProgressivePlan } from '..
 import type { StepRecord } from '../../hypothesis/progressiveRun';
 import type { CandidatePod } from '../../selection/candidates';
 import { selectTargets, type TargetSelection } from '../../selection/selectTargets';
-import { nowIso, type RunStatus } from '../../status/records';
+import { nowIso, type RunStatus } from '@chaoscraft/backstage-plugin-chaos-node';
 
 export function isProgressive(spec: ChaosRunSpec): boolean {
   return (spec.safety.progressiveSteps?.length ?? 0) > 0;

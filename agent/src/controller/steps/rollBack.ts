@@ -1,15 +1,14 @@
 import type { TargetRecord } from '@chaoscraft/backstage-plugin-chaos-common';
-import { normalizeStatus, sameTarget, setCondition, transitionRecord } from '../../status/records';
+import { normalizeStatus, sameTarget, setCondition, transitionRecord } from '@chaoscraft/backstage-plugin-chaos-node';
 import { ReconcileStep, RunContext, stop } from '../pipeline';
-import { Ending, faultOfRecord, finishRun, gateInput, touch } from './runFacts';
+import { Ending, faultContext, finishRun, gateInput, touch } from './runFacts';
 import type { ProbeResult } from '@chaoscraft/backstage-plugin-chaos-common';
 
 /** Record phases a node daemon has yet to move to Recovered (or Failed) during a rollback. */
 const AWAITING_DAEMON = new Set<TargetRecord['phase']>(['Selected', 'Injecting', 'Injected', 'Recovering']);
 
 function isNodeRecord(context: RunContext, record: TargetRecord): boolean {
-  const { faults } = context.deps;
-  return faults.supports(record.fault) && faults.route(record.fault).executor === 'node';
+  return context.deps.faults.executorOf(record.fault) === 'node';
 }
 
 /** Reverts the controller's own faults that can be reverted (pod-kill has nothing to revert). */
@@ -17,17 +16,14 @@ async function recoverControllerFaults(context: RunContext): Promise<void> {
   const spec = context.spec!;
   const { deps } = context;
   const injected = (context.run.status?.targets ?? []).filter(
-    record => record.phase === 'Injected' && !isNodeRecord(context, record) && deps.faults.supports(record.fault),
+    record => record.phase === 'Injected' && deps.faults.executorOf(record.fault) === 'controller',
   );
   const outcomes = await Promise.all(
-    injected.map(async record => {
-      const fault = faultOfRecord(spec.faults, record.fault)!;
-      return deps.faults.route(fault.type).recover(
-        { namespace: spec.target.namespace, pod: record.pod, uid: record.uid, node: record.node },
-        fault,
-        { clients: deps.clients, log: context.log, safety: spec.safety },
-      );
-    }),
+    injected.map(record =>
+      deps.faults
+        .route(record.fault)
+        .recover({ namespace: spec.target.namespace, pod: record.pod, uid: record.uid, node: record.node }, faultContext(context)),
+    ),
   );
   if (outcomes.every(outcome => outcome === undefined)) return;
   const { run } = await deps.status.update(context.run, (status, fresh) => {
@@ -142,8 +138,9 @@ export const rollBack: ReconcileStep = {
     let message = note ? `${stopMessage}; ${note}` : stopMessage;
     let reason = completed && evaluated ? verdict.reason : status.reason ?? 'Stopped';
     if (timedOut) {
-      reason = 'RollbackTimeout';
-      message = `${waiting.length} target(s) not reported recovered within ${deps.timing.rollbackTimeoutMs} ms; node daemons revert on their own once the run is terminal`;
+      // A run stopped because no daemon ever acted keeps that as its reason: it is the cause.
+      reason = status.reason === 'InjectionTimedOut' ? status.reason : 'RollbackTimeout';
+      message = `${status.reason === 'InjectionTimedOut' ? `${stopMessage}; ` : ''}${waiting.length} target(s) not reported recovered within ${deps.timing.rollbackTimeoutMs} ms; node daemons revert on their own once the run is terminal`;
     }
     await finishRun(
       context,

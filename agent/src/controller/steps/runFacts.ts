@@ -1,18 +1,15 @@
 import {
   CHAOS_API_VERSION,
-  CHAOS_GROUP,
   CHAOS_RUN,
-  CHAOS_VERSION,
   Fault,
   isTerminalPhase,
   RunPhase,
   Verdict,
 } from '@chaoscraft/backstage-plugin-chaos-common';
 import type { V1ObjectReference } from '@kubernetes/client-node';
-import { CHAOS_FINALIZER, ChaosRunResource } from '../../kube/chaosRun';
-import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import { isConflict } from '../../kube/errors';
-import { normalizeStatus, nowIso, RunStatus, setCondition } from '../../status/records';
+import { CHAOS_FINALIZER, ChaosRunResource, isConflict, normalizeStatus, nowIso, RunStatus, setCondition } from '@chaoscraft/backstage-plugin-chaos-node';
+import type { ApplyContext } from '../../faults';
+import type { Logger } from '../../log';
 import type { GateInput } from '../hypothesisGate';
 import type { RunContext } from '../pipeline';
 
@@ -41,6 +38,16 @@ export function stopRequest(run: ChaosRunResource | undefined): 'RunDeleted' | '
   return (run.spec as { abort?: boolean } | undefined)?.abort === true ? 'AbortRequested' : undefined;
 }
 
+/** What a fault is told about the run it acts for. */
+export function faultContext(context: RunContext, log: Logger = context.log): ApplyContext {
+  const { metadata } = context.run;
+  return {
+    run: { namespace: metadata.namespace!, name: metadata.name!, uid: metadata.uid! },
+    safety: context.spec!.safety,
+    log,
+  };
+}
+
 export function faultOfRecord(faults: readonly Fault[], type: string): Fault | undefined {
   return faults.find(fault => fault.type === type);
 }
@@ -64,8 +71,6 @@ export function newerRun(a: ChaosRunResource, b: ChaosRunResource): ChaosRunReso
   return rb >= ra ? b : a;
 }
 
-const RUN_COORDINATES = { group: CHAOS_GROUP, version: CHAOS_VERSION, plural: CHAOS_RUN.plural };
-
 /**
  * Adds our finalizer with a JSON patch that is not conditional on resourceVersion, so that it can
  * be in flight together with the first status write (which would otherwise make one of the two
@@ -88,10 +93,7 @@ export async function addFinalizerPatch(context: RunContext): Promise<ChaosRunRe
           { op: 'add', path: '/metadata/finalizers/-', value: CHAOS_FINALIZER },
         ]),
   ];
-  return (await context.deps.clients.customObjects.patchNamespacedCustomObject(
-    { ...RUN_COORDINATES, namespace: metadata.namespace!, name: metadata.name!, body: patch },
-    setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
-  )) as ChaosRunResource;
+  return context.deps.runs.jsonPatch(context.run, patch);
 }
 
 /**
@@ -200,19 +202,11 @@ export async function writeFirstPlan(
       { phase: status.phase!, time: nowIso(), reason: status.reason?.slice(0, 128), message: status.message?.slice(0, 1024) },
     ];
   }
-  const written = (await context.deps.clients.customObjects.patchNamespacedCustomObjectStatus(
-    {
-      ...RUN_COORDINATES,
-      namespace: metadata.namespace!,
-      name: metadata.name!,
-      body: [
-        { op: 'test', path: '/metadata/uid', value: metadata.uid },
-        { op: 'test', path: '/metadata/generation', value: metadata.generation },
-        { op: 'test', path: '/status', value: null },
-        { op: 'add', path: '/status', value: status },
-      ],
-    },
-    setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
-  )) as ChaosRunResource;
+  const written = await context.deps.runs.jsonPatchStatus(context.run, [
+    { op: 'test', path: '/metadata/uid', value: metadata.uid },
+    { op: 'test', path: '/metadata/generation', value: metadata.generation },
+    { op: 'test', path: '/status', value: null },
+    { op: 'add', path: '/status', value: status },
+  ]);
   return newerRun(context.run, written);
 }

@@ -1,5 +1,5 @@
 import { buildTcTree } from './tc';
-import { NetworkFaultModule } from './types';
+import { NetworkFaultPlanner } from './types';
 
 const MTU_FRAME = 1514;
 
@@ -24,7 +24,7 @@ export function tbfSizes(
 }
 
 /** tbf below the chaos class of an htb tree: the destinations get at most rateKbit. */
-export const networkBandwidth: NetworkFaultModule<'network-bandwidth'> = {
+export const networkBandwidth: NetworkFaultPlanner<'network-bandwidth'> = {
   type: 'network-bandwidth',
   plan(fault, { names }) {
     const { burst, limit } = tbfSizes(

@@ -5,7 +5,7 @@ import type { NetworkFault } from '@chaoscraft/backstage-plugin-chaos-common';
 import { networkFaultSchemaFor } from '../../node/testing/faults';
 import { Ledger } from '../../node/Ledger';
 import { StaticNetnsResolver } from '../../node/netns';
-import { NetworkInjector, NetworkTarget } from '../../node/NetworkInjector';
+import { NetworkInjector, NetworkTarget, networkTargetKey } from './injector';
 import { kernelHasNetem } from '../../node/testing/netem';
 import {
   LabPodName,
@@ -91,7 +91,7 @@ describeNetns('network faults in real network namespaces', () => {
   }
 
   async function recover(t: NetworkTarget): Promise<void> {
-    const entry = ledger.entryForKey(injector.keyOf(t));
+    const entry = ledger.entryForKey(networkTargetKey(t));
     expect(entry).toBeDefined();
     await injector.recover(entry!);
   }
@@ -307,7 +307,7 @@ describeNetns('network faults in real network namespaces', () => {
     expect(lab.exec('a', ['tc', 'qdisc', 'show', 'dev', 'eth0'])).toMatch(
       /rate 800Kbit/,
     );
-    expect(ledger.entryForKey(injector.keyOf(second))).toBeUndefined();
+    expect(ledger.entryForKey(networkTargetKey(second))).toBeUndefined();
     await recover(first);
     expectClean();
   }, 30_000);

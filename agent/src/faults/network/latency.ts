@@ -1,8 +1,8 @@
 import { buildTcTree } from './tc';
-import { NetworkFaultModule, netemRequired, percent } from './types';
+import { NetworkFaultPlanner, netemRequired, percent } from './types';
 
 /** netem delay, with jitter and correlation, confined to the destinations by an htb tree. */
-export const networkLatency: NetworkFaultModule<'network-latency'> = {
+export const networkLatency: NetworkFaultPlanner<'network-latency'> = {
   type: 'network-latency',
   plan(fault, { names, capabilities }) {
     if (!capabilities.netem) {

@@ -1,13 +1,13 @@
 import { buildDropChain } from './iptables';
 import { buildTcTree } from './tc';
-import { NetworkFaultModule, percent } from './types';
+import { NetworkFaultPlanner, percent } from './types';
 
 /**
  * netem loss where the kernel has netem; otherwise iptables' statistic match drops the same
  * share of egress packets. The fallback has no correlation (each packet is an independent draw),
  * and the target record says which one was used.
  */
-export const networkLoss: NetworkFaultModule<'network-loss'> = {
+export const networkLoss: NetworkFaultPlanner<'network-loss'> = {
   type: 'network-loss',
   plan(fault, { names, capabilities }) {
     if (capabilities.netem) {

@@ -1,16 +1,7 @@
 import { createHash } from 'node:crypto';
 
-/** Identifies one (run, pod, fault) target across the ledger, kernel objects and status. */
-export interface TargetIdentity {
-  runUid: string;
-  podNamespace: string;
-  pod: string;
-  fault: string;
-}
-
-export function targetKey(identity: TargetIdentity): string {
-  return `${identity.runUid}/${identity.podNamespace}/${identity.pod}/${identity.fault}`;
-}
+export { targetKey } from '../../node/Ledger';
+export type { TargetIdentity } from '../../node/Ledger';
 
 /** Names of the kernel objects one target may own, all derived from its key. */
 export interface ObjectNames {

@@ -1,6 +1,6 @@
 import type { FaultOfType, NetworkFault } from '@chaoscraft/backstage-plugin-chaos-common';
 import { buildTcTree } from './tc';
-import { NetworkFaultModule, NetworkFaultType, netemRequired } from './types';
+import { NetworkFaultPlanner, NetworkFaultType, netemRequired } from './types';
 
 /**
  * A fault that is one netem qdisc and nothing else (duplicate, corrupt): without netem there is
@@ -9,7 +9,7 @@ import { NetworkFaultModule, NetworkFaultType, netemRequired } from './types';
 export function netemOnlyFault<T extends NetworkFaultType>(
   type: T,
   netemArgs: (fault: FaultOfType<T>) => string[],
-): NetworkFaultModule<T> {
+): NetworkFaultPlanner<T> {
   return {
     type,
     plan(fault, { names, capabilities }) {

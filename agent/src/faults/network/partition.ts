@@ -1,11 +1,11 @@
 import { buildDropChain, Direction } from './iptables';
-import { NetworkFaultModule } from './types';
+import { NetworkFaultPlanner } from './types';
 
 /**
  * DROP to and/or from the destinations in chains of our own. DROP rather than REJECT: a real
  * partition is silence, and clients should meet their timeouts, not a fast refusal.
  */
-export const networkPartition: NetworkFaultModule<'network-partition'> = {
+export const networkPartition: NetworkFaultPlanner<'network-partition'> = {
   type: 'network-partition',
   plan(fault, { names, capabilities }) {
     const directions: Direction[] =

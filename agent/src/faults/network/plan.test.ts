@@ -1,9 +1,5 @@
 import { networkFaultSchemaFor } from '../../node/testing/faults';
-import {
-  planNetworkFault,
-  UnknownNetworkFaultError,
-  networkFaultModule,
-} from './index';
+import { planNetworkFault } from './index';
 import { objectNames } from './names';
 import { iptablesAddCommands } from './objects';
 import { tbfSizes } from './bandwidth';
@@ -335,11 +331,5 @@ describe('network fault plans', () => {
         ],
       ],
     });
-  });
-
-  it('the router refuses an unknown type with a typed error', () => {
-    expect(() => networkFaultModule('pod-kill' as never)).toThrow(
-      UnknownNetworkFaultError,
-    );
   });
 });

@@ -7,17 +7,19 @@ import type { NetworkObject } from './objects';
 
 export type NetworkFaultType = NetworkFault['type'];
 
-/** What a node offers the faults; decided once per daemon. */
-export interface NodeNetworkCapabilities {
+/** What a node offers node faults; decided once per daemon, published on its lease. */
+export interface NodeCapabilities {
   /** The kernel has sch_netem (probed by adding one in a scratch namespace). */
   netem: boolean;
   /** iptables binary to use inside pod namespaces. */
   iptables: string;
+  /** stress-ng runs here (stress faults). */
+  stressNg?: boolean;
 }
 
 export interface PlanContext {
   names: ObjectNames;
-  capabilities: NodeNetworkCapabilities;
+  capabilities: NodeCapabilities;
 }
 
 /** The exact objects one fault adds on one target, and what the record should say about it. */
@@ -40,7 +42,7 @@ export class FaultUnsupportedError extends Error {
  * Applying them to one target and recovering one target are the same for every network fault
  * (node/NetworkInjector.ts), because the ledger must hold the exact objects before any is added.
  */
-export interface NetworkFaultModule<T extends NetworkFaultType> {
+export interface NetworkFaultPlanner<T extends NetworkFaultType> {
   readonly type: T;
   plan(fault: FaultOfType<T>, context: PlanContext): NetworkFaultPlan;
 }

@@ -1,5 +1,5 @@
 import type { PolicyV1Api, V1LabelSelector, V1PodDisruptionBudget } from '@kubernetes/client-node';
-import { apiErrorBody } from '../../kube/errors';
+import { apiErrorBody } from '@chaoscraft/backstage-plugin-chaos-node';
 
 /** matchLabels and matchExpressions, as the API server evaluates a LabelSelector. */
 export function selectorMatches(selector: V1LabelSelector | undefined, labels: Record<string, string>): boolean {

@@ -1,6 +1,7 @@
 import type { FaultOfType } from '@chaoscraft/backstage-plugin-chaos-common';
-import { apiErrorCode, describeApiError } from '../../kube/errors';
-import { FaultContext, FaultImplementation, FaultOutcome, FaultTarget } from '../types';
+import { apiErrorCode, describeApiError } from '@chaoscraft/backstage-plugin-chaos-node';
+import type { KubeClients } from '../../kube/clients';
+import type { ApplyContext, FaultModule, FaultOutcome, FaultTarget } from '../types';
 import { findBlockingBudgets } from './disruptionBudget';
 
 type PodKillFault = FaultOfType<'pod-kill'>;
@@ -16,8 +17,8 @@ function gone(target: FaultTarget): FaultOutcome {
   };
 }
 
-async function evict(target: FaultTarget, fault: PodKillFault, context: FaultContext): Promise<FaultOutcome> {
-  const { core, policy } = context.clients;
+async function evict(clients: KubeClients, target: FaultTarget, fault: PodKillFault, context: ApplyContext): Promise<FaultOutcome> {
+  const { core, policy } = clients;
   try {
     await core.createNamespacedPodEviction({
       name: target.pod,
@@ -63,9 +64,9 @@ async function evict(target: FaultTarget, fault: PodKillFault, context: FaultCon
   };
 }
 
-async function remove(target: FaultTarget, fault: PodKillFault, context: FaultContext): Promise<FaultOutcome> {
+async function remove(clients: KubeClients, target: FaultTarget, fault: PodKillFault): Promise<FaultOutcome> {
   try {
-    await context.clients.core.deleteNamespacedPod({
+    await clients.core.deleteNamespacedPod({
       name: target.pod,
       namespace: target.namespace,
       gracePeriodSeconds: fault.gracePeriodSeconds,
@@ -90,13 +91,17 @@ async function remove(target: FaultTarget, fault: PodKillFault, context: FaultCo
  * pod-kill: evicts the pod (policy/v1 Eviction, so PodDisruptionBudgets can refuse) when the
  * run respects budgets, else deletes it; its owner (ReplicaSet, StatefulSet...) replaces it.
  */
-export function podKillFault(): FaultImplementation<PodKillFault> {
-  return {
+export const podKill: FaultModule = {
+  type: 'pod-kill',
+  executor: 'controller',
+  create: ({ clients }) => ({
     type: 'pod-kill',
     executor: 'controller',
     apply: (target, fault, context) =>
-      context.safety.respectPodDisruptionBudgets ? evict(target, fault, context) : remove(target, fault, context),
+      context.safety.respectPodDisruptionBudgets
+        ? evict(clients, target, fault as PodKillFault, context)
+        : remove(clients, target, fault as PodKillFault),
     // A killed pod cannot be un-killed; recovery is its owner's job.
     recover: async () => undefined,
-  };
-}
+  }),
+};

@@ -5,6 +5,7 @@ import {
   NetnsResolver,
   PodRef,
   ResolvedNetns,
+  ResolvedProcess,
 } from './NetnsResolver';
 
 export interface CrictlOptions {
@@ -44,6 +45,9 @@ interface CrictlInspect {
   };
 }
 
+/** crictl commands whose arguments are IDs, after which no flag is read. */
+const POSITIONAL = new Set(['inspect', 'inspectp']);
+
 /**
  * Finds a pod's network namespace through the container runtime with crictl, the CRI's own
  * command-line client: pod sandbox by namespace, name (and uid) → a running container → its PID
@@ -72,6 +76,57 @@ export class CrictlNetnsResolver implements NetnsResolver {
   }
 
   async resolve(pod: PodRef): Promise<ResolvedNetns> {
+    const sandbox = await this.sandboxOf(pod);
+    const sandboxInspect = await this.crictlJson<CrictlInspect>(pod, [
+      'inspectp',
+      sandbox.id,
+    ]);
+    // A hostNetwork pod's sandbox spec has no network namespace of its own. (Comparing inodes
+    // with /proc/1/ns/net needs more than a pod's privileges: reading it is refused there.)
+    const namespaces = sandboxInspect.info?.runtimeSpec?.linux?.namespaces;
+    const hostNetwork = namespaces !== undefined && !namespaces.some(ns => ns.type === 'network');
+    const tried: string[] = [];
+    const container = await this.runningContainer(pod, sandbox.id);
+    if (container) {
+      const found = await this.procNetns(container.pid);
+      if (found) {
+        return { path: found, via: `container ${container.name} pid`, hostNetwork };
+      }
+      tried.push(`container ${container.name} has no live pid`);
+    } else {
+      tried.push('no running container');
+    }
+
+    const fromPause = await this.procNetns(sandboxInspect.info?.pid);
+    if (fromPause) {
+      return { path: fromPause, via: 'pod sandbox pid', hostNetwork };
+    }
+    tried.push('sandbox has no live pid');
+    const specPath = sandboxInspect.info?.runtimeSpec?.linux?.namespaces?.find(
+      ns => ns.type === 'network',
+    )?.path;
+    if (specPath && (await exists(specPath))) {
+      return { path: specPath, via: 'pod sandbox runtime spec' };
+    }
+    tried.push(
+      specPath
+        ? `${specPath} is not visible`
+        : 'no netns path in the sandbox spec',
+    );
+    throw new NetnsNotFoundError(pod, tried.join('; '));
+  }
+
+  async resolveProcess(pod: PodRef): Promise<ResolvedProcess> {
+    const sandbox = await this.sandboxOf(pod);
+    const container = await this.runningContainer(pod, sandbox.id);
+    if (!container?.pid || !(await exists(`${this.procRoot}/${container.pid}`))) {
+      throw new NetnsNotFoundError(pod, container ? `container ${container.name} has no live pid` : 'no running container');
+    }
+    return { pid: container.pid, via: `container ${container.name} pid` };
+  }
+
+  /** The pod's ready sandbox on this node: exactly this pod (and incarnation, by uid). */
+  private async sandboxOf(pod: PodRef): Promise<{ id: string }> {
     const pods = await this.crictlJson<CrictlPods>(pod, [
       'pods',
       '--namespace',
@@ -91,12 +146,18 @@ export class CrictlNetnsResolver implements NetnsResolver {
     if (!sandbox) {
       throw new NetnsNotFoundError(pod, 'no ready pod sandbox on this node');
     }
-    const tried: string[] = [];
+    return sandbox;
+  }
 
+  /** The target container (the run's `target.container`, else the first running), with its pid. */
+  private async runningContainer(
+    pod: PodRef,
+    sandboxId: string,
+  ): Promise<{ id: string; name: string; pid?: number } | undefined> {
     const containers = await this.crictlJson<CrictlContainers>(pod, [
       'ps',
       '--pod',
-      sandbox.id,
+      sandboxId,
       '--state',
       'running',
     ]);
@@ -104,44 +165,18 @@ export class CrictlNetnsResolver implements NetnsResolver {
     const container =
       running.find(c => pod.container && c.metadata?.name === pod.container) ??
       running[0];
-    if (container) {
-      const inspect = await this.crictlJson<CrictlInspect>(pod, [
-        'inspect',
-        container.id,
-      ]);
-      const found = await this.procNetns(inspect.info?.pid);
-      if (found) {
-        return {
-          path: found,
-          via: `container ${container.metadata?.name ?? container.id} pid`,
-        };
-      }
-      tried.push(`container ${container.id} has no live pid`);
-    } else {
-      tried.push('no running container');
+    if (!container) {
+      return undefined;
     }
-
-    const sandboxInspect = await this.crictlJson<CrictlInspect>(pod, [
-      'inspectp',
-      sandbox.id,
+    const inspect = await this.crictlJson<CrictlInspect>(pod, [
+      'inspect',
+      container.id,
     ]);
-    const fromPause = await this.procNetns(sandboxInspect.info?.pid);
-    if (fromPause) {
-      return { path: fromPause, via: 'pod sandbox pid' };
-    }
-    tried.push('sandbox has no live pid');
-    const specPath = sandboxInspect.info?.runtimeSpec?.linux?.namespaces?.find(
-      ns => ns.type === 'network',
-    )?.path;
-    if (specPath && (await exists(specPath))) {
-      return { path: specPath, via: 'pod sandbox runtime spec' };
-    }
-    tried.push(
-      specPath
-        ? `${specPath} is not visible`
-        : 'no netns path in the sandbox spec',
-    );
-    throw new NetnsNotFoundError(pod, tried.join('; '));
+    return {
+      id: container.id,
+      name: container.metadata?.name ?? container.id,
+      pid: inspect.info?.pid,
+    };
   }
 
   private async procNetns(
@@ -155,14 +190,16 @@ export class CrictlNetnsResolver implements NetnsResolver {
   }
 
   private async crictlJson<T>(pod: PodRef, args: string[]): Promise<T> {
-    const argv = ['--runtime-endpoint', this.endpoint, ...args, '-o', 'json'];
+    // crictl stops reading flags at a command's first positional argument: `inspect ID -o json`
+    // asks for containers "ID", "-o" and "json". inspect and inspectp print JSON by default and
+    // take only the ID; the listing commands take flags only, so `-o json` goes last.
+    const output = POSITIONAL.has(args[0]) ? [] : ['-o', 'json'];
+    const argv = ['--runtime-endpoint', this.endpoint, ...args, ...output];
     const result = await this.run(this.crictl, argv);
     if (result.code !== 0) {
       throw new NetnsNotFoundError(
         pod,
-        `crictl ${args[0]} failed: ${
-          (result.stderr || result.stdout).trim().split('\n')[0]
-        }`,
+        `crictl ${args[0]} failed: ${crictlError(result.stderr || result.stdout)}`,
       );
     }
     try {
@@ -171,6 +208,18 @@ export class CrictlNetnsResolver implements NetnsResolver {
       throw new NetnsNotFoundError(pod, `crictl ${args[0]} printed no JSON`);
     }
   }
+}
+
+/**
+ * The line of crictl's stderr that says what failed: the last one that is not a warning (crictl
+ * warns first about a missing /etc/crictl.yaml, which says nothing about the failure).
+ */
+function crictlError(stderr: string): string {
+  const lines = stderr
+    .trim()
+    .split('\n')
+    .filter(line => line && !line.includes('level=warning'));
+  return lines[lines.length - 1] ?? stderr.trim().split('\n')[0];
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -22,6 +22,7 @@ import {
   chaosRunCreatePermission,
   isTerminalPhase,
   runRequestSchema,
+  runSummaryOf,
   chaosExperimentCreatePermission,
   chaosExperimentDeletePermission,
   chaosExperimentUpdatePermission,
@@ -291,8 +292,8 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
       await abortRun(existing);
       return existing;
     });
-    const { targets, probes, timeline, steps, ...summary } = run;
-    res.status(202).json(summary);
+    // The answer is a Run, as openapi.yaml says: the detail's fields stay out.
+    res.status(202).json(runSummaryOf(run));
   });
 
   /**

@@ -39,14 +39,6 @@ export type ExperimentSpec = z.infer<typeof experimentSpecSchema>;
 /** The same, before defaults are applied: what a client may send. */
 export type ExperimentSpecInput = z.input<typeof experimentSpecSchema>;
 
-/** An experiment as the backend stores and returns it. */
-export type Experiment = ExperimentSpec & {
-  id: string;
-  createdBy: string;
-  createdAt: string;
-  updatedAt: string;
-};
-
 /** Spec of the ChaosExperiment custom resource: experiments kept as code in the cluster. */
 export const chaosExperimentSpecSchema = z.object({
   entityRef: entityRefSchema.optional(),

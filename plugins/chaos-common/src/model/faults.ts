@@ -99,10 +99,21 @@ export const networkPartitionFaultSchema = z.object({
   direction: z.enum(['egress', 'ingress', 'both']).default('both'),
 });
 
+/** CPU load inside the target container's cgroups (stress-ng --cpu), counted as the app's. */
 export const cpuStressFaultSchema = z.object({
   type: z.literal('cpu-stress'),
   workers: z.number().int().min(1).max(64).default(1),
   loadPercent: z.number().int().min(1).max(100).default(100),
+});
+
+/**
+ * Memory held inside the target container's cgroups (stress-ng --vm, kept and touched), counted
+ * against the container's memory limit as the app's own would be.
+ */
+export const memoryStressFaultSchema = z.object({
+  type: z.literal('memory-stress'),
+  workers: z.number().int().min(1).max(16).default(1),
+  megabytes: z.number().int().min(1).max(65_536),
 });
 
 export const faultSchema = z.discriminatedUnion('type', [
@@ -114,6 +125,7 @@ export const faultSchema = z.discriminatedUnion('type', [
   networkBandwidthFaultSchema,
   networkPartitionFaultSchema,
   cpuStressFaultSchema,
+  memoryStressFaultSchema,
 ]);
 
 export type Fault = z.infer<typeof faultSchema>;

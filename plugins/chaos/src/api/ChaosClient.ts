@@ -1,76 +1,75 @@
 import type { DiscoveryApi, FetchApi } from '@backstage/frontend-plugin-api';
 import { ResponseError } from '@backstage/errors';
-import type {
-  Experiment,
-  ExperimentList,
-  ExperimentSpecInput,
-  Run,
-  RunDetail,
-  RunList,
+import {
+  ChaosBackendClient,
+  type ChaosBackendResponse,
+  type Experiment,
+  type ExperimentList,
+  type ExperimentSpecInput,
+  type Run,
+  type RunDetail,
+  type RunList,
 } from '@chaoscraft/backstage-plugin-chaos-common';
 import type { ChaosApi } from './ChaosApi';
 
-/** ChaosApi over HTTP, with the user's own credentials (fetchApi adds the token). */
+/**
+ * The answer's body, or the backend's error as a ResponseError. The generated models are
+ * returned as the zod model's types: the compiler checks here that the two agree.
+ */
+async function bodyOf<T>(response: ChaosBackendResponse<T>): Promise<T> {
+  if (!response.ok) {
+    throw await ResponseError.fromResponse(response);
+  }
+  return response.json();
+}
+
+/**
+ * ChaosApi over HTTP, with the user's own credentials (fetchApi adds the token), through the
+ * client generated from the backend's openapi.yaml.
+ */
 export class ChaosClient implements ChaosApi {
-  private readonly discoveryApi: DiscoveryApi;
-  private readonly fetchApi: FetchApi;
+  private readonly client: ChaosBackendClient;
 
   constructor(options: { discoveryApi: DiscoveryApi; fetchApi: FetchApi }) {
-    this.discoveryApi = options.discoveryApi;
-    this.fetchApi = options.fetchApi;
+    this.client = new ChaosBackendClient(options);
   }
 
-  async listExperiments({ entityRef, offset = 0, limit = 20 }: { entityRef: string; offset?: number; limit?: number }): Promise<ExperimentList> {
-    const query = new URLSearchParams({ entityRef, offset: String(offset), limit: String(limit) });
-    return this.request(`/experiments?${query}`);
+  async listExperiments(query: { entityRef: string; offset?: number; limit?: number }): Promise<ExperimentList> {
+    return bodyOf(await this.client.listExperiments({ query }));
   }
 
   async getExperiment(id: string): Promise<Experiment> {
-    return this.request(`/experiments/${encodeURIComponent(id)}`);
+    return bodyOf(await this.client.getExperiment({ path: { id } }));
   }
 
   async createExperiment(spec: ExperimentSpecInput): Promise<Experiment> {
-    return this.request('/experiments', { method: 'POST', body: spec });
+    return bodyOf(await this.client.createExperiment({ body: spec }));
   }
 
   async updateExperiment(id: string, spec: ExperimentSpecInput): Promise<Experiment> {
-    return this.request(`/experiments/${encodeURIComponent(id)}`, { method: 'PUT', body: spec });
+    return bodyOf(await this.client.updateExperiment({ path: { id }, body: spec }));
   }
 
   async deleteExperiment(id: string): Promise<void> {
-    await this.request(`/experiments/${encodeURIComponent(id)}`, { method: 'DELETE' });
-  }
-
-  async runExperiment(experimentId: string, options: { dryRun?: boolean } = {}): Promise<Run> {
-    return this.request(`/experiments/${encodeURIComponent(experimentId)}/runs`, {
-      method: 'POST',
-      body: options.dryRun === undefined ? {} : { dryRun: options.dryRun },
-    });
-  }
-
-  async getRun(id: string): Promise<RunDetail> {
-    return this.request(`/runs/${encodeURIComponent(id)}`);
-  }
-
-  async listRuns({ entityRef, offset = 0, limit = 20 }: { entityRef: string; offset?: number; limit?: number }): Promise<RunList> {
-    const query = new URLSearchParams({ entityRef, offset: String(offset), limit: String(limit) });
-    return this.request(`/runs?${query}`);
-  }
-
-  async abortRun(id: string): Promise<Run> {
-    return this.request(`/runs/${encodeURIComponent(id)}/abort`, { method: 'POST' });
-  }
-
-  private async request<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
-    const baseUrl = await this.discoveryApi.getBaseUrl('chaos');
-    const response = await this.fetchApi.fetch(`${baseUrl}${path}`, {
-      method: init.method ?? 'GET',
-      headers: init.body === undefined ? undefined : { 'Content-Type': 'application/json' },
-      body: init.body === undefined ? undefined : JSON.stringify(init.body),
-    });
+    const response = await this.client.deleteExperiment({ path: { id } });
     if (!response.ok) {
       throw await ResponseError.fromResponse(response);
     }
-    return (response.status === 204 ? undefined : await response.json()) as T;
+  }
+
+  async runExperiment(experimentId: string, options: { dryRun?: boolean } = {}): Promise<Run> {
+    return bodyOf(await this.client.runExperiment({ path: { id: experimentId }, body: options }));
+  }
+
+  async getRun(id: string): Promise<RunDetail> {
+    return bodyOf(await this.client.getRun({ path: { id } }));
+  }
+
+  async listRuns(query: { entityRef: string; offset?: number; limit?: number }): Promise<RunList> {
+    return bodyOf(await this.client.listRuns({ query }));
+  }
+
+  async abortRun(id: string): Promise<Run> {
+    return bodyOf(await this.client.abortRun({ path: { id } }));
   }
 }

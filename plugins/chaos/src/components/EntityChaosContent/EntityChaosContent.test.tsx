@@ -1,7 +1,7 @@
 import { screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { setupServer } from 'msw/node';
-import { http, HttpResponse } from 'msw';
+import { NotAllowedError } from '@backstage/errors';
 import { Route, Routes, useLocation } from 'react-router-dom';
 import {
   TestApiProvider,
@@ -16,7 +16,6 @@ import { EntityProvider } from '@backstage/plugin-catalog-react';
 import type { Entity } from '@backstage/catalog-model';
 import { chaosApiRef } from '../../api';
 import {
-  BASE,
   aRunDetail,
   anExperiment,
   fakeChaosBackend,
@@ -150,12 +149,7 @@ describe('EntityChaosContent', () => {
   });
 
   it('shows a backend error instead of the list', async () => {
-    server.use(
-      http.get(`${BASE}/experiments`, () =>
-        HttpResponse.json({ error: { name: 'Error', message: 'database is down' } }, { status: 500 }),
-      ),
-      http.get(`${BASE}/runs`, () => HttpResponse.json({ items: [], totalCount: 0, offset: 0, limit: 10 })),
-    );
+    fakeBackend().failures.set('listExperiments', new Error('database is down'));
     await renderTab(checkout);
     expect((await screen.findAllByText(/database is down/)).length).toBeGreaterThan(0);
   });
@@ -163,7 +157,7 @@ describe('EntityChaosContent', () => {
   it('runs an experiment from its row, shows the run live until it completes, then lists it', async () => {
     const backend = fakeBackend({ experiments: [anExperiment()] });
     backend.nextRun = (experiment, id) =>
-      progression(aRunDetail({ id, experimentId: experiment.id, createdAt: new Date().toISOString() }), [
+      progression(aRunDetail({ id, experimentId: experiment.id }), [
         'Pending',
         'Preflight',
         'Running',
@@ -225,15 +219,8 @@ describe('EntityChaosContent', () => {
   });
 
   it('shows why a run could not start', async () => {
-    fakeBackend({ experiments: [anExperiment()] });
-    server.use(
-      http.post(`${BASE}/experiments/:id/runs`, () =>
-        HttpResponse.json(
-          { error: { name: 'NotAllowedError', message: 'only the owners of checkout may run its experiments' } },
-          { status: 403 },
-        ),
-      ),
-    );
+    const backend = fakeBackend({ experiments: [anExperiment()] });
+    backend.failures.set('runExperiment', new NotAllowedError('only the owners of checkout may run its experiments'));
     await renderTab(checkout);
     await waitFor(() => expect(screen.getByRole('button', { name: 'Run' })).toBeEnabled());
     await userEvent.click(screen.getByRole('button', { name: 'Run' }));

@@ -35,8 +35,9 @@ const LABELS: Partial<Record<FormField, string>> = {
   corruptPercent: 'Corruption (%)',
   rateKbit: 'Bandwidth (kbit/s)',
   direction: 'Direction',
-  workers: 'CPU workers',
+  workers: 'Stress workers',
   loadPercent: 'CPU load (%)',
+  megabytes: 'Memory held (MiB)',
 };
 
 export type ExperimentFormProps = {

@@ -33,6 +33,7 @@ export type ExperimentFormState = {
   direction: 'egress' | 'ingress' | 'both';
   workers: string;
   loadPercent: string;
+  megabytes: string;
   duration: string;
   maxBlastRadiusPercent: string;
   respectPodDisruptionBudgets: boolean;
@@ -56,11 +57,12 @@ export const FAULT_FIELDS: Record<FaultType, FormField[]> = {
   'network-bandwidth': ['rateKbit'],
   'network-partition': ['direction'],
   'cpu-stress': ['workers', 'loadPercent'],
+  'memory-stress': ['workers', 'megabytes'],
 };
 
 const NUMERIC_FAULT_FIELDS = new Set<FormField>([
   'gracePeriodSeconds', 'latencyMs', 'jitterMs', 'lossPercent', 'duplicatePercent',
-  'corruptPercent', 'rateKbit', 'workers', 'loadPercent',
+  'corruptPercent', 'rateKbit', 'workers', 'loadPercent', 'megabytes',
 ]);
 
 export function emptyFormState(defaults: {
@@ -88,6 +90,7 @@ export function emptyFormState(defaults: {
     direction: 'both',
     workers: '1',
     loadPercent: '100',
+    megabytes: '256',
     duration: '60s',
     maxBlastRadiusPercent: String(defaults.maxBlastRadiusPercent ?? 10),
     respectPodDisruptionBudgets: true,

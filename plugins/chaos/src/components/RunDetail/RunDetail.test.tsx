@@ -11,6 +11,8 @@ import { permissionApiRef } from '@backstage/plugin-permission-react';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { chaosApiRef } from '../../api';
 import {
+  ABORT_MESSAGE,
+  ABORT_REASON,
   aRunDetail,
   anExperiment,
   at,
@@ -189,7 +191,10 @@ describe('RunDetail', () => {
     await waitFor(() => expect(screen.getByTestId('run-phase')).toHaveTextContent('Aborted'));
     expect(backend.aborted).toEqual(['run-1']);
     expect(screen.queryByRole('button', { name: 'Abort' })).not.toBeInTheDocument();
-    expect(screen.getAllByText('aborted by user:default/guest').length).toBeGreaterThan(0);
+    // The agent's own reason and message for an abort, in the verdict and the timeline.
+    expect(within(screen.getByTestId('run-verdict')).getByText(ABORT_REASON)).toBeInTheDocument();
+    expect(within(screen.getByTestId('run-verdict')).getByText(ABORT_MESSAGE)).toBeInTheDocument();
+    expect(within(screen.getByRole('list', { name: 'Phase timeline' })).getAllByText(`${ABORT_REASON}: ${ABORT_MESSAGE}`)).toHaveLength(2);
   });
 
   it('disables Abort for people who do not own the entity', async () => {
@@ -205,7 +210,7 @@ describe('RunDetail', () => {
   it('shows the error when the run does not exist', async () => {
     fakeChaosBackend(server);
     await renderRun('nope');
-    expect((await screen.findAllByText(/no run nope/)).length).toBeGreaterThan(0);
+    expect((await screen.findAllByText(/No run with id nope/)).length).toBeGreaterThan(0);
   });
 });
 

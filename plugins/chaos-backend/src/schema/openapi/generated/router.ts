@@ -984,6 +984,27 @@ export const spec = {
                   },
                   required: ['type'],
                 },
+                {
+                  type: 'object',
+                  properties: {
+                    type: {
+                      type: 'string',
+                      enum: ['memory-stress'],
+                    },
+                    workers: {
+                      default: 1,
+                      type: 'integer',
+                      minimum: 1,
+                      maximum: 16,
+                    },
+                    megabytes: {
+                      type: 'integer',
+                      minimum: 1,
+                      maximum: 65536,
+                    },
+                  },
+                  required: ['type', 'megabytes'],
+                },
               ],
             },
           },
@@ -1682,6 +1703,28 @@ export const spec = {
                   required: ['type', 'workers', 'loadPercent'],
                   additionalProperties: false,
                 },
+                {
+                  type: 'object',
+                  properties: {
+                    type: {
+                      type: 'string',
+                      enum: ['memory-stress'],
+                    },
+                    workers: {
+                      default: 1,
+                      type: 'integer',
+                      minimum: 1,
+                      maximum: 16,
+                    },
+                    megabytes: {
+                      type: 'integer',
+                      minimum: 1,
+                      maximum: 65536,
+                    },
+                  },
+                  required: ['type', 'workers', 'megabytes'],
+                  additionalProperties: false,
+                },
               ],
             },
           },
@@ -2207,6 +2250,7 @@ export const spec = {
                     'network-bandwidth',
                     'network-partition',
                     'cpu-stress',
+                    'memory-stress',
                   ],
                 },
                 phase: {

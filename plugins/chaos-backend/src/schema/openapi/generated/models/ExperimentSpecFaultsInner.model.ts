@@ -11,6 +11,7 @@ import { ExperimentSpecFaultsInnerOneOf4 } from '../models/ExperimentSpecFaultsI
 import { ExperimentSpecFaultsInnerOneOf5 } from '../models/ExperimentSpecFaultsInnerOneOf5.model';
 import { ExperimentSpecFaultsInnerOneOf6 } from '../models/ExperimentSpecFaultsInnerOneOf6.model';
 import { ExperimentSpecFaultsInnerOneOf7 } from '../models/ExperimentSpecFaultsInnerOneOf7.model';
+import { ExperimentSpecFaultsInnerOneOf8 } from '../models/ExperimentSpecFaultsInnerOneOf8.model';
 
 /**
  * @public
@@ -23,4 +24,5 @@ export type ExperimentSpecFaultsInner =
   | ExperimentSpecFaultsInnerOneOf4
   | ExperimentSpecFaultsInnerOneOf5
   | ExperimentSpecFaultsInnerOneOf6
-  | ExperimentSpecFaultsInnerOneOf7;
+  | ExperimentSpecFaultsInnerOneOf7
+  | ExperimentSpecFaultsInnerOneOf8;

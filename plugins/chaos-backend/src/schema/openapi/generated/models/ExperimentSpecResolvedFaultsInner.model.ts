@@ -11,6 +11,7 @@ import { ExperimentSpecResolvedFaultsInnerOneOf4 } from '../models/ExperimentSpe
 import { ExperimentSpecResolvedFaultsInnerOneOf5 } from '../models/ExperimentSpecResolvedFaultsInnerOneOf5.model';
 import { ExperimentSpecResolvedFaultsInnerOneOf6 } from '../models/ExperimentSpecResolvedFaultsInnerOneOf6.model';
 import { ExperimentSpecResolvedFaultsInnerOneOf7 } from '../models/ExperimentSpecResolvedFaultsInnerOneOf7.model';
+import { ExperimentSpecResolvedFaultsInnerOneOf8 } from '../models/ExperimentSpecResolvedFaultsInnerOneOf8.model';
 
 /**
  * @public
@@ -23,4 +24,5 @@ export type ExperimentSpecResolvedFaultsInner =
   | ExperimentSpecResolvedFaultsInnerOneOf4
   | ExperimentSpecResolvedFaultsInnerOneOf5
   | ExperimentSpecResolvedFaultsInnerOneOf6
-  | ExperimentSpecResolvedFaultsInnerOneOf7;
+  | ExperimentSpecResolvedFaultsInnerOneOf7
+  | ExperimentSpecResolvedFaultsInnerOneOf8;

@@ -32,7 +32,8 @@ export type RunDetailTargetsInnerFaultEnum =
   | 'network-corrupt'
   | 'network-bandwidth'
   | 'network-partition'
-  | 'cpu-stress';
+  | 'cpu-stress'
+  | 'memory-stress';
 /**
  * @public
  */
