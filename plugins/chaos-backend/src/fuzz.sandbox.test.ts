@@ -57,6 +57,7 @@ const validBody = (namespace: string, name: string) => ({
 });
 
 type Json = unknown;
+const REMOVE = Symbol('remove');
 type Path = Array<string | number>;
 
 /** Every path into a JSON value, so a mutation can pick one. */
@@ -77,7 +78,6 @@ function mutate(value: Json, path: Path, replacement: Json | typeof REMOVE): Jso
   } else copy[head] = next;
   return copy;
 }
-const REMOVE = Symbol('remove');
 
 /** Nasty scalars: wrong types, edge numbers, long and odd strings. */
 const nasty: fc.Arbitrary<Json> = fc.oneof(

@@ -23,14 +23,13 @@ describe('label selectors', () => {
     expect(parseLabelSelector('')).toEqual([]);
   });
 
-  it.each(['app=', 'app=a,', 'app in (a', 'app in ()', 'a b', '=x', 'app=a b', 'App!/x=1', 'app in (a,,b)'])(
-    'refuses %j saying why, or reads it as Kubernetes does',
-    text => {
-      // `app=` is legal (an empty value); everything else here is not.
-      if (text === 'app=') expect(parseLabelSelector(text)).toEqual([{ key: 'app', operator: 'in', values: [''] }]);
-      else expect(() => parseLabelSelector(text)).toThrow();
-    },
-  );
+  it.each(['app=a,', 'app in (a', 'app in ()', 'a b', '=x', 'app=a b', 'App!/x=1', 'app in (a,,b)'])('refuses %j saying why', text => {
+    expect(() => parseLabelSelector(text)).toThrow();
+  });
+
+  it('reads an empty value as Kubernetes does', () => {
+    expect(parseLabelSelector('app=')).toEqual([{ key: 'app', operator: 'in', values: [''] }]);
+  });
 
   it('matches as the API server does: notin and != also match a missing label', () => {
     const s = parseLabelSelector('app=checkout,env!=prod,zone notin (z)');
@@ -106,11 +105,13 @@ describe('label selectors', () => {
   it('never throws anything but a syntax error, whatever the text', () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 60 }), text => {
+        let thrown: unknown;
         try {
           parseLabelSelector(text);
         } catch (error) {
-          expect((error as Error).name).toBe('LabelSelectorSyntaxError');
+          thrown = error;
         }
+        expect(thrown === undefined || (thrown as Error).name === 'LabelSelectorSyntaxError').toBe(true);
       }),
       { numRuns: 2000 },
     );

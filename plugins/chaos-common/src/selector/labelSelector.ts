@@ -83,17 +83,20 @@ export function parseLabelSelector(text: string): LabelSelectorRequirements {
   for (const raw of splitTopLevel(text)) {
     const part = raw.trim();
     if (part === '') throw new LabelSelectorSyntaxError('empty requirement (a stray comma)');
-    let match: RegExpExecArray | null;
-    if ((match = /^(\S+)\s+(in|notin)\s*\(([^()]*)\)$/.exec(part))) {
-      const values = match[3].split(',').map(v => v.trim());
+    const setBased = /^(\S+)\s+(in|notin)\s*\(([^()]*)\)$/.exec(part);
+    const equality = /^([^\s!=]+)\s*(==|=|!=)\s*([^\s!=(),]*)$/.exec(part);
+    const absent = /^!\s*([^\s!=(),]+)$/.exec(part);
+    const present = /^([^\s!=(),]+)$/.exec(part);
+    if (setBased) {
+      const values = setBased[3].split(',').map(v => v.trim());
       if (values.some(v => v === '')) throw new LabelSelectorSyntaxError(`empty value in '${part}'`);
-      requirements.push(requirement(match[1], match[2] as 'in' | 'notin', values));
-    } else if ((match = /^([^\s!=]+)\s*(==|=|!=)\s*([^\s!=(),]*)$/.exec(part))) {
-      requirements.push(requirement(match[1], match[2] === '!=' ? 'notin' : 'in', [match[3]]));
-    } else if ((match = /^!\s*([^\s!=(),]+)$/.exec(part))) {
-      requirements.push(requirement(match[1], 'doesnotexist'));
-    } else if ((match = /^([^\s!=(),]+)$/.exec(part))) {
-      requirements.push(requirement(match[1], 'exists'));
+      requirements.push(requirement(setBased[1], setBased[2] as 'in' | 'notin', values));
+    } else if (equality) {
+      requirements.push(requirement(equality[1], equality[2] === '!=' ? 'notin' : 'in', [equality[3]]));
+    } else if (absent) {
+      requirements.push(requirement(absent[1], 'doesnotexist'));
+    } else if (present) {
+      requirements.push(requirement(present[1], 'exists'));
     } else {
       throw new LabelSelectorSyntaxError(`cannot read '${part}'`);
     }

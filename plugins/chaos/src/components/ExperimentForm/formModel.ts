@@ -244,11 +244,8 @@ export function validateFormState(
 ): { spec?: ExperimentSpecInput; errors: FormErrors } {
   const spec = specFromFormState(state, entityRef, keep);
   const result = experimentSpecSchema.safeParse(spec);
-  const issues = result.success
-    ? entityTarget
-      ? targetIssues(result.data.target, entityTarget)
-      : []
-    : formatZodIssues(result.error);
+  let issues = result.success ? [] : formatZodIssues(result.error);
+  if (result.success && entityTarget) issues = targetIssues(result.data.target, entityTarget);
   if (issues.length === 0) return { spec, errors: {} };
   const errors: FormErrors = {};
   for (const issue of issues) {
