@@ -7,7 +7,7 @@ import {
 import type { ChaosRunResource } from '@chaoscraft/backstage-plugin-chaos-node';
 import type { FaultRouter } from '../faults';
 import type { PodSource } from '../controller/podCache';
-import { checkBlastRadius, checkNamespace, checkSpecSupport, type SafetyPolicy } from '../safety/preflight';
+import { checkBlastRadius, checkCeilings, checkNamespace, checkSpecSupport, type SafetyPolicy } from '../safety/preflight';
 import { computeBlastRadius } from '../selection/blastRadius';
 import { plannedCount, selectTargets } from '../selection/selectTargets';
 
@@ -46,7 +46,7 @@ export async function planAtAdmission(
   deps: AdmissionPlannerDeps,
 ): Promise<AdmissionPlan | undefined> {
   if (!plannableAtAdmission(spec, deps.faults)) return undefined;
-  if (checkSpecSupport(spec, type => deps.faults.supports(type))) return undefined;
+  if (checkSpecSupport(spec, type => deps.faults.supports(type)) ?? checkCeilings(spec, deps.policy)) return undefined;
   const refusal = checkNamespace(
     {
       runNamespace,

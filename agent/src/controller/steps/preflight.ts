@@ -1,6 +1,6 @@
 import type { ChaosRunSpec, TargetRecord } from '@chaoscraft/backstage-plugin-chaos-common';
 import { checkNodeDaemons } from '../../safety/nodeDaemons';
-import { checkBlastRadius, checkNamespace, checkSpecSupport } from '../../safety/preflight';
+import { checkBlastRadius, checkCeilings, checkNamespace, checkSpecSupport } from '../../safety/preflight';
 import { isEligible } from '../../selection/candidates';
 import { computeBlastRadius } from '../../selection/blastRadius';
 import { selectTargets, TargetSelection } from '../../selection/selectTargets';
@@ -75,7 +75,7 @@ export const preflight: ReconcileStep = {
       return CONTINUE;
     }
 
-    const unsupported = checkSpecSupport(spec, type => deps.faults.supports(type));
+    const unsupported = checkSpecSupport(spec, type => deps.faults.supports(type)) ?? checkCeilings(spec, deps.policy);
     if (unsupported) {
       await refuse(context, unsupported);
       return stop();
