@@ -7,7 +7,7 @@ import {
   Verdict,
 } from '@chaoscraft/backstage-plugin-chaos-common';
 import type { V1ObjectReference } from '@kubernetes/client-node';
-import { CHAOS_FINALIZER, ChaosRunResource, isConflict, normalizeStatus, nowIso, RunStatus, setCondition } from '@chaoscraft/backstage-plugin-chaos-node';
+import { CHAOS_FINALIZER, ChaosRunResource, fitStatusBudget, isConflict, normalizeStatus, nowIso, RunStatus, setCondition } from '@chaoscraft/backstage-plugin-chaos-node';
 import type { ApplyContext } from '../../faults';
 import type { Logger } from '../../log';
 import type { GateInput } from '../../hypothesis/hypothesisGate';
@@ -211,6 +211,7 @@ export async function writeFirstPlan(
       { phase: status.phase!, time: nowIso(), reason: status.reason?.slice(0, 128), message: status.message?.slice(0, 1024) },
     ];
   }
+  fitStatusBudget(status);
   const written = await context.deps.runs.jsonPatchStatus(context.run, [
     { op: 'test', path: '/metadata/uid', value: metadata.uid },
     { op: 'test', path: '/metadata/generation', value: metadata.generation },
