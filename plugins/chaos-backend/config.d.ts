@@ -60,5 +60,18 @@ export interface Config {
       /** Live runs one entity may have at once (one per experiment always). Default 3. */
       maxLiveRunsPerEntity?: number;
     };
+    /**
+     * Experiments kept as code: YAML files at each entity's `chaoscraft.io/experiments-location`,
+     * and ChaosExperiment resources in the configured clusters.
+     */
+    experimentsAsCode?: {
+      /** How often both are read, e.g. `30s` (the default) or `2m`. */
+      refreshInterval?: string;
+      /**
+       * Local directories that `file:` locations may point into, read by the local file reader
+       * (`localFileUrlReaderFactory`, added to the backend). For development; default none.
+       */
+      localDirectories?: string[];
+    };
   };
 }

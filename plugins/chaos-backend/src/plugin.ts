@@ -3,6 +3,10 @@ import {
   createBackendPlugin,
 } from '@backstage/backend-plugin-api';
 import { chaosPermissions } from '@chaoscraft/backstage-plugin-chaos-common';
+import { ScmIntegrations } from '@backstage/integration';
+import { actionsRegistryServiceRef } from '@backstage/backend-plugin-api/alpha';
+import { registerChaosActions } from './actions/chaosActions';
+import { RunOperations } from './service/RunOperations';
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import { ClusterRegistry } from './cluster/ClusterRegistry';
 import { DatabaseExperimentStore } from './database/DatabaseExperimentStore';
@@ -14,6 +18,8 @@ import { readCeilings } from './service/ceilingsConfig';
 import { EntityAccess } from './service/EntityAccess';
 import { SCHEDULED_RUNS_TASK_ID, ScheduledRuns } from './runs/ScheduledRuns';
 import { createRouter } from './service/router';
+import { DatabaseExperimentSourceStore } from './database/DatabaseExperimentSourceStore';
+import { scheduleExperimentsAsCode } from './experimentsAsCode/schedule';
 
 /**
  * The ChaosCraft backend plugin: experiments and runs of chaos experiments on catalog
@@ -37,6 +43,8 @@ export const chaosPlugin = createBackendPlugin({
         lifecycle: coreServices.lifecycle,
         scheduler: coreServices.scheduler,
         auth: coreServices.auth,
+        urlReader: coreServices.urlReader,
+        actionsRegistry: actionsRegistryServiceRef,
         catalog: catalogServiceRef,
       },
       async init(deps) {
@@ -44,6 +52,7 @@ export const chaosPlugin = createBackendPlugin({
         permissionsRegistry.addPermissions(chaosPermissions);
         const experiments = await DatabaseExperimentStore.create({ database });
         const runs = await DatabaseRunStore.create({ database });
+        const sources = await DatabaseExperimentSourceStore.create({ database });
         const clusters = ClusterRegistry.fromConfig(deps.config);
         const ceilings = readCeilings(deps.config);
         const permissionsEnabled = deps.config.getOptionalBoolean('permission.enabled') ?? false;
@@ -113,9 +122,34 @@ export const chaosPlugin = createBackendPlugin({
             await scheduledRuns.tick();
           },
         });
+        // Experiments kept as code: files at experiments-locations, ChaosExperiments in clusters.
+        await scheduleExperimentsAsCode({
+          config: deps.config,
+          scheduler: deps.scheduler,
+          catalog: deps.catalog,
+          auth: deps.auth,
+          reader: deps.urlReader,
+          integrations: ScmIntegrations.fromConfig(deps.config),
+          sources,
+          clusters,
+          ceilings,
+          logger,
+        });
+        // Actions for AI agents (MCP through @backstage/plugin-mcp-actions-backend).
+        registerChaosActions({
+          actionsRegistry: deps.actionsRegistry,
+          auth: deps.auth,
+          auditor,
+          experiments,
+          sources,
+          runs,
+          access,
+          runOperations: new RunOperations({ experiments, runs, clusters, mirror, access, ceilings, logger }),
+        });
         httpRouter.use(
           await createRouter({
             experiments,
+            sources,
             runs,
             clusters,
             mirror,

@@ -35,12 +35,28 @@ export const MAX_PAGE_OFFSET = 100_000;
 
 const timestamp = z.iso.datetime();
 
+/**
+ * Where an experiment kept as code is defined. Such an experiment is read-only through the API
+ * (change it at its source) and can be run like any other.
+ */
+export const managedBySchema = z.object({
+  /** `location`: a file at the entity's `chaoscraft.io/experiments-location`; `cluster`: a ChaosExperiment resource. */
+  kind: z.enum(['location', 'cluster']),
+  /** The file's URL, or `<cluster>/<namespace>/<name>` of the ChaosExperiment. */
+  source: z.string(),
+  /** A link to view the source in a browser, when it has one. */
+  url: z.string().optional(),
+});
+export type ManagedBy = z.infer<typeof managedBySchema>;
+
 /** An experiment as the backend stores and returns it: the spec with defaults applied. */
 export const experimentSchema = experimentSpecSchema.extend({
   id: z.string(),
   createdBy: z.string(),
   createdAt: timestamp,
   updatedAt: timestamp,
+  /** Set when the experiment is kept as code; absent for experiments made through the API. */
+  managedBy: managedBySchema.optional(),
 });
 export type Experiment = z.infer<typeof experimentSchema>;
 
@@ -111,3 +127,38 @@ export const errorResponseSchema = z.object({
   response: z.object({ statusCode: z.number().int() }),
 });
 export type ErrorResponse = z.infer<typeof errorResponseSchema>;
+
+/** Something wrong with experiments kept as code, shown where the entity's experiments are. */
+export const sourceProblemSchema = z.object({
+  /**
+   * `read`: the location could not be read; `parse`: not YAML; `invalid`: a field breaks the
+   * model; `conflict`: the name is taken by another experiment of the entity; `binding`: the
+   * experiment does not fit its entity (target, cluster, ceilings).
+   */
+  kind: z.enum(['read', 'parse', 'invalid', 'conflict', 'binding']),
+  /** The file (with `#<document>` when it holds several), or `<cluster>/<namespace>/<name>`. */
+  source: z.string(),
+  /** The experiment's name, when it has one. */
+  name: z.string().optional(),
+  /** The field at fault, as written in the document (`spec.faults.0.latencyMs`). */
+  field: z.string().optional(),
+  message: z.string(),
+});
+export type SourceProblem = z.infer<typeof sourceProblemSchema>;
+
+/** One source of an entity's experiments kept as code, as the backend last read it. */
+export const experimentSourceSchema = z.object({
+  kind: managedBySchema.shape.kind,
+  entityRef: z.string(),
+  /** The location read (resolved), or the cluster's name. */
+  location: z.string(),
+  /** When the backend last read it. */
+  checkedAt: timestamp,
+  /** Experiments it defines that are in effect. */
+  experimentCount: z.number().int().min(0),
+  problems: z.array(sourceProblemSchema),
+});
+export type ExperimentSource = z.infer<typeof experimentSourceSchema>;
+
+export const experimentSourceListSchema = z.object({ items: z.array(experimentSourceSchema) });
+export type ExperimentSourceList = z.infer<typeof experimentSourceListSchema>;

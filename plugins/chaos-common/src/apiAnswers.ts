@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import {
   experimentListSchema,
   experimentSchema,
+  experimentSourceListSchema,
   runDetailSchema,
   runListSchema,
   runSchema,
@@ -23,6 +24,7 @@ export const chaosApiAnswers = {
   listRuns: runListSchema,
   getRun: runDetailSchema,
   abortRun: runSchema,
+  listExperimentSources: experimentSourceListSchema,
 } satisfies Record<Exclude<keyof DefaultApiClient, 'deleteExperiment'>, z.ZodType>;
 
 export type ChaosApiOperation = keyof typeof chaosApiAnswers;

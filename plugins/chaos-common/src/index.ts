@@ -13,6 +13,7 @@ export type { JSONSchemaProps } from './crd/structuralSchema';
 export * from './permissions';
 export * from './annotations';
 export * from './api';
+export * from './experimentsAsCode';
 export { chaosApiAnswers, parseApiAnswer } from './apiAnswers';
 export type { ChaosApiAnswer, ChaosApiOperation } from './apiAnswers';
 export { formatZodIssues } from './validation';

@@ -1,5 +1,7 @@
 import {
+  experimentSourceListSchema,
   experimentSpecSchema,
+  managedBySchema,
   runDetailSchema,
   runRequestSchema,
   runSchema,
@@ -38,5 +40,7 @@ export function generatedComponentSchemas(): Record<string, Record<string, unkno
     Run: toOpenApi(runSchema, 'output'),
     RunDetail: toOpenApi(runDetailSchema, 'output'),
     RunRequest: toOpenApi(runRequestSchema, 'input'),
+    ManagedBy: toOpenApi(managedBySchema, 'output'),
+    ExperimentSourceList: toOpenApi(experimentSourceListSchema, 'output'),
   };
 }

@@ -145,7 +145,8 @@ export const spec = {
       },
       put: {
         operationId: 'UpdateExperiment',
-        summary: 'Replace an experiment. Its entity cannot change.',
+        summary:
+          'Replace an experiment. Its entity cannot change; experiments kept as code (managedBy) change at their source (409).',
         requestBody: {
           required: true,
           content: {
@@ -192,7 +193,8 @@ export const spec = {
       },
       delete: {
         operationId: 'DeleteExperiment',
-        summary: 'Delete an experiment. Its runs stay in the history.',
+        summary:
+          'Delete an experiment. Its runs stay in the history. Experiments kept as code (managedBy) are deleted at their source (409).',
         responses: {
           '204': {
             description: 'Deleted.',
@@ -204,6 +206,9 @@ export const spec = {
             $ref: '#/components/responses/ErrorResponse',
           },
           '404': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '409': {
             $ref: '#/components/responses/ErrorResponse',
           },
         },
@@ -259,6 +264,54 @@ export const spec = {
             $ref: '#/components/responses/ErrorResponse',
           },
           '503': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+        },
+        security: [
+          {},
+          {
+            JWT: [],
+          },
+        ],
+      },
+    },
+    '/sources': {
+      get: {
+        operationId: 'ListExperimentSources',
+        summary:
+          "Where an entity's experiments kept as code come from (its experiments-location, ChaosExperiments in clusters), when each was last read, and every problem found there (parse errors naming the field, name conflicts, targets outside the entity).",
+        parameters: [
+          {
+            name: 'entityRef',
+            in: 'query',
+            required: true,
+            description:
+              'Full entity reference, e.g. component:default/my-service.',
+            schema: {
+              type: 'string',
+              maxLength: 512,
+            },
+          },
+        ],
+        responses: {
+          '200': {
+            description:
+              "The entity's sources; empty when it keeps no experiments as code.",
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/ExperimentSourceList',
+                },
+              },
+            },
+          },
+          '400': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '401': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '404': {
             $ref: '#/components/responses/ErrorResponse',
           },
         },
@@ -513,6 +566,9 @@ export const spec = {
               updatedAt: {
                 type: 'string',
                 description: 'ISO 8601 timestamp',
+              },
+              managedBy: {
+                $ref: '#/components/schemas/ManagedBy',
               },
             },
             required: ['id', 'createdBy', 'createdAt', 'updatedAt'],
@@ -2517,6 +2573,101 @@ export const spec = {
             type: 'boolean',
           },
         },
+      },
+      ManagedBy: {
+        'x-generated': true,
+        type: 'object',
+        properties: {
+          kind: {
+            type: 'string',
+            enum: ['location', 'cluster'],
+          },
+          source: {
+            type: 'string',
+          },
+          url: {
+            type: 'string',
+          },
+        },
+        required: ['kind', 'source'],
+        additionalProperties: false,
+      },
+      ExperimentSourceList: {
+        'x-generated': true,
+        type: 'object',
+        properties: {
+          items: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                kind: {
+                  type: 'string',
+                  enum: ['location', 'cluster'],
+                },
+                entityRef: {
+                  type: 'string',
+                },
+                location: {
+                  type: 'string',
+                },
+                checkedAt: {
+                  type: 'string',
+                  pattern:
+                    '^(?:(?:\\d\\d[2468][048]|\\d\\d[13579][26]|\\d\\d0[48]|[02468][048]00|[13579][26]00)-02-29|\\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\\d|30)|(?:02)-(?:0[1-9]|1\\d|2[0-8])))T(?:(?:[01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d(?:\\.\\d+)?(?:Z))$',
+                },
+                experimentCount: {
+                  type: 'integer',
+                  minimum: 0,
+                  maximum: 9007199254740991,
+                },
+                problems: {
+                  type: 'array',
+                  items: {
+                    type: 'object',
+                    properties: {
+                      kind: {
+                        type: 'string',
+                        enum: [
+                          'read',
+                          'parse',
+                          'invalid',
+                          'conflict',
+                          'binding',
+                        ],
+                      },
+                      source: {
+                        type: 'string',
+                      },
+                      name: {
+                        type: 'string',
+                      },
+                      field: {
+                        type: 'string',
+                      },
+                      message: {
+                        type: 'string',
+                      },
+                    },
+                    required: ['kind', 'source', 'message'],
+                    additionalProperties: false,
+                  },
+                },
+              },
+              required: [
+                'kind',
+                'entityRef',
+                'location',
+                'checkedAt',
+                'experimentCount',
+                'problems',
+              ],
+              additionalProperties: false,
+            },
+          },
+        },
+        required: ['items'],
+        additionalProperties: false,
       },
     },
   },

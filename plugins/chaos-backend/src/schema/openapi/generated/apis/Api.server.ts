@@ -6,6 +6,7 @@
 // ******************************************************************
 import { Experiment } from '../models/Experiment.model';
 import { ExperimentList } from '../models/ExperimentList.model';
+import { ExperimentSourceList } from '../models/ExperimentSourceList.model';
 import { ExperimentSpec } from '../models/ExperimentSpec.model';
 import { Run } from '../models/Run.model';
 import { RunDetail } from '../models/RunDetail.model';
@@ -35,7 +36,7 @@ export type DeleteExperiment = {
   path: {
     id: string;
   };
-  response: void | Error | Error | Error;
+  response: void | Error | Error | Error | Error;
 };
 /**
  * @public
@@ -54,6 +55,15 @@ export type GetRun = {
     id: string;
   };
   response: RunDetail | Error | Error;
+};
+/**
+ * @public
+ */
+export type ListExperimentSources = {
+  query: {
+    entityRef: string;
+  };
+  response: ExperimentSourceList | Error | Error | Error;
 };
 /**
  * @public
@@ -108,6 +118,8 @@ export type EndpointMap = {
   '#get|/experiments/{id}': GetExperiment;
 
   '#get|/runs/{id}': GetRun;
+
+  '#get|/sources': ListExperimentSources;
 
   '#get|/experiments': ListExperiments;
 

@@ -11,6 +11,7 @@ import { pluginId } from '../pluginId';
 import * as parser from 'uri-template';
 import { Experiment } from '../models/Experiment.model';
 import { ExperimentList } from '../models/ExperimentList.model';
+import { ExperimentSourceList } from '../models/ExperimentSourceList.model';
 import { ExperimentSpec } from '../models/ExperimentSpec.model';
 import { Run } from '../models/Run.model';
 import { RunDetail } from '../models/RunDetail.model';
@@ -70,6 +71,14 @@ export type GetExperiment = {
 export type GetRun = {
   path: {
     id: string;
+  };
+};
+/**
+ * @public
+ */
+export type ListExperimentSources = {
+  query: {
+    entityRef: string;
   };
 };
 /**
@@ -178,7 +187,7 @@ export class DefaultApiClient {
   }
 
   /**
-   * Delete an experiment. Its runs stay in the history.
+   * Delete an experiment. Its runs stay in the history. Experiments kept as code (managedBy) are deleted at their source (409).
    * @param id -
    */
   public async deleteExperiment(
@@ -244,6 +253,32 @@ export class DefaultApiClient {
 
     const uri = parser.parse(uriTemplate).expand({
       id: request.path.id,
+    });
+
+    return await this.fetchApi.fetch(`${baseUrl}${uri}`, {
+      headers: {
+        'Content-Type': 'application/json',
+        ...(options?.token && { Authorization: `Bearer ${options?.token}` }),
+      },
+      method: 'GET',
+    });
+  }
+
+  /**
+   * Where an entity\'s experiments kept as code come from (its experiments-location, ChaosExperiments in clusters), when each was last read, and every problem found there (parse errors naming the field, name conflicts, targets outside the entity).
+   * @param entityRef - Full entity reference, e.g. component:default/my-service.
+   */
+  public async listExperimentSources(
+    // @ts-ignore
+    request: ListExperimentSources,
+    options?: RequestOptions,
+  ): Promise<TypedResponse<ExperimentSourceList>> {
+    const baseUrl = await this.discoveryApi.getBaseUrl(pluginId);
+
+    const uriTemplate = `/sources{?entityRef}`;
+
+    const uri = parser.parse(uriTemplate).expand({
+      ...request.query,
     });
 
     return await this.fetchApi.fetch(`${baseUrl}${uri}`, {
@@ -340,7 +375,7 @@ export class DefaultApiClient {
   }
 
   /**
-   * Replace an experiment. Its entity cannot change.
+   * Replace an experiment. Its entity cannot change; experiments kept as code (managedBy) change at their source (409).
    * @param id -
    * @param experimentSpec -
    */
