@@ -48,7 +48,7 @@ export function readExperimentFiles(
           problems.push({
             kind: 'parse',
             source,
-            message: `${at ? `line ${at.line}, column ${at.col}: ` : ''}${error.message.split('\n')[0]}`,
+            message: `${at ? `line ${at.line}, column ${at.col}: ` : ''}${error.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`,
           });
         }
         return;
