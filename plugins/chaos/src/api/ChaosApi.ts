@@ -2,6 +2,7 @@ import { createApiRef } from '@backstage/frontend-plugin-api';
 import type {
   Experiment,
   ExperimentList,
+  ExperimentSourceList,
   ExperimentSpecInput,
   Run,
   RunDetail,
@@ -22,6 +23,8 @@ export interface ChaosApi {
   listRuns(options: { entityRef: string; offset?: number; limit?: number }): Promise<RunList>;
   /** Asks the run to stop; it rolls back, then ends Aborted. */
   abortRun(id: string): Promise<Run>;
+  /** Where the entity's experiments kept as code come from, and the problems found there. */
+  listExperimentSources(entityRef: string): Promise<ExperimentSourceList>;
 }
 
 export const chaosApiRef = createApiRef<ChaosApi>().with({ id: 'plugin.chaos.api' });

@@ -5,6 +5,7 @@ import {
   type ChaosBackendResponse,
   type Experiment,
   type ExperimentList,
+  type ExperimentSourceList,
   type ExperimentSpecInput,
   type Run,
   type RunDetail,
@@ -71,5 +72,9 @@ export class ChaosClient implements ChaosApi {
 
   async abortRun(id: string): Promise<Run> {
     return bodyOf(await this.client.abortRun({ path: { id } }));
+  }
+
+  async listExperimentSources(entityRef: string): Promise<ExperimentSourceList> {
+    return bodyOf(await this.client.listExperimentSources({ query: { entityRef } }));
   }
 }

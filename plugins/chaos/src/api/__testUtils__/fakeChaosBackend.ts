@@ -7,6 +7,7 @@ import {
   MAX_PAGE_LIMIT,
   type ChaosApiOperation,
   type Experiment,
+  type ExperimentSource,
   type ProbeSample,
   type Run,
   type RunDetail,
@@ -178,6 +179,8 @@ export type FakeOperation = ChaosApiOperation | 'deleteExperiment';
 
 export type FakeChaosBackend = {
   experiments: Experiment[];
+  /** Sources of experiments kept as code, with their problems (GET /sources). */
+  sources: ExperimentSource[];
   /** Per run id, the states still to be served by GET /runs/{id}; the last one sticks. */
   runs: Map<string, RunDetail[]>;
   /** Number of GET /runs/{id} per id. */
@@ -246,9 +249,13 @@ const newestFirst = (a: { createdAt: string; id: string }, b: { createdAt: strin
  * error against the error body's. An answer that does not match is not served: the fake answers
  * 500 with the reason instead (and keeps it in `violations`), so the test fails on it.
  */
-export function fakeChaosBackend(server: ReturnType<typeof setupServer>, init: { experiments?: Experiment[]; runs?: RunDetail[] } = {}): FakeChaosBackend {
+export function fakeChaosBackend(
+  server: ReturnType<typeof setupServer>,
+  init: { experiments?: Experiment[]; runs?: RunDetail[]; sources?: ExperimentSource[] } = {},
+): FakeChaosBackend {
   const state: FakeChaosBackend = {
     experiments: [...(init.experiments ?? [])],
+    sources: [...(init.sources ?? [])],
     runs: new Map(),
     runGets: new Map(),
     aborted: [],
@@ -315,6 +322,13 @@ export function fakeChaosBackend(server: ReturnType<typeof setupServer>, init: {
     return { ...parsed.data, entityRef: normalizeEntityRef(parsed.data.entityRef) };
   };
 
+  /** Experiments kept as code change at their source, as the backend says (409). */
+  const assertNotManaged = (experiment: Experiment, verb: string) => {
+    if (experiment.managedBy) {
+      throw new ConflictError(`Experiment '${experiment.name}' is kept as code (${experiment.managedBy.source}): ${verb} it there`);
+    }
+  };
+
   const assertNameFree = (spec: { entityRef: string; name: string }, exceptId?: string) => {
     if (state.experiments.some(e => e.id !== exceptId && e.entityRef === spec.entityRef && e.name === spec.name)) {
       throw new ConflictError(`${spec.entityRef} already has an experiment named ${spec.name}`);
@@ -350,6 +364,7 @@ export function fakeChaosBackend(server: ReturnType<typeof setupServer>, init: {
       route('updateExperiment', async (request, params) => {
         const spec = await parseSpec(request);
         const existing = experimentOf(params.id);
+        assertNotManaged(existing, 'change');
         if (spec.entityRef !== existing.entityRef) {
           throw new InputError(`entityRef: an experiment cannot move to another entity (it belongs to ${existing.entityRef})`);
         }
@@ -362,7 +377,7 @@ export function fakeChaosBackend(server: ReturnType<typeof setupServer>, init: {
     http.delete(
       `${BASE}/experiments/:id`,
       route('deleteExperiment', (_request, params) => {
-        experimentOf(params.id);
+        assertNotManaged(experimentOf(params.id), 'delete');
         state.experiments = state.experiments.filter(e => e.id !== params.id);
         return new HttpResponse(null, { status: 204 });
       }),
@@ -399,6 +414,15 @@ export function fakeChaosBackend(server: ReturnType<typeof setupServer>, init: {
           updatedAt: first.createdAt,
         };
         return ok('runExperiment', recorded, 201);
+      }),
+    ),
+    http.get(
+      `${BASE}/sources`,
+      route('listExperimentSources', request => {
+        const entityRef = new URL(request.url).searchParams.get('entityRef');
+        if (!entityRef) throw new InputError('entityRef: required');
+        const normalized = normalizeEntityRef(entityRef);
+        return ok('listExperimentSources', { items: state.sources.filter(s => s.entityRef === normalized) });
       }),
     ),
     http.get(

@@ -40,6 +40,7 @@ import {
 import { GuardedButton, RunButton } from '../RunButton';
 import { formatTime, RunDetail } from '../RunDetail';
 import { RUN_SEARCH_PARAM, RunHistory } from '../RunHistory';
+import { ExperimentSources, ManagedBySource } from '../ExperimentSources';
 
 const PAGE_SIZE = 10;
 
@@ -142,8 +143,14 @@ export const EntityChaosContent = () => {
             }}
             onError={setActionError}
           />
-          <GuardedButton allowed={canUpdate.allowed} reason={notOwner} onClick={() => setEditing(e)}>Edit</GuardedButton>
-          <GuardedButton allowed={canDelete.allowed} reason={notOwner} onClick={() => remove(e)}>Delete</GuardedButton>
+          {e.managedBy ? (
+            <ManagedBySource experiment={e} />
+          ) : (
+            <>
+              <GuardedButton allowed={canUpdate.allowed} reason={notOwner} onClick={() => setEditing(e)}>Edit</GuardedButton>
+              <GuardedButton allowed={canDelete.allowed} reason={notOwner} onClick={() => remove(e)}>Delete</GuardedButton>
+            </>
+          )}
         </>
       ),
     },
@@ -167,6 +174,7 @@ export const EntityChaosContent = () => {
         </GuardedButton>
       </ContentHeader>
       {actionError && <ResponseErrorPanel error={actionError} />}
+      <ExperimentSources entityRef={entityRef} />
       {experiments.loading && !experiments.value && <Progress />}
       {experiments.error && <ResponseErrorPanel error={experiments.error} />}
       {experiments.value && experiments.value.totalCount === 0 && (
