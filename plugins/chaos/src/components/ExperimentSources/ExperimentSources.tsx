@@ -1,5 +1,5 @@
 import useAsync from 'react-use/esm/useAsync';
-import { Typography } from '@material-ui/core';
+import { Tooltip, Typography } from '@material-ui/core';
 import { Link, WarningPanel } from '@backstage/core-components';
 import { useApi } from '@backstage/frontend-plugin-api';
 import type { Experiment, SourceProblem } from '@chaoscraft/backstage-plugin-chaos-common';
@@ -13,17 +13,21 @@ const KIND_TITLE: Record<SourceProblem['kind'], string> = {
   binding: 'Outside the entity',
 };
 
-/** Where a kept-as-code experiment lives, linked when it can be opened in a browser. */
+/**
+ * Marks a kept-as-code experiment in its row: a short label, linked to its source when that can
+ * be opened in a browser, with the source in full as its tooltip and accessible name.
+ */
 export const ManagedBySource = ({ experiment }: { experiment: Experiment }) => {
   const managedBy = experiment.managedBy;
   if (!managedBy) return null;
   const what = managedBy.kind === 'cluster' ? `ChaosExperiment ${managedBy.source}` : managedBy.source;
+  const label = `Kept as code: ${what}. Read-only here: change it at its source.`;
   return (
-    <Typography variant="caption" component="span" data-testid="managed-by">
-      Kept as code:{' '}
-      {managedBy.url ? <Link to={managedBy.url}>{what}</Link> : <code>{what}</code>}
-      {' '}(read-only here: change it at its source)
-    </Typography>
+    <Tooltip title={label}>
+      <Typography variant="caption" component="span" data-testid="managed-by" aria-label={label}>
+        {managedBy.url ? <Link to={managedBy.url}>kept as code</Link> : 'kept as code'}
+      </Typography>
+    </Tooltip>
   );
 };
 
