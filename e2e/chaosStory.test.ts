@@ -2,7 +2,9 @@
  * The whole ChaosCraft story in a real browser, against a running `make dev` stack
  * (scripts/test-e2e.sh starts one): sign in as guest, open the checkout service's Chaos tab,
  * create and run a pod-kill of 30% of its 10 pods under a 50% limit, watch it complete, check in
- * the cluster that the pods were replaced, then see a 60% experiment refused for its blast radius.
+ * the cluster that the pods were replaced, then see a 60% experiment refused for its blast radius,
+ * the experiment kept as code next to checkout's catalog file, and a pod-kill experiment added
+ * from /create with the software template.
  * Each step leaves a screenshot in E2E_OUTPUT_DIR.
  */
 import { after, before, test } from 'node:test';
@@ -132,5 +134,39 @@ test('the chaos story, end to end', async t => {
     assert.match((await verdict.textContent()) ?? '', /BlastRadiusExceeded/);
     assert.match((await verdict.textContent()) ?? '', /6 of 10 eligible pods is 60%, above the limit of 50%/);
     await shot('4-run-refused');
+  });
+
+  await step('sees the experiment kept as code next to checkout: read-only, with its source', async () => {
+    await page.getByRole('button', { name: 'Back to experiments' }).click();
+    const row = page.getByRole('row').filter({ has: page.getByRole('cell', { name: 'code-kill-one-pod', exact: true }) });
+    await row.getByTestId('managed-by').waitFor();
+    assert.match((await row.getByTestId('managed-by').getAttribute('aria-label')) ?? '', /^Kept as code: file:\/\/.*\/examples\/catalog\/chaos\/checkout\/kill-one-pod\.yaml\./);
+    assert.equal(await row.getByRole('button', { name: 'Edit' }).count(), 0);
+    assert.equal(await row.getByRole('button', { name: 'Run', exact: true }).isEnabled(), true);
+    await shot('5-kept-as-code');
+  });
+
+  await step('adds a pod-kill experiment from /create with the template, and lands on its Chaos tab', async () => {
+    const name = `tpl-kill-${suffix}`;
+    await page.getByRole('link', { name: 'Create' }).first().click();
+    const card = page
+      .getByText('Add a pod-kill experiment to a service', { exact: true })
+      .locator('xpath=ancestor::*[contains(@class, "MuiCard-root")][1]');
+    await card.getByRole('button', { name: /choose/i }).click();
+    const service = page.getByLabel('Service', { exact: false }).first();
+    await service.click();
+    await service.fill('checkout');
+    await page.getByRole('option', { name: /checkout/ }).first().click();
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByLabel('Name', { exact: false }).first().fill(name);
+    await page.getByRole('button', { name: 'Review' }).click();
+    await shot('6-template-review');
+    await page.getByRole('button', { name: 'Create' }).click();
+    const open = page.getByRole('link', { name: 'Open the Chaos tab' }).or(page.getByRole('button', { name: 'Open the Chaos tab' }));
+    await open.first().waitFor({ timeout: 120_000 });
+    await shot('7-template-done');
+    await open.first().click();
+    await page.getByRole('cell', { name, exact: true }).waitFor();
+    await shot('8-template-experiment');
   });
 });

@@ -258,8 +258,8 @@ describe('templates, experiments as code and MCP on a started backend', () => {
     const task = await runTemplate(GUEST, 'chaos-pod-kill', { entity: 'component:default/checkout', name: 'tpl-pod-kill', percent: 30, duration: '30s', respectPodDisruptionBudgets: false, preview: true });
     expect({ status: task.status, log: task.status === 'completed' ? '' : task.log }).toEqual({ status: 'completed', log: '' });
     expect(task.output.links).toEqual([
-      { title: 'Open the Chaos tab', icon: 'dashboard', url: 'http://localhost:3000/catalog/default/component/checkout/chaos' },
-      { title: "The dry run's targets", url: expect.stringMatching(/^http:\/\/localhost:3000\/catalog\/default\/component\/checkout\/chaos\?run=[0-9a-f-]{36}$/) },
+      { title: 'Open the Chaos tab', icon: 'dashboard', url: '/catalog/default/component/checkout/chaos' },
+      { title: "The dry run's targets", url: expect.stringMatching(/^\/catalog\/default\/component\/checkout\/chaos\?run=[0-9a-f-]{36}$/) },
     ]);
     const [created] = (await experimentsOf(GUEST, 'checkout')).filter(e => e.name === 'tpl-pod-kill');
     expect(created).toMatchObject({
@@ -286,7 +286,7 @@ describe('templates, experiments as code and MCP on a started backend', () => {
       maxErrorRate: 0.02,
     });
     expect({ status: task.status, log: task.status === 'completed' ? '' : task.log }).toEqual({ status: 'completed', log: '' });
-    expect(task.output.links[0].url).toBe('http://localhost:3000/catalog/default/component/checkout/chaos');
+    expect(task.output.links[0].url).toBe('/catalog/default/component/checkout/chaos');
     const [created] = (await experimentsOf(GUEST, 'checkout')).filter(e => e.name === 'tpl-latency');
     expect(created.faults).toEqual([expect.objectContaining({ type: 'network-latency', latencyMs: 250, jitterMs: 20 })]);
     expect(created.hypothesis.probes).toEqual([

@@ -81,11 +81,18 @@ export function experimentFor(
   return result.data;
 }
 
-/** The entity's Chaos tab in the app, where its experiments and runs are. */
-export function chaosTabUrl(appBaseUrl: string, entityRef: { kind: string; namespace: string; name: string }, runId?: string): string {
-  const base = appBaseUrl.replace(/\/+$/, '');
+/**
+ * The entity's Chaos tab, as a path inside the app (what template output links use: the app
+ * opens it in place, under whatever base path it is served from).
+ */
+export function chaosTabPath(entityRef: { kind: string; namespace: string; name: string }, runId?: string): string {
   const path = `/catalog/${encodeURIComponent(entityRef.namespace.toLocaleLowerCase('en-US'))}/${encodeURIComponent(
     entityRef.kind.toLocaleLowerCase('en-US'),
   )}/${encodeURIComponent(entityRef.name)}/chaos`;
-  return `${base}${path}${runId ? `?run=${encodeURIComponent(runId)}` : ''}`;
+  return `${path}${runId ? `?run=${encodeURIComponent(runId)}` : ''}`;
+}
+
+/** The same as an absolute URL of the app (for logs, messages and other tools). */
+export function chaosTabUrl(appBaseUrl: string, entityRef: { kind: string; namespace: string; name: string }, runId?: string): string {
+  return `${appBaseUrl.replace(/\/+$/, '')}${chaosTabPath(entityRef, runId)}`;
 }

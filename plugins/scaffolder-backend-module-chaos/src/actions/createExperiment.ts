@@ -7,6 +7,7 @@ import type { JsonObject } from '@backstage/types';
 import yaml from 'yaml';
 import { ChaosApiOnBehalf } from '../chaosApi';
 import {
+  chaosTabPath,
   chaosTabUrl,
   experimentActionInputSchema,
   experimentFor,
@@ -22,7 +23,8 @@ const OUTPUT_SCHEMA: JsonObject = {
     experimentId: { type: 'string', description: "The experiment's id ('dry-run' in a dry run)" },
     experimentName: { type: 'string' },
     entityRef: { type: 'string' },
-    chaosUrl: { type: 'string', description: "The entity's Chaos tab" },
+    chaosUrl: { type: 'string', description: "The entity's Chaos tab (absolute URL)" },
+    chaosPath: { type: 'string', description: "The entity's Chaos tab as a path in the app: for output links" },
   },
 };
 
@@ -75,6 +77,7 @@ export function createChaosExperimentAction(deps: {
       ctx.output('entityRef', spec.entityRef);
       ctx.output('experimentName', spec.name);
       ctx.output('chaosUrl', chaosTabUrl(deps.appBaseUrl, ref));
+      ctx.output('chaosPath', chaosTabPath(ref));
       if (ctx.isDryRun) {
         ctx.logger.info(`Dry run: would create experiment '${spec.name}' on ${spec.entityRef} (${spec.faults.map(f => f.type).join(', ')})`);
         ctx.output('experimentId', 'dry-run');

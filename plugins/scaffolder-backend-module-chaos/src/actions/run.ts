@@ -7,7 +7,7 @@ import { experimentSpecSchema, isTerminalPhase, type RunDetail } from '@chaoscra
 import yaml from 'yaml';
 import { z } from 'zod';
 import { ChaosApiOnBehalf } from '../chaosApi';
-import { chaosTabUrl, jsonSchemaOf, parseInput } from '../experimentInput';
+import { chaosTabPath, chaosTabUrl, jsonSchemaOf, parseInput } from '../experimentInput';
 
 export const RUN_ACTION_ID = 'chaos:run';
 
@@ -35,7 +35,8 @@ const OUTPUT_SCHEMA: JsonObject = {
     verdict: { type: 'string' },
     blastRadius: { type: 'object', description: 'selected, eligible, percent, limit' },
     targets: { type: 'array', items: { type: 'string' }, description: 'The pods the run selected' },
-    runUrl: { type: 'string', description: "The run on the entity's Chaos tab" },
+    runUrl: { type: 'string', description: "The run on the entity's Chaos tab (absolute URL)" },
+    runPath: { type: 'string', description: "The run on the entity's Chaos tab as a path in the app: for output links" },
   },
 };
 
@@ -103,6 +104,7 @@ export function createChaosRunAction(deps: { auth: AuthService; discovery: Disco
       if (run.blastRadius) ctx.output('blastRadius', run.blastRadius as unknown as JsonObject);
       ctx.output('targets', run.targets.map(t => t.pod));
       ctx.output('runUrl', chaosTabUrl(deps.appBaseUrl, parseEntityRef(run.entityRef), run.id));
+      ctx.output('runPath', chaosTabPath(parseEntityRef(run.entityRef), run.id));
     },
   });
   return { ...action, schema: { input: jsonSchemaOf(runInputSchema), output: OUTPUT_SCHEMA } };

@@ -15,6 +15,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import yaml, { type Document } from 'yaml';
 import {
+  chaosTabPath,
   chaosTabUrl,
   experimentFor,
   jsonSchemaOf,
@@ -47,7 +48,8 @@ const OUTPUT_SCHEMA: JsonObject = {
     path: { type: 'string', description: 'The file written, relative to the workspace' },
     location: { type: 'string', description: 'The experiments-location that reads it, relative to catalog-info.yaml' },
     entityRef: { type: 'string' },
-    chaosUrl: { type: 'string', description: "The entity's Chaos tab" },
+    chaosUrl: { type: 'string', description: "The entity's Chaos tab (absolute URL)" },
+    chaosPath: { type: 'string', description: "The entity's Chaos tab as a path in the app: for output links" },
   },
 };
 
@@ -135,6 +137,7 @@ export function createWriteExperimentFileAction(deps: { auth: AuthService; catal
       ctx.output('location', location);
       ctx.output('entityRef', stringifyEntityRef(entity));
       ctx.output('chaosUrl', chaosTabUrl(deps.appBaseUrl, parseEntityRef(spec.entityRef)));
+      ctx.output('chaosPath', chaosTabPath(parseEntityRef(spec.entityRef)));
     },
   });
   return { ...action, schema: { input: jsonSchemaOf(writeFileInputSchema), output: OUTPUT_SCHEMA } };
