@@ -7,7 +7,7 @@ import path from 'node:path';
 import { CustomObjectsApi, loadYaml } from '@kubernetes/client-node';
 import { CHAOS_GROUP, CHAOS_RUN, CHAOS_VERSION, chaosRunSpecSchema, ChaosRunSpecInput } from '@chaoscraft/backstage-plugin-chaos-common';
 import { useSandboxNamespace } from '@chaoscraft/test-sandbox';
-import { applyCrds, createDeployment, createRun, OPT_IN, startController, waitForRunPhase } from './harness';
+import { applyCrds, createDeployment, createRun, OPT_IN, startController, waitForRunPhase } from '@chaoscraft/agent-testkit';
 import { CHAOS_RUN_COORDINATES } from '@chaoscraft/backstage-plugin-chaos-node';
 
 jest.setTimeout(120_000);

@@ -1,5 +1,5 @@
 import { useSandboxNamespace, waitFor, waitForReadyPods } from '@chaoscraft/test-sandbox';
-import { applyCrds, createDeployment, createRun, getRun, OPT_IN, RunningController, startController, targetPods, waitForRunPhase, watchPodDeletions } from './harness';
+import { applyCrds, createDeployment, createRun, getRun, OPT_IN, RunningController, startController, targetPods, waitForRunPhase, watchPodDeletions } from '@chaoscraft/agent-testkit';
 import { CHAOS_RUN_COORDINATES } from '@chaoscraft/backstage-plugin-chaos-node';
 
 jest.setTimeout(120_000);

@@ -1,6 +1,6 @@
 import { DEFAULT_CEILINGS } from '@chaoscraft/backstage-plugin-chaos-common';
 import { expectApiError, useSandboxNamespace, waitFor } from '@chaoscraft/test-sandbox';
-import { applyCrds, createRun, OPT_IN, RunningController, startController, waitForRunPhase, watchPodDeletions } from './harness';
+import { applyCrds, createRun, OPT_IN, RunningController, startController, waitForRunPhase, watchPodDeletions } from '@chaoscraft/agent-testkit';
 
 jest.setTimeout(120_000);
 

@@ -19,7 +19,8 @@ import {
   targetPods,
   waitForRunPhase,
   watchPodDeletions,
-} from '../acceptance/harness';
+  TEST_CEILINGS,
+} from '@chaoscraft/agent-testkit';
 
 jest.setTimeout(150_000);
 
@@ -48,7 +49,7 @@ describe('steady-state hypothesis in the controller, against the sandbox', () =>
 
   beforeAll(async () => {
     await applyCrds(target.kc);
-    running = await startController(target.kc, { agentNamespace: agent.namespace, watchNamespaces: [target.namespace] });
+    running = await startController(target.kc, { agentNamespace: agent.namespace, watchNamespaces: [target.namespace], ceilings: TEST_CEILINGS });
   });
   afterAll(async () => {
     await running?.stop();

@@ -2,7 +2,7 @@ import { TestDatabases, mockServices, startTestBackend } from '@backstage/backen
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { sandboxKubeconfigPath, useSandboxNamespace } from '@chaoscraft/test-sandbox';
-import { OPT_IN, applyCrds } from '@chaoscraft/agent/src/acceptance/harness';
+import { OPT_IN, applyCrds } from '@chaoscraft/agent-testkit';
 import {
   CHAOS_GROUP,
   CHAOS_RUN,

@@ -12,7 +12,7 @@ import {
   targetPods,
   waitForRunPhase,
   watchPodDeletions,
-} from './harness';
+} from '@chaoscraft/agent-testkit';
 import { CHAOS_RUN_COORDINATES } from '@chaoscraft/backstage-plugin-chaos-node';
 
 jest.setTimeout(180_000);

@@ -14,6 +14,10 @@ import {
 } from './processes';
 import { startPrometheus, type TestPrometheus } from './prometheus';
 
+// Test tooling, always run from source: its scripts sit beside this file.
+// eslint-disable-next-line no-restricted-syntax
+const HERE = __dirname;
+
 /**
  * The error ratio clients observe, over the last 5 s: errors (timeouts included) over all
  * requests the load generator made. With 1 s scrapes a 5 s window holds about five samples:
@@ -65,6 +69,10 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
   let faults: TestbedNetworkFaults | undefined;
   let stopped = false;
 
+  const unregisterDirCleanup = onExit(() => {
+    if (!process.env.CHAOSCRAFT_KEEP_TESTBED) rmSync(dir, { recursive: true, force: true });
+  });
+
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
@@ -80,14 +88,10 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
     }
   };
 
-  const unregisterDirCleanup = onExit(() => {
-    if (!process.env.CHAOSCRAFT_KEEP_TESTBED) rmSync(dir, { recursive: true, force: true });
-  });
-
   try {
     netns = createServiceNamespace();
     const servicePort = 8080;
-    const demo = nodeTsCommand(path.join(__dirname, 'demoService.ts'));
+    const demo = nodeTsCommand(path.join(HERE, 'demoService.ts'));
     const demoProcess = startProcess(
       'demo-service',
       'ip',
@@ -107,7 +111,7 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
     });
 
     const metricsPort = await freePort();
-    const loadgen = nodeTsCommand(path.join(__dirname, 'loadgen.ts'));
+    const loadgen = nodeTsCommand(path.join(HERE, 'loadgen.ts'));
     processes.push(
       startProcess('loadgen', loadgen.command, loadgen.args, {
         logDir: dir,

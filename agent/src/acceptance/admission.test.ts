@@ -10,8 +10,7 @@ import { ADMISSION_PLAN_ANNOTATION, admissionPlanSchema, type ChaosRunSpecInput 
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { useSandboxNamespace } from '@chaoscraft/test-sandbox';
 import { CHAOS_RUN_COORDINATES, CHAOS_FINALIZER } from '@chaoscraft/backstage-plugin-chaos-node';
-import { makeWebhookCert, registerAdmissionWebhook } from './admissionWebhook';
-import { applyCrds, ChaosRunObject, createDeployment, createRun, OPT_IN, RunningController, startController, targetPods, waitForRunPhase, watchPodDeletions } from './harness';
+import { makeWebhookCert, registerAdmissionWebhook, applyCrds, ChaosRunObject, createDeployment, createRun, OPT_IN, RunningController, startController, targetPods, waitForRunPhase, watchPodDeletions } from '@chaoscraft/agent-testkit';
 
 jest.setTimeout(150_000);
 

@@ -10,21 +10,25 @@ import {
   V1Pod,
   Watch,
 } from '@kubernetes/client-node';
-import { CHAOS_API_VERSION, CHAOS_RUN, ChaosRunSpecInput, ChaosRunStatus, RunPhase } from '@chaoscraft/backstage-plugin-chaos-common';
+import { CHAOS_API_VERSION, CHAOS_RUN, ChaosRunSpecInput, ChaosRunStatus, DEFAULT_CEILINGS, RunPhase, type ChaosCeilings } from '@chaoscraft/backstage-plugin-chaos-common';
 import { ChaosRunClient, chaosRunsPath, type ChaosRunResource } from '@chaoscraft/backstage-plugin-chaos-node';
 // Test support only (acceptance suites and benchmarks), hence a devDependency.
 // eslint-disable-next-line @backstage/no-undeclared-imports
 import { apiErrorCode, waitFor, waitForReadyPods } from '@chaoscraft/test-sandbox';
 import pino from 'pino';
-import { defaultControllerConfig, ControllerConfig } from '../config';
-import { ChaosController } from '../controller/controller';
-import { readLedgerFile } from '../node/Ledger';
-import { runNodeDaemon, type RunningNodeDaemon } from '../node/runNodeDaemon';
+import { ChaosController, defaultControllerConfig, readLedgerFile, runNodeDaemon, type ControllerConfig, type RunningNodeDaemon } from '@chaoscraft/agent';
 
 // Tests and benchmarks run from the source tree, where the chart sits beside the agent.
 // eslint-disable-next-line no-restricted-syntax
-export const CRD_DIR = path.resolve(__dirname, '../../../charts/chaoscraft-agent/crds');
+export const CRD_DIR = path.resolve(__dirname, '../../../../charts/chaoscraft-agent/crds');
 export const OPT_IN = { 'chaoscraft.io/chaos-enabled': 'true' };
+
+/**
+ * Ceilings for suites that disrupt every pod of a small test workload or probe several times a
+ * second to stay quick: the operator's defaults (50% blast radius, probes at most once a second)
+ * would refuse them. Suites opt in explicitly; the harness itself keeps the safe defaults.
+ */
+export const TEST_CEILINGS: ChaosCeilings = { ...DEFAULT_CEILINGS, maxBlastRadiusPercent: 100, minProbeIntervalMs: 100 };
 
 /** Applies the generated CRDs (create, or replace when present) and waits until established. */
 export async function applyCrds(kc: KubeConfig): Promise<void> {

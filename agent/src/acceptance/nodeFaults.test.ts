@@ -1,7 +1,7 @@
 import { CoordinationV1Api, V1MicroTime } from '@kubernetes/client-node';
 import { useSandboxNamespace } from '@chaoscraft/test-sandbox';
 import { nodeLeaseName, NODE_DAEMON_LABEL, NODE_NAME_LABEL, CAPABILITIES_ANNOTATION } from '../kube/nodeDaemonLease';
-import { applyCrds, createDeployment, createRun, OPT_IN, RunningController, startController, waitForRunPhase } from './harness';
+import { applyCrds, createDeployment, createRun, OPT_IN, RunningController, startController, waitForRunPhase, TEST_CEILINGS } from '@chaoscraft/agent-testkit';
 
 jest.setTimeout(120_000);
 
@@ -20,6 +20,7 @@ describe('node faults without a node daemon', () => {
     const pods = await createDeployment(target.kc, target.namespace, 'web', 2);
     nodes = [...new Set(pods.map(pod => pod.spec!.nodeName!))];
     running = await startController(target.kc, {
+      ceilings: TEST_CEILINGS,
       agentNamespace: agent.namespace,
       watchNamespaces: [target.namespace],
       injectionTimeoutMs: 2_000,

@@ -17,7 +17,7 @@ import {
   applyCrds,
   createDeployment,
   startController,
-} from '@chaoscraft/agent/src/acceptance/harness';
+} from '@chaoscraft/agent-testkit';
 import type { RunDetail } from '@chaoscraft/backstage-plugin-chaos-common';
 import { CoreV1Api } from '@kubernetes/client-node';
 import type { Knex } from 'knex';

@@ -1,6 +1,5 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { AdmissionregistrationV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
@@ -8,7 +7,7 @@ import { ADMISSION_PLAN_ANNOTATION, CHAOS_GROUP, CHAOS_RUN, CHAOS_VERSION } from
 // Test support only (acceptance suites and benchmarks), hence a devDependency.
 // eslint-disable-next-line @backstage/no-undeclared-imports
 import { waitFor } from '@chaoscraft/test-sandbox';
-import { MUTATE_CHAOSRUN_PATH } from '../admission/webhookServer';
+import { MUTATE_CHAOSRUN_PATH } from '@chaoscraft/agent';
 import { CHAOS_RUN_COORDINATES } from '@chaoscraft/backstage-plugin-chaos-node';
 
 /**
@@ -32,17 +31,6 @@ export function makeWebhookCert(): { certDir: string; caBundle: string; remove()
 }
 
 /** A free TCP port on 127.0.0.1 (for an agent started as a separate process). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /**
  * Points the API server at a ChaosRun webhook on 127.0.0.1:port for the given namespaces
  * (failurePolicy Ignore, as the chart has it), and waits until a dry-run create comes back

@@ -51,11 +51,12 @@ function fire(): void {
   inFlight += 1;
   const started = performance.now();
   let settled = false;
+  const timers: { deadline?: NodeJS.Timeout } = {};
   const settle = (outcome: 'ok' | string): void => {
     if (settled) return;
     settled = true;
     inFlight -= 1;
-    clearTimeout(timer);
+    clearTimeout(timers.deadline);
     if (outcome === 'ok') {
       tally.ok += 1;
       requests.labels('ok').inc();
@@ -69,7 +70,7 @@ function fire(): void {
     res.once('end', () => settle(res.statusCode === 200 ? 'ok' : `HTTP ${res.statusCode}`));
     res.once('error', error => settle((error as NodeJS.ErrnoException).code ?? 'response error'));
   });
-  const timer = setTimeout(() => {
+  timers.deadline = setTimeout(() => {
     settle('timeout');
     req.destroy();
   }, timeoutMs);

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { NETEM_PROBE_ARGV } from '../../faults/network/capabilities';
+import { NETEM_PROBE_ARGV } from '@chaoscraft/agent';
 
 /** The daemon's netem probe, run synchronously: tests decide at collection time whether to skip. */
 export function kernelHasNetem(): { available: boolean; why: string } {

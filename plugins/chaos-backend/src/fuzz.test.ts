@@ -5,7 +5,7 @@ import {
 } from '@backstage/backend-test-utils';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
-import { applyCrds, OPT_IN } from '@chaoscraft/agent/src/acceptance/harness';
+import { applyCrds, OPT_IN } from '@chaoscraft/agent-testkit';
 import { sandboxKubeconfigPath, useSandboxNamespace } from '@chaoscraft/test-sandbox';
 import fc from 'fast-check';
 import type { Knex } from 'knex';

@@ -13,24 +13,9 @@ import {
   useSandboxNamespace,
   waitFor,
 } from '@chaoscraft/test-sandbox';
-import {
-  applyCrds,
-  createDeployment,
-  createRun,
-  getRun,
-  OPT_IN,
-  RunningController,
-  startController,
-  waitForRunPhase,
-} from '../acceptance/harness';
+import { applyCrds, createDeployment, createRun, getRun, OPT_IN, RunningController, startController, waitForRunPhase, kernelHasNetem, LabPodName, NetnsLab, netnsUnavailableReason, TEST_CEILINGS } from '@chaoscraft/agent-testkit';
 import { CrashPoint, CRASH_POINT_ENV } from './crashPoint';
 import { readLedgerFile } from './Ledger';
-import { kernelHasNetem } from './testing/netem';
-import {
-  LabPodName,
-  NetnsLab,
-  netnsUnavailableReason,
-} from './testing/netnsLab';
 import { CHAOS_RUN_COORDINATES } from '@chaoscraft/backstage-plugin-chaos-node';
 
 /**
@@ -89,6 +74,7 @@ describeNetns(
       await lab.serve('b', { tcp: TCP, udp: UDP });
       await lab.serve('c', { tcp: TCP, udp: UDP });
       controller = await startController(target.kc, {
+      ceilings: TEST_CEILINGS,
         agentNamespace: agent.namespace,
         watchNamespaces: [target.namespace],
         rollbackTimeoutMs: 20_000,

@@ -1,9 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { NetworkFault } from '@chaoscraft/backstage-plugin-chaos-common';
-import { detectNetem, NetworkInjector } from '../../agent/src/faults/network';
-import { Ledger, type LedgerEntry } from '../../agent/src/node/Ledger';
-import { StaticNetnsResolver } from '../../agent/src/node/netns';
+import { detectNetem, Ledger, NetworkInjector, StaticNetnsResolver, type LedgerEntry } from '@chaoscraft/agent';
 import { run } from './processes';
 
 /** The pod name the test bed's demo service stands for in the injector's eyes. */
@@ -118,9 +116,8 @@ function fallbackRule(fault: NetworkFault): { hooks: Hook[]; match: string[] } |
     return { hooks: ['OUTPUT'], match: ['-m', 'statistic', '--mode', 'random', '--probability', probability] };
   }
   if (fault.type === 'network-partition') {
-    const hooks: Hook[] =
-      fault.direction === 'egress' ? ['OUTPUT'] : fault.direction === 'ingress' ? ['INPUT'] : ['INPUT', 'OUTPUT'];
-    return { hooks, match: [] };
+    const hooks: Record<typeof fault.direction, Hook[]> = { egress: ['OUTPUT'], ingress: ['INPUT'], both: ['INPUT', 'OUTPUT'] };
+    return { hooks: hooks[fault.direction], match: [] };
   }
   return undefined;
 }

@@ -2,16 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { NetworkFault } from '@chaoscraft/backstage-plugin-chaos-common';
-import { networkFaultSchemaFor } from '../../node/testing/faults';
+import { networkFaultSchemaFor, kernelHasNetem, LabPodName, NetnsLab, netnsUnavailableReason } from '@chaoscraft/agent-testkit';
 import { Ledger } from '../../node/Ledger';
 import { StaticNetnsResolver } from '../../node/netns';
 import { NetworkInjector, NetworkTarget, networkTargetKey } from './injector';
-import { kernelHasNetem } from '../../node/testing/netem';
-import {
-  LabPodName,
-  NetnsLab,
-  netnsUnavailableReason,
-} from '../../node/testing/netnsLab';
 import { FaultUnsupportedError } from './types';
 
 /**
