@@ -8,6 +8,8 @@ import {
   collectDefaultMetrics,
 } from 'prom-client';
 import { RUN_PHASES, RunPhase } from '@chaoscraft/backstage-plugin-chaos-common';
+import type { ChaosRunResource } from '@chaoscraft/backstage-plugin-chaos-node';
+import { registerRunMetrics } from './runMetrics';
 
 /** The controller's Prometheus metrics, on their own registry (tests run several controllers). */
 export class ControllerMetrics {
@@ -20,9 +22,11 @@ export class ControllerMetrics {
   readonly leader: Gauge;
   readonly runs: Gauge<'phase'>;
 
-  constructor(runPhases: () => Iterable<RunPhase | undefined>) {
+  /** `runs`, when given, adds the per-run gauges the dashboards use (src/runMetrics.ts). */
+  constructor(runPhases: () => Iterable<RunPhase | undefined>, runs?: () => Iterable<ChaosRunResource>) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'chaoscraft_agent_' });
+    if (runs) registerRunMetrics(this.registry, runs);
     this.runs = new Gauge({
       name: 'chaoscraft_runs',
       help: 'ChaosRuns this controller sees, by phase',

@@ -69,7 +69,10 @@ export class ChaosController {
     const kc = options.kubeConfig ?? (this.ownKubeConfig = loadKubeConfig(config.kubeconfig));
     const clients = makeKubeClients(kc);
     const runs = new ChaosRunClient(kc);
-    this.metrics = new ControllerMetrics(() => this.allRuns().map(run => run.status?.phase));
+    this.metrics = new ControllerMetrics(
+      () => this.allRuns().map(run => run.status?.phase),
+      () => this.allRuns(),
+    );
     this.events = new EventRecorder(clients.core, this.log, config.identity);
 
     this.namespaces = new ResilientInformer<V1Namespace>({
