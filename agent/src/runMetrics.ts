@@ -2,13 +2,13 @@ import { Gauge, Registry } from 'prom-client';
 import type { ChaosRunResource } from '@chaoscraft/backstage-plugin-chaos-node';
 
 /**
- * Per-run gauges for the Grafana dashboards (infra/observability/dashboards), computed at scrape
+ * Registers the per-run gauges and returns them. Per-run gauges for the Grafana dashboards (infra/observability/dashboards), computed at scrape
  * time from the controller's informer cache, like `chaoscraft_runs`: they are the ChaosRun
  * status as it is, so they never drift from it and need no hook in the pipeline. A run's series
  * exist while its ChaosRun does; deleting old runs drops them. Every replica exports them (the
  * standbys' caches are warm too), so dashboards aggregate with max by (namespace, run).
  */
-export function registerRunMetrics(registry: Registry, runs: () => Iterable<ChaosRunResource>): void {
+export function registerRunMetrics(registry: Registry, runs: () => Iterable<ChaosRunResource>): Gauge[] {
   const registers = [registry];
   /** Fills a gauge from every run in the cache; the previous scrape's series are dropped first. */
   const perRun = <L extends string>(
@@ -22,7 +22,7 @@ export function registerRunMetrics(registry: Registry, runs: () => Iterable<Chao
     }
   };
 
-  new Gauge({
+  const info = new Gauge({
     name: 'chaoscraft_run_info',
     help: 'One series per ChaosRun: its phase, verdict and reason (empty until decided), and the experiment it came from',
     labelNames: ['namespace', 'run', 'phase', 'verdict', 'reason', 'experiment'],
@@ -43,7 +43,7 @@ export function registerRunMetrics(registry: Registry, runs: () => Iterable<Chao
     },
   });
 
-  const blastRadius = (name: string, help: string, field: 'selected' | 'eligible' | 'percent' | 'limit'): void => {
+  const blastRadius = (name: string, help: string, field: 'selected' | 'eligible' | 'percent' | 'limit'): Gauge =>
     new Gauge({
       name,
       help,
@@ -56,13 +56,8 @@ export function registerRunMetrics(registry: Registry, runs: () => Iterable<Chao
         });
       },
     });
-  };
-  blastRadius('chaoscraft_run_blast_radius_selected', 'Pods the run selected as targets', 'selected');
-  blastRadius('chaoscraft_run_blast_radius_eligible', 'Pods the run could have selected (matching, running, not protected)', 'eligible');
-  blastRadius('chaoscraft_run_blast_radius_percent', 'Selected pods as a percent of the eligible ones', 'percent');
-  blastRadius('chaoscraft_run_blast_radius_limit_percent', "The run's blast-radius cap, in percent of the eligible pods", 'limit');
 
-  new Gauge({
+  const targets = new Gauge({
     name: 'chaoscraft_run_targets',
     help: "The run's target records, by node, fault and target phase (Blocked: a PodDisruptionBudget refused the eviction)",
     labelNames: ['namespace', 'run', 'node', 'fault', 'phase'],
@@ -82,7 +77,7 @@ export function registerRunMetrics(registry: Registry, runs: () => Iterable<Chao
     },
   });
 
-  new Gauge({
+  const abortLatency = new Gauge({
     name: 'chaoscraft_run_abort_latency_seconds',
     help: 'For a run the hypothesis aborted: time from the first violating probe sample to every fault reverted',
     labelNames: ['namespace', 'run'],
@@ -94,4 +89,13 @@ export function registerRunMetrics(registry: Registry, runs: () => Iterable<Chao
       });
     },
   });
+  return [
+    info,
+    blastRadius('chaoscraft_run_blast_radius_selected', 'Pods the run selected as targets', 'selected'),
+    blastRadius('chaoscraft_run_blast_radius_eligible', 'Pods the run could have selected (matching, running, not protected)', 'eligible'),
+    blastRadius('chaoscraft_run_blast_radius_percent', 'Selected pods as a percent of the eligible ones', 'percent'),
+    blastRadius('chaoscraft_run_blast_radius_limit_percent', "The run's blast-radius cap, in percent of the eligible pods", 'limit'),
+    targets,
+    abortLatency,
+  ];
 }
