@@ -42,4 +42,4 @@ bench: bench-injection bench-selection bench-abort
 include agent/Makefile.inc
 include agent/Makefile.network.inc
 include agent/Makefile.hypothesis.inc
-include infra/eks/Makefile.inc
+include infra/Makefile.inc

@@ -5,6 +5,7 @@
 #   actionlint        lints .github/workflows (github.com/rhysd/actionlint)
 #   eksctl            eksctl itself, for the cluster-* Makefile targets and `eksctl utils schema`
 #   eksctl-validate   infra/eks/validate/main.go: eksctl's own schema and validation, offline
+#   kind              Kubernetes in Docker, for infra/kind/e2e.sh (needs Docker to run, not to build)
 #
 #   infra/tools/build.sh TOOL     build TOOL if needed; print the path of its binary on stdout
 #
@@ -16,6 +17,8 @@ ACTIONLINT_VERSION=v1.7.12
 # eksctl's module path is still github.com/weaveworks/eksctl (the repository moved to
 # eksctl-io); v0.215.0 is the newest version the module proxy serves.
 EKSCTL_VERSION=v0.215.0
+# Its default node image (Kubernetes v1.37) is pinned by digest in the release itself.
+KIND_VERSION=v0.33.0
 # ----------------------------------------------------------------------------------------------
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -33,7 +36,8 @@ entry_of() {
     actionlint) echo "$CACHE_ROOT/actionlint-$ACTIONLINT_VERSION" ;;
     eksctl) echo "$CACHE_ROOT/eksctl-$EKSCTL_VERSION" ;;
     eksctl-validate) echo "$CACHE_ROOT/eksctl-validate-$EKSCTL_VERSION-$(sha256sum <"$VALIDATOR_SOURCE" | cut -c1-12)" ;;
-    *) die "unknown tool '$1' (known: actionlint eksctl eksctl-validate)" ;;
+    kind) echo "$CACHE_ROOT/kind-$KIND_VERSION" ;;
+    *) die "unknown tool '$1' (known: actionlint eksctl eksctl-validate kind)" ;;
   esac
 }
 
@@ -88,8 +92,15 @@ build_eksctl_validate() {
   (cd "$work" && "$GO" build -trimpath -ldflags "-s -w" -o "$out/eksctl-validate" ./validate)
 }
 
+build_kind() {
+  local out=$1 work=$2
+  mkdir -p "$work"
+  printf 'module chaoscraft.local/tools/kind\n\ngo 1.24.0\n\nrequire sigs.k8s.io/kind %s\n' "$KIND_VERSION" >"$work/go.mod"
+  (cd "$work" && "$GO" build -trimpath -ldflags "-s -w" -o "$out/kind" sigs.k8s.io/kind)
+}
+
 main() {
-  [[ $# -eq 1 ]] || die "usage: $0 TOOL (actionlint, eksctl or eksctl-validate)"
+  [[ $# -eq 1 ]] || die "usage: $0 TOOL (actionlint, eksctl, eksctl-validate or kind)"
   local tool=$1 entry
   entry=$(entry_of "$tool")
   if [[ -x "$entry/bin/$tool" ]]; then
