@@ -143,6 +143,7 @@ describe('CrictlNetnsResolver', () => {
         ],
       },
       inspect: { info: { pid: process.pid } },
+      inspectp: { info: { pid: 1, runtimeSpec: { linux: { namespaces: [{ type: 'pid' }, { type: 'network', path: '/proc/1/ns/net' }] } } } },
     };
     const resolver = new CrictlNetnsResolver({
       run: async (_file, args) => {
@@ -163,8 +164,10 @@ describe('CrictlNetnsResolver', () => {
     expect(found).toEqual({
       path: `/proc/${process.pid}/ns/net`,
       via: 'container app pid',
+      hostNetwork: false,
     });
-    expect(calls[1]).toEqual([
+    expect(calls[1].slice(2, 4)).toEqual(['inspectp', 'sb-1']);
+    expect(calls[2]).toEqual([
       '--runtime-endpoint',
       'unix:///run/containerd/containerd.sock',
       'ps',
@@ -175,7 +178,20 @@ describe('CrictlNetnsResolver', () => {
       '-o',
       'json',
     ]);
-    expect(calls[2].slice(2, 4)).toEqual(['inspect', 'c-app']);
+    expect(calls[3].slice(2, 4)).toEqual(['inspect', 'c-app']);
+  });
+
+  it('says when the pod shares the node network (no network namespace in its sandbox spec)', async () => {
+    const outputs: Record<string, unknown> = {
+      pods: { items: [{ id: 'sb', metadata: { name: 'p', namespace: 'n' } }] },
+      ps: { containers: [{ id: 'c', metadata: { name: 'app' } }] },
+      inspect: { info: { pid: process.pid } },
+      inspectp: { info: { pid: 1, runtimeSpec: { linux: { namespaces: [{ type: 'pid' }, { type: 'mount' }] } } } },
+    };
+    const resolver = new CrictlNetnsResolver({
+      run: async (_file, args) => ({ code: 0, stdout: JSON.stringify(outputs[args[2]]), stderr: '' }),
+    });
+    expect((await resolver.resolve({ namespace: 'n', name: 'p' })).hostNetwork).toBe(true);
   });
 
   it('falls back to the sandbox process when no container runs', async () => {

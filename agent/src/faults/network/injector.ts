@@ -83,8 +83,9 @@ export class NetworkInjector {
       );
     }
     if (
-      this.options.hostNetnsInode !== undefined &&
-      inode === this.options.hostNetnsInode
+      netns.hostNetwork ||
+      (this.options.hostNetnsInode !== undefined &&
+        inode === this.options.hostNetnsInode)
     ) {
       throw new InjectionRefusedError(
         'HostNetwork',

@@ -77,25 +77,29 @@ export class CrictlNetnsResolver implements NetnsResolver {
 
   async resolve(pod: PodRef): Promise<ResolvedNetns> {
     const sandbox = await this.sandboxOf(pod);
+    const sandboxInspect = await this.crictlJson<CrictlInspect>(pod, [
+      'inspectp',
+      sandbox.id,
+    ]);
+    // A hostNetwork pod's sandbox spec has no network namespace of its own. (Comparing inodes
+    // with /proc/1/ns/net needs more than a pod's privileges: reading it is refused there.)
+    const namespaces = sandboxInspect.info?.runtimeSpec?.linux?.namespaces;
+    const hostNetwork = namespaces !== undefined && !namespaces.some(ns => ns.type === 'network');
     const tried: string[] = [];
     const container = await this.runningContainer(pod, sandbox.id);
     if (container) {
       const found = await this.procNetns(container.pid);
       if (found) {
-        return { path: found, via: `container ${container.name} pid` };
+        return { path: found, via: `container ${container.name} pid`, hostNetwork };
       }
       tried.push(`container ${container.name} has no live pid`);
     } else {
       tried.push('no running container');
     }
 
-    const sandboxInspect = await this.crictlJson<CrictlInspect>(pod, [
-      'inspectp',
-      sandbox.id,
-    ]);
     const fromPause = await this.procNetns(sandboxInspect.info?.pid);
     if (fromPause) {
-      return { path: fromPause, via: 'pod sandbox pid' };
+      return { path: fromPause, via: 'pod sandbox pid', hostNetwork };
     }
     tried.push('sandbox has no live pid');
     const specPath = sandboxInspect.info?.runtimeSpec?.linux?.namespaces?.find(

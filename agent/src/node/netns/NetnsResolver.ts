@@ -13,6 +13,11 @@ export interface ResolvedNetns {
   path: string;
   /** How it was found, for logs and the target record. */
   via: string;
+  /**
+   * The pod shares the node's network namespace (hostNetwork), as its runtime spec says: faults
+   * there would hit the node itself, so they are refused.
+   */
+  hostNetwork?: boolean;
 }
 
 /** The main process of a pod's container, as seen in the node's /proc. */
