@@ -119,7 +119,7 @@ describeTestbed('Grafana dashboards against a real Prometheus that scraped the a
         duration: '60s',
         safety: { maxBlastRadiusPercent: 50, respectPodDisruptionBudgets: false },
         hypothesis: {
-          interval: '500ms',
+          interval: '1s',
           failureThreshold: 1,
           recoveryTimeout: '40s',
           probes: [{ type: 'k8s', name: 'dip-available', deployment: 'dip', minAvailableRatio: 0.9 }],
