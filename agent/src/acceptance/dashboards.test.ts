@@ -16,12 +16,11 @@ import { ChaosRunClient } from '@chaoscraft/backstage-plugin-chaos-node';
 import type { ChaosRunSpecInput } from '@chaoscraft/backstage-plugin-chaos-common';
 // infra/ holds test tooling run from the source tree, not workspace packages.
 // eslint-disable-next-line @backstage/no-relative-monorepo-imports
-import { startPrometheus, type TestPrometheus } from '../../../infra/testbed/prometheus';
+import { startPrometheus, type TestPrometheus, applyCrds, createDeployment, createRun, OPT_IN, RunningController, startController, waitForRunPhase } from '@chaoscraft/agent-testkit';
 // eslint-disable-next-line @backstage/no-relative-monorepo-imports
 import { evaluateDashboard, legend, loadDashboards, variableValues, type QueryResult, type Window } from '../../../infra/observability/dashboards';
 // eslint-disable-next-line @backstage/no-relative-monorepo-imports
 import { renderPanelPng } from '../../../infra/observability/renderPanel';
-import { applyCrds, createDeployment, createRun, OPT_IN, RunningController, startController, waitForRunPhase } from './harness';
 
 jest.setTimeout(240_000);
 

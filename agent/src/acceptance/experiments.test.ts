@@ -17,7 +17,7 @@ import {
   type ChaosRunSpecInput,
 } from '@chaoscraft/backstage-plugin-chaos-common';
 import { useSandboxNamespace } from '@chaoscraft/test-sandbox';
-import { applyCrds, createDeployment, createRun, OPT_IN, startController, waitForRunPhase } from './harness';
+import { applyCrds, createDeployment, createRun, OPT_IN, startController, waitForRunPhase } from '@chaoscraft/agent-testkit';
 
 jest.setTimeout(120_000);
 
