@@ -16,7 +16,7 @@ import { StaticNetnsResolver } from '../../node/netns';
 import { FaultRouter } from '../registry';
 import type { ApplyContext, FaultTarget } from '../types';
 import { cgroupDirectory, cgroupsOf, type CgroupMembership } from './cgroups';
-import { findMarked, groupMembers } from './stressor';
+import { findMarked, groupMembers, startStressor } from './stressor';
 
 const CGROUP_ROOT = '/sys/fs/cgroup';
 
@@ -218,6 +218,12 @@ const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
     }
     expect(left).toBe(0);
     await router.route('cpu-stress').recover(target, ctx);
+  });
+
+  it('a stressor that exits at once is a failed start, with stress-ng\'s own words', async () => {
+    await expect(
+      startStressor({ argv: ['stress-ng', '--no-such-option'], marker: `bad-${process.pid}`, cgroups: [], cgroupRoot: CGROUP_ROOT }),
+    ).rejects.toThrow(/stress-ng exited at once: .*no-such-option/);
   });
 
   it('fails with a reason when the container is not on this node', async () => {
