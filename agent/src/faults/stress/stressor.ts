@@ -8,6 +8,9 @@ import { joinCgroups } from './cgroups';
 /** The environment variable that marks a stressor's processes with its ledger entry. */
 export const STRESS_MARKER_ENV = 'CHAOSCRAFT_STRESS';
 
+/** How long a stressor must be alive after its start to count as started. */
+const STARTUP_CHECK_MS = 300;
+
 export interface StressorOptions {
   /** stress-ng and its arguments. */
   argv: string[];
@@ -63,8 +66,6 @@ export async function startStressor(options: StressorOptions): Promise<{ pid: nu
   return { pid, joined };
 }
 
-/** How long a stressor must be alive after its start to count as started. */
-const STARTUP_CHECK_MS = 300;
 
 /**
  * PIDs of live processes whose environment carries the marker: the stressor's leader (stress-ng
