@@ -21,6 +21,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 started=$(date +%s%N)
 elapsed() { echo $((($(date +%s%N) - started) / 1000000000)); }
+# The Debian packages the real node, the images and Prometheus need (quick when present). Without
+# root they may stay missing: the sandbox then runs without its real node, and says so.
+scripts/system-deps.sh || echo "[dev] going on without them: the demo runs with what this machine has" >&2
 # shellcheck source=scripts/bootstrap.sh
 source scripts/bootstrap.sh
 SANDBOX_DIR="$(realpath -m "${SANDBOX_DIR:-$ROOT/.sandbox}")"
@@ -48,6 +51,7 @@ up_log=$(mktemp)
 infra/sandbox/sandbox.sh up --dir "$SANDBOX_DIR" 2>&1 >/dev/null | tee "$up_log" >&2
 # Why there is no real node, as sandbox.sh said it (the demo then says what that costs).
 no_real_node=$(grep -o 'no real node: .*\|the real node failed to start' "$up_log" | head -n1 || true)
+[[ "${SANDBOX_REAL_NODE:-auto}" != 0 ]] || no_real_node="SANDBOX_REAL_NODE=0 asked for none"
 rm -f "$up_log"
 infra/demo/access.sh "$SANDBOX_DIR"
 DEMO_NO_REAL_NODE_REASON="${no_real_node:-the sandbox has no real node}" infra/demo/up.sh "$SANDBOX_DIR" &
