@@ -1,6 +1,10 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import { CHAOS_NAMESPACE_OPT_IN_LABEL } from '@chaoscraft/backstage-plugin-chaos-common';
+import {
+  CHAOS_NAMESPACE_OPT_IN_LABEL,
+  DEFAULT_CEILINGS,
+  type ChaosCeilings,
+} from '@chaoscraft/backstage-plugin-chaos-common';
 
 /** Everything the controller can be told, with the defaults its flags document (docs/agent.md). */
 export interface ControllerConfig {
@@ -42,6 +46,13 @@ export interface ControllerConfig {
   prometheusUrl?: string;
   /** Serve target selection from a pod watch cache of the target namespace (relists when cold). */
   podCache: boolean;
+  /**
+   * The operator's ceilings (--max-blast-radius-percent, --max-duration, --allowed-fault-types,
+   * --min-probe-interval, --max-probe-requests-per-check, --probe-allowed-hosts,
+   * --probe-denied-hosts): the same rules the backend enforces, here for every ChaosRun, kubectl's
+   * included. Defaults: the common package's DEFAULT_CEILINGS.
+   */
+  ceilings: ChaosCeilings;
   logLevel: string;
 }
 
@@ -80,6 +91,7 @@ export function defaultControllerConfig(): ControllerConfig {
     webhookHost: '0.0.0.0',
     webhookCertDir: '/etc/chaoscraft/webhook',
     podCache: true,
+    ceilings: DEFAULT_CEILINGS,
     logLevel: process.env.LOG_LEVEL ?? 'info',
   };
 }

@@ -1,5 +1,10 @@
 import { parseArgs } from 'node:util';
-import { parseDuration } from '@chaoscraft/backstage-plugin-chaos-common';
+import {
+  FAULT_TYPES,
+  type FaultType,
+  isValidHostPattern,
+  parseDuration,
+} from '@chaoscraft/backstage-plugin-chaos-common';
 import { ControllerConfig, defaultControllerConfig } from './config';
 
 export const CONTROLLER_USAGE = `chaoscraft-agent controller [flags]
@@ -35,6 +40,18 @@ export const CONTROLLER_USAGE = `chaoscraft-agent controller [flags]
   --pod-cache BOOL               select targets from a pod watch cache of the target namespace
                                  (default true; a cold cache falls back to a fresh list)
   --log-level LEVEL              (default info)
+
+ Ceilings no ChaosRun can raise (the backend enforces the same; refused runs end Failed with
+ reason CeilingExceeded):
+  --max-blast-radius-percent N   highest safety.maxBlastRadiusPercent (default 50)
+  --max-duration DUR             longest duration and total of progressive holds (default 1h)
+  --allowed-fault-types A,B      fault types that may run (default: all)
+  --min-probe-interval DUR       shortest hypothesis.interval (default 1s)
+  --max-probe-requests-per-check N  http probe requests per check, together (default 100)
+  --probe-allowed-hosts A,B      hosts http probes may reach: names, *.suffix, CIDRs
+                                 (default: any host not denied)
+  --probe-denied-hosts A,B       always denied; loopback, link-local (169.254.0.0/16,
+                                 fe80::/10) and the API server are denied by default
 `;
 
 function list(value: string | undefined): string[] | undefined {
@@ -52,6 +69,21 @@ function int(flag: string, value: string | undefined): number | undefined {
   const parsed = Number(value);
   if (!Number.isInteger(parsed) || parsed < 0) throw new Error(`--${flag} must be a non-negative integer`);
   return parsed;
+}
+
+function faultTypes(value: string | undefined): FaultType[] | undefined {
+  const types = list(value);
+  if (!types) return undefined;
+  const unknown = types.filter(t => !(FAULT_TYPES as readonly string[]).includes(t));
+  if (unknown.length) throw new Error(`--allowed-fault-types: unknown fault type(s) ${unknown.join(', ')} (known: ${FAULT_TYPES.join(', ')})`);
+  return types as FaultType[];
+}
+
+function hostPatterns(flag: string, value: string | undefined): string[] | undefined {
+  const patterns = list(value);
+  const bad = patterns?.filter(p => !isValidHostPattern(p)) ?? [];
+  if (bad.length) throw new Error(`--${flag}: not a host name, *.suffix or CIDR: ${bad.join(', ')}`);
+  return patterns;
 }
 
 /** Parses the `controller` subcommand's flags onto the defaults. */
@@ -85,6 +117,13 @@ export function parseControllerArgs(argv: string[]): ControllerConfig {
       'prometheus-url': { type: 'string' },
       'pod-cache': { type: 'string' },
       'log-level': { type: 'string' },
+      'max-blast-radius-percent': { type: 'string' },
+      'max-duration': { type: 'string' },
+      'allowed-fault-types': { type: 'string' },
+      'min-probe-interval': { type: 'string' },
+      'max-probe-requests-per-check': { type: 'string' },
+      'probe-allowed-hosts': { type: 'string' },
+      'probe-denied-hosts': { type: 'string' },
     },
   });
   const defaults = defaultControllerConfig();
@@ -116,7 +155,22 @@ export function parseControllerArgs(argv: string[]): ControllerConfig {
     prometheusUrl: values['prometheus-url'] || defaults.prometheusUrl,
     podCache: bool('pod-cache', values['pod-cache']) ?? defaults.podCache,
     logLevel: values['log-level'] ?? defaults.logLevel,
+    ceilings: {
+      maxBlastRadiusPercent: int('max-blast-radius-percent', values['max-blast-radius-percent']) ?? defaults.ceilings.maxBlastRadiusPercent,
+      maxDurationMs: duration(values['max-duration'], defaults.ceilings.maxDurationMs),
+      allowedFaultTypes: faultTypes(values['allowed-fault-types']) ?? defaults.ceilings.allowedFaultTypes,
+      minProbeIntervalMs: duration(values['min-probe-interval'], defaults.ceilings.minProbeIntervalMs),
+      maxProbeRequestsPerCheck: int('max-probe-requests-per-check', values['max-probe-requests-per-check']) ?? defaults.ceilings.maxProbeRequestsPerCheck,
+      probeHosts: {
+        allow: hostPatterns('probe-allowed-hosts', values['probe-allowed-hosts']) ?? defaults.ceilings.probeHosts.allow,
+        deny: hostPatterns('probe-denied-hosts', values['probe-denied-hosts']) ?? defaults.ceilings.probeHosts.deny,
+      },
+      maxLiveRunsPerEntity: defaults.ceilings.maxLiveRunsPerEntity,
+    },
   };
+  const maxBlast = config.ceilings.maxBlastRadiusPercent;
+  if (maxBlast < 1 || maxBlast > 100) throw new Error('--max-blast-radius-percent must be from 1 to 100');
+  if (config.ceilings.maxProbeRequestsPerCheck < 1) throw new Error('--max-probe-requests-per-check must be at least 1');
   if (config.prometheusUrl && !/^https?:\/\//.test(config.prometheusUrl)) {
     throw new Error('--prometheus-url must be an http(s) URL');
   }

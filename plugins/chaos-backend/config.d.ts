@@ -2,6 +2,11 @@ export interface Config {
   /** ChaosCraft backend plugin. */
   chaos?: {
     /**
+     * Groups whose members may write the catalog and use the Kubernetes proxy under the shipped
+     * permission policy (packages/backend). Default `group:default/admins`.
+     */
+    adminGroups?: string[];
+    /**
      * Clusters the chaos plugin may create runs in. When absent, the clusters of
      * `kubernetes.clusterLocatorMethods` entries of type `config` are used.
      */
@@ -25,5 +30,35 @@ export interface Config {
       /** A kubeconfig file instead of url and token (local development). */
       kubeconfigPath?: string;
     }>;
+    /**
+     * Limits no experiment can raise, enforced on create, update and every run (400 naming the
+     * field). The agent enforces the same rules through its flags (chart values `ceilings`).
+     */
+    ceilings?: {
+      /** Highest safety.maxBlastRadiusPercent, 1-100. Default 50. */
+      maxBlastRadiusPercent?: number;
+      /** Per cluster name: a lower blast-radius cap for that cluster. */
+      clusters?: { [name: string]: { maxBlastRadiusPercent?: number } };
+      /** Longest run duration (and total of progressive holds), e.g. `30m`. Default `1h`. */
+      maxDuration?: string;
+      /** Fault types that may be used at all. Default: every type. */
+      allowedFaultTypes?: string[];
+      /** Shortest hypothesis.interval, e.g. `5s`. Default `1s`. */
+      minProbeInterval?: string;
+      /** Most requests all http probes of a run send per check, together. Default 100. */
+      maxProbeRequestsPerCheck?: number;
+      /**
+       * Hosts http probes may reach: exact names, `*.suffix`, or CIDRs. Loopback, link-local
+       * (169.254.0.0/16, fe80::/10), `localhost` and the API server are denied unless allowed.
+       */
+      probeHosts?: {
+        /** When set, only these hosts. */
+        allow?: string[];
+        /** Always denied, even when allowed. */
+        deny?: string[];
+      };
+      /** Live runs one entity may have at once (one per experiment always). Default 3. */
+      maxLiveRunsPerEntity?: number;
+    };
   };
 }

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   ApiextensionsV1Api,
@@ -11,13 +11,15 @@ import {
   Watch,
 } from '@kubernetes/client-node';
 import { CHAOS_API_VERSION, CHAOS_RUN, ChaosRunSpecInput, ChaosRunStatus, RunPhase } from '@chaoscraft/backstage-plugin-chaos-common';
-import { ChaosRunClient, type ChaosRunResource } from '@chaoscraft/backstage-plugin-chaos-node';
+import { ChaosRunClient, chaosRunsPath, type ChaosRunResource } from '@chaoscraft/backstage-plugin-chaos-node';
 // Test support only (acceptance suites and benchmarks), hence a devDependency.
 // eslint-disable-next-line @backstage/no-undeclared-imports
 import { apiErrorCode, waitFor, waitForReadyPods } from '@chaoscraft/test-sandbox';
 import pino from 'pino';
 import { defaultControllerConfig, ControllerConfig } from '../config';
 import { ChaosController } from '../controller/controller';
+import { readLedgerFile } from '../node/Ledger';
+import { runNodeDaemon, type RunningNodeDaemon } from '../node/runNodeDaemon';
 
 // Tests and benchmarks run from the source tree, where the chart sits beside the agent.
 // eslint-disable-next-line no-restricted-syntax
@@ -155,4 +157,95 @@ export async function watchPodDeletions(kc: KubeConfig, namespace: string): Prom
 
 export function targetPods(run: ChaosRunObject): string[] {
   return (run.status?.targets ?? []).map(t => t.pod).sort();
+}
+
+/**
+ * Bare pods bound to one node by name (no scheduler, no ReplicaSet), waited on until Ready:
+ * fixed names a test can map to network namespaces for a node daemon of that node.
+ */
+export async function createPodsOnNode(
+  kc: KubeConfig,
+  namespace: string,
+  names: readonly string[],
+  labels: Record<string, string>,
+  nodeName: string,
+): Promise<V1Pod[]> {
+  const core = kc.makeApiClient(CoreV1Api);
+  for (const name of names) {
+    await core.createNamespacedPod({
+      namespace,
+      body: { metadata: { name, labels }, spec: { nodeName, containers: [{ name: 'app', image: 'chaoscraft-demo/app:1' }] } },
+    });
+  }
+  const selector = Object.entries(labels).map(([key, value]) => `${key}=${value}`).join(',');
+  return waitForReadyPods(core, namespace, selector, names.length, { timeoutMs: 60_000 });
+}
+
+/** The status of a run after every change, as a watch delivers them (none is coalesced). */
+export interface RunStatusRecorder {
+  seen: ChaosRunStatus[];
+  stop(): void;
+}
+
+export async function recordRunStatuses(kc: KubeConfig, namespace: string, name: string): Promise<RunStatusRecorder> {
+  const seen: ChaosRunStatus[] = [];
+  const controller = await new Watch(kc).watch(
+    chaosRunsPath(namespace),
+    { fieldSelector: `metadata.name=${name}` },
+    (_type: string, run: ChaosRunObject) => {
+      if (run.status) seen.push(run.status);
+    },
+    () => undefined,
+  );
+  return { seen, stop: () => controller.abort() };
+}
+
+/**
+ * The node daemon in this process, as `chaoscraft-agent node` runs it, with the static netns
+ * resolver: `mapPod` says which network namespace stands for a pod (the map file is read on every
+ * lookup, so pods can be mapped while it runs).
+ */
+export interface InProcessNodeDaemon {
+  readonly nodeName: string;
+  readonly ledgerPath: string;
+  mapPod(namespace: string, pod: string, netnsPath: string): void;
+  /** Ledger entries still held: faults applied and not yet reverted. */
+  held(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export async function startNodeDaemon(options: {
+  kubeconfigPath: string;
+  nodeName: string;
+  /** The agent's namespace, where the daemon's Lease tells preflight it is there. */
+  agentNamespace: string;
+  /** A private directory for the ledger and the netns map. */
+  dir: string;
+  heartbeatTimeoutMs?: number;
+}): Promise<InProcessNodeDaemon> {
+  const ledgerPath = path.join(options.dir, 'ledger.jsonl');
+  const mapPath = path.join(options.dir, 'netns-map.json');
+  const map: Record<string, string> = {};
+  writeFileSync(mapPath, '{}');
+  const running: RunningNodeDaemon = await runNodeDaemon({
+    nodeName: options.nodeName,
+    namespace: options.agentNamespace,
+    kubeconfig: options.kubeconfigPath,
+    ledger: ledgerPath,
+    heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? 15_000,
+    checkIntervalMs: 500,
+    netnsResolver: 'static',
+    netnsMap: mapPath,
+    logger: pino({ level: process.env.AGENT_TEST_LOG ?? 'silent' }),
+  });
+  return {
+    nodeName: options.nodeName,
+    ledgerPath,
+    mapPod(namespace, pod, netnsPath) {
+      map[`${namespace}/${pod}`] = netnsPath;
+      writeFileSync(mapPath, JSON.stringify(map));
+    },
+    held: async () => (await readLedgerFile(ledgerPath)).held.length,
+    stop: () => running.stop({ revert: true }),
+  };
 }

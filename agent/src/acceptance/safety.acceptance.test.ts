@@ -1,3 +1,4 @@
+import { DEFAULT_CEILINGS } from '@chaoscraft/backstage-plugin-chaos-common';
 import { expectApiError, useSandboxNamespace, waitFor } from '@chaoscraft/test-sandbox';
 import { applyCrds, createRun, OPT_IN, RunningController, startController, waitForRunPhase, watchPodDeletions } from './harness';
 
@@ -128,5 +129,44 @@ describe('preflight safety against the sandbox', () => {
     );
     expect(twoOfAType.message).toContain('spec.faults[2]');
     expect(twoOfAType.message).toContain('Duplicate value');
+  });
+});
+
+describe("the operator's ceilings, enforced by the agent itself", () => {
+  const target = useSandboxNamespace({ prefix: 'ceilings', labels: OPT_IN });
+  const agent = useSandboxNamespace({ prefix: 'ceilagent' });
+  let running: RunningController;
+
+  beforeAll(async () => {
+    await applyCrds(target.kc);
+    running = await startController(target.kc, {
+      agentNamespace: agent.namespace,
+      watchNamespaces: [target.namespace],
+      ceilings: { ...DEFAULT_CEILINGS, maxBlastRadiusPercent: 20, allowedFaultTypes: ['pod-kill'] },
+    });
+  });
+  afterAll(async () => {
+    await running?.stop();
+  });
+
+  it('refuses a kubectl-made run above the ceilings, naming each field, and touches nothing', async () => {
+    const deletions = await watchPodDeletions(target.kc, target.namespace);
+    try {
+      await createRun(target.kc, target.namespace, 'too-wide', {
+        target: { namespace: target.namespace, labelSelector: { app: 'web' } },
+        faults: [{ type: 'pod-kill' }, { type: 'network-loss', lossPercent: 10 }],
+        safety: { maxBlastRadiusPercent: 50 },
+        hypothesis: { probes: [{ type: 'http', name: 'metadata', url: 'http://169.254.169.254/latest/meta-data/' }] },
+      });
+      const done = await waitForRunPhase(target.kc, target.namespace, 'too-wide', ['Failed', 'Completed', 'Aborted']);
+      expect(done.status).toMatchObject({ phase: 'Failed', verdict: 'Refused', reason: 'CeilingExceeded' });
+      expect(done.status!.message).toContain('spec.safety.maxBlastRadiusPercent');
+      expect(done.status!.message).toContain('network-loss');
+      expect(done.status!.message).toContain('169.254.169.254');
+      expect(done.status!.targets).toEqual([]);
+      expect(deletions.deleted.size).toBe(0);
+    } finally {
+      deletions.stop();
+    }
   });
 });

@@ -7,10 +7,9 @@ import {
 import type { ChaosRunResource } from '@chaoscraft/backstage-plugin-chaos-node';
 import type { FaultRouter } from '../faults';
 import type { PodSource } from '../controller/podCache';
-import { checkBlastRadius, checkNamespace, checkSpecSupport, type SafetyPolicy } from '../safety/preflight';
+import { checkBlastRadius, checkCeilings, checkNamespace, checkSpecSupport, type SafetyPolicy } from '../safety/preflight';
 import { computeBlastRadius } from '../selection/blastRadius';
-import { selectTargets } from '../selection/selectTargets';
-import { selectionCount } from '../hypothesis/progressive';
+import { plannedCount, selectTargets } from '../selection/selectTargets';
 
 /** What planning at admission reads: the controller's own caches and rules. */
 export interface AdmissionPlannerDeps {
@@ -47,7 +46,7 @@ export async function planAtAdmission(
   deps: AdmissionPlannerDeps,
 ): Promise<AdmissionPlan | undefined> {
   if (!plannableAtAdmission(spec, deps.faults)) return undefined;
-  if (checkSpecSupport(spec, type => deps.faults.supports(type))) return undefined;
+  if (checkSpecSupport(spec, type => deps.faults.supports(type)) ?? checkCeilings(spec, deps.policy)) return undefined;
   const refusal = checkNamespace(
     {
       runNamespace,
@@ -103,8 +102,8 @@ export function checkAdmissionPlan(
   if (eligible > eligibleNow + plannedGone) {
     return `the plan states ${eligible} eligible pods; the namespace accounts for at most ${eligibleNow + plannedGone}`;
   }
-  if (selected !== selectionCount(spec.target.selection, eligible)) {
-    return `the plan selects ${selected} of ${eligible} pods; the run's selection asks for ${selectionCount(spec.target.selection, eligible)}`;
+  if (selected !== plannedCount(spec.target.selection, eligible)) {
+    return `the plan selects ${selected} of ${eligible} pods; the run's selection asks for ${plannedCount(spec.target.selection, eligible)}`;
   }
   const radius = computeBlastRadius(selected, eligible, spec.safety.maxBlastRadiusPercent);
   return checkBlastRadius(radius)?.message;

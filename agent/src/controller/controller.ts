@@ -20,7 +20,8 @@ import { createLogger, Logger } from '../log';
 import { ControllerMetrics, MetricsServer, startMetricsServer } from '../metrics';
 import { EventRecorder } from '../status/kubeEvents';
 import { ProbeHypothesisGate } from '../hypothesis/gate';
-import type { HypothesisGate } from './hypothesisGate';
+import { inClusterApiServerHosts } from '../probes/http';
+import type { HypothesisGate } from '../hypothesis/hypothesisGate';
 import { freshPodSource, PodCache, PodSource } from './podCache';
 import { LeaderElector } from './leaderElection';
 import { ReconcileDeps } from './pipeline';
@@ -68,6 +69,8 @@ export class ChaosController {
     this.log = options.log ?? createLogger(config.logLevel);
     const kc = options.kubeConfig ?? (this.ownKubeConfig = loadKubeConfig(config.kubeconfig));
     const clients = makeKubeClients(kc);
+    // Probes may never reach the API server: as this agent reaches it, and as pods do.
+    const apiServerHosts = [new URL(kc.getCurrentCluster()?.server ?? 'https://kubernetes.default.svc').hostname, ...inClusterApiServerHosts()];
     const runs = new ChaosRunClient(kc);
     this.metrics = new ControllerMetrics(() => this.allRuns().map(run => run.status?.phase));
     this.events = new EventRecorder(clients.core, this.log, config.identity);
@@ -101,7 +104,12 @@ export class ChaosController {
     }
 
     this.gate =
-      options.gate ?? new ProbeHypothesisGate({ prometheusUrl: config.prometheusUrl, apps: kc.makeApiClient(AppsV1Api) });
+      options.gate ??
+      new ProbeHypothesisGate({
+        prometheusUrl: config.prometheusUrl,
+        apps: kc.makeApiClient(AppsV1Api),
+        probes: { http: { hosts: config.ceilings.probeHosts, extraDeniedHosts: apiServerHosts } },
+      });
     if (config.podCache) {
       const cache = new PodCache(kc, config.relistPeriodMs, this.log, () => this.metrics.errors.inc({ step: 'podCache' }));
       // Runs may only target their own namespace (unless cross-namespace is allowed), so the
@@ -126,6 +134,8 @@ export class ChaosController {
         protectedNamespaces: config.protectedNamespaces,
         optInLabel: config.optInLabel,
         allowCrossNamespaceTargets: config.allowCrossNamespaceTargets,
+        ceilings: config.ceilings,
+        apiServerHosts,
       },
       timing: {
         heartbeatIntervalMs: config.heartbeatIntervalMs,

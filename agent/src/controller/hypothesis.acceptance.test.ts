@@ -5,13 +5,15 @@
  * in the available ratio.
  */
 import { AppsV1Api, KubeConfig, V1Pod } from '@kubernetes/client-node';
-import { useSandboxNamespace } from '@chaoscraft/test-sandbox';
+import { useSandboxNamespace, waitFor } from '@chaoscraft/test-sandbox';
 import type { ChaosRunSpecInput } from '@chaoscraft/backstage-plugin-chaos-common';
 import {
   applyCrds,
   createDeployment,
   createRun,
+  getRun,
   OPT_IN,
+  recordRunStatuses,
   RunningController,
   startController,
   targetPods,
@@ -146,6 +148,7 @@ describe('steady-state hypothesis in the controller, against the sandbox', () =>
       const before = await createDeployment(target.kc, target.namespace, 'steady', 10, { minReadySeconds: 8 });
       await waitAvailable(target.kc, target.namespace, 'steady', 10);
       const deletions = await watchPodDeletions(target.kc, target.namespace);
+      const statuses = await recordRunStatuses(target.kc, target.namespace, 'widening');
       try {
         await createRun(
           target.kc,
@@ -164,10 +167,21 @@ describe('steady-state hypothesis in the controller, against the sandbox', () =>
           [2, 'Passed', 3, 30],
         ]);
         expect(done.status!.targets).toHaveLength(3);
+        expect(done.status!.probes[0]).toMatchObject({ name: 'steady-available', verdict: 'Passed' });
         expect([...deletions.deleted].sort()).toEqual(targetPods(done));
         expectWidenedOverOriginalPods(done, before);
+        // status.steps as every write left it: a widening passes the step before and starts its
+        // own in one write, so no status ever shows a step passed without the next one begun.
+        const published = statuses.seen.map(status => (status.steps ?? []).map(step => step.result).join(',')).filter(Boolean);
+        expect(published.filter((results, i) => results !== published[i - 1])).toEqual([
+          'Running',
+          'Passed,Running',
+          'Passed,Passed,Running',
+          'Passed,Passed,Passed',
+        ]);
       } finally {
         deletions.stop();
+        statuses.stop();
       }
     });
 
@@ -199,6 +213,49 @@ describe('steady-state hypothesis in the controller, against the sandbox', () =>
       } finally {
         deletions.stop();
       }
+    });
+
+    it('checks the cap again at each widening: a workload scaled down mid-run stops the run before it widens', async () => {
+      await createDeployment(target.kc, target.namespace, 'shrinking', 10);
+      // Creation times have whole seconds and a pod created in the run's first second counts as
+      // new (a replacement): start the run in a later second than the pods.
+      await new Promise(resolve => setTimeout(resolve, 1500));
+      const apps = target.kc.makeApiClient(AppsV1Api);
+      // Planned against 10 eligible pods: 1, then 3 (30%), within the 30% cap.
+      await createRun(
+        target.kc,
+        target.namespace,
+        'shrinks',
+        spec('shrinking', {
+          safety: {
+            maxBlastRadiusPercent: 30,
+            respectPodDisruptionBudgets: false,
+            progressiveSteps: [
+              { selection: { mode: 'one' }, hold: '8s' },
+              { selection: { mode: 'percent', percent: 30 }, hold: '3s' },
+            ],
+          },
+        }),
+      );
+      await waitFor(async () => (await getRun(target.kc, target.namespace, 'shrinks')).status?.steps?.[0]?.injectedAt, {
+        timeoutMs: 30_000,
+        description: 'step 1 injected',
+      });
+      // During step 1's hold the workload shrinks to 4 pods: 3 of what is left is over 30%.
+      const scale = await apps.readNamespacedDeploymentScale({ name: 'shrinking', namespace: target.namespace });
+      await apps.replaceNamespacedDeploymentScale({
+        name: 'shrinking',
+        namespace: target.namespace,
+        body: { ...scale, spec: { replicas: 4 } },
+      });
+      const done = await waitForRunPhase(target.kc, target.namespace, 'shrinks', ['Completed', 'Aborted', 'Failed'], 60_000);
+      expect(done.status).toMatchObject({ phase: 'Aborted', reason: 'BlastRadiusExceeded' });
+      expect(done.status!.message).toMatch(
+        /^progressive step 2 of 2 \(3 of 10 pods, 30%\) not started: 3 of the [2-5] pods eligible now is \d+(\.\d+)?%, above the limit of 30% \(safety\.maxBlastRadiusPercent\)/,
+      );
+      expect(done.status!.steps.map(s => [s.index, s.result])).toEqual([[0, 'Passed']]);
+      expect(done.status!.targets).toHaveLength(1);
+      expect(done.status!.blastRadius).toMatchObject({ selected: 1, eligible: 10 });
     });
   });
 });

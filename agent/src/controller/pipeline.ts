@@ -7,7 +7,7 @@ import type { FaultRouter } from '../faults';
 import type { NodeDaemonPresence } from '../kube/nodeDaemonLease';
 import type { SafetyPolicy } from '../safety/preflight';
 import type { EventRecorder } from '../status/kubeEvents';
-import type { HypothesisGate } from './hypothesisGate';
+import type { HypothesisGate } from '../hypothesis/hypothesisGate';
 import type { PodSource } from './podCache';
 
 export interface RunTiming {

@@ -1,6 +1,6 @@
 import type { AppsV1Api } from '@kubernetes/client-node';
 import type { ChaosRunSpec } from '@chaoscraft/backstage-plugin-chaos-common';
-import type { GateCheck, GateInput, GateVerdict, HypothesisGate } from '../controller/hypothesisGate';
+import type { GateCheck, GateInput, GateVerdict, HypothesisGate } from './hypothesisGate';
 import { SteadyStateProbes, type SteadyStateProbesOptions } from '../probes';
 import { HypothesisMonitor, type HypothesisWatch, type RunEnding } from './monitor';
 
@@ -12,12 +12,6 @@ export interface ProbeHypothesisGateOptions {
   probes?: SteadyStateProbesOptions;
 }
 
-/** The gate input; `runKey` (namespace/name of the ChaosRun) keys the probe state. */
-export type KeyedGateInput = GateInput;
-
-/** A GateCheck; when not ok during the run, `violationSince` says when the violation began. */
-export type HypothesisGateCheck = GateCheck;
-
 /** status.reason values of a run that ran its full course (duration, or every progressive step). */
 const COMPLETED_REASONS = new Set(['Completed', 'DurationElapsed', 'ProgressiveStepsCompleted']);
 
@@ -27,7 +21,7 @@ interface LiveRun {
 }
 
 /**
- * The controller's HypothesisGate (agent/src/controller/hypothesisGate.ts) backed by
+ * The controller's HypothesisGate (./hypothesisGate.ts) backed by
  * HypothesisMonitor. One monitor per run, created at before() and dropped at after():
  * - before(): steady state before injection, once; not ok means refuse (SteadyStateNotMet).
  * - during(): the first call starts the `during` watch, which then checks every
@@ -40,7 +34,7 @@ export class ProbeHypothesisGate implements HypothesisGate {
 
   constructor(private readonly options: ProbeHypothesisGateOptions = {}) {}
 
-  async before(input: KeyedGateInput): Promise<HypothesisGateCheck> {
+  async before(input: GateInput): Promise<GateCheck> {
     if (!input.spec.hypothesis) {
       return { ok: true };
     }
@@ -66,7 +60,7 @@ export class ProbeHypothesisGate implements HypothesisGate {
     return { ok: true, message: judgement.message, probes };
   }
 
-  async during(input: KeyedGateInput): Promise<HypothesisGateCheck> {
+  async during(input: GateInput): Promise<GateCheck> {
     const run = this.liveRun(input);
     if (!run) {
       return { ok: true };
@@ -79,7 +73,7 @@ export class ProbeHypothesisGate implements HypothesisGate {
    * Resolves as soon as the `during` watch finds a violation (never, if it does not): race it
    * with the controller's tick to roll back within one probe interval of the first bad sample.
    */
-  async violation(input: KeyedGateInput): Promise<HypothesisGateCheck> {
+  async violation(input: GateInput): Promise<GateCheck> {
     const run = this.liveRun(input);
     if (!run) {
       return new Promise(() => {});
@@ -89,7 +83,7 @@ export class ProbeHypothesisGate implements HypothesisGate {
     return found ? this.report(run) : new Promise(() => {});
   }
 
-  async after(input: KeyedGateInput): Promise<GateVerdict> {
+  async after(input: GateInput): Promise<GateVerdict> {
     const key = runKeyOf(input);
     const run = this.liveRun(input);
     if (!run) {
@@ -128,7 +122,7 @@ export class ProbeHypothesisGate implements HypothesisGate {
     await Promise.all([...this.runs.keys()].map(key => this.drop(key)));
   }
 
-  private report(run: LiveRun): HypothesisGateCheck {
+  private report(run: LiveRun): GateCheck {
     const violation = run.monitor.violation;
     const probes = run.monitor.results();
     if (!violation) {
@@ -147,7 +141,7 @@ export class ProbeHypothesisGate implements HypothesisGate {
    * The run's monitor; after a controller restart (or failover) mid-run there is none, and a
    * fresh one resumes the `during` checks without a `before` judgement.
    */
-  private liveRun(input: KeyedGateInput): LiveRun | undefined {
+  private liveRun(input: GateInput): LiveRun | undefined {
     if (!input.spec.hypothesis) {
       return undefined;
     }
@@ -179,6 +173,6 @@ export class ProbeHypothesisGate implements HypothesisGate {
   }
 }
 
-function runKeyOf(input: KeyedGateInput): string {
+function runKeyOf(input: GateInput): string {
   return input.runKey;
 }

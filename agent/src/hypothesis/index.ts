@@ -10,13 +10,9 @@ export type {
   SteadyStateJudgement,
 } from './monitor';
 export { ProbeRecord, describeSample } from './results';
-export { blastRadiusOf, planProgressiveSteps, selectionCount } from './progressive';
-export type { PlannedStep, ProgressivePlan } from './progressive';
-export { runProgressiveSteps } from './progressiveRun';
-export type { ProgressiveHooks, ProgressiveOutcome, StepRecord } from './progressiveRun';
-export { runGuarded } from './guardedRun';
-export type { FaultLifecycle, GuardedRunOptions, GuardedRunResult } from './guardedRun';
-export { nextProgressiveAction } from './progressive';
-export type { ProgressiveAction } from './progressive';
+export { nextProgressiveAction, planProgressiveSteps } from './progressive';
+export type { PlannedStep, ProgressiveAction, ProgressivePlan } from './progressive';
 export { ProbeHypothesisGate } from './gate';
-export type { HypothesisGateCheck, KeyedGateInput, ProbeHypothesisGateOptions } from './gate';
+export type { ProbeHypothesisGateOptions } from './gate';
+export { noHypothesisGate } from './hypothesisGate';
+export type { GateCheck, GateInput, GateVerdict, HypothesisGate } from './hypothesisGate';

@@ -1,8 +1,7 @@
 import { hypothesisSchema, type Probe } from '@chaoscraft/backstage-plugin-chaos-common';
 import { SteadyStateProbes, type ProbeCheck, type ProbeChecker } from '../probes';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { HypothesisMonitor } from './monitor';
-import { planProgressiveSteps } from './progressive';
-import { runProgressiveSteps } from './progressiveRun';
 
 /** A k8s-typed checker whose answers the test scripts, one per check, per probe name. */
 class ScriptedChecker implements ProbeChecker {
@@ -62,7 +61,10 @@ describe('HypothesisMonitor', () => {
     const { monitor, checker } = monitorWith((name, call) =>
       name === 'available' && !pattern[call - 1] ? { ok: false, value: 0.25 } : healthy,
     );
-    const violation = await monitor.hold(5_000);
+    const watch = monitor.watch();
+    const violation = await watch.violation;
+    await watch.stop();
+    expect(monitor.violation).toBe(violation);
     expect(violation).toMatchObject({
       probe: 'available',
       type: 'k8s',
@@ -79,13 +81,16 @@ describe('HypothesisMonitor', () => {
     expect(violation!.detectedAt).toBeGreaterThanOrEqual(violation!.since);
   });
 
-  it('holds for the full time when nothing fails, checking every interval', async () => {
+  it('checks every interval while it watches, finds nothing when nothing fails, and stops when told', async () => {
     const { monitor, checker } = monitorWith(() => healthy);
-    const started = Date.now();
-    expect(await monitor.hold(200)).toBeUndefined();
-    const elapsed = Date.now() - started;
-    expect(elapsed).toBeGreaterThanOrEqual(195);
+    const watch = monitor.watch();
+    await sleep(200);
+    await watch.stop();
+    expect(await watch.violation).toBeUndefined();
+    expect(monitor.violation).toBeUndefined();
     const rounds = checker.calls.filter(c => c === 'available').length;
+    await sleep(60);
+    expect(checker.calls.filter(c => c === 'available')).toHaveLength(rounds);
     expect(rounds).toBeGreaterThanOrEqual(5);
     expect(rounds).toBeLessThanOrEqual(12);
   });
@@ -127,70 +132,11 @@ describe('HypothesisMonitor', () => {
       probes: new SteadyStateProbes({ checkers: [checker] }),
     });
     await monitor.checkBefore();
-    await monitor.hold(30);
+    const watch = monitor.watch();
+    await sleep(30);
+    await watch.stop();
     await monitor.awaitRecovery();
     expect(new Set(checker.calls.slice(0, 1))).toEqual(new Set(['pre']));
     expect(checker.calls.slice(1).every(c => c === 'live')).toBe(true);
-  });
-});
-
-describe('runProgressiveSteps', () => {
-  const plan = planProgressiveSteps({
-    eligible: 100,
-    maxBlastRadiusPercent: 20,
-    steps: [
-      { selection: { mode: 'one' }, hold: '60ms' },
-      { selection: { mode: 'percent', percent: 5 }, hold: '60ms' },
-      { selection: { mode: 'percent', percent: 10 }, hold: '60ms' },
-    ],
-  });
-  if (!plan.ok) throw new Error(plan.message);
-
-  it('completes every step when every gate holds', async () => {
-    const { monitor } = monitorWith(() => healthy, { failureThreshold: 1 });
-    const widened: number[] = [];
-    const published: string[][] = [];
-    const outcome = await runProgressiveSteps(plan.steps, monitor, {
-      widen: async step => {
-        widened.push(step.targetCount);
-      },
-      onSteps: steps => {
-        published.push(steps.map(s => s.result));
-      },
-    });
-    expect(outcome.completed).toBe(true);
-    expect(outcome.reached).toBe(2);
-    expect(widened).toEqual([1, 5, 10]);
-    expect(outcome.steps.map(s => [s.result, s.blastRadius.selected])).toEqual([
-      ['Passed', 1],
-      ['Passed', 5],
-      ['Passed', 10],
-    ]);
-    expect(published).toEqual([
-      ['Running'],
-      ['Passed'],
-      ['Passed', 'Running'],
-      ['Passed', 'Passed'],
-      ['Passed', 'Passed', 'Running'],
-      ['Passed', 'Passed', 'Passed'],
-    ]);
-  });
-
-  it('stops at the first failing gate', async () => {
-    let targets = 0;
-    // The service tolerates up to 1 disrupted pod.
-    const { monitor } = monitorWith(name => (name === 'available' && targets > 1 ? { ok: false, value: 0.4 } : healthy), {
-      failureThreshold: 1,
-    });
-    const outcome = await runProgressiveSteps(plan.steps, monitor, {
-      widen: async step => {
-        targets = step.targetCount;
-      },
-    });
-    expect(outcome.completed).toBe(false);
-    expect(outcome.reached).toBe(1);
-    expect(outcome.steps.map(s => s.result)).toEqual(['Passed', 'Failed']);
-    expect(outcome.violation).toMatchObject({ probe: 'available', value: 0.4 });
-    expect(targets).toBe(5);
   });
 });

@@ -25,8 +25,6 @@ export interface HypothesisMonitorOptions {
   context: HypothesisContext;
   /** Probe router; one per run. Default: the real promql, http and k8s checkers. */
   probes?: SteadyStateProbes;
-  /** Called after every recorded sample, e.g. to update status or metrics. Must not throw. */
-  onSample?: (probe: ProbeRecord, sample: ProbeSample) => void;
   /** Clock (epoch ms). Default Date.now. */
   now?: () => number;
 }
@@ -86,12 +84,13 @@ export interface HypothesisConclusion {
 /**
  * Checks a run's steady-state hypothesis at the three moments the spec names:
  * - before injection (`checkBefore`): every probe must hold, or the run is refused;
- * - while faults are active (`watch`, `hold`): every `interval`, and `failureThreshold`
+ * - while faults are active (`watch`): every `interval`, and `failureThreshold`
  *   consecutive failures of one probe are a violation that calls for an abort;
  * - after rollback (`awaitRecovery`): every probe must hold again within `recoveryTimeout`.
  * It keeps each probe's results in the ChaosRunStatus `probes` shape (`results()`).
  *
- * It never injects nor reverts anything: the controller does, and asks this object when to.
+ * It never injects nor reverts anything: the controller does (through ProbeHypothesisGate), and
+ * asks this object when to.
  */
 export class HypothesisMonitor {
   readonly intervalMs: number;
@@ -100,7 +99,6 @@ export class HypothesisMonitor {
   private readonly records: ProbeRecord[];
   private readonly probes: SteadyStateProbes;
   private readonly context: HypothesisContext;
-  private readonly onSample?: HypothesisMonitorOptions['onSample'];
   private readonly now: () => number;
   private firstViolation: HypothesisViolation | undefined;
 
@@ -112,7 +110,6 @@ export class HypothesisMonitor {
     this.records = hypothesis.probes.map(probe => new ProbeRecord(probe));
     this.probes = options.probes ?? new SteadyStateProbes();
     this.context = options.context;
-    this.onSample = options.onSample;
     this.now = options.now ?? Date.now;
   }
 
@@ -127,8 +124,8 @@ export class HypothesisMonitor {
   }
 
   /** Steady state before injection: every `before` probe must hold, once. */
-  async checkBefore(signal?: AbortSignal): Promise<SteadyStateJudgement> {
-    const judgement = await this.judgeRound('before', signal);
+  async checkBefore(): Promise<SteadyStateJudgement> {
+    const judgement = await this.judgeRound('before');
     return {
       ...judgement,
       message: judgement.holds
@@ -142,10 +139,10 @@ export class HypothesisMonitor {
    * overlap; a round that outlasts the interval is followed by the next one at once. Each probe
    * is judged as soon as its own check returns, so a slow probe does not delay another's abort.
    */
-  watch(signal?: AbortSignal): HypothesisWatch {
+  watch(): HypothesisWatch {
     const records = this.recordsAt('during');
     const stopper = new AbortController();
-    const checks = signal ? AbortSignal.any([signal, stopper.signal]) : stopper.signal;
+    const checks = stopper.signal;
     const settler: { settle?: (violation: HypothesisViolation | undefined) => void } = {};
     const violation = new Promise<HypothesisViolation | undefined>(resolve => {
       settler.settle = resolve;
@@ -181,34 +178,14 @@ export class HypothesisMonitor {
   }
 
   /**
-   * Watches the `during` probes for `ms`: the gate of a progressive step, or the whole run's
-   * duration. Resolves early with the violation, or with undefined if the time passed cleanly
-   * (or `signal` stopped it).
-   */
-  async hold(ms: number, signal?: AbortSignal): Promise<HypothesisViolation | undefined> {
-    const watch = this.watch(signal);
-    const timer = new AbortController();
-    const elapsed = pause(ms, signal ? AbortSignal.any([signal, timer.signal]) : timer.signal).then(
-      () => undefined,
-    );
-    try {
-      // A watch with no `during` probes ends at once without a violation: then the hold is just time.
-      return await Promise.race([watch.violation.then(found => found ?? elapsed), elapsed]);
-    } finally {
-      timer.abort();
-      await watch.stop();
-    }
-  }
-
-  /**
    * After rollback: checks the `after` probes every `interval` until one round sees all of them
    * hold, or `recoveryTimeout` has passed (the last round runs at the deadline).
    */
-  async awaitRecovery(signal?: AbortSignal): Promise<RecoveryJudgement> {
+  async awaitRecovery(): Promise<RecoveryJudgement> {
     const started = this.now();
     const deadline = started + this.recoveryTimeoutMs;
     for (;;) {
-      const round = await this.judgeRound('after', signal);
+      const round = await this.judgeRound('after');
       if (round.holds) {
         const recoveredAfterMs = this.now() - started;
         return {
@@ -218,13 +195,13 @@ export class HypothesisMonitor {
         };
       }
       const remaining = deadline - this.now();
-      if (remaining <= 0 || signal?.aborted) {
+      if (remaining <= 0) {
         return {
           ...round,
           message: `steady state did not recover within ${formatSeconds(this.recoveryTimeoutMs)}: ${round.failures.join('; ')}`,
         };
       }
-      await pause(Math.min(this.intervalMs, remaining), signal);
+      await pause(Math.min(this.intervalMs, remaining));
     }
   }
 
@@ -281,9 +258,9 @@ export class HypothesisMonitor {
     return this.records.filter(record => record.probe.checkAt.includes(phase));
   }
 
-  private async judgeRound(phase: 'before' | 'after', signal?: AbortSignal): Promise<SteadyStateJudgement> {
+  private async judgeRound(phase: 'before' | 'after'): Promise<SteadyStateJudgement> {
     const records = this.recordsAt(phase);
-    await Promise.all(records.map(record => this.sample(record, phase, signal)));
+    await Promise.all(records.map(record => this.sample(record, phase)));
     const failures = records
       .filter(record => !record.latest?.ok)
       .map(record => record.describeLatest());
@@ -307,7 +284,6 @@ export class HypothesisMonitor {
       return undefined;
     }
     const sample = record.record(phase, check, time);
-    this.onSample?.(record, sample);
     return sample;
   }
 

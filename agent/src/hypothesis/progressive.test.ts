@@ -1,15 +1,17 @@
-import { planProgressiveSteps, selectionCount } from './progressive';
+import type { CandidatePod } from '../selection/candidates';
+import { computeBlastRadius, exceedsLimit } from '../selection/blastRadius';
+import { plannedCount, selectTargets } from '../selection/selectTargets';
+import { checkBlastRadius } from '../safety/preflight';
+import { planProgressiveSteps } from './progressive';
 
-describe('selectionCount', () => {
-  it('rounds percentages up, never below one pod nor above the eligible pods', () => {
-    expect(selectionCount({ mode: 'one' }, 40)).toBe(1);
-    expect(selectionCount({ mode: 'fixed', count: 3 }, 40)).toBe(3);
-    expect(selectionCount({ mode: 'fixed', count: 50 }, 40)).toBe(40);
-    expect(selectionCount({ mode: 'percent', percent: 5 }, 40)).toBe(2);
-    expect(selectionCount({ mode: 'percent', percent: 5 }, 41)).toBe(3);
-    expect(selectionCount({ mode: 'percent', percent: 1 }, 10)).toBe(1);
-  });
-});
+const pods = (count: number): CandidatePod[] =>
+  Array.from({ length: count }, (_, i) => ({
+    name: `web-${String(i).padStart(3, '0')}`,
+    uid: `uid-${i}`,
+    phase: 'Running',
+    deleting: false,
+    labels: { app: 'web' },
+  }));
 
 describe('planProgressiveSteps', () => {
   const steps = [
@@ -60,5 +62,49 @@ describe('planProgressiveSteps', () => {
       ok: false,
       reason: 'NoEligibleTargets',
     });
+  });
+});
+
+/**
+ * A progressive step and a plain run must count, measure and cap the same way: the step
+ * planner uses the plain run's plannedCount, computeBlastRadius and exceedsLimit.
+ */
+describe('planProgressiveSteps agrees with a plain run', () => {
+  const limit = 100;
+
+  it('counts a percentage as a plain run selects it: 8.8% of 375 pods is 33 (not 34)', () => {
+    const selection = { mode: 'percent' as const, percent: 8.8 };
+    const plain = selectTargets(pods(375), selection, 1);
+    expect(plain.selected).toHaveLength(33);
+    expect(plannedCount(selection, 375)).toBe(33);
+    const plan = planProgressiveSteps({ eligible: 375, steps: [{ selection, hold: '1s' }], maxBlastRadiusPercent: limit });
+    expect(plan.ok && plan.steps[0].targetCount).toBe(33);
+  });
+
+  it("states a step's blast radius as a plain run's, to the last digit (23 of 160 is 14.375%)", () => {
+    const plan = planProgressiveSteps({
+      eligible: 160,
+      steps: [{ selection: { mode: 'fixed', count: 23 }, hold: '1s' }],
+      maxBlastRadiusPercent: limit,
+    });
+    expect(plan.ok && plan.steps[0].blastRadius).toEqual(computeBlastRadius(23, 160, limit));
+  });
+
+  it('caps a step as preflight caps a plain run: 1 of 3 pods is over a 33.33% limit', () => {
+    const radius = computeBlastRadius(1, 3, 33.33);
+    expect(exceedsLimit(radius)).toBe(true);
+    expect(checkBlastRadius(radius)).toMatchObject({ reason: 'BlastRadiusExceeded' });
+    expect(
+      planProgressiveSteps({ eligible: 3, steps: [{ selection: { mode: 'one' }, hold: '1s' }], maxBlastRadiusPercent: 33.33 }),
+    ).toMatchObject({ ok: false, reason: 'BlastRadiusExceeded' });
+  });
+
+  it('allows exactly the limit, as exceedsLimit does (3 of 10 under 30%)', () => {
+    const plan = planProgressiveSteps({
+      eligible: 10,
+      steps: [{ selection: { mode: 'percent', percent: 30 }, hold: '1s' }],
+      maxBlastRadiusPercent: 30,
+    });
+    expect(plan).toMatchObject({ ok: true, steps: [{ targetCount: 3, blastRadius: { percent: 30 } }] });
   });
 });

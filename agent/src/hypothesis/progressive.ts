@@ -1,9 +1,6 @@
-import {
-  parseDuration,
-  type BlastRadius,
-  type ProgressiveStep,
-  type Selection,
-} from '@chaoscraft/backstage-plugin-chaos-common';
+import { parseDuration, type BlastRadius, type ProgressiveStep } from '@chaoscraft/backstage-plugin-chaos-common';
+import { computeBlastRadius, exceedsLimit } from '../selection/blastRadius';
+import { plannedCount } from '../selection/selectTargets';
 
 /** One step of a progressive run, resolved against the pods that are eligible now. */
 export interface PlannedStep {
@@ -22,41 +19,13 @@ export type ProgressivePlan =
   | { ok: false; reason: 'NoEligibleTargets' | 'BlastRadiusExceeded'; message: string };
 
 /**
- * How many of `eligible` pods a selection means. A percentage rounds up, so "5%" of 10 pods is
- * one pod rather than none: every step disrupts at least one pod, and the blast-radius limit
- * (checked on the rounded count) is what keeps rounding honest.
- */
-export function selectionCount(selection: Selection, eligible: number): number {
-  let count: number;
-  switch (selection.mode) {
-    case 'one':
-      count = 1;
-      break;
-    case 'fixed':
-      count = selection.count ?? 1;
-      break;
-    case 'percent':
-      count = Math.ceil((eligible * (selection.percent ?? 0)) / 100);
-      break;
-    default: {
-      const unknown: never = selection.mode;
-      throw new TypeError(`unknown selection mode '${String(unknown)}'`);
-    }
-  }
-  return Math.min(eligible, Math.max(1, count));
-}
-
-/** selected / eligible in percent, rounded to two decimals for status. */
-export function blastRadiusOf(selected: number, eligible: number, limit: number): BlastRadius {
-  const percent = eligible === 0 ? 0 : Math.round((selected / eligible) * 10_000) / 100;
-  return { selected, eligible, percent, limit };
-}
-
-/**
  * Resolves spec.safety.progressiveSteps against the eligible pods: each step's cumulative target
  * count (a step never narrows: a smaller selection than the step before keeps the earlier
- * count), its blast radius, and its hold. A step whose blast radius is over the limit refuses
- * the whole plan up front, so a run never starts a widening it may not finish.
+ * count), its blast radius, and its hold. A step counts, measures and caps exactly as a plain
+ * run's preflight does (plannedCount, computeBlastRadius, exceedsLimit), so a selection means
+ * the same pods either way. A step over the limit refuses the whole plan up front, so a run
+ * never starts a widening it may not finish; the controller checks the cap again at each
+ * widening, against the pods eligible then.
  */
 export function planProgressiveSteps(input: {
   eligible: number;
@@ -70,9 +39,9 @@ export function planProgressiveSteps(input: {
   const planned: PlannedStep[] = [];
   let previous = 0;
   for (const [index, step] of steps.entries()) {
-    const targetCount = Math.max(previous, selectionCount(step.selection, eligible));
-    const blastRadius = blastRadiusOf(targetCount, eligible, limit);
-    if (blastRadius.percent > limit) {
+    const targetCount = Math.max(previous, plannedCount(step.selection, eligible));
+    const blastRadius = computeBlastRadius(targetCount, eligible, limit);
+    if (exceedsLimit(blastRadius)) {
       return {
         ok: false,
         reason: 'BlastRadiusExceeded',

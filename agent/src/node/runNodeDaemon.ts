@@ -228,5 +228,12 @@ export async function runNodeDaemon(
   );
   await daemon.start();
   logger.info('node daemon started');
-  return { daemon, stop: stopOptions => daemon.stop(stopOptions) };
+  return {
+    daemon,
+    stop: async stopOptions => {
+      await daemon.stop(stopOptions);
+      // Its pooled connections would keep an embedding process (a test, a benchmark) alive.
+      await kc.close();
+    },
+  };
 }

@@ -1,5 +1,7 @@
 import { computeBlastRadius } from '../selection/blastRadius';
-import { checkBlastRadius, checkNamespace, checkSpecSupport, DEFAULT_SAFETY_POLICY, SafetyPolicy } from './preflight';
+import { chaosRunSpecSchema, DEFAULT_CEILINGS } from '@chaoscraft/backstage-plugin-chaos-common';
+import { parseControllerArgs } from '../controllerArgs';
+import { checkBlastRadius, checkCeilings, checkNamespace, checkSpecSupport, DEFAULT_SAFETY_POLICY, SafetyPolicy } from './preflight';
 
 const policy: SafetyPolicy = { ...DEFAULT_SAFETY_POLICY, agentNamespace: 'chaoscraft-system', protectedNamespaces: ['payments'] };
 const optedIn = { 'chaoscraft.io/chaos-enabled': 'true' };
@@ -69,5 +71,45 @@ describe('checkSpecSupport', () => {
       'UnsupportedFault',
     );
     expect(checkSpecSupport({ faults: [{ type: 'pod-kill', gracePeriodSeconds: 0 }] }, () => true)).toBeUndefined();
+  });
+});
+
+describe('checkCeilings', () => {
+  const spec = (extra: object = {}) =>
+    chaosRunSpecSchema.parse({ target: { namespace: 'shop', labelSelector: { app: 'checkout' } }, faults: [{ type: 'pod-kill' }], ...extra });
+
+  it('lets a run within the ceilings through, with the defaults when none are configured', () => {
+    expect(checkCeilings(spec(), policy)).toBeUndefined();
+  });
+
+  it('refuses a kubectl ChaosRun beyond the operator\'s flags, naming each spec field', () => {
+    const config = parseControllerArgs([
+      '--max-blast-radius-percent', '20', '--max-duration', '5m', '--allowed-fault-types', 'pod-kill',
+      '--min-probe-interval', '5s', '--probe-allowed-hosts', '*.shop.svc', '--probe-denied-hosts', '10.0.0.0/8',
+    ]);
+    const refusal = checkCeilings(
+      spec({
+        duration: '10m',
+        safety: { maxBlastRadiusPercent: 30 },
+        faults: [{ type: 'network-loss', lossPercent: 5 }],
+        hypothesis: { interval: '1s', probes: [{ type: 'http', name: 'a', url: 'http://checkout.payments.svc/' }, { type: 'http', name: 'b', url: 'http://169.254.169.254/' }] },
+      }),
+      { ceilings: config.ceilings, apiServerHosts: [] },
+    );
+    expect(refusal?.reason).toBe('CeilingExceeded');
+    for (const field of ['spec.safety.maxBlastRadiusPercent', 'spec.duration', 'spec.faults.0.type', 'spec.hypothesis.interval', 'spec.hypothesis.probes.0.url: host checkout.payments.svc is not on the probe host allow-list', 'spec.hypothesis.probes.1.url: host 169.254.169.254 is denied']) {
+      expect(refusal?.message).toContain(field);
+    }
+  });
+
+  it('denies the API server\'s address given by the controller', () => {
+    const refusal = checkCeilings(spec({ hypothesis: { probes: [{ type: 'http', name: 'a', url: 'https://10.96.0.1/api' }] } }), { ceilings: DEFAULT_CEILINGS, apiServerHosts: ['10.96.0.1'] });
+    expect(refusal?.message).toContain('host 10.96.0.1 is denied');
+  });
+
+  it('refuses malformed ceiling flags', () => {
+    expect(() => parseControllerArgs(['--allowed-fault-types', 'pod-kill,rm-rf'])).toThrow(/unknown fault type/);
+    expect(() => parseControllerArgs(['--probe-allowed-hosts', 'a b'])).toThrow(/not a host name/);
+    expect(() => parseControllerArgs(['--max-blast-radius-percent', '0'])).toThrow(/from 1 to 100/);
   });
 });

@@ -1,7 +1,10 @@
 import {
   BlastRadius,
+  ChaosCeilings,
   ChaosRunSpec,
   CHAOS_NAMESPACE_OPT_IN_LABEL,
+  DEFAULT_CEILINGS,
+  ceilingIssues,
 } from '@chaoscraft/backstage-plugin-chaos-common';
 import { exceedsLimit } from '../selection/blastRadius';
 
@@ -20,7 +23,8 @@ export type RefusalReason =
   | 'BlastRadiusExceeded'
   | 'AdmissionPlanInvalid'
   | 'NodeDaemonUnavailable'
-  | 'NodeCapabilityMissing';
+  | 'NodeCapabilityMissing'
+  | 'CeilingExceeded';
 
 export interface Refusal {
   reason: RefusalReason;
@@ -40,6 +44,13 @@ export interface SafetyPolicy {
    * in namespace A must not thereby gain the power to kill pods in namespace B.
    */
   allowCrossNamespaceTargets: boolean;
+  /**
+   * The operator's ceilings (agent flags). Optional so that a policy built field by field keeps
+   * compiling; checkCeilings applies DEFAULT_CEILINGS when absent.
+   */
+  ceilings?: ChaosCeilings;
+  /** Probe hosts only this agent knows to deny: the API server's addresses. */
+  apiServerHosts?: readonly string[];
 }
 
 export const DEFAULT_SAFETY_POLICY: Omit<SafetyPolicy, 'agentNamespace'> = {
@@ -144,4 +155,21 @@ export function checkBlastRadius(radius: BlastRadius): Refusal | undefined {
     };
   }
   return undefined;
+}
+
+/**
+ * The operator's ceilings, the same rules (and messages naming the spec field) as the backend's:
+ * a ChaosRun made with kubectl meets them too. Evaluated before anything is selected; a denied
+ * probe host is refused here, before any steady-state check (dry runs included) could fetch it.
+ */
+export function checkCeilings(
+  spec: Pick<ChaosRunSpec, 'faults' | 'duration' | 'safety' | 'hypothesis'>,
+  policy: Pick<SafetyPolicy, 'ceilings' | 'apiServerHosts'>,
+): Refusal | undefined {
+  const issues = ceilingIssues(spec, policy.ceilings ?? DEFAULT_CEILINGS, policy.apiServerHosts ?? []);
+  if (issues.length === 0) return undefined;
+  return {
+    reason: 'CeilingExceeded',
+    message: `beyond the operator's ceilings: ${issues.map(i => `spec.${i.field}: ${i.message}`).join('; ')}`.slice(0, 1024),
+  };
 }

@@ -23,6 +23,8 @@ describe('plannedCount', () => {
     expect(plannedCount({ mode: 'percent', percent: 25 }, 10)).toBe(3);
     expect(plannedCount({ mode: 'percent', percent: 1 }, 10)).toBe(1);
     expect(plannedCount({ mode: 'percent', percent: 100 }, 7)).toBe(7);
+    expect(plannedCount({ mode: 'percent', percent: 5 }, 40)).toBe(2);
+    expect(plannedCount({ mode: 'percent', percent: 5 }, 41)).toBe(3);
   });
 
   it('is not fooled by floating point (7% of 100 is 7, not 8)', () => {
@@ -77,6 +79,13 @@ describe('blast radius', () => {
     expect(computeBlastRadius(1, 10, 10)).toEqual({ selected: 1, eligible: 10, percent: 10, limit: 10 });
     expect(computeBlastRadius(1, 3, 50).percent).toBe(33.33);
     expect(computeBlastRadius(0, 0, 10).percent).toBe(0);
+  });
+
+  it('rounds the exact ratio half up: 23 of 160 is 14.375%, shown as 14.38 (not 14.37 from float noise)', () => {
+    expect(computeBlastRadius(23, 160, 10).percent).toBe(14.38);
+    expect(computeBlastRadius(41, 160, 10).percent).toBe(25.63);
+    expect(computeBlastRadius(1, 8, 10).percent).toBe(12.5);
+    expect(computeBlastRadius(2, 3, 10).percent).toBe(66.67);
   });
 
   it('allows exactly the limit and refuses above it, without float noise', () => {

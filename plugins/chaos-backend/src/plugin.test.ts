@@ -22,13 +22,24 @@ async function startBackend(result: AuthorizeResult.ALLOW | AuthorizeResult.DENY
     features: [
       chaosPlugin,
       mockServices.permissions.factory({ result }),
+      mockServices.rootConfig.factory({
+        data: { permission: { enabled: true }, chaos: { clusters: [{ name: 'nowhere', url: 'https://127.0.0.1:59999' }] } },
+      }),
       auditor.factory,
       catalogServiceMock.factory({
         entities: [
           {
             apiVersion: 'backstage.io/v1alpha1',
             kind: 'Component',
-            metadata: { name: 'checkout', namespace: 'default', annotations: { 'chaoscraft.io/cluster': 'nowhere' } },
+            metadata: {
+              name: 'checkout',
+              namespace: 'default',
+              annotations: {
+                'backstage.io/kubernetes-namespace': 'shop',
+                'backstage.io/kubernetes-label-selector': 'app=checkout',
+                'chaoscraft.io/cluster': 'nowhere',
+              },
+            },
             spec: { type: 'service', owner: 'team-checkout' },
           },
         ],
@@ -114,14 +125,14 @@ describe('chaos backend plugin', () => {
     expect((await request(server).delete(`/api/chaos/experiments/${a.body.id}`)).status).toBe(404);
   });
 
-  it('refuses to start a run when the entity names a cluster that is not configured, and records nothing', async () => {
+  it('answers 503 and records the run Failed when the cluster cannot be reached at all', async () => {
     const { server } = await startBackend(AuthorizeResult.ALLOW);
     const experiment = await request(server).post('/api/chaos/experiments').send(validBody);
     const run = await request(server).post(`/api/chaos/experiments/${experiment.body.id}/runs`).send({});
-    expect(run.status).toBe(400);
-    expect(run.body.error.message).toContain('No cluster is configured');
+    expect(run.status).toBe(503);
+    expect(run.body.error.message).toContain('Could not create the ChaosRun in cluster nowhere');
     const runs = await request(server).get('/api/chaos/runs');
-    expect(runs.body.totalCount).toBe(0);
+    expect(runs.body.items).toEqual([expect.objectContaining({ phase: 'Failed', reason: 'ClusterError' })]);
   });
 
   it('answers 403 to a non-owner on run and abort, and 404 for unknown runs', async () => {

@@ -8,7 +8,10 @@ import { ClusterRegistry } from './cluster/ClusterRegistry';
 import { DatabaseExperimentStore } from './database/DatabaseExperimentStore';
 import { DatabaseRunStore } from './database/DatabaseRunStore';
 import { launchExperimentRun } from './runs/RunLauncher';
-import { RunMirror } from './runs/RunMirror';
+import { NotFoundError } from '@backstage/errors';
+import { RUN_MIRROR_TASK_ID, MIRROR_WINDOW_MS, RunMirror } from './runs/RunMirror';
+import { readCeilings } from './service/ceilingsConfig';
+import { EntityAccess } from './service/EntityAccess';
 import { SCHEDULED_RUNS_TASK_ID, ScheduledRuns } from './runs/ScheduledRuns';
 import { createRouter } from './service/router';
 
@@ -42,11 +45,26 @@ export const chaosPlugin = createBackendPlugin({
         const experiments = await DatabaseExperimentStore.create({ database });
         const runs = await DatabaseRunStore.create({ database });
         const clusters = ClusterRegistry.fromConfig(deps.config);
+        const ceilings = readCeilings(deps.config);
+        const permissionsEnabled = deps.config.getOptionalBoolean('permission.enabled') ?? false;
+        if (!permissionsEnabled) {
+          logger.warn('permission.enabled is false: chaos writes are limited to the owners of each entity by the catalog\'s ownedBy relations');
+        }
+        const access = new EntityAccess({ catalog: deps.catalog, permissions, permissionsEnabled });
         const mirror = new RunMirror(clusters, runs, logger);
-        deps.lifecycle.addStartupHook(() => mirror.start());
         deps.lifecycle.addShutdownHook(async () => {
-          mirror.stop();
           await clusters.close();
+        });
+        // One instance mirrors at a time: the scheduler's lock on this global task decides which.
+        await deps.scheduler.scheduleTask({
+          id: RUN_MIRROR_TASK_ID,
+          scope: 'global',
+          frequency: { seconds: 1 },
+          timeout: { milliseconds: MIRROR_WINDOW_MS + 60_000 },
+          initialDelay: { seconds: 1 },
+          fn: async signal => {
+            await mirror.runWindow(signal ?? new AbortController().signal);
+          },
         });
 
         // Scheduled experiments run as the plugin itself: an owner was authorized to set the
@@ -62,15 +80,20 @@ export const chaosPlugin = createBackendPlugin({
               meta: { experimentId: experiment.id, dryRun: false, trigger: 'schedule', schedule: experiment.schedule },
             });
             try {
+              const credentials = await deps.auth.getOwnServiceCredentials();
+              const entity = await deps.catalog.getEntityByRef(experiment.entityRef, { credentials });
+              if (!entity) throw new NotFoundError(`Entity ${experiment.entityRef} is not in the catalog`);
               const run = await launchExperimentRun({
                 experiment,
+                entity,
                 dryRun: false,
                 createdBy,
-                credentials: await deps.auth.getOwnServiceCredentials(),
-                catalog: deps.catalog,
+                credentials,
                 clusters,
+                ceilings,
                 runs,
                 mirror,
+                logger,
               });
               await event.success({ meta: { runId: run.id } });
               return run;
@@ -96,9 +119,9 @@ export const chaosPlugin = createBackendPlugin({
             runs,
             clusters,
             mirror,
-            catalog: deps.catalog,
+            access,
+            ceilings,
             httpAuth,
-            permissions,
             auditor,
             logger,
           }),

@@ -30,6 +30,8 @@ export function pageSchema<T extends z.ZodType>(item: T) {
 
 export const DEFAULT_PAGE_LIMIT = 20;
 export const MAX_PAGE_LIMIT = 100;
+/** Deeper pages are refused (400): nobody pages that far, and huge offsets overflow the database. */
+export const MAX_PAGE_OFFSET = 100_000;
 
 const timestamp = z.iso.datetime();
 

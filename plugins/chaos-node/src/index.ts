@@ -24,6 +24,7 @@ export type { InformerEvent, ResilientInformerOptions } from './informer/Resilie
 export { WorkQueue } from './queue/WorkQueue';
 export type { WorkFailureHandler, WorkResult, Worker } from './queue/WorkQueue';
 export { StatusWriter } from './status/StatusWriter';
+export { DEFAULT_STATUS_BUDGET_BYTES, fitStatusBudget } from './status/budget';
 export type { StatusMutation, StatusWriteResult } from './status/StatusWriter';
 export {
   appendTargetEvent,

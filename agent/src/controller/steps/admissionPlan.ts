@@ -1,6 +1,6 @@
 import type { AdmissionPlan, TargetRecord } from '@chaoscraft/backstage-plugin-chaos-common';
 import { checkAdmissionPlan, plannableAtAdmission, readAdmissionPlan, type PlanAnnotation } from '../../admission/planner';
-import { checkNamespace, checkSpecSupport, type Refusal } from '../../safety/preflight';
+import { checkCeilings, checkNamespace, checkSpecSupport, type Refusal } from '../../safety/preflight';
 import { isEligible } from '../../selection/candidates';
 import type { FaultOutcome } from '../../faults';
 import { runKey, appendTargetEvent, nowIso, setCondition, transitionRecord } from '@chaoscraft/backstage-plugin-chaos-node';
@@ -38,6 +38,7 @@ export async function injectAdmissionPlan(context: RunContext, plan: AdmissionPl
   const spec = context.spec!;
   const refusal =
     checkSpecSupport(spec, type => deps.faults.supports(type)) ??
+    checkCeilings(spec, deps.policy) ??
     checkNamespace(
       {
         runNamespace: context.run.metadata.namespace!,

@@ -1,14 +1,21 @@
-import { parseDuration } from '@chaoscraft/backstage-plugin-chaos-common';
+import { parseDuration, type ProbeResult } from '@chaoscraft/backstage-plugin-chaos-common';
 import { nextProgressiveAction, type PlannedStep } from '../../hypothesis/progressive';
+import { computeBlastRadius, exceedsLimit } from '../../selection/blastRadius';
 import { appendTargetEvent, nowIso, setCondition, type RunStatus } from '@chaoscraft/backstage-plugin-chaos-node';
-import type { GateCheck } from '../hypothesisGate';
+import type { GateCheck } from '../../hypothesis/hypothesisGate';
 import { CONTINUE, ReconcileStep, RunContext, stop, type StepOutcome } from '../pipeline';
 import { hasPendingControllerRecords, injectPending, NOT_YET_ACTED_ON } from './injectTargets';
-import { describeStep, pickNewTargets, planOfRun, runningStep } from './progressive';
-import { gateInput, runReference, touch } from './runFacts';
+import { describeStep, eligibleAtWidening, pickNewTargets, planOfRun, runningStep } from './progressive';
+import { gateInput, runReference, touch, untilHeartbeatDue } from './runFacts';
 
 /** Why a Running run moves to RollingBack; rollBack maps each to its terminal phase. */
-export type StopCause = 'HypothesisViolated' | 'ProgressiveStepFailed' | 'DurationElapsed' | 'ProgressiveStepsCompleted';
+export type StopCause =
+  | 'HypothesisViolated'
+  | 'ProgressiveStepFailed'
+  | 'DurationElapsed'
+  | 'ProgressiveStepsCompleted'
+  /** A widening would pass the cap against the pods eligible then. */
+  | 'BlastRadiusExceeded';
 
 /**
  * The gate's violation() resolves the moment the during-probes find a violation; it then wakes
@@ -67,12 +74,37 @@ function finishStep(status: RunStatus, result: 'Passed' | 'Failed'): void {
   }
 }
 
-async function renewHeartbeat(context: RunContext, check: GateCheck, force: boolean): Promise<void> {
+/**
+ * One line per probe that changes whenever a sample is added or a verdict moves: comparing it
+ * says whether the gate has anything new for status.probes.
+ */
+function probesSignature(probes: readonly ProbeResult[] | undefined): string {
+  return (probes ?? [])
+    .map(p => `${p.name}|${p.samples.length}|${p.samples[p.samples.length - 1]?.time}|${p.verdict}|${p.consecutiveFailures}`)
+    .join('\n');
+}
+
+/**
+ * How often a Running run is reconciled on its own: every heartbeat, and with a hypothesis at
+ * least every probe interval, so that each new sample reaches status.probes within one interval.
+ */
+function tickMs(context: RunContext): number {
+  const heartbeat = context.deps.timing.heartbeatIntervalMs;
+  const hypothesis = context.spec?.hypothesis;
+  return hypothesis ? Math.min(heartbeat, parseDuration(hypothesis.interval)) : heartbeat;
+}
+
+/**
+ * Writes status when the heartbeat is due or the gate has new samples, and not otherwise: every
+ * write comes back as a watch event that reconciles the run again, so writing on every reconcile
+ * would loop as fast as the API server answers (tens of writes a second), and each of those
+ * writes would make a node daemon's record write conflict and retry.
+ */
+async function renewHeartbeat(context: RunContext, check: GateCheck): Promise<void> {
   const { deps } = context;
   const status = context.run.status!;
-  const heartbeatAge = Date.now() - Date.parse(status.heartbeatTime ?? '1970-01-01T00:00:00Z');
-  // Renew a little early so that a slow write never lets the heartbeat look stale.
-  if (force || heartbeatAge >= deps.timing.heartbeatIntervalMs * 0.8 || check.probes) {
+  const newProbes = check.probes !== undefined && probesSignature(check.probes) !== probesSignature(status.probes);
+  if (untilHeartbeatDue(status, deps.timing.heartbeatIntervalMs) === 0 || newProbes) {
     const { run } = await deps.status.update(context.run, (fresh, object) => {
       if (fresh.phase !== 'Running') return false;
       touch(fresh, object);
@@ -94,9 +126,9 @@ async function awaitStepInjection(context: RunContext, step: PlannedStep, total:
   const waiting = status.targets.filter(record => NOT_YET_ACTED_ON.has(record.phase)).length;
   const waitedMs = Date.now() - Date.parse(running.startedAt);
   if (waiting > 0 && waitedMs < deps.timing.injectionTimeoutMs) {
-    await renewHeartbeat(context, check, false);
+    await renewHeartbeat(context, check);
     // Node daemons report through status, which wakes the run; this is only the fallback tick.
-    return stop(Math.min(deps.timing.heartbeatIntervalMs, deps.timing.injectionTimeoutMs - waitedMs));
+    return stop(Math.min(tickMs(context), deps.timing.injectionTimeoutMs - waitedMs));
   }
   const { run, written } = await deps.status.update(context.run, (fresh, object) => {
     const last = fresh.steps[fresh.steps.length - 1];
@@ -118,10 +150,13 @@ async function awaitStepInjection(context: RunContext, step: PlannedStep, total:
 /**
  * Widens to the next progressive step: the step's new targets are chosen among the pods not yet
  * targeted that were there before the run (pickNewTargets), and written (Selected) together with
- * the step's record, in one status write, before any of them is touched; then they are injected. A restart between the two finds them Selected
- * and injects them (never a record already acted on).
+ * the step's record, in one status write, before any of them is touched; then they are injected.
+ * A restart between the two finds them Selected and injects them (never a record already acted
+ * on). The plan passed the cap against the pods eligible at preflight; the widening checks it
+ * again against the pods eligible now (eligibleAtWidening), the same integer test preflight
+ * uses, and stops the run instead of widening past it (a Deployment scaled down mid-run).
  */
-async function widen(context: RunContext, next: PlannedStep, total: number): Promise<void> {
+async function widen(context: RunContext, next: PlannedStep, total: number, check: GateCheck): Promise<StepOutcome> {
   const { deps } = context;
   const spec = context.spec!;
   const status = context.run.status!;
@@ -129,6 +164,16 @@ async function widen(context: RunContext, next: PlannedStep, total: number): Pro
   const targets = status.targets ?? [];
   const alreadyPods = new Set(targets.map(record => record.pod)).size;
   const selection = pickNewTargets(candidates, targets, Math.max(0, next.targetCount - alreadyPods), spec.seed, next.index, status.startedAt);
+  const widened = computeBlastRadius(
+    alreadyPods + selection.selected.length,
+    eligibleAtWidening(candidates, targets, status.startedAt),
+    spec.safety.maxBlastRadiusPercent,
+  );
+  if (exceedsLimit(widened)) {
+    const message = `${describeStep(next, total)} not started: ${widened.selected} of the ${widened.eligible} pods eligible now is ${widened.percent}%, above the limit of ${widened.limit}% (safety.maxBlastRadiusPercent)`;
+    context.log.warn({ step: next.index + 1, ...widened }, 'progressive widening over the blast-radius limit');
+    return moveToRollingBack(context, 'BlastRadiusExceeded', message, check, fresh => finishStep(fresh, 'Passed'));
+  }
   const { run, written } = await deps.status.update(context.run, (fresh, object) => {
     const last = fresh.steps[fresh.steps.length - 1];
     if (fresh.phase !== 'Running' || !last || last.index !== next.index - 1) return false;
@@ -153,6 +198,7 @@ async function widen(context: RunContext, next: PlannedStep, total: number): Pro
     deps.events.emit({ regarding: runReference(run), type: 'Normal', reason: 'ChaosRunWidening', message: `widening to ${describeStep(next, total)}` });
     await injectPending(context);
   }
+  return stop(0);
 }
 
 /**
@@ -183,8 +229,8 @@ export const holdRunning: ReconcileStep = {
       if (Date.now() >= endsAt) {
         return moveToRollingBack(context, 'DurationElapsed', `the run's duration of ${spec.duration} elapsed`, check);
       }
-      await renewHeartbeat(context, check, false);
-      return stop(Math.max(0, Math.min(deps.timing.heartbeatIntervalMs, endsAt - Date.now())));
+      await renewHeartbeat(context, check);
+      return stop(Math.max(0, Math.min(tickMs(context), endsAt - Date.now())));
     }
 
     const steps = gateInput(context).status.steps;
@@ -203,8 +249,8 @@ export const holdRunning: ReconcileStep = {
       case 'injecting':
         return awaitStepInjection(context, action.step, plan.length, check);
       case 'hold':
-        await renewHeartbeat(context, check, false);
-        return stop(Math.max(0, Math.min(deps.timing.heartbeatIntervalMs, action.remainingMs)));
+        await renewHeartbeat(context, check);
+        return stop(Math.max(0, Math.min(tickMs(context), action.remainingMs)));
       case 'pass': {
         const next = plan[action.step.index + 1];
         if (!next) {
@@ -212,8 +258,7 @@ export const holdRunning: ReconcileStep = {
             finishStep(fresh, 'Passed'),
           );
         }
-        await widen(context, next, plan.length);
-        return stop(0);
+        return widen(context, next, plan.length, check);
       }
       case 'widen':
         // Only when status.steps lost its first record (written with the plan): nothing to widen from.

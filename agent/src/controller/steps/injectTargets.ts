@@ -10,7 +10,7 @@ import {
   type RunStatus,
 } from '@chaoscraft/backstage-plugin-chaos-node';
 import { CONTINUE, ReconcileStep, RunContext, stop } from '../pipeline';
-import { awaitFinalizer, faultContext, faultOfRecord, runReference, stopRequest, touch } from './runFacts';
+import { awaitFinalizer, faultContext, faultOfRecord, runReference, stopRequest, touch, untilHeartbeatDue } from './runFacts';
 
 /** Records this controller still has to act on: planned, not yet acted on, its own faults. */
 function pendingControllerRecords(context: RunContext): TargetRecord[] {
@@ -137,7 +137,7 @@ export const injectTargets: ReconcileStep = {
     const timedOut = waitedMs >= deps.timing.injectionTimeoutMs;
     const { run } = await deps.status.update(context.run, (status, fresh) => {
       if (status.phase !== 'Injecting') return false;
-      touch(status, fresh);
+      const messageBefore = status.message;
       enterRunningOnceActedOn(status);
       if (status.phase === 'Injecting' && timedOut) {
         const message = `${status.message} timed out after ${Math.round(waitedMs / 1000)} s; rolling back`;
@@ -146,6 +146,11 @@ export const injectTargets: ReconcileStep = {
         status.message = message;
         setCondition(status, { type: 'RolledBack', status: 'False', reason: 'InProgress', message });
       }
+      // Nothing new and the heartbeat not due: no write, which would only wake this reconcile
+      // again at once and make the daemons' record writes conflict.
+      const changed = status.phase !== 'Injecting' || status.message !== messageBefore;
+      if (!changed && untilHeartbeatDue(status, deps.timing.heartbeatIntervalMs) > 0) return false;
+      touch(status, fresh);
       return true;
     });
     context.run = run;
@@ -154,7 +159,8 @@ export const injectTargets: ReconcileStep = {
       return CONTINUE;
     }
     if (run.status?.phase === 'Injecting') {
-      return stop(Math.min(deps.timing.heartbeatIntervalMs, deps.timing.injectionTimeoutMs - waitedMs));
+      const untilDue = untilHeartbeatDue(run.status, deps.timing.heartbeatIntervalMs);
+      return stop(Math.max(1, Math.min(untilDue || deps.timing.heartbeatIntervalMs, deps.timing.injectionTimeoutMs - waitedMs)));
     }
     return CONTINUE;
   },

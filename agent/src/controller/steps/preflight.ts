@@ -1,12 +1,12 @@
 import type { ChaosRunSpec, TargetRecord } from '@chaoscraft/backstage-plugin-chaos-common';
 import { checkNodeDaemons } from '../../safety/nodeDaemons';
-import { checkBlastRadius, checkNamespace, checkSpecSupport } from '../../safety/preflight';
+import { checkBlastRadius, checkCeilings, checkNamespace, checkSpecSupport } from '../../safety/preflight';
 import { isEligible } from '../../selection/candidates';
 import { computeBlastRadius } from '../../selection/blastRadius';
 import { selectTargets, TargetSelection } from '../../selection/selectTargets';
 import { appendTargetEvent, nowIso, RunStatus, setCondition, type ChaosRunResource } from '@chaoscraft/backstage-plugin-chaos-node';
 import { CONTINUE, RunContext, ReconcileStep, stop } from '../pipeline';
-import type { GateCheck } from '../hypothesisGate';
+import type { GateCheck } from '../../hypothesis/hypothesisGate';
 import { awaitFinalizer, finishRun, gateInput, runReference, touch, writeFirstPlan } from './runFacts';
 import { isProgressive, progressivePlan, runningStep } from './progressive';
 import { admissionPlanOf, injectAdmissionPlan } from './admissionPlan';
@@ -75,7 +75,7 @@ export const preflight: ReconcileStep = {
       return CONTINUE;
     }
 
-    const unsupported = checkSpecSupport(spec, type => deps.faults.supports(type));
+    const unsupported = checkSpecSupport(spec, type => deps.faults.supports(type)) ?? checkCeilings(spec, deps.policy);
     if (unsupported) {
       await refuse(context, unsupported);
       return stop();

@@ -1,7 +1,7 @@
 import type { TargetRecord } from '@chaoscraft/backstage-plugin-chaos-common';
 import { normalizeStatus, sameTarget, setCondition, transitionRecord } from '@chaoscraft/backstage-plugin-chaos-node';
 import { ReconcileStep, RunContext, stop } from '../pipeline';
-import { Ending, faultContext, finishRun, gateInput, touch } from './runFacts';
+import { Ending, faultContext, finishRun, gateInput, touch, untilHeartbeatDue } from './runFacts';
 import type { ProbeResult } from '@chaoscraft/backstage-plugin-chaos-common';
 
 /** Record phases a node daemon has yet to move to Recovered (or Failed) during a rollback. */
@@ -97,15 +97,21 @@ export const rollBack: ReconcileStep = {
     const since = status.conditions.find(c => c.type === 'RolledBack')?.lastTransitionTime ?? status.heartbeatTime;
     const elapsed = Date.now() - Date.parse(since ?? new Date().toISOString());
     if (waiting.length > 0 && elapsed < deps.timing.rollbackTimeoutMs) {
-      const { run } = await deps.status.update(context.run, (fresh, object) => {
-        if (fresh.phase !== 'RollingBack') return false;
-        touch(fresh, object);
-        return true;
-      });
-      context.run = run;
-      context.log.info({ waiting: waiting.length }, 'waiting for node daemons to recover their targets');
+      // Only the heartbeat is written while waiting, and only when due: a write on every
+      // reconcile would wake the next one at once, and each would make the daemons' record
+      // writes conflict and retry, which is the rollback this wait is for.
+      if (untilHeartbeatDue(context.run.status, deps.timing.heartbeatIntervalMs) === 0) {
+        const { run } = await deps.status.update(context.run, (fresh, object) => {
+          if (fresh.phase !== 'RollingBack') return false;
+          touch(fresh, object);
+          return true;
+        });
+        context.run = run;
+        context.log.info({ waiting: waiting.length }, 'waiting for node daemons to recover their targets');
+      }
       // Daemon writes wake the reconcile through the watch; the timer is for heartbeat and timeout.
-      return stop(Math.min(deps.timing.heartbeatIntervalMs, deps.timing.rollbackTimeoutMs - elapsed));
+      const untilDue = untilHeartbeatDue(context.run.status, deps.timing.heartbeatIntervalMs);
+      return stop(Math.max(1, Math.min(untilDue || deps.timing.heartbeatIntervalMs, deps.timing.rollbackTimeoutMs - elapsed)));
     }
 
     const timedOut = waiting.length > 0;

@@ -7,10 +7,10 @@ import {
   Verdict,
 } from '@chaoscraft/backstage-plugin-chaos-common';
 import type { V1ObjectReference } from '@kubernetes/client-node';
-import { CHAOS_FINALIZER, ChaosRunResource, isConflict, normalizeStatus, nowIso, RunStatus, setCondition } from '@chaoscraft/backstage-plugin-chaos-node';
+import { CHAOS_FINALIZER, ChaosRunResource, fitStatusBudget, isConflict, normalizeStatus, nowIso, RunStatus, setCondition } from '@chaoscraft/backstage-plugin-chaos-node';
 import type { ApplyContext } from '../../faults';
 import type { Logger } from '../../log';
-import type { GateInput } from '../hypothesisGate';
+import type { GateInput } from '../../hypothesis/hypothesisGate';
 import type { RunContext } from '../pipeline';
 
 export function runReference(run: ChaosRunResource): V1ObjectReference {
@@ -56,6 +56,15 @@ export function faultOfRecord(faults: readonly Fault[], type: string): Fault | u
 export function touch(status: RunStatus, run: ChaosRunResource): void {
   status.heartbeatTime = nowIso();
   status.observedGeneration = run.metadata.generation;
+}
+
+/**
+ * Milliseconds until the heartbeat must be renewed (0 when it is due). It is renewed a little
+ * early, at 80% of the interval, so that a slow write never lets it look stale.
+ */
+export function untilHeartbeatDue(status: Pick<RunStatus, 'heartbeatTime'> | undefined, intervalMs: number, now = Date.now()): number {
+  const age = now - Date.parse(status?.heartbeatTime ?? '1970-01-01T00:00:00Z');
+  return Math.max(0, intervalMs * 0.8 - age);
 }
 
 /** What the hypothesis gate is shown of the run. */
@@ -202,6 +211,7 @@ export async function writeFirstPlan(
       { phase: status.phase!, time: nowIso(), reason: status.reason?.slice(0, 128), message: status.message?.slice(0, 1024) },
     ];
   }
+  fitStatusBudget(status);
   const written = await context.deps.runs.jsonPatchStatus(context.run, [
     { op: 'test', path: '/metadata/uid', value: metadata.uid },
     { op: 'test', path: '/metadata/generation', value: metadata.generation },

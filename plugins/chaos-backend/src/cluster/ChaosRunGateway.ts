@@ -15,7 +15,7 @@ import {
 
 /** A ChaosRun as the backend reads it: only what it mirrors. */
 export type ChaosRunObject = {
-  metadata: { name: string; namespace: string; resourceVersion?: string; labels?: Record<string, string> };
+  metadata: { name: string; namespace: string; uid?: string; resourceVersion?: string; labels?: Record<string, string> };
   status?: Partial<ChaosRunStatus>;
 };
 
@@ -61,9 +61,13 @@ export class ChaosRunGateway {
     }
   }
 
-  async abort(namespace: string, name: string): Promise<void> {
+  /**
+   * Sets spec.abort. With a uid, the patch carries it as a precondition: the API server refuses
+   * (409) to patch another object that took the same name.
+   */
+  async abort(namespace: string, name: string, uid?: string): Promise<void> {
     await this.api.patchNamespacedCustomObject(
-      { ...BASE, namespace, name, body: { spec: { abort: true } } },
+      { ...BASE, namespace, name, body: { ...(uid ? { metadata: { uid } } : {}), spec: { abort: true } } },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     );
   }

@@ -82,6 +82,29 @@ export class ClusterRegistry {
     return kc;
   }
 
+  /**
+   * The hosts of the cluster's API server: what a steady-state probe must never be pointed at
+   * (probes run inside the cluster, with the agent's network position).
+   */
+  apiServerHosts(cluster: ChaosCluster): string[] {
+    const urls = [cluster.url];
+    try {
+      urls.push(this.kubeConfig(cluster).getCurrentCluster()?.server);
+    } catch {
+      // An unreadable kubeconfig fails the run later with its own error; nothing to add here.
+    }
+    const hosts = new Set<string>();
+    for (const url of urls) {
+      if (!url) continue;
+      try {
+        hosts.add(new URL(url).hostname.replace(/^\[|\]$/g, ''));
+      } catch {
+        // Not a URL: nothing to deny by it.
+      }
+    }
+    return [...hosts];
+  }
+
   /** Closes every cluster's shared connections (at shutdown). */
   async close(): Promise<void> {
     const configs = [...this.kubeConfigs.values()];

@@ -65,9 +65,13 @@ export class DatabaseExperimentStore implements ExperimentStore {
     private readonly clock: Clock,
   ) {}
 
-  async list({ entityRef, offset, limit }: ListExperimentsOptions): Promise<Page<Experiment>> {
-    const scoped = (): Knex.QueryBuilder =>
-      entityRef ? this.db(TABLE).where({ entity_ref: entityRef }) : this.db(TABLE);
+  async list({ entityRef, entityRefs, offset, limit }: ListExperimentsOptions): Promise<Page<Experiment>> {
+    const scoped = (): Knex.QueryBuilder => {
+      let query = this.db(TABLE);
+      if (entityRef) query = query.where({ entity_ref: entityRef });
+      if (entityRefs) query = query.whereIn('entity_ref', entityRefs);
+      return query;
+    };
     const [{ count }] = await scoped().count<[{ count: number | string }]>({ count: '*' });
     const rows: ExperimentRow[] = await scoped()
       .select('*')
@@ -78,6 +82,10 @@ export class DatabaseExperimentStore implements ExperimentStore {
       .offset(offset)
       .limit(limit);
     return { items: rows.map(toExperiment), totalCount: Number(count), offset, limit };
+  }
+
+  async listEntityRefs(): Promise<string[]> {
+    return (await this.db(TABLE).distinct('entity_ref')).map((r: { entity_ref: string }) => r.entity_ref);
   }
 
   async get(id: string): Promise<Experiment | undefined> {

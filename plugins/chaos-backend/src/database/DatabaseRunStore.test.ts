@@ -11,6 +11,7 @@ const databases = TestDatabases.create({ ids: ['POSTGRES_15', 'SQLITE_3'] });
 // seconds after it. Nothing here depends on today's date.
 const T0 = Date.parse('2031-03-04T05:06:07.250Z');
 const t = (s: number): string => new Date(T0 + s * 1000).toISOString();
+const refOf = (run: { id: string }, uid?: string) => ({ id: run.id, cluster: 'sandbox', namespace: 'shop', resourceName: 'kill-abc', uid });
 
 describe.each(databases.eachSupportedId())('DatabaseRunStore on %s', databaseId => {
   async function setup() {
@@ -59,12 +60,12 @@ describe.each(databases.eachSupportedId())('DatabaseRunStore on %s', databaseId 
     const { runs, run } = await setup();
     expect((await runs.listLive()).map(r => r.id)).toEqual([run.id]);
 
-    await runs.applyStatus(run.id, running, '10');
-    await runs.applyStatus(run.id, running, '10');
-    await runs.applyStatus(run.id, completed, '12');
-    await runs.applyStatus(run.id, completed, '12');
+    await runs.applyStatus(refOf(run), running, '10');
+    await runs.applyStatus(refOf(run), running, '10');
+    await runs.applyStatus(refOf(run), completed, '12');
+    await runs.applyStatus(refOf(run), completed, '12');
     // A stale event after completion changes nothing.
-    await runs.applyStatus(run.id, running, '10');
+    await runs.applyStatus(refOf(run), running, '10');
 
     const detail = (await runs.get(run.id))!;
     expect(detail).toMatchObject({ phase: 'Completed', verdict: 'Passed', blastRadius: { selected: 1, eligible: 10 } });
@@ -76,7 +77,7 @@ describe.each(databases.eachSupportedId())('DatabaseRunStore on %s', databaseId 
   it('orders the timeline by phase even when the cluster clock is behind the backend', async () => {
     const { runs, run } = await setup();
     const behind = (s: number) => new Date(T0 - 3_600_000 + s * 1000).toISOString();
-    await runs.applyStatus(run.id, {
+    await runs.applyStatus(refOf(run), {
       ...completed,
       phaseTransitions: completed.phaseTransitions.map((p, i) => ({ ...p, time: behind(i) })),
     });
@@ -98,10 +99,10 @@ describe.each(databases.eachSupportedId())('DatabaseRunStore on %s', databaseId 
     expect((await runs.get(run.id))!.steps).toEqual([]);
     expect((await runs.get(run.id))!.abortLatencyMs).toBeUndefined();
 
-    await runs.applyStatus(run.id, { ...running, steps: [step(0, 1, 'Passed')] }, '10');
-    await runs.applyStatus(run.id, { ...running, phase: 'Aborted', reason: 'ProgressiveStepFailed', steps: [step(0, 1, 'Passed'), step(1, 2, 'Failed')], abortLatencyMs: 85 }, '12');
+    await runs.applyStatus(refOf(run), { ...running, steps: [step(0, 1, 'Passed')] }, '10');
+    await runs.applyStatus(refOf(run), { ...running, phase: 'Aborted', reason: 'ProgressiveStepFailed', steps: [step(0, 1, 'Passed'), step(1, 2, 'Failed')], abortLatencyMs: 85 }, '12');
     // A later status without them (e.g. the backend's own failure record) keeps what was seen.
-    await runs.applyStatus(run.id, { phase: 'Aborted' }, '13');
+    await runs.applyStatus(refOf(run), { phase: 'Aborted' }, '13');
 
     const detail = (await runs.get(run.id))!;
     expect(detail.steps).toEqual([step(0, 1, 'Passed'), step(1, 2, 'Failed')]);
@@ -119,7 +120,64 @@ describe.each(databases.eachSupportedId())('DatabaseRunStore on %s', databaseId 
   it('fails a run the cluster lost, once', async () => {
     const { runs, run } = await setup();
     await runs.fail(run.id, 'ChaosRunNotFound', 'gone');
-    await runs.applyStatus(run.id, running);
+    await runs.applyStatus(refOf(run), running);
     expect(await runs.get(run.id)).toMatchObject({ phase: 'Failed', reason: 'ChaosRunNotFound' });
+  });
+
+  it('applies a status only to the ChaosRun the run created: cluster, namespace, name and uid', async () => {
+    const { runs, run } = await setup();
+    const forged = [
+      { ...refOf(run), cluster: 'other' },
+      { ...refOf(run), namespace: 'elsewhere' },
+      { ...refOf(run), resourceName: 'copied-label' },
+    ];
+    for (const ref of forged) expect(await runs.applyStatus(ref, completed, '99')).toBe(false);
+    expect((await runs.get(run.id))!.phase).toBe('Pending');
+
+    // The first status binds the uid; an object of the same name with another uid changes nothing.
+    expect(await runs.applyStatus(refOf(run, 'uid-1'), running, '10')).toBe(true);
+    expect(await runs.applyStatus(refOf(run, 'uid-2'), completed, '12')).toBe(false);
+    expect(await runs.resourceUid(run.id)).toBe('uid-1');
+    expect((await runs.get(run.id))!.phase).toBe('Running');
+    expect(await runs.applyStatus(refOf(run, 'uid-1'), completed, '12')).toBe(true);
+    expect((await runs.get(run.id))!.phase).toBe('Completed');
+  });
+
+  it('keeps concurrent status writes consistent: every one lands on the latest row', async () => {
+    const { runs, run } = await setup();
+    // Many writers at once, in an order that is not the phases' order: the result is the furthest
+    // phase, and every target of every write is recorded.
+    const writes = Array.from({ length: 12 }, (_, i) =>
+      runs.applyStatus(
+        refOf(run),
+        { ...running, targets: [{ pod: `checkout-${i}`, node: 'n', fault: 'pod-kill' as const, phase: 'Injected' as const, events: [] }] },
+        String(i),
+      ),
+    );
+    writes.splice(5, 0, runs.applyStatus(refOf(run), completed, '50'));
+    await Promise.all(writes);
+    const detail = (await runs.get(run.id))!;
+    expect(detail.phase).toBe('Completed');
+    expect(detail.targets.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('lets one experiment have one live run, and an entity its limit, atomically', async () => {
+    const { runs, experiments, experiment } = await setup();
+    const newRun = (experimentId: string) => ({
+      id: randomUUID(), experimentId, experimentName: 'x', entityRef: experiment.entityRef, cluster: 'sandbox',
+      namespace: 'shop', resourceName: `r-${randomUUID().slice(0, 8)}`, dryRun: false, createdBy: 'user:default/alice', spec: {},
+    });
+    // setup() already left one live run of `experiment`.
+    await expect(runs.create(newRun(experiment.id), { maxPerEntity: 5 })).rejects.toThrow(/already has a live run/);
+    const others = await Promise.all(
+      ['a', 'b', 'c'].map(name => experiments.create({ ...experiment, name }, 'user:default/alice')),
+    );
+    const attempts = await Promise.allSettled(others.map(o => runs.create(newRun(o.id), { maxPerEntity: 2 })));
+    expect(attempts.filter(a => a.status === 'fulfilled')).toHaveLength(1);
+    expect(attempts.filter(a => a.status === 'rejected').map(a => String((a as PromiseRejectedResult).reason))).toEqual([
+      expect.stringContaining('ConflictError'),
+      expect.stringContaining('ConflictError'),
+    ]);
+    expect(await runs.listLive()).toHaveLength(2);
   });
 });

@@ -13,10 +13,11 @@ import type {
 } from '@chaoscraft/backstage-plugin-chaos-common';
 import { RUN_PHASES, TERMINAL_PHASES } from '@chaoscraft/backstage-plugin-chaos-common';
 import type { DatabaseService } from '@backstage/backend-plugin-api';
+import { ConflictError } from '@backstage/errors';
 import { Knex } from 'knex';
 import { Clock, systemClock } from '../clock';
 import { migrateChaosDatabase } from './DatabaseExperimentStore';
-import { NewRun, RunStore } from './RunStore';
+import { ChaosRunRef, ListOptions, LiveRunLimits, NewRun, RunStore } from './RunStore';
 import { toIsoString } from './timestamps';
 
 type RunRow = {
@@ -38,6 +39,8 @@ type RunRow = {
   steps: string | null;
   abort_latency_ms: number | null;
   resource_version: string | null;
+  resource_uid?: string | null;
+  status_version?: number;
   created_by: string;
   created_at: Date | string;
   updated_at: Date | string;
@@ -73,7 +76,11 @@ export class DatabaseRunStore implements RunStore {
     private readonly clock: Clock,
   ) {}
 
-  async create(run: NewRun): Promise<Run> {
+  private isPostgres(): boolean {
+    return String(this.db.client.config.client).includes('pg');
+  }
+
+  async create(run: NewRun, limits?: LiveRunLimits): Promise<Run> {
     const now = this.clock.now();
     const row: RunRow = {
       id: run.id,
@@ -101,6 +108,7 @@ export class DatabaseRunStore implements RunStore {
       finished_at: null,
     };
     await this.db.transaction(async tx => {
+      if (limits) await this.checkLiveRunLimits(tx, run, limits);
       await tx('chaos_runs').insert(row);
       await tx('chaos_run_events').insert({ run_id: run.id, phase: 'Pending', time: now, reason: 'Created', message: `Run requested by ${run.createdBy}` });
     });
@@ -129,9 +137,33 @@ export class DatabaseRunStore implements RunStore {
     };
   }
 
-  async list({ entityRef, offset, limit }: { entityRef?: string; offset: number; limit: number }): Promise<Page<Run>> {
-    const scoped = (): Knex.QueryBuilder =>
-      entityRef ? this.db('chaos_runs').where({ entity_ref: entityRef }) : this.db('chaos_runs');
+  /**
+   * One experiment, one live run; one entity, at most `maxPerEntity`. On PostgreSQL the entity's
+   * experiment rows are locked first, so two concurrent starts for one entity serialize here;
+   * SQLite has a single writer, so its transactions already do.
+   */
+  private async checkLiveRunLimits(tx: Knex.Transaction, run: NewRun, limits: LiveRunLimits): Promise<void> {
+    if (this.isPostgres()) {
+      await tx('chaos_experiments').where({ entity_ref: run.entityRef }).forUpdate().select('id');
+    }
+    const live = (): Knex.QueryBuilder => tx('chaos_runs').whereNotIn('phase', [...TERMINAL_PHASES]);
+    const sameExperiment = await live().where({ experiment_id: run.experimentId }).first('id');
+    if (sameExperiment) {
+      throw new ConflictError(`Experiment ${run.experimentName} already has a live run (${sameExperiment.id}): one at a time`);
+    }
+    const [{ count }] = await live().where({ entity_ref: run.entityRef }).count<[{ count: number | string }]>({ count: '*' });
+    if (Number(count) >= limits.maxPerEntity) {
+      throw new ConflictError(`${run.entityRef} already has ${count} live runs, the most it may have at once (chaos.ceilings.maxLiveRunsPerEntity)`);
+    }
+  }
+
+  async list({ entityRef, entityRefs, offset, limit }: ListOptions): Promise<Page<Run>> {
+    const scoped = (): Knex.QueryBuilder => {
+      let query = this.db('chaos_runs');
+      if (entityRef) query = query.where({ entity_ref: entityRef });
+      if (entityRefs) query = query.whereIn('entity_ref', entityRefs);
+      return query;
+    };
     const [{ count }] = await scoped().count<[{ count: number | string }]>({ count: '*' });
     const rows: RunRow[] = await scoped()
       .select('*')
@@ -141,61 +173,106 @@ export class DatabaseRunStore implements RunStore {
     return { items: rows.map(toRun), totalCount: Number(count), offset, limit };
   }
 
+  async listEntityRefs(): Promise<string[]> {
+    return (await this.db('chaos_runs').distinct('entity_ref')).map((r: { entity_ref: string }) => r.entity_ref);
+  }
+
+  async resourceUid(id: string): Promise<string | undefined> {
+    const row: Pick<RunRow, 'resource_uid'> | undefined = await this.db('chaos_runs').where({ id }).first('resource_uid');
+    return row?.resource_uid ?? undefined;
+  }
+
   async listLive(): Promise<Run[]> {
     const rows: RunRow[] = await this.db('chaos_runs').whereNotIn('phase', [...TERMINAL_PHASES]);
     return rows.map(toRun);
   }
 
-  async applyStatus(id: string, status: Partial<ChaosRunStatus>, resourceVersion?: string): Promise<void> {
-    await this.db.transaction(async tx => {
-      const row: RunRow | undefined = await tx('chaos_runs').where({ id }).first();
-      if (!row) return;
-      // A terminal record is final, and phases only move forward: a late or replayed event
-      // (resourceVersions are opaque, so order is judged by phase) never rewinds a run.
-      if (TERMINAL_PHASES.includes(row.phase) && status.phase !== row.phase) return;
-      if (status.phase && RUN_PHASES.indexOf(status.phase) < RUN_PHASES.indexOf(row.phase)) return;
-      const phase = status.phase ?? row.phase;
-      await tx('chaos_runs').where({ id }).update({
-        phase,
-        verdict: status.verdict ?? row.verdict,
-        reason: status.reason ?? row.reason,
-        message: status.message ?? row.message,
-        blast_radius: status.blastRadius ? JSON.stringify(status.blastRadius) : row.blast_radius,
-        probes: status.probes?.length ? JSON.stringify(status.probes) : row.probes,
-        steps: status.steps?.length ? JSON.stringify(status.steps) : row.steps,
-        abort_latency_ms: status.abortLatencyMs ?? row.abort_latency_ms,
-        resource_version: resourceVersion ?? row.resource_version,
-        started_at: optionalDate(status.startedAt) ?? row.started_at,
-        finished_at: optionalDate(status.finishedAt) ?? row.finished_at,
-        updated_at: this.clock.now(),
+  async applyStatus(ref: ChaosRunRef, status: Partial<ChaosRunStatus>, resourceVersion?: string): Promise<boolean> {
+    return this.apply(ref.id, status, resourceVersion, row => {
+      // Only the object the backend created: same cluster, namespace and name, and the same uid
+      // once bound. A ChaosRun made elsewhere with a copied run-id label changes nothing.
+      if (row.cluster !== ref.cluster || row.namespace !== ref.namespace || row.resource_name !== ref.resourceName) return false;
+      if (row.resource_uid && ref.uid && row.resource_uid !== ref.uid) return false;
+      return true;
+    }, ref.uid);
+  }
+
+  /**
+   * Applies a status in a transaction that reads the row (FOR UPDATE on PostgreSQL) and writes it
+   * back only if its status_version is still the one read: a concurrent writer makes this one
+   * re-read and re-apply, so no write is ever based on a stale row, on SQLite as on PostgreSQL.
+   */
+  private async apply(
+    id: string,
+    status: Partial<ChaosRunStatus>,
+    resourceVersion: string | undefined,
+    accept: (row: RunRow) => boolean,
+    uid?: string,
+  ): Promise<boolean> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const outcome = await this.db.transaction(async tx => {
+        let query = tx('chaos_runs').where({ id });
+        if (this.isPostgres()) query = query.forUpdate();
+        const row: RunRow | undefined = await query.first();
+        if (!row || !accept(row)) return 'refused' as const;
+        // A terminal record is final, and phases only move forward: a late or replayed event
+        // (resourceVersions are opaque, so order is judged by phase) never rewinds a run.
+        if (TERMINAL_PHASES.includes(row.phase) && status.phase !== row.phase) return 'applied' as const;
+        if (status.phase && RUN_PHASES.indexOf(status.phase) < RUN_PHASES.indexOf(row.phase)) return 'applied' as const;
+        const phase = status.phase ?? row.phase;
+        const version = Number(row.status_version ?? 0);
+        const updated = await tx('chaos_runs').where({ id, status_version: version }).update({
+          phase,
+          verdict: status.verdict ?? row.verdict,
+          reason: status.reason ?? row.reason,
+          message: status.message ?? row.message,
+          blast_radius: status.blastRadius ? JSON.stringify(status.blastRadius) : row.blast_radius,
+          probes: status.probes?.length ? JSON.stringify(status.probes) : row.probes,
+          steps: status.steps?.length ? JSON.stringify(status.steps) : row.steps,
+          abort_latency_ms: status.abortLatencyMs ?? row.abort_latency_ms,
+          resource_version: resourceVersion ?? row.resource_version,
+          resource_uid: row.resource_uid ?? uid ?? null,
+          started_at: optionalDate(status.startedAt) ?? row.started_at,
+          finished_at: optionalDate(status.finishedAt) ?? row.finished_at,
+          updated_at: this.clock.now(),
+          status_version: version + 1,
+        });
+        if (updated === 0) return 'stale' as const;
+
+        for (const t of transitionsOf(status, this.clock)) {
+          await tx('chaos_run_events')
+            .insert({ run_id: id, phase: t.phase, time: new Date(t.time), reason: t.reason ?? null, message: t.message ?? null })
+            .onConflict(['run_id', 'phase'])
+            .ignore();
+        }
+
+        for (const t of status.targets ?? []) {
+          await tx('chaos_run_targets')
+            .insert(fromTarget(id, t))
+            .onConflict(['run_id', 'pod', 'fault'])
+            .merge();
+        }
+        return 'applied' as const;
       });
+      if (outcome !== 'stale') return outcome === 'applied';
+    }
+    throw new ConflictError(`Run ${id} kept changing while its status was applied`);
+  }
 
-      for (const t of transitionsOf(status, this.clock)) {
-        await tx('chaos_run_events')
-          .insert({ run_id: id, phase: t.phase, time: new Date(t.time), reason: t.reason ?? null, message: t.message ?? null })
-          .onConflict(['run_id', 'phase'])
-          .ignore();
-      }
-
-      for (const t of status.targets ?? []) {
-        await tx('chaos_run_targets')
-          .insert(fromTarget(id, t))
-          .onConflict(['run_id', 'pod', 'fault'])
-          .merge();
-      }
-    });
+  async note(id: string, reason: string, message: string): Promise<void> {
+    await this.db('chaos_runs').where({ id, phase: 'Pending' }).update({ reason, message, updated_at: this.clock.now() });
   }
 
   async fail(id: string, reason: string, message: string): Promise<void> {
     const now = this.clock.now().toISOString();
-    await this.applyStatus(id, {
+    await this.apply(id, {
       phase: 'Failed',
       verdict: 'Inconclusive',
       reason,
       message,
       finishedAt: now,
       phaseTransitions: [{ phase: 'Failed', time: now, reason, message }],
-    });
+    }, undefined, () => true);
   }
 }
 

@@ -6,6 +6,8 @@ import type {
 
 export type ListExperimentsOptions = {
   entityRef?: string;
+  /** Only these entities (what the caller may read); undefined: no restriction. */
+  entityRefs?: string[];
   offset: number;
   limit: number;
 };
@@ -20,6 +22,8 @@ export type ScheduledExperiment = {
 /** Durable storage of experiments. */
 export interface ExperimentStore {
   list(options: ListExperimentsOptions): Promise<Page<Experiment>>;
+  /** The distinct entities that have experiments. */
+  listEntityRefs(): Promise<string[]>;
   /** Returns undefined when there is no such experiment. */
   get(id: string): Promise<Experiment | undefined>;
   /** Throws ConflictError when the entity already has an experiment of that name. */

@@ -1,57 +1,75 @@
 import type { LoggerService } from '@backstage/backend-plugin-api';
 import { CHAOS_RUN_ID_LABEL } from '@chaoscraft/backstage-plugin-chaos-common';
-import { Watch } from '@kubernetes/client-node';
 import { ClusterRegistry } from '../cluster/ClusterRegistry';
-import { ChaosRunGateway, ChaosRunObject, chaosRunWatchPath } from '../cluster/ChaosRunGateway';
+import { ChaosRunGateway, ChaosRunObject } from '../cluster/ChaosRunGateway';
 import { RunStore } from '../database/RunStore';
+import { Clock, systemClock } from '../clock';
+import { ChaosRunWatch } from './ChaosRunWatch';
 
-const MAX_BACKOFF_MS = 30_000;
-/** A watch that stays silent this long is restarted: half-open connections stall silently. */
+/** The Backstage scheduler task (scope global) inside which one backend instance mirrors. */
+export const RUN_MIRROR_TASK_ID = 'chaos-run-mirror';
+/** How long one task invocation mirrors before it hands back (and another may take over). */
+export const MIRROR_WINDOW_MS = 5 * 60_000;
 const RESYNC_INTERVAL_MS = 60_000;
+/**
+ * A Pending run whose ChaosRun is not found is failed only after this long: its create may still
+ * be in flight (the API server gives up on a request after 60 s).
+ */
+export const CREATE_GRACE_MS = 120_000;
 
 /**
- * Mirrors ChaosRun status into the database: a watch per cluster (restarted with backoff),
- * a resync of every live run at start, and again periodically, so a backend restart mid-run
- * loses nothing. Writes are idempotent upserts, so a replay records nothing twice.
+ * Mirrors ChaosRun status into the database, trusting only the objects the backend created: the
+ * run-id label names a run, and cluster, namespace, name (and uid, once bound) must be that
+ * run's. Status of one run is applied serially (a per-run chain of promises), and each write is a
+ * conditional update on the row's status version, so neither interleaved events nor a second
+ * writer can apply a stale status. Writes are idempotent and forward-only.
+ *
+ * Only one backend instance mirrors at a time: `runWindow` is the body of a global scheduler task,
+ * so the scheduler's lock decides which instance watches and resyncs; when that instance dies its
+ * lock expires and another takes over, resyncing first. Every instance still mirrors the runs it
+ * creates itself (the create's answer), which the row lock and version keep consistent.
  */
 export class RunMirror {
-  private stopped = false;
-  private readonly aborts: Array<() => void> = [];
-  private resyncTimer?: NodeJS.Timeout;
+  private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly clock: Clock;
 
   constructor(
     private readonly clusters: ClusterRegistry,
     private readonly runs: RunStore,
     private readonly logger: LoggerService,
-  ) {}
+    options: { clock?: Clock } = {},
+  ) {
+    this.clock = options.clock ?? systemClock;
+  }
 
   gateway(clusterName: string): ChaosRunGateway {
     const cluster = this.clusters.resolve(clusterName);
     return new ChaosRunGateway(this.clusters.kubeConfig(cluster));
   }
 
-  async start(): Promise<void> {
-    await this.resync();
-    for (const cluster of this.clusters.clusters) {
-      this.watch(cluster.name, 0);
-    }
-    this.resyncTimer = setInterval(() => {
-      this.resync().catch(error => this.logger.warn(`Chaos run resync failed: ${error}`));
-    }, RESYNC_INTERVAL_MS);
-    this.resyncTimer.unref();
-  }
-
-  stop(): void {
-    this.stopped = true;
-    clearInterval(this.resyncTimer);
-    this.aborts.forEach(abort => abort());
-  }
-
-  /** Mirrors one ChaosRun object, if Backstage made it. */
-  async mirror(object: ChaosRunObject): Promise<void> {
-    const runId = object.metadata.labels?.[CHAOS_RUN_ID_LABEL];
-    if (!runId || !object.status) return;
-    await this.runs.applyStatus(runId, object.status, object.metadata.resourceVersion);
+  /**
+   * Mirrors one ChaosRun object seen in `cluster`, if it is one the backend created. Returns
+   * whether a run took its status.
+   */
+  mirror(cluster: string, object: ChaosRunObject): Promise<boolean> {
+    const runId = object.metadata?.labels?.[CHAOS_RUN_ID_LABEL];
+    if (!runId || !object.status || !object.metadata.name || !object.metadata.namespace) return Promise.resolve(false);
+    const previous = this.queues.get(runId) ?? Promise.resolve();
+    const next = previous
+      .catch(() => undefined)
+      .then(() =>
+        this.runs.applyStatus(
+          { id: runId, cluster, namespace: object.metadata.namespace, resourceName: object.metadata.name, uid: object.metadata.uid },
+          object.status!,
+          object.metadata.resourceVersion,
+        ),
+      );
+    this.queues.set(runId, next);
+    const cleanup = () => {
+      if (this.queues.get(runId) === next) this.queues.delete(runId);
+    };
+    next.then(cleanup, cleanup);
+    return next;
   }
 
   /** Reads every live run from its cluster: what a restart or a missed event left behind. */
@@ -59,11 +77,18 @@ export class RunMirror {
     for (const run of await this.runs.listLive()) {
       try {
         const object = await this.gateway(run.cluster).get(run.namespace, run.resourceName);
-        if (object) {
-          await this.mirror(object);
-        } else if (Date.now() - Date.parse(run.createdAt) > 30_000) {
-          // Young runs get a grace period: their ChaosRun may be in the middle of creation.
-          await this.runs.fail(run.id, 'ChaosRunNotFound', `ChaosRun ${run.namespace}/${run.resourceName} no longer exists in cluster ${run.cluster}`);
+        const uid = await this.runs.resourceUid(run.id);
+        const ours = object && (!uid || object.metadata.uid === uid);
+        if (ours) {
+          await this.mirror(run.cluster, object);
+        } else if (this.clock.now().getTime() - Date.parse(run.createdAt) > CREATE_GRACE_MS) {
+          await this.runs.fail(
+            run.id,
+            object ? 'ChaosRunReplaced' : 'ChaosRunNotFound',
+            object
+              ? `ChaosRun ${run.namespace}/${run.resourceName} in cluster ${run.cluster} is no longer the one this run created`
+              : `ChaosRun ${run.namespace}/${run.resourceName} no longer exists in cluster ${run.cluster}`,
+          );
         }
       } catch (error) {
         this.logger.warn(`Could not resync chaos run ${run.id} in cluster ${run.cluster}: ${error}`);
@@ -71,32 +96,38 @@ export class RunMirror {
     }
   }
 
-  /** `failures`: consecutive watches that ended before delivering anything; sets the backoff. */
-  private watch(clusterName: string, failures: number): void {
-    if (this.stopped) return;
-    let consecutiveFailures = failures;
-    const restart = (why: string) => {
-      if (this.stopped) return;
-      const delay = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** consecutiveFailures);
-      this.logger.info(`Chaos run watch on cluster ${clusterName} ended (${why}); restarting in ${delay} ms`);
-      setTimeout(() => this.watch(clusterName, consecutiveFailures + 1), delay).unref();
-    };
-    const watch = new Watch(this.clusters.kubeConfig(this.clusters.resolve(clusterName)));
-    watch
-      .watch(
-        chaosRunWatchPath,
-        { labelSelector: CHAOS_RUN_ID_LABEL, allowWatchBookmarks: false },
-        (type, object: ChaosRunObject) => {
-          consecutiveFailures = 0;
-          if (type === 'ADDED' || type === 'MODIFIED') {
-            this.mirror(object).catch(error =>
-              this.logger.warn(`Could not mirror chaos run ${object.metadata?.name}: ${error}`),
-            );
-          }
-        },
-        error => restart(error ? String(error) : 'closed by the server'),
-      )
-      .then(controller => this.aborts.push(() => controller.abort()))
-      .catch(error => restart(String(error)));
+  /**
+   * One mirroring window: resync, then watch every cluster (and resync every minute) until the
+   * window ends or `signal` says this instance no longer holds the task.
+   */
+  async runWindow(signal: AbortSignal, windowMs = MIRROR_WINDOW_MS): Promise<void> {
+    const resync = () => this.resync().catch(error => this.logger.warn(`Chaos run resync failed: ${error}`));
+    await resync();
+    if (signal.aborted) return;
+    const watches = this.clusters.clusters.map(
+      cluster =>
+        new ChaosRunWatch({
+          cluster: cluster.name,
+          kubeConfig: this.clusters.kubeConfig(cluster),
+          logger: this.logger,
+          onObject: (name, object) => {
+            this.mirror(name, object).catch(error => this.logger.warn(`Could not mirror chaos run ${object.metadata?.name}: ${error}`));
+          },
+        }),
+    );
+    watches.forEach(w => w.start());
+    const timer = setInterval(resync, RESYNC_INTERVAL_MS);
+    try {
+      await new Promise<void>(resolve => {
+        const end = setTimeout(resolve, windowMs);
+        signal.addEventListener('abort', () => {
+          clearTimeout(end);
+          resolve();
+        }, { once: true });
+      });
+    } finally {
+      clearInterval(timer);
+      watches.forEach(w => w.stop());
+    }
   }
 }

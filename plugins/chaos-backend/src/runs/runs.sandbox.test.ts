@@ -4,6 +4,8 @@ import {
   startTestBackend,
 } from '@backstage/backend-test-utils';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
+import { coreServices, createServiceFactory } from '@backstage/backend-plugin-api';
+import { chaosExperimentReadPermission } from '@chaoscraft/backstage-plugin-chaos-common';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import {
   sandboxKubeconfigPath,
@@ -22,6 +24,7 @@ import type { Knex } from 'knex';
 import request from 'supertest';
 import { chaosPlugin } from '../plugin';
 import { SCHEDULED_RUNS_TASK_ID } from './ScheduledRuns';
+import { RUN_MIRROR_TASK_ID } from './RunMirror';
 
 /**
  * The whole backend path against real components: the backend plugin on PostgreSQL creates
@@ -64,18 +67,32 @@ async function startBackend(
   result: AuthorizeResult.ALLOW | AuthorizeResult.DENY,
   scheduler = testScheduler(),
 ) {
-  return startTestBackend({
+  const backend = await startTestBackend({
     features: [
       chaosPlugin,
       scheduler.factory({ skipTaskRunOnStartup: true }),
       mockServices.database.factory({ knex, migrations: { skip: false } }),
-      mockServices.permissions.factory({ result }),
+      result === AuthorizeResult.ALLOW
+        ? mockServices.permissions.factory({ result })
+        : // A non-owner: may read the entity's chaos, may change none of it.
+          createServiceFactory({
+            service: coreServices.permissions,
+            deps: {},
+            factory: () => ({
+              authorize: async (requests: Array<{ permission: { name: string } }>) =>
+                requests.map(r => ({ result: r.permission.name === chaosExperimentReadPermission.name ? AuthorizeResult.ALLOW : AuthorizeResult.DENY })),
+              authorizeConditional: async (requests: unknown[]) => requests.map(() => ({ result: AuthorizeResult.DENY })),
+            }) as any,
+          }),
       mockServices.rootConfig.factory({
-        data: { chaos: { clusters: [{ name: 'sandbox', kubeconfigPath: await sandboxKubeconfigPath() }] } },
+        data: { permission: { enabled: true }, chaos: { clusters: [{ name: 'sandbox', kubeconfigPath: await sandboxKubeconfigPath() }] } },
       }),
       catalogServiceMock.factory({ entities: [entity(sandbox.namespace)] }),
     ],
   });
+  // The mirror runs inside its global scheduler task; this backend holds it until it stops.
+  scheduler.triggerTask(RUN_MIRROR_TASK_ID).catch(() => undefined);
+  return backend;
 }
 
 describe('runs against the sandbox and the real agent', () => {

@@ -1,24 +1,23 @@
 import {
   AuditorService,
+  BackstageCredentials,
+  BackstageUserPrincipal,
   HttpAuthService,
   LoggerService,
-  PermissionsService,
 } from '@backstage/backend-plugin-api';
 import {
   ConflictError,
   InputError,
-  NotAllowedError,
   NotFoundError,
+  ServiceUnavailableError,
 } from '@backstage/errors';
-import type { CatalogService } from '@backstage/plugin-catalog-node';
 import { stringifyEntityRef, parseEntityRef } from '@backstage/catalog-model';
-import {
-  AuthorizeResult,
-  ResourcePermission,
-} from '@backstage/plugin-permission-common';
+import type { ResourcePermission } from '@backstage/plugin-permission-common';
 import {
   DEFAULT_PAGE_LIMIT,
   ExperimentSpec,
+  MAX_PAGE_LIMIT,
+  MAX_PAGE_OFFSET,
   chaosRunAbortPermission,
   chaosRunCreatePermission,
   isTerminalPhase,
@@ -40,15 +39,18 @@ import { RunStore } from '../database/RunStore';
 import { launchExperimentRun } from '../runs/RunLauncher';
 import { RunMirror } from '../runs/RunMirror';
 import { createOpenApiRouter } from '../schema/openapi/generated';
+import type { ConfiguredCeilings } from './ceilingsConfig';
+import { EntityAccess } from './EntityAccess';
+import { bindExperiment } from './ExperimentBinding';
 
 export type RouterOptions = {
   experiments: ExperimentStore;
   runs: RunStore;
   clusters: ClusterRegistry;
   mirror: RunMirror;
-  catalog: CatalogService;
+  access: EntityAccess;
+  ceilings: ConfiguredCeilings;
   httpAuth: HttpAuthService;
-  permissions: PermissionsService;
   auditor: AuditorService;
   logger: LoggerService;
 };
@@ -82,44 +84,69 @@ function normalizeEntityRef(ref: string, field: string): string {
   }
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Ids are UUIDs; anything else names nothing, so it is a 404 before it reaches the database
+ * (PostgreSQL's uuid column would otherwise answer an invalid-input error, a 500).
+ */
+function checkId(id: string, what: 'experiment' | 'run'): string {
+  if (!UUID.test(id)) throw new NotFoundError(`No ${what} with id ${JSON.stringify(id.slice(0, 80))} (id: not a UUID)`);
+  return id.toLowerCase();
+}
+
 /** The paging query both lists share; the OpenAPI validator has already typed it. */
 function pageQuery(query: { entityRef?: string; offset?: number; limit?: number }): {
   entityRef?: string;
   offset: number;
   limit: number;
 } {
+  const offset = query.offset ?? 0;
+  const limit = query.limit ?? DEFAULT_PAGE_LIMIT;
+  if (!Number.isSafeInteger(offset) || offset < 0 || offset > MAX_PAGE_OFFSET) {
+    throw new InputError(`offset: must be a whole number from 0 to ${MAX_PAGE_OFFSET}`);
+  }
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE_LIMIT) {
+    throw new InputError(`limit: must be a whole number from 1 to ${MAX_PAGE_LIMIT}`);
+  }
   return {
-    entityRef: query.entityRef ? normalizeEntityRef(query.entityRef, 'entityRef') : undefined,
-    offset: query.offset ?? 0,
-    limit: query.limit ?? DEFAULT_PAGE_LIMIT,
+    entityRef: query.entityRef !== undefined ? normalizeEntityRef(query.entityRef, 'entityRef') : undefined,
+    offset,
+    limit,
   };
 }
 
 export async function createRouter(options: RouterOptions): Promise<express.Router> {
-  const { experiments, runs, clusters, mirror, catalog, httpAuth, permissions, auditor } = options;
+  const { experiments, runs, clusters, mirror, access, ceilings, httpAuth, auditor, logger } = options;
   const router = await createOpenApiRouter();
 
-  /** Only the entity's owners may change its experiments: the policy decides, per entity. */
-  async function authorize(
-    req: Request,
-    permission: ResourcePermission<'catalog-entity'>,
-    entityRef: string,
-  ): Promise<void> {
-    const credentials = await httpAuth.credentials(req, { allow: ['user'] });
-    const [decision] = await permissions.authorize(
-      [{ permission, resourceRef: entityRef }],
-      { credentials },
-    );
-    if (decision.result !== AuthorizeResult.ALLOW) {
-      throw new NotAllowedError(
-        `You may not ${permission.attributes.action} chaos experiments of ${entityRef}: only its owners may`,
-      );
+  // The generated router types each request; the credentials only need the headers.
+  const reader = (req: { headers: Request['headers'] }): Promise<BackstageCredentials> =>
+    httpAuth.credentials(req as Request, { allow: ['user', 'service'] });
+  const writer = (req: { headers: Request['headers'] }): Promise<BackstageCredentials<BackstageUserPrincipal>> =>
+    httpAuth.credentials(req as Request, { allow: ['user'] });
+
+  /** Which entities' chaos a list may show: one (checked) or all the caller may read. */
+  async function readableScope(
+    query: { entityRef?: string },
+    credentials: BackstageCredentials,
+    known: () => Promise<string[]>,
+  ): Promise<string[]> {
+    if (query.entityRef) {
+      return [...(await access.readableEntityRefs([query.entityRef], credentials))];
     }
+    return [...(await access.readableEntityRefs(await known(), credentials))];
   }
 
-  async function userRef(req: Request): Promise<string> {
-    const credentials = await httpAuth.credentials(req, { allow: ['user'] });
-    return credentials.principal.userEntityRef;
+  /** Reads the entity as the writer sees it (404 if hidden) and checks the write permission. */
+  async function writableEntity(
+    credentials: BackstageCredentials<BackstageUserPrincipal>,
+    permission: ResourcePermission<'catalog-entity'>,
+    entityRef: string,
+  ) {
+    const entity = await access.visibleEntity(entityRef, credentials);
+    await access.authorizeWrite(entity, permission, credentials);
+    return entity;
   }
 
   async function audited<T>(
@@ -140,34 +167,42 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
   }
 
   router.get('/experiments', async (req, res) => {
-    await httpAuth.credentials(req, { allow: ['user', 'service'] });
-    res.json(await experiments.list(pageQuery(req.query)));
+    const credentials = await reader(req);
+    const page = pageQuery(req.query);
+    const entityRefs = await readableScope(page, credentials, () => experiments.listEntityRefs());
+    res.json(await experiments.list({ ...page, entityRefs }));
   });
 
   router.get('/experiments/:id', async (req, res) => {
-    await httpAuth.credentials(req, { allow: ['user', 'service'] });
-    const experiment = await experiments.get(req.params.id);
-    if (!experiment) throw new NotFoundError(`No experiment with id ${req.params.id}`);
+    const credentials = await reader(req);
+    const id = checkId(req.params.id, 'experiment');
+    const notFound = `No experiment with id ${id}`;
+    const experiment = await experiments.get(id);
+    if (!experiment) throw new NotFoundError(notFound);
+    await access.authorizeRead(experiment.entityRef, credentials, notFound);
     res.json(experiment);
   });
 
   router.post('/experiments', async (req, res) => {
+    const credentials = await writer(req);
     const spec = parseExperimentSpec(req.body);
     const created = await audited(
       req,
       'experiment-create',
       { entityRef: spec.entityRef, name: spec.name },
       async () => {
-        await authorize(req, chaosExperimentCreatePermission, spec.entityRef);
-        return experiments.create(spec, await userRef(req));
+        const entity = await writableEntity(credentials, chaosExperimentCreatePermission, spec.entityRef);
+        bindExperiment(spec, entity, { clusters, ceilings });
+        return experiments.create(spec, credentials.principal.userEntityRef);
       },
     );
     res.status(201).json(created);
   });
 
   router.put('/experiments/:id', async (req, res) => {
+    const credentials = await writer(req);
+    const id = checkId(req.params.id, 'experiment');
     const spec = parseExperimentSpec(req.body);
-    const { id } = req.params;
     const updated = await audited(
       req,
       'experiment-update',
@@ -175,12 +210,14 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
       async () => {
         const existing = await experiments.get(id);
         if (!existing) throw new NotFoundError(`No experiment with id ${id}`);
-        await authorize(req, chaosExperimentUpdatePermission, existing.entityRef);
+        await access.authorizeRead(existing.entityRef, credentials, `No experiment with id ${id}`);
+        const entity = await writableEntity(credentials, chaosExperimentUpdatePermission, existing.entityRef);
         if (spec.entityRef !== existing.entityRef) {
           throw new InputError(
             `entityRef: an experiment cannot move to another entity (it belongs to ${existing.entityRef})`,
           );
         }
+        bindExperiment(spec, entity, { clusters, ceilings });
         const result = await experiments.update(id, spec);
         if (!result) throw new NotFoundError(`No experiment with id ${id}`);
         return result;
@@ -190,65 +227,109 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
   });
 
   router.delete('/experiments/:id', async (req, res) => {
-    const { id } = req.params;
+    const credentials = await writer(req);
+    const id = checkId(req.params.id, 'experiment');
     await audited(req, 'experiment-delete', { id }, async () => {
       const existing = await experiments.get(id);
       if (!existing) throw new NotFoundError(`No experiment with id ${id}`);
-      await authorize(req, chaosExperimentDeletePermission, existing.entityRef);
+      await access.authorizeRead(existing.entityRef, credentials, `No experiment with id ${id}`);
+      await writableEntity(credentials, chaosExperimentDeletePermission, existing.entityRef);
       await experiments.delete(id);
     });
     res.status(204).end();
   });
 
   router.post('/experiments/:id/runs', async (req, res) => {
+    const credentials = await writer(req);
+    const id = checkId(req.params.id, 'experiment');
     const { dryRun } = parseOrThrow(runRequestSchema, req.body ?? {}, 'run request');
-    const { id } = req.params;
     const run = await audited(req, 'run-create', { experimentId: id, dryRun }, async () => {
       const experiment = await experiments.get(id);
       if (!experiment) throw new NotFoundError(`No experiment with id ${id}`);
-      await authorize(req, chaosRunCreatePermission, experiment.entityRef);
-      const credentials = await httpAuth.credentials(req, { allow: ['user'] });
+      await access.authorizeRead(experiment.entityRef, credentials, `No experiment with id ${id}`);
+      const entity = await writableEntity(credentials, chaosRunCreatePermission, experiment.entityRef);
       return launchExperimentRun({
         experiment,
+        entity,
         dryRun,
         createdBy: credentials.principal.userEntityRef,
         credentials,
-        catalog,
         clusters,
+        ceilings,
         runs,
         mirror,
+        logger,
       });
     });
     res.status(201).json(run);
   });
 
   router.get('/runs', async (req, res) => {
-    await httpAuth.credentials(req, { allow: ['user', 'service'] });
-    res.json(await runs.list(pageQuery(req.query)));
+    const credentials = await reader(req);
+    const page = pageQuery(req.query);
+    const entityRefs = await readableScope(page, credentials, () => runs.listEntityRefs());
+    res.json(await runs.list({ ...page, entityRefs }));
   });
 
   router.get('/runs/:id', async (req, res) => {
-    await httpAuth.credentials(req, { allow: ['user', 'service'] });
-    const run = await runs.get(req.params.id);
-    if (!run) throw new NotFoundError(`No run with id ${req.params.id}`);
+    const credentials = await reader(req);
+    const id = checkId(req.params.id, 'run');
+    const notFound = `No run with id ${id}`;
+    const run = await runs.get(id);
+    if (!run) throw new NotFoundError(notFound);
+    await access.authorizeRead(run.entityRef, credentials, notFound);
     res.json(run);
   });
 
   router.post('/runs/:id/abort', async (req, res) => {
-    const { id } = req.params;
+    const credentials = await writer(req);
+    const id = checkId(req.params.id, 'run');
     const run = await audited(req, 'run-abort', { runId: id }, async () => {
       const existing = await runs.get(id);
       if (!existing) throw new NotFoundError(`No run with id ${id}`);
-      await authorize(req, chaosRunAbortPermission, existing.entityRef);
-      if (isTerminalPhase(existing.phase)) {
-        throw new ConflictError(`Run ${id} has already ended (${existing.phase})`);
-      }
-      await mirror.gateway(existing.cluster).abort(existing.namespace, existing.resourceName);
+      await access.authorizeRead(existing.entityRef, credentials, `No run with id ${id}`);
+      await writableEntity(credentials, chaosRunAbortPermission, existing.entityRef);
+      await abortRun(existing);
       return existing;
     });
     // The answer is a Run, as openapi.yaml says: the detail's fields stay out.
     res.status(202).json(runSummaryOf(run));
   });
+
+  /**
+   * Aborts whenever the run's ChaosRun exists and is live, whatever the record says (a create
+   * whose answer was lost may have left it Failed); answers 409 when there is nothing to abort.
+   */
+  async function abortRun(run: { id: string; cluster: string; namespace: string; resourceName: string; phase: string }) {
+    const gateway = mirror.gateway(run.cluster);
+    const uid = await runs.resourceUid(run.id);
+    let object;
+    try {
+      object = await gateway.get(run.namespace, run.resourceName);
+    } catch (error) {
+      throw new ServiceUnavailableError(`Could not read ChaosRun ${run.namespace}/${run.resourceName} in cluster ${run.cluster}: ${(error as Error).message}`);
+    }
+    if (!object || (uid && object.metadata.uid !== uid)) {
+      throw new ConflictError(
+        isTerminalPhase(run.phase as never)
+          ? `Run ${run.id} has already ended (${run.phase})`
+          : `Run ${run.id} has nothing to abort: its ChaosRun no longer exists in cluster ${run.cluster}`,
+      );
+    }
+    if (isTerminalPhase(object.status?.phase)) {
+      await mirror.mirror(run.cluster, object);
+      throw new ConflictError(`Run ${run.id} has already ended (${object.status?.phase})`);
+    }
+    try {
+      await gateway.abort(run.namespace, run.resourceName, object.metadata.uid);
+    } catch (error) {
+      const code = (error as { code?: number }).code;
+      if (code === 404 || code === 409) {
+        throw new ConflictError(`Run ${run.id} has nothing to abort: its ChaosRun was deleted or replaced`);
+      }
+      throw new ServiceUnavailableError(`Could not abort ChaosRun ${run.namespace}/${run.resourceName}: ${(error as Error).message}`);
+    }
+  }
 
   return router;
 }

@@ -3,23 +3,50 @@ import { z } from 'zod';
 const cidrSchema = z
   .string()
   .regex(
-    /^(\d{1,3}\.){3}\d{1,3}\/(\d|[12]\d|3[0-2])$/,
+    /^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\/(\d|[12]\d|3[0-2])$/,
     'must be an IPv4 CIDR such as 10.0.0.0/8',
   );
 const portSchema = z.number().int().min(1).max(65535);
 const percentSchema = z.number().min(0).max(100);
 
 /**
+ * The node daemon runs one tc filter or iptables rule per (CIDR, port) pair: the product is what
+ * costs, so it has its own bound besides each list's.
+ */
+export const MAX_DESTINATION_CIDRS = 32;
+export const MAX_DESTINATION_PORTS = 32;
+export const MAX_DESTINATION_PAIRS = 64;
+
+/**
  * Which traffic a network fault touches. Without destinations every packet leaving the pod
  * is affected; with them only traffic to those CIDRs (and ports) is.
  */
 const networkScope = {
-  /** Interface inside the pod's network namespace. */
-  device: z.string().min(1).max(15).default('eth0'),
+  /**
+   * Interface inside the pod's network namespace: a Linux interface name (1-15 characters,
+   * no '/', whitespace or quotes), since it ends up in tc and iptables arguments.
+   */
+  device: z
+    .string()
+    .min(1)
+    .max(15)
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_.@:-]*$/, 'must be a network interface name such as eth0 (letters, digits, _ . @ : -)')
+    .default('eth0'),
   destinations: z
     .object({
-      cidrs: z.array(cidrSchema).min(1),
-      ports: z.array(portSchema).optional(),
+      cidrs: z.array(cidrSchema).min(1).max(MAX_DESTINATION_CIDRS),
+      ports: z.array(portSchema).max(MAX_DESTINATION_PORTS).optional(),
+    })
+    .refine(d => d.cidrs.length * Math.max(1, d.ports?.length ?? 0) <= MAX_DESTINATION_PAIRS, {
+      message: `cidrs × ports must be at most ${MAX_DESTINATION_PAIRS} (one tc/iptables rule per pair)`,
+    })
+    .meta({
+      'x-kubernetes-validations': [
+        {
+          rule: `size(self.cidrs) * (has(self.ports) && size(self.ports) > 0 ? size(self.ports) : 1) <= ${MAX_DESTINATION_PAIRS}`,
+          message: `cidrs × ports must be at most ${MAX_DESTINATION_PAIRS}`,
+        },
+      ],
     })
     .optional(),
 };
@@ -62,8 +89,8 @@ export const networkBandwidthFaultSchema = z.object({
   ...networkScope,
   rateKbit: z.number().int().min(8).max(100_000_000),
   /** Token bucket size; default leaves it to the daemon (a few MTUs, at least rate/HZ). */
-  burstBytes: z.number().int().min(1500).optional(),
-  limitBytes: z.number().int().min(1500).optional(),
+  burstBytes: z.number().int().min(1500).max(1_000_000_000).optional(),
+  limitBytes: z.number().int().min(1500).max(1_000_000_000).optional(),
 });
 
 export const networkPartitionFaultSchema = z.object({

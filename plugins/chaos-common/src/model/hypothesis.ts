@@ -17,6 +17,7 @@ const probeCommon = {
   checkAt: z
     .array(probePhaseSchema)
     .min(1)
+    .max(3)
     .default(['before', 'during', 'after']),
 };
 
@@ -34,7 +35,7 @@ export const promqlProbeSchema = z.object({
 export const httpProbeSchema = z.object({
   type: z.literal('http'),
   ...probeCommon,
-  url: z.url({ protocol: /^https?$/ }),
+  url: z.url({ protocol: /^https?$/ }).max(2048),
   expectedStatus: z.number().int().min(100).max(599).default(200),
   maxLatencyMs: z.number().int().min(1).max(60_000).default(1000),
   requests: z.number().int().min(1).max(1000).default(10),
@@ -46,7 +47,7 @@ export const k8sProbeSchema = z.object({
   type: z.literal('k8s'),
   ...probeCommon,
   /** Deployment in the run's target namespace. */
-  deployment: z.string().min(1).max(253),
+  deployment: z.string().min(1).max(253).regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a Deployment name'),
   /** availableReplicas / spec.replicas must stay at or above this, 0..1. */
   minAvailableRatio: z.number().min(0).max(1),
 });

@@ -167,6 +167,16 @@ export const chaosRunStatusSchema = z.object({
   /** Time from the first violating probe sample to every fault reverted. */
   abortLatencyMs: z.number().int().min(0).optional(),
   conditions: z.array(conditionSchema).max(16).default([]),
+  /**
+   * What the agent left out to keep the status within its size budget (etcd refuses objects of
+   * more than 1.5 MiB): the oldest target events and probe samples go first, and are counted here.
+   */
+  dropped: z
+    .object({
+      targetEvents: z.number().int().min(0).default(0),
+      probeSamples: z.number().int().min(0).default(0),
+    })
+    .optional(),
 });
 export type ChaosRunStatus = z.infer<typeof chaosRunStatusSchema>;
 

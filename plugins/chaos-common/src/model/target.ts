@@ -17,7 +17,7 @@ export const dnsLabelSchema = z
 export const selectionSchema = z
   .object({
     mode: z.enum(['one', 'fixed', 'percent']).default('one'),
-    count: z.number().int().min(1).optional(),
+    count: z.number().int().min(1).max(100_000).optional(),
     percent: z.number().min(1).max(100).optional(),
   })
   .superRefine((selection, ctx) => {
@@ -69,6 +69,8 @@ const labelValue = z
     'must be a Kubernetes label value',
   );
 
+export const MAX_SELECTOR_LABELS = 16;
+
 export const targetSchema = z.object({
   namespace: dnsLabelSchema,
   /** matchLabels of the pods that may be hit. Never empty: that would mean "every pod". */
@@ -77,9 +79,12 @@ export const targetSchema = z.object({
     .refine(selector => Object.keys(selector).length > 0, {
       message: 'must not be empty: an empty selector matches every pod',
     })
-    .meta({ minProperties: 1 }),
+    .refine(selector => Object.keys(selector).length <= MAX_SELECTOR_LABELS, {
+      message: `must have at most ${MAX_SELECTOR_LABELS} labels`,
+    })
+    .meta({ minProperties: 1, maxProperties: MAX_SELECTOR_LABELS }),
   /** Restricts container-scoped faults to one container; default: the pod's first. */
-  container: z.string().min(1).max(253).optional(),
+  container: z.string().min(1).max(63).regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a container name (a lowercase RFC 1123 label)').optional(),
   selection: selectionSchema.prefault({}),
 });
 

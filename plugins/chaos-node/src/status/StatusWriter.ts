@@ -2,6 +2,7 @@ import type { ChaosRunClient } from '../chaosRun/ChaosRunClient';
 import type { ChaosRunResource } from '../chaosRun/resource';
 import { isConflict, isNotFound } from '../kube/apiErrors';
 import type { TargetRecord } from '@chaoscraft/backstage-plugin-chaos-common';
+import { DEFAULT_STATUS_BUDGET_BYTES, fitStatusBudget } from './budget';
 import { applyRecordUpdates, normalizeStatus, nowIso, RecordUpdate, RunStatus } from './records';
 
 /**
@@ -44,6 +45,7 @@ export class StatusWriter {
   constructor(
     private readonly runs: ChaosRunClient,
     private readonly maxAttempts = 8,
+    private readonly budgetBytes = DEFAULT_STATUS_BUDGET_BYTES,
   ) {}
 
   async update(run: ChaosRunResource, mutate: StatusMutation): Promise<StatusWriteResult> {
@@ -57,6 +59,8 @@ export class StatusWriter {
         return { run: current, written: false };
       }
       recordPhaseTransition(status, phaseBefore);
+      // Whatever the mutation added, the object must stay writable: oldest history goes first.
+      fitStatusBudget(status, this.budgetBytes);
       try {
         return { run: await this.runs.replaceStatus(draft), written: true };
       } catch (error) {

@@ -35,6 +35,7 @@ const checkout: Entity = {
     annotations: {
       'backstage.io/kubernetes-namespace': 'chaos-demo',
       'backstage.io/kubernetes-label-selector': 'app=checkout',
+      'chaoscraft.io/cluster': 'sandbox',
     },
   },
   spec: { type: 'service', owner: 'team-checkout' },
@@ -96,9 +97,20 @@ describe('EntityChaosContent', () => {
     expect(await screen.findByText('No chaos experiments yet')).toBeInTheDocument();
 
     await userEvent.click(screen.getByRole('button', { name: 'New experiment' }));
-    // Namespace and selector come from the entity's annotations.
+    // Namespace and selector come from the entity's annotations; the namespace is not editable,
+    // and a selector outside the entity's pods is refused next to the field, before anything is sent.
     expect(screen.getByLabelText('Namespace')).toHaveValue('chaos-demo');
+    expect(screen.getByLabelText('Namespace')).toBeDisabled();
     expect(screen.getByLabelText('Label selector')).toHaveValue('app=checkout');
+    await userEvent.type(screen.getByLabelText('Name'), 'sneaky');
+    await userEvent.clear(screen.getByLabelText('Label selector'));
+    await userEvent.type(screen.getByLabelText('Label selector'), 'app=payments');
+    await userEvent.click(screen.getByRole('button', { name: 'Save' }));
+    expect(await screen.findByText(/must select only the entity's pods/)).toBeInTheDocument();
+    expect(backend.experiments).toHaveLength(0);
+    await userEvent.clear(screen.getByLabelText('Label selector'));
+    await userEvent.type(screen.getByLabelText('Label selector'), 'app=checkout');
+    await userEvent.clear(screen.getByLabelText('Name'));
 
     // Inline errors come from the schema, before anything is sent.
     await userEvent.type(screen.getByLabelText('Name'), 'Bad Name');

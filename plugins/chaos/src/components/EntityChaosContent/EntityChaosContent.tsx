@@ -19,18 +19,17 @@ import { usePermission } from '@backstage/plugin-permission-react';
 import { stringifyEntityRef } from '@backstage/catalog-model';
 import {
   CHAOS_HYPOTHESIS_QUERY_ANNOTATION,
-  CHAOS_MAX_BLAST_RADIUS_ANNOTATION,
   Experiment,
   ExperimentSpecInput,
   KUBERNETES_ID_ANNOTATION,
   KUBERNETES_LABEL_SELECTOR_ANNOTATION,
-  KUBERNETES_NAMESPACE_ANNOTATION,
   chaosExperimentCreatePermission,
   chaosExperimentDeletePermission,
   chaosExperimentUpdatePermission,
   chaosRunCreatePermission,
-  entityLabelSelector,
+  defaultMatchLabels,
   nextOccurrence,
+  readEntityTarget,
 } from '@chaoscraft/backstage-plugin-chaos-common';
 import { chaosApiRef } from '../../api';
 import {
@@ -60,8 +59,8 @@ export const EntityChaosContent = () => {
   const api = useApi(chaosApiRef);
   const entityRef = stringifyEntityRef(entity);
   const annotations = entity.metadata.annotations ?? {};
-  const namespace = annotations[KUBERNETES_NAMESPACE_ANNOTATION];
-  const selector = entityLabelSelector(annotations);
+  // Where the entity's pods are, as the backend reads it: experiments can point nowhere else.
+  const { target: entityTarget, problem } = readEntityTarget(annotations);
 
   const [page, setPage] = useState(0);
   const [editing, setEditing] = useState<Experiment | 'new' | undefined>();
@@ -89,10 +88,14 @@ export const EntityChaosContent = () => {
     [api, entityRef, page],
   );
 
-  if (!namespace || !selector) {
+  if (!entityTarget) {
     return (
       <MissingAnnotationEmptyState
-        annotation={!namespace ? KUBERNETES_NAMESPACE_ANNOTATION : [KUBERNETES_LABEL_SELECTOR_ANNOTATION, KUBERNETES_ID_ANNOTATION]}
+        annotation={
+          problem.annotation === KUBERNETES_LABEL_SELECTOR_ANNOTATION
+            ? [KUBERNETES_LABEL_SELECTOR_ANNOTATION, KUBERNETES_ID_ANNOTATION]
+            : problem.annotation
+        }
         readMoreUrl="https://backstage.io/docs/features/kubernetes/configuration#surfacing-your-kubernetes-components-as-part-of-an-entity"
       />
     );
@@ -146,7 +149,7 @@ export const EntityChaosContent = () => {
     },
   ];
 
-  const maxBlast = Number(annotations[CHAOS_MAX_BLAST_RADIUS_ANNOTATION]) || undefined;
+  const maxBlast = entityTarget.maxBlastRadiusPercent;
 
   if (selectedRunId) {
     return (
@@ -198,12 +201,13 @@ export const EntityChaosContent = () => {
           open
           title={editing === 'new' ? 'New chaos experiment' : `Edit ${editing.name}`}
           entityRef={entityRef}
+          entityTarget={entityTarget}
           experiment={editing === 'new' ? undefined : editing}
           initial={
             editing === 'new'
               ? emptyFormState({
-                  namespace,
-                  labelSelector: selector,
+                  namespace: entityTarget.namespace,
+                  labelSelector: defaultMatchLabels(entityTarget),
                   maxBlastRadiusPercent: maxBlast,
                   hypothesisQuery: annotations[CHAOS_HYPOTHESIS_QUERY_ANNOTATION],
                 })
@@ -215,7 +219,7 @@ export const EntityChaosContent = () => {
       )}
       <RunHistory entityRef={entityRef} />
       <Typography variant="caption" color="textSecondary">
-        Pods of namespace {namespace} matching {Object.entries(selector).map(([k, v]) => `${k}=${v}`).join(',')}.
+        Pods of namespace {entityTarget.namespace} in cluster {entityTarget.cluster} matching {entityTarget.selectorText}.
       </Typography>
     </Content>
   );

@@ -13,6 +13,7 @@ import {
   Typography,
 } from '@material-ui/core';
 import {
+  EntityTarget,
   Experiment,
   ExperimentSpecInput,
   FAULT_TYPES,
@@ -43,6 +44,11 @@ export type ExperimentFormProps = {
   open: boolean;
   title: string;
   entityRef: string;
+  /**
+   * Where the entity's pods are (its annotations): the namespace and cluster are fixed to it, and
+   * the selector may only narrow the entity's.
+   */
+  entityTarget: EntityTarget;
   initial: ExperimentFormState;
   /** The experiment being edited: its fields the form does not show are kept. */
   experiment?: Experiment;
@@ -53,7 +59,7 @@ export type ExperimentFormProps = {
 
 /** Create or edit an experiment; errors come from the common schema, next to each field. */
 export const ExperimentForm = (props: ExperimentFormProps) => {
-  const { open, title, entityRef, initial, experiment, onCancel, onSubmit } = props;
+  const { open, title, entityRef, entityTarget, initial, experiment, onCancel, onSubmit } = props;
   const [state, setState] = useState<ExperimentFormState>(initial);
   const [errors, setErrors] = useState<FormErrors>({});
   const [saving, setSaving] = useState(false);
@@ -76,7 +82,7 @@ export const ExperimentForm = (props: ExperimentFormProps) => {
   );
 
   const submit = async () => {
-    const result = validateFormState(state, entityRef, experiment);
+    const result = validateFormState({ ...state, namespace: entityTarget.namespace }, entityRef, experiment, entityTarget);
     setErrors(result.errors);
     if (!result.spec) return;
     setSaving(true);
@@ -98,8 +104,19 @@ export const ExperimentForm = (props: ExperimentFormProps) => {
           <Grid item xs={6}>{text('duration', 'Duration', { placeholder: '60s' })}</Grid>
           <Grid item xs={8}>{text('description', 'Description')}</Grid>
           <Grid item xs={4}>{text('schedule', 'Schedule (cron, UTC)', { placeholder: 'empty: only when started' })}</Grid>
-          <Grid item xs={4}>{text('namespace', 'Namespace')}</Grid>
-          <Grid item xs={8}>{text('labelSelector', 'Label selector', { placeholder: 'app=checkout' })}</Grid>
+          <Grid item xs={4}>
+            {text('namespace', 'Namespace', {
+              value: entityTarget.namespace,
+              disabled: true,
+              helperText: `cluster ${entityTarget.cluster}, from the entity`,
+            })}
+          </Grid>
+          <Grid item xs={8}>
+            {text('labelSelector', 'Label selector', {
+              placeholder: 'app=checkout',
+              helperText: errors.labelSelector ?? `within the entity's pods: ${entityTarget.selectorText}; add labels to narrow`,
+            })}
+          </Grid>
           <Grid item xs={4}>
             {text('selectionMode', 'Select', { select: true, children: [
               <MenuItem key="one" value="one">one pod</MenuItem>,

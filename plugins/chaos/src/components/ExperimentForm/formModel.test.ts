@@ -1,4 +1,4 @@
-import { experimentSpecSchema } from '@chaoscraft/backstage-plugin-chaos-common';
+import { experimentSpecSchema, readEntityTarget } from '@chaoscraft/backstage-plugin-chaos-common';
 import {
   emptyFormState,
   formStateFromExperiment,
@@ -59,6 +59,17 @@ describe('experiment form model', () => {
     expect(experimentSpecSchema.parse(spec)).toEqual(
       (({ id, createdBy, createdAt, updatedAt, ...rest }) => rest)(experiment),
     );
+  });
+
+  it('keeps the target within the entity, with the backend\'s rule', () => {
+    const { target } = readEntityTarget({
+      'backstage.io/kubernetes-namespace': 'chaos-demo',
+      'backstage.io/kubernetes-label-selector': 'app=checkout',
+      'chaoscraft.io/cluster': 'sandbox',
+    });
+    expect(validateFormState({ ...valid, labelSelector: 'app=checkout, tier=web' }, entityRef, undefined, target).errors).toEqual({});
+    expect(validateFormState({ ...valid, labelSelector: 'app=payments' }, entityRef, undefined, target).errors.labelSelector).toMatch(/only the entity's pods/);
+    expect(validateFormState({ ...valid, namespace: 'other' }, entityRef, undefined, target).errors.namespace).toMatch(/must be chaos-demo/);
   });
 
   it('parses selectors written by hand', () => {

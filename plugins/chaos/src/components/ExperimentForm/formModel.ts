@@ -1,10 +1,12 @@
 import {
+  EntityTarget,
   Experiment,
   ExperimentSpecInput,
   Fault,
   FaultType,
   experimentSpecSchema,
   formatZodIssues,
+  targetIssues,
 } from '@chaoscraft/backstage-plugin-chaos-common';
 
 /**
@@ -229,17 +231,24 @@ function fieldForPath(path: string): FormField | 'form' {
   return 'form';
 }
 
-/** Validates with the common schema; returns the errors keyed by form field. */
+/**
+ * Validates with the common schema and, given the entity's target, with the same binding rule
+ * as the backend (namespace the entity's, selector within the entity's); returns the errors
+ * keyed by form field.
+ */
 export function validateFormState(
   state: ExperimentFormState,
   entityRef: string,
   keep?: Experiment,
+  entityTarget?: EntityTarget,
 ): { spec?: ExperimentSpecInput; errors: FormErrors } {
   const spec = specFromFormState(state, entityRef, keep);
   const result = experimentSpecSchema.safeParse(spec);
-  if (result.success) return { spec, errors: {} };
+  let issues = result.success ? [] : formatZodIssues(result.error);
+  if (result.success && entityTarget) issues = targetIssues(result.data.target, entityTarget);
+  if (issues.length === 0) return { spec, errors: {} };
   const errors: FormErrors = {};
-  for (const issue of formatZodIssues(result.error)) {
+  for (const issue of issues) {
     const field = fieldForPath(issue.field);
     const message = field === 'form' ? `${issue.field}: ${issue.message}` : issue.message;
     errors[field] ??= message;

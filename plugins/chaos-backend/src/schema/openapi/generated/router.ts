@@ -416,6 +416,7 @@ export const spec = {
           'Full entity reference, e.g. component:default/my-service.',
         schema: {
           type: 'string',
+          maxLength: 512,
         },
       },
       offset: {
@@ -425,6 +426,7 @@ export const spec = {
         schema: {
           type: 'integer',
           minimum: 0,
+          maximum: 100000,
           default: 0,
         },
       },
@@ -596,11 +598,13 @@ export const spec = {
                   pattern: '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$',
                 },
                 minProperties: 1,
+                maxProperties: 16,
               },
               container: {
                 type: 'string',
                 minLength: 1,
-                maxLength: 253,
+                maxLength: 63,
+                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
               },
               selection: {
                 default: {},
@@ -614,7 +618,7 @@ export const spec = {
                   count: {
                     type: 'integer',
                     minimum: 1,
-                    maximum: 9007199254740991,
+                    maximum: 100000,
                   },
                   percent: {
                     type: 'number',
@@ -660,20 +664,23 @@ export const spec = {
                       type: 'string',
                       minLength: 1,
                       maxLength: 15,
+                      pattern: '^[A-Za-z0-9][A-Za-z0-9_.@:-]*$',
                     },
                     destinations: {
                       type: 'object',
                       properties: {
                         cidrs: {
                           minItems: 1,
+                          maxItems: 32,
                           type: 'array',
                           items: {
                             type: 'string',
                             pattern:
-                              '^(\\d{1,3}\\.){3}\\d{1,3}\\/(\\d|[12]\\d|3[0-2])$',
+                              '^((25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\/(\\d|[12]\\d|3[0-2])$',
                           },
                         },
                         ports: {
+                          maxItems: 32,
                           type: 'array',
                           items: {
                             type: 'integer',
@@ -716,20 +723,23 @@ export const spec = {
                       type: 'string',
                       minLength: 1,
                       maxLength: 15,
+                      pattern: '^[A-Za-z0-9][A-Za-z0-9_.@:-]*$',
                     },
                     destinations: {
                       type: 'object',
                       properties: {
                         cidrs: {
                           minItems: 1,
+                          maxItems: 32,
                           type: 'array',
                           items: {
                             type: 'string',
                             pattern:
-                              '^(\\d{1,3}\\.){3}\\d{1,3}\\/(\\d|[12]\\d|3[0-2])$',
+                              '^((25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\/(\\d|[12]\\d|3[0-2])$',
                           },
                         },
                         ports: {
+                          maxItems: 32,
                           type: 'array',
                           items: {
                             type: 'integer',
@@ -766,20 +776,23 @@ export const spec = {
                       type: 'string',
                       minLength: 1,
                       maxLength: 15,
+                      pattern: '^[A-Za-z0-9][A-Za-z0-9_.@:-]*$',
                     },
                     destinations: {
                       type: 'object',
                       properties: {
                         cidrs: {
                           minItems: 1,
+                          maxItems: 32,
                           type: 'array',
                           items: {
                             type: 'string',
                             pattern:
-                              '^(\\d{1,3}\\.){3}\\d{1,3}\\/(\\d|[12]\\d|3[0-2])$',
+                              '^((25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\/(\\d|[12]\\d|3[0-2])$',
                           },
                         },
                         ports: {
+                          maxItems: 32,
                           type: 'array',
                           items: {
                             type: 'integer',
@@ -810,20 +823,23 @@ export const spec = {
                       type: 'string',
                       minLength: 1,
                       maxLength: 15,
+                      pattern: '^[A-Za-z0-9][A-Za-z0-9_.@:-]*$',
                     },
                     destinations: {
                       type: 'object',
                       properties: {
                         cidrs: {
                           minItems: 1,
+                          maxItems: 32,
                           type: 'array',
                           items: {
                             type: 'string',
                             pattern:
-                              '^(\\d{1,3}\\.){3}\\d{1,3}\\/(\\d|[12]\\d|3[0-2])$',
+                              '^((25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\/(\\d|[12]\\d|3[0-2])$',
                           },
                         },
                         ports: {
+                          maxItems: 32,
                           type: 'array',
                           items: {
                             type: 'integer',
@@ -854,20 +870,23 @@ export const spec = {
                       type: 'string',
                       minLength: 1,
                       maxLength: 15,
+                      pattern: '^[A-Za-z0-9][A-Za-z0-9_.@:-]*$',
                     },
                     destinations: {
                       type: 'object',
                       properties: {
                         cidrs: {
                           minItems: 1,
+                          maxItems: 32,
                           type: 'array',
                           items: {
                             type: 'string',
                             pattern:
-                              '^(\\d{1,3}\\.){3}\\d{1,3}\\/(\\d|[12]\\d|3[0-2])$',
+                              '^((25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\/(\\d|[12]\\d|3[0-2])$',
                           },
                         },
                         ports: {
+                          maxItems: 32,
                           type: 'array',
                           items: {
                             type: 'integer',
@@ -886,12 +905,12 @@ export const spec = {
                     burstBytes: {
                       type: 'integer',
                       minimum: 1500,
-                      maximum: 9007199254740991,
+                      maximum: 1000000000,
                     },
                     limitBytes: {
                       type: 'integer',
                       minimum: 1500,
-                      maximum: 9007199254740991,
+                      maximum: 1000000000,
                     },
                   },
                   required: ['type', 'rateKbit'],
@@ -908,20 +927,23 @@ export const spec = {
                       type: 'string',
                       minLength: 1,
                       maxLength: 15,
+                      pattern: '^[A-Za-z0-9][A-Za-z0-9_.@:-]*$',
                     },
                     destinations: {
                       type: 'object',
                       properties: {
                         cidrs: {
                           minItems: 1,
+                          maxItems: 32,
                           type: 'array',
                           items: {
                             type: 'string',
                             pattern:
-                              '^(\\d{1,3}\\.){3}\\d{1,3}\\/(\\d|[12]\\d|3[0-2])$',
+                              '^((25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\/(\\d|[12]\\d|3[0-2])$',
                           },
                         },
                         ports: {
+                          maxItems: 32,
                           type: 'array',
                           items: {
                             type: 'integer',
@@ -989,6 +1011,7 @@ export const spec = {
           duration: {
             default: '60s',
             type: 'string',
+            maxLength: 32,
             pattern: '^(\\d+(ms|s|m|h))+$',
           },
           safety: {
@@ -1022,7 +1045,7 @@ export const spec = {
                         count: {
                           type: 'integer',
                           minimum: 1,
-                          maximum: 9007199254740991,
+                          maximum: 100000,
                         },
                         percent: {
                           type: 'number',
@@ -1034,6 +1057,7 @@ export const spec = {
                     hold: {
                       default: '30s',
                       type: 'string',
+                      maxLength: 32,
                       pattern: '^(\\d+(ms|s|m|h))+$',
                     },
                   },
@@ -1067,6 +1091,7 @@ export const spec = {
                         checkAt: {
                           default: ['before', 'during', 'after'],
                           minItems: 1,
+                          maxItems: 3,
                           type: 'array',
                           items: {
                             type: 'string',
@@ -1087,6 +1112,7 @@ export const spec = {
                         },
                         for: {
                           type: 'string',
+                          maxLength: 32,
                           pattern: '^(\\d+(ms|s|m|h))+$',
                         },
                       },
@@ -1114,6 +1140,7 @@ export const spec = {
                         checkAt: {
                           default: ['before', 'during', 'after'],
                           minItems: 1,
+                          maxItems: 3,
                           type: 'array',
                           items: {
                             type: 'string',
@@ -1122,6 +1149,7 @@ export const spec = {
                         },
                         url: {
                           type: 'string',
+                          maxLength: 2048,
                           format: 'uri',
                         },
                         expectedStatus: {
@@ -1167,6 +1195,7 @@ export const spec = {
                         checkAt: {
                           default: ['before', 'during', 'after'],
                           minItems: 1,
+                          maxItems: 3,
                           type: 'array',
                           items: {
                             type: 'string',
@@ -1177,6 +1206,7 @@ export const spec = {
                           type: 'string',
                           minLength: 1,
                           maxLength: 253,
+                          pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$',
                         },
                         minAvailableRatio: {
                           type: 'number',
@@ -1197,6 +1227,7 @@ export const spec = {
               interval: {
                 default: '10s',
                 type: 'string',
+                maxLength: 32,
                 pattern: '^(\\d+(ms|s|m|h))+$',
               },
               failureThreshold: {
@@ -1208,6 +1239,7 @@ export const spec = {
               recoveryTimeout: {
                 default: '60s',
                 type: 'string',
+                maxLength: 32,
                 pattern: '^(\\d+(ms|s|m|h))+$',
               },
             },
@@ -1258,11 +1290,13 @@ export const spec = {
                   pattern: '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$',
                 },
                 minProperties: 1,
+                maxProperties: 16,
               },
               container: {
                 type: 'string',
                 minLength: 1,
-                maxLength: 253,
+                maxLength: 63,
+                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
               },
               selection: {
                 type: 'object',
@@ -1275,7 +1309,7 @@ export const spec = {
                   count: {
                     type: 'integer',
                     minimum: 1,
-                    maximum: 9007199254740991,
+                    maximum: 100000,
                   },
                   percent: {
                     type: 'number',
@@ -1325,20 +1359,23 @@ export const spec = {
                       type: 'string',
                       minLength: 1,
                       maxLength: 15,
+                      pattern: '^[A-Za-z0-9][A-Za-z0-9_.@:-]*$',
                     },
                     destinations: {
                       type: 'object',
                       properties: {
                         cidrs: {
                           minItems: 1,
+                          maxItems: 32,
                           type: 'array',
                           items: {
                             type: 'string',
                             pattern:
-                              '^(\\d{1,3}\\.){3}\\d{1,3}\\/(\\d|[12]\\d|3[0-2])$',
+                              '^((25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\/(\\d|[12]\\d|3[0-2])$',
                           },
                         },
                         ports: {
+                          maxItems: 32,
                           type: 'array',
                           items: {
                             type: 'integer',
@@ -1389,20 +1426,23 @@ export const spec = {
                       type: 'string',
                       minLength: 1,
                       maxLength: 15,
+                      pattern: '^[A-Za-z0-9][A-Za-z0-9_.@:-]*$',
                     },
                     destinations: {
                       type: 'object',
                       properties: {
                         cidrs: {
                           minItems: 1,
+                          maxItems: 32,
                           type: 'array',
                           items: {
                             type: 'string',
                             pattern:
-                              '^(\\d{1,3}\\.){3}\\d{1,3}\\/(\\d|[12]\\d|3[0-2])$',
+                              '^((25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\/(\\d|[12]\\d|3[0-2])$',
                           },
                         },
                         ports: {
+                          maxItems: 32,
                           type: 'array',
                           items: {
                             type: 'integer',
@@ -1446,20 +1486,23 @@ export const spec = {
                       type: 'string',
                       minLength: 1,
                       maxLength: 15,
+                      pattern: '^[A-Za-z0-9][A-Za-z0-9_.@:-]*$',
                     },
                     destinations: {
                       type: 'object',
                       properties: {
                         cidrs: {
                           minItems: 1,
+                          maxItems: 32,
                           type: 'array',
                           items: {
                             type: 'string',
                             pattern:
-                              '^(\\d{1,3}\\.){3}\\d{1,3}\\/(\\d|[12]\\d|3[0-2])$',
+                              '^((25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\/(\\d|[12]\\d|3[0-2])$',
                           },
                         },
                         ports: {
+                          maxItems: 32,
                           type: 'array',
                           items: {
                             type: 'integer',
@@ -1492,20 +1535,23 @@ export const spec = {
                       type: 'string',
                       minLength: 1,
                       maxLength: 15,
+                      pattern: '^[A-Za-z0-9][A-Za-z0-9_.@:-]*$',
                     },
                     destinations: {
                       type: 'object',
                       properties: {
                         cidrs: {
                           minItems: 1,
+                          maxItems: 32,
                           type: 'array',
                           items: {
                             type: 'string',
                             pattern:
-                              '^(\\d{1,3}\\.){3}\\d{1,3}\\/(\\d|[12]\\d|3[0-2])$',
+                              '^((25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\/(\\d|[12]\\d|3[0-2])$',
                           },
                         },
                         ports: {
+                          maxItems: 32,
                           type: 'array',
                           items: {
                             type: 'integer',
@@ -1538,20 +1584,23 @@ export const spec = {
                       type: 'string',
                       minLength: 1,
                       maxLength: 15,
+                      pattern: '^[A-Za-z0-9][A-Za-z0-9_.@:-]*$',
                     },
                     destinations: {
                       type: 'object',
                       properties: {
                         cidrs: {
                           minItems: 1,
+                          maxItems: 32,
                           type: 'array',
                           items: {
                             type: 'string',
                             pattern:
-                              '^(\\d{1,3}\\.){3}\\d{1,3}\\/(\\d|[12]\\d|3[0-2])$',
+                              '^((25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\/(\\d|[12]\\d|3[0-2])$',
                           },
                         },
                         ports: {
+                          maxItems: 32,
                           type: 'array',
                           items: {
                             type: 'integer',
@@ -1571,12 +1620,12 @@ export const spec = {
                     burstBytes: {
                       type: 'integer',
                       minimum: 1500,
-                      maximum: 9007199254740991,
+                      maximum: 1000000000,
                     },
                     limitBytes: {
                       type: 'integer',
                       minimum: 1500,
-                      maximum: 9007199254740991,
+                      maximum: 1000000000,
                     },
                   },
                   required: ['type', 'device', 'rateKbit'],
@@ -1594,20 +1643,23 @@ export const spec = {
                       type: 'string',
                       minLength: 1,
                       maxLength: 15,
+                      pattern: '^[A-Za-z0-9][A-Za-z0-9_.@:-]*$',
                     },
                     destinations: {
                       type: 'object',
                       properties: {
                         cidrs: {
                           minItems: 1,
+                          maxItems: 32,
                           type: 'array',
                           items: {
                             type: 'string',
                             pattern:
-                              '^(\\d{1,3}\\.){3}\\d{1,3}\\/(\\d|[12]\\d|3[0-2])$',
+                              '^((25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\/(\\d|[12]\\d|3[0-2])$',
                           },
                         },
                         ports: {
+                          maxItems: 32,
                           type: 'array',
                           items: {
                             type: 'integer',
@@ -1679,6 +1731,7 @@ export const spec = {
           duration: {
             default: '60s',
             type: 'string',
+            maxLength: 32,
             pattern: '^(\\d+(ms|s|m|h))+$',
           },
           safety: {
@@ -1711,7 +1764,7 @@ export const spec = {
                         count: {
                           type: 'integer',
                           minimum: 1,
-                          maximum: 9007199254740991,
+                          maximum: 100000,
                         },
                         percent: {
                           type: 'number',
@@ -1725,6 +1778,7 @@ export const spec = {
                     hold: {
                       default: '30s',
                       type: 'string',
+                      maxLength: 32,
                       pattern: '^(\\d+(ms|s|m|h))+$',
                     },
                   },
@@ -1761,6 +1815,7 @@ export const spec = {
                         checkAt: {
                           default: ['before', 'during', 'after'],
                           minItems: 1,
+                          maxItems: 3,
                           type: 'array',
                           items: {
                             type: 'string',
@@ -1781,6 +1836,7 @@ export const spec = {
                         },
                         for: {
                           type: 'string',
+                          maxLength: 32,
                           pattern: '^(\\d+(ms|s|m|h))+$',
                         },
                       },
@@ -1810,6 +1866,7 @@ export const spec = {
                         checkAt: {
                           default: ['before', 'during', 'after'],
                           minItems: 1,
+                          maxItems: 3,
                           type: 'array',
                           items: {
                             type: 'string',
@@ -1818,6 +1875,7 @@ export const spec = {
                         },
                         url: {
                           type: 'string',
+                          maxLength: 2048,
                           format: 'uri',
                         },
                         expectedStatus: {
@@ -1873,6 +1931,7 @@ export const spec = {
                         checkAt: {
                           default: ['before', 'during', 'after'],
                           minItems: 1,
+                          maxItems: 3,
                           type: 'array',
                           items: {
                             type: 'string',
@@ -1883,6 +1942,7 @@ export const spec = {
                           type: 'string',
                           minLength: 1,
                           maxLength: 253,
+                          pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$',
                         },
                         minAvailableRatio: {
                           type: 'number',
@@ -1905,6 +1965,7 @@ export const spec = {
               interval: {
                 default: '10s',
                 type: 'string',
+                maxLength: 32,
                 pattern: '^(\\d+(ms|s|m|h))+$',
               },
               failureThreshold: {
@@ -1916,6 +1977,7 @@ export const spec = {
               recoveryTimeout: {
                 default: '60s',
                 type: 'string',
+                maxLength: 32,
                 pattern: '^(\\d+(ms|s|m|h))+$',
               },
             },

@@ -30,8 +30,9 @@ export interface GateVerdict {
 }
 
 /**
- * The seam where the steady-state hypothesis (agent/src/hypothesis) plugs into the run
- * pipeline. The controller calls:
+ * The seam where the steady-state hypothesis plugs into the run pipeline. It lives here, beside
+ * its implementation (ProbeHypothesisGate), so that the controller depends on the hypothesis and
+ * never the other way round. The controller calls:
  * - before(): in preflight, after the plan is made and before anything is injected; not ok
  *   refuses the run (verdict Refused, nothing touched).
  * - during(): on every tick while Running (heartbeat interval, or a progressive step's hold);
