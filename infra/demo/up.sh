@@ -33,7 +33,7 @@ started=$SECONDS
 # Node 22 for the image bundles and the fallback's host agent, as everywhere else.
 # shellcheck source=scripts/bootstrap.sh
 source "$root/scripts/bootstrap.sh" >/dev/null
-log() { printf '[demo] %s\n' "$*" >&2; }
+log() { printf '[demo +%ds] %s\n' "$((SECONDS - started))" "$*" >&2; }
 failed() {
   log "FAILED: $*"
   echo "failed $*" >"$demo/status"
@@ -58,19 +58,25 @@ rollout() { "${kubectl[@]}" -n "$1" rollout status "deploy/$2" --timeout="${3:-1
 real_node_up() {
   local image ref archive prometheus_url node_prometheus_url
   log "images: agent and demo-app (infra/images/build.sh; cached by content)"
-  declare -A refs=()
+  declare -A refs=() archives=()
   "$root/infra/images/build.sh" agent demo-app >"$demo/images" 2>"$dir/logs/images.log" ||
     failed "image build: $(tail -n 5 "$dir/logs/images.log")"
   while read -r image ref archive; do
     refs[$image]=$ref
-    "$root/infra/sandbox/sandbox.sh" load --dir "$dir" "$archive" 2>>"$dir/logs/images.log" ||
-      failed "could not import $archive into the real node: $(tail -n 3 "$dir/logs/images.log")"
+    archives[$image]=$archive
   done <"$demo/images"
-  log "images imported into the real node in $((SECONDS - started))s"
-
+  # A fresh node imports both every time (down removes its containerd): the shop's image first,
+  # so its pods start while the agent's, three times larger, is imported.
+  import() {
+    "$root/infra/sandbox/sandbox.sh" load --dir "$dir" "${archives[$1]}" 2>>"$dir/logs/images.log" ||
+      failed "could not import ${archives[$1]} into the real node: $(tail -n 3 "$dir/logs/images.log")"
+  }
+  import demo-app
   log "the demo shop and its users on the real node (namespaces chaos-demo, chaos-demo-load)"
   "${kubectl[@]}" apply -k "$root/infra/demo/workload" >/dev/null
   "${kubectl[@]}" apply -f "$root/infra/demo/load/load.yaml" >/dev/null
+  import agent
+  log "images imported into the real node"
 
   { read -r prometheus_url && read -r node_prometheus_url; } < <("$root/infra/demo/prometheus.sh" start "$dir") ||
     failed "Prometheus did not start (log: $demo/prometheus/prometheus.log)"
