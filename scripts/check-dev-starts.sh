@@ -8,7 +8,7 @@
 # DEV_APP_PORT / DEV_BACKEND_PORT (default 3000 / 7007) run it beside another `make dev`.
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$ROOT"
+cd "$ROOT" || exit 1
 runs="${1:-10}"
 app_port=${DEV_APP_PORT:-3000}
 backend_port=${DEV_BACKEND_PORT:-7007}
