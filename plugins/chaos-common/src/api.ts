@@ -89,10 +89,10 @@ export const runDetailSchema = runSchema.extend({
 export type RunDetail = z.infer<typeof runDetailSchema>;
 
 /** A run's summary, as lists and the abort answer give it: the fields the Run schema names. */
-export function runSummaryOf(run: RunDetail): Run {
+export function runSummaryOf(run: Run & Partial<RunDetail>): Run {
   const summary: Record<string, unknown> = {};
   for (const key of Object.keys(runSchema.shape)) {
-    if (key in run) summary[key] = run[key as keyof RunDetail];
+    if (key in run) summary[key] = run[key as keyof Run];
   }
   return summary as Run;
 }

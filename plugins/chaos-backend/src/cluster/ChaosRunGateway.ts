@@ -1,64 +1,42 @@
 import {
-  CHAOS_GROUP,
+  CHAOS_API_VERSION,
   CHAOS_RUN,
   CHAOS_RUN_ID_LABEL,
-  CHAOS_VERSION,
   ChaosRunSpecInput,
-  ChaosRunStatus,
 } from '@chaoscraft/backstage-plugin-chaos-common';
-import {
-  CustomObjectsApi,
-  KubeConfig,
-  PatchStrategy,
-  setHeaderOptions,
-} from '@kubernetes/client-node';
+import { ChaosRunClient, type ChaosRunResource } from '@chaoscraft/backstage-plugin-chaos-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 
-/** A ChaosRun as the backend reads it: only what it mirrors. */
-export type ChaosRunObject = {
-  metadata: { name: string; namespace: string; uid?: string; resourceVersion?: string; labels?: Record<string, string> };
-  status?: Partial<ChaosRunStatus>;
-};
+/** A ChaosRun as the backend reads it (the kit's resource). */
+export type ChaosRunObject = ChaosRunResource;
 
-const BASE = { group: CHAOS_GROUP, version: CHAOS_VERSION, plural: CHAOS_RUN.plural };
-
-/** The ChaosRun resources of one cluster, seen through its API server. */
+/**
+ * What the backend does with the ChaosRuns of one cluster, on the shared ChaosRun client: it
+ * creates runs labelled with their Backstage run id, reads them, aborts them, and lists its own.
+ */
 export class ChaosRunGateway {
-  private readonly api: CustomObjectsApi;
+  private readonly runs: ChaosRunClient;
 
   constructor(readonly kubeConfig: KubeConfig) {
-    this.api = kubeConfig.makeApiClient(CustomObjectsApi);
+    this.runs = new ChaosRunClient(kubeConfig);
   }
 
-  async create(options: {
-    name: string;
-    namespace: string;
-    runId: string;
-    spec: ChaosRunSpecInput;
-  }): Promise<ChaosRunObject> {
-    return (await this.api.createNamespacedCustomObject({
-      ...BASE,
-      namespace: options.namespace,
-      body: {
-        apiVersion: `${CHAOS_GROUP}/${CHAOS_VERSION}`,
-        kind: CHAOS_RUN.kind,
-        metadata: {
-          name: options.name,
-          namespace: options.namespace,
-          labels: { [CHAOS_RUN_ID_LABEL]: options.runId, 'app.kubernetes.io/managed-by': 'chaoscraft-backstage' },
-        },
-        spec: options.spec,
+  async create(options: { name: string; namespace: string; runId: string; spec: ChaosRunSpecInput }): Promise<ChaosRunObject> {
+    return this.runs.create({
+      apiVersion: CHAOS_API_VERSION,
+      kind: CHAOS_RUN.kind,
+      metadata: {
+        name: options.name,
+        namespace: options.namespace,
+        labels: { [CHAOS_RUN_ID_LABEL]: options.runId, 'app.kubernetes.io/managed-by': 'chaoscraft-backstage' },
       },
-    })) as ChaosRunObject;
+      spec: options.spec,
+    });
   }
 
   /** Undefined when the ChaosRun no longer exists. */
-  async get(namespace: string, name: string): Promise<ChaosRunObject | undefined> {
-    try {
-      return (await this.api.getNamespacedCustomObject({ ...BASE, namespace, name })) as ChaosRunObject;
-    } catch (error) {
-      if ((error as { code?: number }).code === 404) return undefined;
-      throw error;
-    }
+  get(namespace: string, name: string): Promise<ChaosRunObject | undefined> {
+    return this.runs.find(namespace, name);
   }
 
   /**
@@ -66,20 +44,12 @@ export class ChaosRunGateway {
    * (409) to patch another object that took the same name.
    */
   async abort(namespace: string, name: string, uid?: string): Promise<void> {
-    await this.api.patchNamespacedCustomObject(
-      { ...BASE, namespace, name, body: { ...(uid ? { metadata: { uid } } : {}), spec: { abort: true } } },
-      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-    );
+    await this.runs.mergePatch(namespace, name, { ...(uid ? { metadata: { uid } } : {}), spec: { abort: true } });
   }
 
   /** Every ChaosRun that Backstage created, in all namespaces. */
   async listOwned(): Promise<{ items: ChaosRunObject[]; resourceVersion?: string }> {
-    const list = (await this.api.listClusterCustomObject({
-      ...BASE,
-      labelSelector: CHAOS_RUN_ID_LABEL,
-    })) as { items: ChaosRunObject[]; metadata?: { resourceVersion?: string } };
+    const list = await this.runs.list({ labelSelector: CHAOS_RUN_ID_LABEL });
     return { items: list.items, resourceVersion: list.metadata?.resourceVersion };
   }
 }
-
-export const chaosRunWatchPath = `/apis/${CHAOS_GROUP}/${CHAOS_VERSION}/${CHAOS_RUN.plural}`;

@@ -179,5 +179,9 @@ describe.each(databases.eachSupportedId())('DatabaseRunStore on %s', databaseId 
       expect.stringContaining('ConflictError'),
     ]);
     expect(await runs.listLive()).toHaveLength(2);
+    // Dry runs disrupt nothing: they pass the limits, and do not count toward them.
+    const dry = await runs.create({ ...newRun(experiment.id), dryRun: true }, { maxPerEntity: 2 });
+    expect(dry.dryRun).toBe(true);
+    await runs.fail(dry.id, 'Test', 'done');
   });
 });

@@ -138,15 +138,17 @@ export class DatabaseRunStore implements RunStore {
   }
 
   /**
-   * One experiment, one live run; one entity, at most `maxPerEntity`. On PostgreSQL the entity's
+   * One experiment, one live run; one entity, at most `maxPerEntity` (dry runs aside). On PostgreSQL the entity's
    * experiment rows are locked first, so two concurrent starts for one entity serialize here;
    * SQLite has a single writer, so its transactions already do.
    */
   private async checkLiveRunLimits(tx: Knex.Transaction, run: NewRun, limits: LiveRunLimits): Promise<void> {
+    // A dry run disrupts nothing: it neither counts toward the limits nor is held by them.
+    if (run.dryRun) return;
     if (this.isPostgres()) {
       await tx('chaos_experiments').where({ entity_ref: run.entityRef }).forUpdate().select('id');
     }
-    const live = (): Knex.QueryBuilder => tx('chaos_runs').whereNotIn('phase', [...TERMINAL_PHASES]);
+    const live = (): Knex.QueryBuilder => tx('chaos_runs').whereNotIn('phase', [...TERMINAL_PHASES]).andWhere('dry_run', false);
     const sameExperiment = await live().where({ experiment_id: run.experimentId }).first('id');
     if (sameExperiment) {
       throw new ConflictError(`Experiment ${run.experimentName} already has a live run (${sameExperiment.id}): one at a time`);

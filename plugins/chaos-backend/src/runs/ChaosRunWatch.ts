@@ -1,65 +1,46 @@
 import type { LoggerService } from '@backstage/backend-plugin-api';
 import { CHAOS_RUN_ID_LABEL } from '@chaoscraft/backstage-plugin-chaos-common';
-import { KubeConfig, Watch } from '@kubernetes/client-node';
-import { ChaosRunObject, chaosRunWatchPath } from '../cluster/ChaosRunGateway';
-
-const MAX_BACKOFF_MS = 30_000;
+import { chaosRunsPath, ResilientInformer } from '@chaoscraft/backstage-plugin-chaos-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { ChaosRunGateway, type ChaosRunObject } from '../cluster/ChaosRunGateway';
 
 /**
- * A watch of the ChaosRuns labelled `chaoscraft.io/run-id` in one cluster, restarted with backoff
- * when it ends. It only delivers objects; what to trust and how to store it is the mirror's.
- * Kept apart from RunMirror so that another event source (a shared informer) can replace it.
+ * The ChaosRuns labelled `chaoscraft.io/run-id` in one cluster, through the shared resilient
+ * informer (list, watch, relist with backoff). It only delivers objects; what to trust and how
+ * to store it is the mirror's.
  */
 export class ChaosRunWatch {
-  private stopped = false;
-  private abort?: () => void;
-  private timer?: NodeJS.Timeout;
+  private readonly informer: ResilientInformer<ChaosRunObject>;
 
   constructor(
-    private readonly options: {
+    options: {
       cluster: string;
       kubeConfig: KubeConfig;
       logger: LoggerService;
       onObject(cluster: string, object: ChaosRunObject): void;
+      relistPeriodMs?: number;
     },
-  ) {}
+  ) {
+    const gateway = new ChaosRunGateway(options.kubeConfig);
+    this.informer = new ResilientInformer<ChaosRunObject>({
+      kc: options.kubeConfig,
+      path: chaosRunsPath(),
+      labelSelector: CHAOS_RUN_ID_LABEL,
+      list: () => gateway.listOwned(),
+      relistPeriodMs: options.relistPeriodMs ?? 60_000,
+      onEvent: (event, object) => {
+        if (event !== 'delete') options.onObject(options.cluster, object);
+      },
+      onError: (error, delayMs) =>
+        options.logger.info(`Chaos run watch on cluster ${options.cluster} failed (${error}); restarting in ${delayMs} ms`),
+    });
+  }
 
   start(): void {
-    this.watch(0);
+    this.informer.start();
   }
 
   stop(): void {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    this.abort?.();
-  }
-
-  /** `failures`: consecutive watches that ended before delivering anything; sets the backoff. */
-  private watch(failures: number): void {
-    if (this.stopped) return;
-    const { cluster, logger } = this.options;
-    let consecutiveFailures = failures;
-    const restart = (why: string) => {
-      if (this.stopped) return;
-      const delay = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** consecutiveFailures);
-      logger.info(`Chaos run watch on cluster ${cluster} ended (${why}); restarting in ${delay} ms`);
-      this.timer = setTimeout(() => this.watch(consecutiveFailures + 1), delay);
-      this.timer.unref();
-    };
-    new Watch(this.options.kubeConfig)
-      .watch(
-        chaosRunWatchPath,
-        { labelSelector: CHAOS_RUN_ID_LABEL, allowWatchBookmarks: false },
-        (type, object: ChaosRunObject) => {
-          consecutiveFailures = 0;
-          if (type === 'ADDED' || type === 'MODIFIED') this.options.onObject(cluster, object);
-        },
-        error => restart(error ? String(error) : 'closed by the server'),
-      )
-      .then(controller => {
-        if (this.stopped) controller.abort();
-        else this.abort = () => controller.abort();
-      })
-      .catch(error => restart(String(error)));
+    this.informer.stop().catch(() => undefined);
   }
 }

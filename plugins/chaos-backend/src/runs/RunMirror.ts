@@ -53,13 +53,14 @@ export class RunMirror {
    */
   mirror(cluster: string, object: ChaosRunObject): Promise<boolean> {
     const runId = object.metadata?.labels?.[CHAOS_RUN_ID_LABEL];
-    if (!runId || !object.status || !object.metadata.name || !object.metadata.namespace) return Promise.resolve(false);
+    const { name, namespace } = object.metadata ?? {};
+    if (!runId || !object.status || !name || !namespace) return Promise.resolve(false);
     const previous = this.queues.get(runId) ?? Promise.resolve();
     const next = previous
       .catch(() => undefined)
       .then(() =>
         this.runs.applyStatus(
-          { id: runId, cluster, namespace: object.metadata.namespace, resourceName: object.metadata.name, uid: object.metadata.uid },
+          { id: runId, cluster, namespace, resourceName: name, uid: object.metadata.uid },
           object.status!,
           object.metadata.resourceVersion,
         ),

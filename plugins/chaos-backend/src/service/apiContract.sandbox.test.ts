@@ -32,6 +32,24 @@ const sandbox = useSandboxNamespace({ labels: OPT_IN });
 
 const ENTITY_REF = 'component:default/checkout';
 
+/** A component whose pods are `app=checkout` in `namespace` of the sandbox cluster. */
+function component(name: string, namespace: string) {
+  return {
+    apiVersion: 'backstage.io/v1alpha1',
+    kind: 'Component',
+    metadata: {
+      name,
+      namespace: 'default',
+      annotations: {
+        'backstage.io/kubernetes-namespace': namespace,
+        'backstage.io/kubernetes-label-selector': 'app=checkout',
+        'chaoscraft.io/cluster': 'sandbox',
+      },
+    },
+    spec: { type: 'service', owner: 'team-checkout' },
+  };
+}
+
 async function startBackend() {
   const knex = await databases.init('SQLITE_3');
   return startTestBackend({
@@ -40,17 +58,13 @@ async function startBackend() {
       mockServices.database.factory({ knex, migrations: { skip: false } }),
       mockServices.permissions.factory({ result: AuthorizeResult.ALLOW }),
       mockServices.rootConfig.factory({
-        data: { chaos: { clusters: [{ name: 'sandbox', kubeconfigPath: await sandboxKubeconfigPath() }] } },
+        data: {
+          permission: { enabled: true },
+          chaos: { clusters: [{ name: 'sandbox', kubeconfigPath: await sandboxKubeconfigPath() }] },
+        },
       }),
       catalogServiceMock.factory({
-        entities: [
-          {
-            apiVersion: 'backstage.io/v1alpha1',
-            kind: 'Component',
-            metadata: { name: 'checkout', namespace: 'default', annotations: { 'chaoscraft.io/cluster': 'sandbox' } },
-            spec: { type: 'service', owner: 'team-checkout' },
-          },
-        ],
+        entities: [component('checkout', sandbox.namespace), component('nowhere', 'no-such-namespace')],
       }),
     ],
   });
@@ -176,14 +190,15 @@ describe('the generated client against the real router', () => {
     const experiment = await answer(
       'createExperiment',
       await client.createExperiment({
-        body: spec('nowhere', { target: { namespace: 'no-such-namespace', labelSelector: { app: 'checkout' } } }),
+        // An entity whose namespace does not exist in the cluster: the API server refuses the run.
+        body: spec('nowhere', { entityRef: 'component:default/nowhere', target: { namespace: 'no-such-namespace', labelSelector: { app: 'checkout' } } }),
       }),
       201,
     );
     const refused = await failure(await client.runExperiment({ path: { id: experiment.id }, body: {} }), 503, 'ServiceUnavailableError');
     expect(refused.error.message).toContain('Could not create the ChaosRun');
 
-    const runs = await answer('listRuns', await client.listRuns({ query: { entityRef: ENTITY_REF } }), 200);
+    const runs = await answer('listRuns', await client.listRuns({ query: { entityRef: 'component:default/nowhere' } }), 200);
     const failed = runs.items.find(r => r.experimentId === experiment.id)!;
     expect(failed).toMatchObject({ phase: 'Failed', reason: 'ClusterError' });
     await failure(await client.abortRun({ path: { id: failed.id } }), 409, 'ConflictError');

@@ -261,7 +261,7 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
         logger,
       });
     });
-    res.status(201).json(run);
+    res.status(201).json(runSummaryOf(run));
   });
 
   router.get('/runs', async (req, res) => {
