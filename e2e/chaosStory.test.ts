@@ -2,7 +2,8 @@
  * The whole ChaosCraft story in a real browser, against a running `make dev` stack
  * (scripts/test-e2e.sh starts one): sign in as guest, open the checkout service's Chaos tab,
  * create and run a pod-kill of 30% of its 10 pods under a 50% limit, watch it complete, check in
- * the cluster that the pods were replaced, then see a 60% experiment refused for its blast radius.
+ * the cluster that the pods were replaced, then see a 60% experiment refused for its blast radius,
+ * and the same pods on the entity's Kubernetes tab (the Kubernetes plugin reads the same cluster).
  * Each step leaves a screenshot in E2E_OUTPUT_DIR.
  */
 import { after, before, test } from 'node:test';
@@ -132,5 +133,13 @@ test('the chaos story, end to end', async t => {
     assert.match((await verdict.textContent()) ?? '', /BlastRadiusExceeded/);
     assert.match((await verdict.textContent()) ?? '', /6 of 10 eligible pods is 60%, above the limit of 50%/);
     await shot('4-run-refused');
+  });
+
+  await step('sees the same pods on the Kubernetes tab, from the cluster config both plugins share', async () => {
+    await page.getByRole('tab', { name: 'Kubernetes' }).or(page.getByRole('link', { name: 'Kubernetes', exact: true })).first().click();
+    await page.getByText('Local sandbox (make dev)').waitFor({ timeout: 60_000 });
+    await page.getByText('10 pods').waitFor({ timeout: 60_000 });
+    await page.getByText('No pods with errors').waitFor();
+    await shot('5-kubernetes-tab');
   });
 });

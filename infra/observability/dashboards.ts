@@ -2,7 +2,7 @@
  * Reads the Grafana dashboards in infra/observability/dashboards and evaluates every panel's
  * PromQL against a real Prometheus the way Grafana would: template variables substituted, range
  * targets as range queries over the window, instant targets at its end. Used by
- * agent/src/acceptance/dashboards.acceptance.test.ts.
+ * agent/src/acceptance/dashboards.test.ts.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
