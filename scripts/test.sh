@@ -48,6 +48,10 @@ t=$(date +%s)
 # A failed image build is not fatal here: the suites that need the images report it.
 infra/images/build.sh >/dev/null || echo "image build failed; the real-node suites will fail"
 echo "image build step: $(elapsed "$t")"
+t=$(date +%s)
+# Jaeger: the OTLP receiver the tracing test queries (plugins/chaos-backend/src/tracing.test.ts).
+infra/tools/build.sh jaeger >/dev/null
+echo "tool build step: $(elapsed "$t")"
 CLEANUP+=("infra/sandbox/sandbox.sh down --dir '$WORK/sandbox' --purge")
 infra/sandbox/sandbox.sh up --dir "$WORK/sandbox" >/dev/null
 export CHAOSCRAFT_SANDBOX_KUBECONFIG="$WORK/sandbox/kubeconfig"

@@ -21,6 +21,7 @@ export type { ChaosRunResource } from '@chaoscraft/backstage-plugin-chaos-node';
 export { selectTargets, plannedCount } from './selection/selectTargets';
 export { computeBlastRadius, exceedsLimit } from './selection/blastRadius';
 export { main } from './main';
+export { startTracing, recordRunTrace } from './tracing';
 export { MUTATE_CHAOSRUN_PATH } from './admission/webhookServer';
 export { runNodeDaemon, NodeDaemon, Ledger, readLedgerFile, StaticNetnsResolver, CrictlNetnsResolver } from './node';
 export type { RunningNodeDaemon, NodeDaemonOptions, LedgerEntry, NetnsResolver } from './node';

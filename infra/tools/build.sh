@@ -6,6 +6,8 @@
 #   eksctl            eksctl itself, for the cluster-* Makefile targets and `eksctl utils schema`
 #   eksctl-validate   infra/eks/validate/main.go: eksctl's own schema and validation, offline
 #   kind              Kubernetes in Docker, for infra/kind/e2e.sh (needs Docker to run, not to build)
+#   jaeger            Jaeger v2 (an OpenTelemetry Collector distribution): the OTLP receiver and
+#                     trace store the tracing test queries
 #
 #   infra/tools/build.sh TOOL     build TOOL if needed; print the path of its binary on stdout
 #
@@ -19,6 +21,8 @@ ACTIONLINT_VERSION=v1.7.12
 EKSCTL_VERSION=v0.215.0
 # Its default node image (Kubernetes v1.37) is pinned by digest in the release itself.
 KIND_VERSION=v0.33.0
+# The module is v1.x; its cmd/jaeger is the v2 binary.
+JAEGER_VERSION=v1.75.0
 # ----------------------------------------------------------------------------------------------
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -37,7 +41,8 @@ entry_of() {
     eksctl) echo "$CACHE_ROOT/eksctl-$EKSCTL_VERSION" ;;
     eksctl-validate) echo "$CACHE_ROOT/eksctl-validate-$EKSCTL_VERSION-$(sha256sum <"$VALIDATOR_SOURCE" | cut -c1-12)" ;;
     kind) echo "$CACHE_ROOT/kind-$KIND_VERSION" ;;
-    *) die "unknown tool '$1' (known: actionlint eksctl eksctl-validate kind)" ;;
+    jaeger) echo "$CACHE_ROOT/jaeger-$JAEGER_VERSION" ;;
+    *) die "unknown tool '$1' (known: actionlint eksctl eksctl-validate kind jaeger)" ;;
   esac
 }
 
@@ -99,8 +104,25 @@ build_kind() {
   (cd "$work" && "$GO" build -trimpath -ldflags "-s -w" -o "$out/kind" sigs.k8s.io/kind)
 }
 
+# Jaeger pins some dependencies with replace directives, which only apply in the main module: the
+# wrapper copies them from Jaeger's own go.mod, as for eksctl.
+build_jaeger() {
+  local out=$1 work=$2 gomod
+  mkdir -p "$work"
+  gomod=$(cd / && GOFLAGS='' "$GO" mod download -json "github.com/jaegertracing/jaeger@$JAEGER_VERSION" |
+    sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')
+  [[ -f "$gomod" ]] || die "could not fetch jaeger $JAEGER_VERSION's go.mod"
+  {
+    printf 'module chaoscraft.local/tools/jaeger\n\ngo %s\n\nrequire github.com/jaegertracing/jaeger %s\n\n' \
+      "$(sed -n 's/^go //p' "$gomod")" "$JAEGER_VERSION"
+    sed -n '/^replace (/,/^)/p' "$gomod"
+    sed -n '/^replace [^(]/p' "$gomod"
+  } >"$work/go.mod"
+  (cd "$work" && "$GO" build -trimpath -ldflags "-s -w" -o "$out/jaeger" github.com/jaegertracing/jaeger/cmd/jaeger)
+}
+
 main() {
-  [[ $# -eq 1 ]] || die "usage: $0 TOOL (actionlint, eksctl, eksctl-validate or kind)"
+  [[ $# -eq 1 ]] || die "usage: $0 TOOL (actionlint, eksctl, eksctl-validate, kind or jaeger)"
   local tool=$1 entry
   entry=$(entry_of "$tool")
   if [[ -x "$entry/bin/$tool" ]]; then
