@@ -11,6 +11,7 @@ import fc from 'fast-check';
 import type { Knex } from 'knex';
 import request from 'supertest';
 import { chaosPlugin } from './plugin';
+import { chaosComponent } from './__testUtils__/entities';
 
 /**
  * Property-based fuzzing of every endpoint, on SQLite and PostgreSQL: generated bodies (random
@@ -25,21 +26,7 @@ const databases = TestDatabases.create({ ids: ['POSTGRES_15', 'SQLITE_3'] });
 const sandbox = useSandboxNamespace({ labels: OPT_IN });
 const REQUESTS_PER_DATABASE = Number(process.env.CHAOSCRAFT_FUZZ_REQUESTS ?? 10_000);
 
-const entity = (namespace: string) => ({
-  apiVersion: 'backstage.io/v1alpha1',
-  kind: 'Component',
-  metadata: {
-    name: 'checkout',
-    namespace: 'default',
-    annotations: {
-      'backstage.io/kubernetes-namespace': namespace,
-      'backstage.io/kubernetes-label-selector': 'app=checkout',
-      'chaoscraft.io/cluster': 'sandbox',
-    },
-  },
-  spec: { type: 'service', owner: 'team-checkout' },
-  relations: [{ type: 'ownedBy', targetRef: 'group:default/team-checkout' }],
-});
+const entity = (namespace: string) => chaosComponent({ namespace });
 
 const validBody = (namespace: string, name: string) => ({
   name,

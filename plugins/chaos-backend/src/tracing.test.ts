@@ -20,6 +20,7 @@ import { sandboxKubeconfigPath, useSandboxNamespace, waitFor } from '@chaoscraft
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import request from 'supertest';
 import { chaosPlugin } from './plugin';
+import { chaosComponent } from './__testUtils__/entities';
 
 jest.setTimeout(180_000);
 
@@ -105,22 +106,7 @@ exporters:
           data: { permission: { enabled: true }, chaos: { clusters: [{ name: 'sandbox', kubeconfigPath: await sandboxKubeconfigPath() }] } },
         }),
         catalogServiceMock.factory({
-          entities: [
-            {
-              apiVersion: 'backstage.io/v1alpha1',
-              kind: 'Component',
-              metadata: {
-                name: 'checkout',
-                namespace: 'default',
-                annotations: {
-                  'backstage.io/kubernetes-namespace': sandbox.namespace,
-                  'backstage.io/kubernetes-label-selector': 'app=checkout',
-                  'chaoscraft.io/cluster': 'sandbox',
-                },
-              },
-              spec: { type: 'service', owner: 'team-checkout' },
-            },
-          ],
+          entities: [chaosComponent({ namespace: sandbox.namespace })],
         }),
       ],
     });

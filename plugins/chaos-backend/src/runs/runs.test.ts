@@ -25,6 +25,7 @@ import request from 'supertest';
 import { chaosPlugin } from '../plugin';
 import { SCHEDULED_RUNS_TASK_ID } from './ScheduledRuns';
 import { RUN_MIRROR_TASK_ID } from './RunMirror';
+import { chaosComponent } from '../__testUtils__/entities';
 
 /**
  * The whole backend path against real components: the backend plugin on PostgreSQL creates
@@ -39,20 +40,7 @@ const sandbox = useSandboxNamespace({ labels: OPT_IN });
 const agentHome = useSandboxNamespace();
 
 function entity(namespace: string) {
-  return {
-    apiVersion: 'backstage.io/v1alpha1',
-    kind: 'Component',
-    metadata: {
-      name: 'checkout',
-      namespace: 'default',
-      annotations: {
-        'backstage.io/kubernetes-namespace': namespace,
-        'backstage.io/kubernetes-label-selector': 'app=checkout',
-        'chaoscraft.io/cluster': 'sandbox',
-      },
-    },
-    spec: { type: 'service', owner: 'team-checkout' },
-  };
+  return chaosComponent({ namespace });
 }
 
 /**

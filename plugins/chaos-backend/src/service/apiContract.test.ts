@@ -18,6 +18,7 @@ import {
 } from '@chaoscraft/backstage-plugin-chaos-common';
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { chaosPlugin } from '../plugin';
+import { chaosComponent } from '../__testUtils__/entities';
 
 /**
  * The API contract, end to end: the client generated from openapi.yaml (the one the frontend
@@ -33,22 +34,7 @@ const sandbox = useSandboxNamespace({ labels: OPT_IN });
 const ENTITY_REF = 'component:default/checkout';
 
 /** A component whose pods are `app=checkout` in `namespace` of the sandbox cluster. */
-function component(name: string, namespace: string) {
-  return {
-    apiVersion: 'backstage.io/v1alpha1',
-    kind: 'Component',
-    metadata: {
-      name,
-      namespace: 'default',
-      annotations: {
-        'backstage.io/kubernetes-namespace': namespace,
-        'backstage.io/kubernetes-label-selector': 'app=checkout',
-        'chaoscraft.io/cluster': 'sandbox',
-      },
-    },
-    spec: { type: 'service', owner: 'team-checkout' },
-  };
-}
+const component = (name: string, namespace: string) => chaosComponent({ name, namespace, selector: 'app=checkout' });
 
 async function startBackend() {
   const knex = await databases.init('SQLITE_3');
