@@ -3,6 +3,7 @@
  * (scripts/test-e2e.sh starts one): sign in as guest, open the checkout service's Chaos tab,
  * create and run a pod-kill of 30% of its 10 pods under a 50% limit, watch it complete, check in
  * the cluster that the pods were replaced, then see a 60% experiment refused for its blast radius,
+ * the same pods on the entity's Kubernetes tab (the Kubernetes plugin reads the same cluster),
  * the experiment kept as code next to checkout's catalog file, and a pod-kill experiment added
  * from /create with the software template.
  * Each step leaves a screenshot in E2E_OUTPUT_DIR.
@@ -136,14 +137,22 @@ test('the chaos story, end to end', async t => {
     await shot('4-run-refused');
   });
 
+  await step('sees the same pods on the Kubernetes tab, from the cluster config both plugins share', async () => {
+    await page.getByRole('tab', { name: 'Kubernetes' }).or(page.getByRole('link', { name: 'Kubernetes', exact: true })).first().click();
+    await page.getByText('Local sandbox (make dev)').waitFor({ timeout: 60_000 });
+    await page.getByText('10 pods').waitFor({ timeout: 60_000 });
+    await page.getByText('No pods with errors').waitFor();
+    await shot('5-kubernetes-tab');
+  });
+
   await step('sees the experiment kept as code next to checkout: read-only, with its source', async () => {
-    await page.getByRole('button', { name: 'Back to experiments' }).click();
+    await page.getByRole('tab', { name: 'Chaos' }).or(page.getByRole('link', { name: 'Chaos', exact: true })).first().click();
     const row = page.getByRole('row').filter({ has: page.getByRole('cell', { name: 'code-kill-one-pod', exact: true }) });
     await row.getByTestId('managed-by').waitFor();
     assert.match((await row.getByTestId('managed-by').getAttribute('aria-label')) ?? '', /^Kept as code: file:\/\/.*\/examples\/catalog\/chaos\/checkout\/kill-one-pod\.yaml\./);
     assert.equal(await row.getByRole('button', { name: 'Edit' }).count(), 0);
     assert.equal(await row.getByRole('button', { name: 'Run', exact: true }).isEnabled(), true);
-    await shot('5-kept-as-code');
+    await shot('6-kept-as-code');
   });
 
   await step('adds a pod-kill experiment from /create with the template, and lands on its Chaos tab', async () => {
@@ -160,13 +169,13 @@ test('the chaos story, end to end', async t => {
     await page.getByRole('button', { name: 'Next' }).click();
     await page.getByLabel('Name', { exact: false }).first().fill(name);
     await page.getByRole('button', { name: 'Review' }).click();
-    await shot('6-template-review');
+    await shot('7-template-review');
     await page.getByRole('button', { name: 'Create' }).click();
     const open = page.getByRole('link', { name: 'Open the Chaos tab' }).or(page.getByRole('button', { name: 'Open the Chaos tab' }));
     await open.first().waitFor({ timeout: 120_000 });
-    await shot('7-template-done');
+    await shot('8-template-done');
     await open.first().click();
     await page.getByRole('cell', { name, exact: true }).waitFor();
-    await shot('8-template-experiment');
+    await shot('9-template-experiment');
   });
 });

@@ -1,7 +1,15 @@
 #!/usr/bin/env bash
 # `make test-e2e`: starts a fresh `make dev` stack (its own sandbox and an in-memory database),
-# waits until the app is served, then plays the whole story in headless Chromium
-# (e2e/chaosStory.test.ts). Screenshots land in test-results/e2e/. Stops the stack it started.
+# waits until the app is served and the demo cluster is ready, then runs against it:
+#   1. the browser story in headless Chromium (e2e/chaosStory.test.ts); screenshots land in
+#      test-results/e2e/;
+#   2. with the sandbox's real node, every fault the Chaos tab offers, through the backend's API
+#      (e2e/everyFault.test.ts): each must end Completed or Aborted for a real reason, never
+#      Failed for a missing component; it prints a table of fault → final phase and reason.
+# Stops the stack it started, and prints `make dev`'s start time.
+#
+# Ports: the app on E2E_APP_PORT (3000) and the backend on E2E_BACKEND_PORT (7007); set both to
+# run beside another `make dev`.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -9,8 +17,12 @@ cd "$ROOT"
 scripts/system-deps.sh
 # shellcheck source=scripts/bootstrap.sh
 source scripts/bootstrap.sh
+APP_PORT=${E2E_APP_PORT:-3000}
+BACKEND_PORT=${E2E_BACKEND_PORT:-7007}
+APP_URL=http://localhost:$APP_PORT
+BACKEND_URL=http://localhost:$BACKEND_PORT
 
-for port in 3000 7007; do
+for port in "$APP_PORT" "$BACKEND_PORT"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     echo "e2e: port $port is in use (is make dev running?); the browser test needs it free"
     echo "e2e: 0 passed, 1 failed"
@@ -19,14 +31,22 @@ for port in 3000 7007; do
 done
 
 WORK="$(mktemp -d /tmp/chaoscraft-e2e.XXXXXX)"
-cat >"$WORK/e2e-config.yaml" <<'CONFIG'
+cat >"$WORK/e2e-config.yaml" <<CONFIG
+app:
+  baseUrl: $APP_URL
 backend:
+  baseUrl: $BACKEND_URL
+  listen:
+    port: $BACKEND_PORT
+  cors:
+    origin: $APP_URL
   database:
     client: better-sqlite3
     connection: ':memory:'
 CONFIG
 
 setsid env SANDBOX_DIR="$WORK/sandbox" DEV_EXTRA_CONFIG="$WORK/e2e-config.yaml" \
+  DEV_APP_URL="$APP_URL" DEV_BACKEND_URL="$BACKEND_URL" \
   scripts/dev.sh >"$WORK/dev.log" 2>&1 &
 dev_pid=$!
 stop_dev() {
@@ -40,25 +60,45 @@ stop_dev() {
 }
 trap stop_dev EXIT INT TERM
 
-ready() { curl -sf -o /dev/null "$1"; }
-deadline=$(( $(date +%s) + 600 ))
-until ready http://localhost:7007/.backstage/health/v1/readiness && ready http://localhost:3000; do
-  if ! kill -0 "$dev_pid" 2>/dev/null || (( $(date +%s) > deadline )); then
+deadline=$(($(date +%s) + 600))
+until grep -q '^\[dev\] ready in\|^\[dev\] Backstage is up' "$WORK/dev.log"; do
+  if ! kill -0 "$dev_pid" 2>/dev/null || (($(date +%s) > deadline)); then
     tail -40 "$WORK/dev.log"
     echo "e2e: the dev stack did not come up"
     echo "e2e: 0 passed, 1 failed"
     exit 1
   fi
-  sleep 2
+  sleep 1
 done
-echo "e2e: dev stack ready"
+grep '^\[dev\] ready in\|^\[dev\] Backstage is up\|NO REAL NODE' "$WORK/dev.log" | sed 's/^/e2e: /'
+status_line=$(cat "$WORK/sandbox/demo/status")
+if [[ $status_line == failed* ]]; then
+  tail -40 "$WORK/dev.log"
+  echo "e2e: the demo cluster did not come up: ${status_line#failed }"
+  echo "e2e: 0 passed, 1 failed"
+  exit 1
+fi
 
 mkdir -p test-results/e2e
 status=0
-E2E_KUBECONFIG="$WORK/sandbox/kubeconfig" E2E_OUTPUT_DIR="$ROOT/test-results/e2e" \
-  node --require "$ROOT/node_modules/@backstage/cli/config/nodeTransform.cjs" \
-  --test --test-reporter=spec e2e/chaosStory.test.ts 2>&1 | tee "$WORK/e2e.log" || status=$?
-count() { grep -Eo "ℹ $1 [0-9]+" "$WORK/e2e.log" | awk '{print $3}' | tail -1; }
-echo "e2e: $(count pass || echo 0) passed, $(count fail || echo 1) failed, $(count skipped || echo 0) skipped"
+skipped_here=0
+run_suite() {
+  E2E_KUBECONFIG="$WORK/sandbox/kubeconfig" E2E_OUTPUT_DIR="$ROOT/test-results/e2e" \
+    E2E_APP_URL="$APP_URL" E2E_BACKEND_URL="$BACKEND_URL" \
+    E2E_PROMETHEUS_URL="$(sed -n 's/^PROMETHEUS_URL=//p' "$WORK/sandbox/demo/env")" \
+    node --require "$ROOT/node_modules/@backstage/cli/config/nodeTransform.cjs" \
+    --test --test-reporter=spec "$@" 2>&1 | tee -a "$WORK/e2e.log" || status=$?
+}
+run_suite e2e/chaosStory.test.ts
+if [[ $status_line == "ready real-node"* ]]; then
+  run_suite e2e/everyFault.test.ts
+else
+  skipped_here=1
+  echo "e2e: skipped every fault on the real node: the sandbox has none (${status_line#ready kwok-only * })"
+fi
+sum() { grep -Eo "ℹ $1 [0-9]+" "$WORK/e2e.log" | awk '{s += $3} END {print s + 0}'; }
+failed=$(sum fail)
+((status == 0 || failed > 0)) || failed=1
+echo "e2e: $(sum pass) passed, $failed failed, $(($(sum skipped) + skipped_here)) skipped"
 echo "e2e: screenshots in test-results/e2e/"
 exit "$status"

@@ -48,6 +48,10 @@ t=$(date +%s)
 # A failed image build is not fatal here: the suites that need the images report it.
 infra/images/build.sh >/dev/null || echo "image build failed; the real-node suites will fail"
 echo "image build step: $(elapsed "$t")"
+t=$(date +%s)
+# Jaeger: the OTLP receiver the tracing test queries (plugins/chaos-backend/src/tracing.test.ts).
+infra/tools/build.sh jaeger >/dev/null
+echo "tool build step: $(elapsed "$t")"
 CLEANUP+=("infra/sandbox/sandbox.sh down --dir '$WORK/sandbox' --purge")
 infra/sandbox/sandbox.sh up --dir "$WORK/sandbox" >/dev/null
 export CHAOSCRAFT_SANDBOX_KUBECONFIG="$WORK/sandbox/kubeconfig"
@@ -90,6 +94,13 @@ shell_suite sandbox-lifecycle infra/sandbox/test-lifecycle.sh
 
 step "the agent's chart, installed with helm from the local image onto the real node"
 shell_suite chart infra/sandbox/test-chart.sh
+
+# The operations files (infra/ci, infra/eks, infra/gitops): actionlint and eksctl are built once
+# from the Go module proxy and cached (infra/tools/build.sh); warm, the three take ~15 s together.
+step "operations: workflows (actionlint), EKS config (eksctl), GitOps manifests (server-side dry run)"
+shell_suite workflows infra/ci/lint-workflows.sh
+shell_suite eks infra/eks/validate.sh
+shell_suite gitops infra/gitops/test-gitops.sh
 
 step "browser story (playwright-core and Chromium against make dev)"
 shell_suite e2e scripts/test-e2e.sh

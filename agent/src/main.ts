@@ -2,6 +2,7 @@ import { ChaosController } from './controller/controller';
 import { CONTROLLER_USAGE, parseControllerArgs } from './controllerArgs';
 import { createLogger } from './log';
 import { NODE_USAGE, parseNodeDaemonArgs, runNodeDaemon } from './node';
+import { startTracing } from './tracing';
 
 const USAGE = `usage: chaoscraft-agent <role> [flags]
 
@@ -15,6 +16,7 @@ ${NODE_USAGE}`;
 async function runController(argv: string[]): Promise<void> {
   const config = parseControllerArgs(argv);
   const log = createLogger(config.logLevel);
+  const tracing = startTracing('chaoscraft-agent-controller');
   let stopping: Promise<void> | undefined;
   const controller = new ChaosController(config, {
     log,
@@ -30,7 +32,10 @@ async function runController(argv: string[]): Promise<void> {
   const shutdown = (signal: string): void => {
     log.info({ signal }, 'shutting down');
     stopping ??= controller.stop().then(
-      () => process.exit(0),
+      async () => {
+        await tracing?.shutdown();
+        process.exit(0);
+      },
       error => {
         log.error({ err: String(error) }, 'shutdown failed');
         process.exit(1);
@@ -43,10 +48,14 @@ async function runController(argv: string[]): Promise<void> {
 }
 
 async function runNode(argv: string[]): Promise<void> {
+  const tracing = startTracing('chaoscraft-agent-node');
   const running = await runNodeDaemon(parseNodeDaemonArgs(argv));
   const stop = (): void => {
     running.stop({ revert: true }).then(
-      () => process.exit(0),
+      async () => {
+        await tracing?.shutdown();
+        process.exit(0);
+      },
       () => process.exit(1),
     );
   };

@@ -68,8 +68,12 @@ stage_demo_app() {
   local dir=$1
   need_workspace
   mkdir -p "$dir/app"
-  "$REPO_ROOT/node_modules/.bin/esbuild" "$REPO_ROOT/infra/demo-app/main.ts" --bundle \
-    --platform=node --target=node22 --format=cjs --log-level=warning --outfile="$dir/app/demo-app.cjs"
+  local entry
+  # The app (main.ts) and its users, the load generator (load.ts): one image, two entry points.
+  for entry in main:demo-app load:demo-load; do
+    "$REPO_ROOT/node_modules/.bin/esbuild" "$REPO_ROOT/infra/demo-app/${entry%%:*}.ts" --bundle \
+      --platform=node --target=node22 --format=cjs --log-level=warning --outfile="$dir/app/${entry##*:}.cjs"
+  done
 }
 
 stage() {

@@ -241,6 +241,17 @@ EOF
 
 # realnode_load ARCHIVE...: imports OCI archives into the node's containerd (the kubelet's
 # images: pods use them with imagePullPolicy Never or IfNotPresent).
+# realnode_publish PORT: the real node's pods reach a host service that listens on loopback
+# only (a private Prometheus, say) at NODE_IP:PORT, as they reach the API server: a DNAT rule on
+# the bridge (route_localnet is on for it), with the sandbox's comment, so `down` removes it.
+realnode_publish() {
+  local port=$1 rule
+  rule=(PREROUTING -i "$NODE_BRIDGE" -d "$NODE_IP" -p tcp --dport "$port"
+    -m comment --comment "chaoscraft-sandbox $DIR" -j DNAT --to-destination "$HOST:$port")
+  iptables -t nat -C "${rule[@]}" 2>/dev/null || iptables -t nat -A "${rule[@]}"
+  echo "$NODE_IP:$port"
+}
+
 realnode_load() {
   local archive
   for archive in "$@"; do

@@ -8,6 +8,8 @@
 #   infra/sandbox/sandbox.sh down   [--dir DIR] [--purge]
 #   infra/sandbox/sandbox.sh status [--dir DIR]
 #   infra/sandbox/sandbox.sh load   [--dir DIR] ARCHIVE...   (OCI archives into the real node)
+#   infra/sandbox/sandbox.sh publish [--dir DIR] PORT   (a host loopback port, to the real node's
+#                                    pods at NODE_IP:PORT; prints that address)
 #
 # Defaults: DIR=<repo>/.sandbox (env SANDBOX_DIR), N=3 (env SANDBOX_NODES), a real node
 # (containerd + kubelet, realnode.sh) where the machine allows (env SANDBOX_REAL_NODE=auto|1|0).
@@ -35,7 +37,7 @@ log() { printf 'sandbox: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 usage() {
-  sed -n '6,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '6,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -672,7 +674,7 @@ main() {
       --no-real-node) REAL_NODE=0; shift ;;
       -h | --help) usage ;;
       -*) die "unknown argument: $1" ;;
-      *) [[ "$cmd" == load ]] || die "unknown argument: $1"; ARCHIVES+=("$1"); shift ;;
+      *) [[ "$cmd" == load || "$cmd" == publish ]] || die "unknown argument: $1"; ARCHIVES+=("$1"); shift ;;
     esac
   done
   [[ "$NODES" =~ ^[0-9]+$ ]] || die "--nodes must be a number, got '$NODES'"
@@ -701,6 +703,11 @@ main() {
       component_running containerd || die "load: $DIR has no running real node"
       realnode_load "${ARCHIVES[@]}"
       log "loaded ${#ARCHIVES[@]} image archive(s) into $REAL_NODE_NAME"
+      ;;
+    publish)
+      [[ ${#ARCHIVES[@]} == 1 && "${ARCHIVES[0]}" =~ ^[0-9]+$ ]] || die "publish: name one port"
+      load_node_env || die "publish: $DIR has no real node"
+      realnode_publish "${ARCHIVES[0]}"
       ;;
     *) usage ;;
   esac

@@ -4,14 +4,19 @@ import {
   ChaosRunClient,
   chaosRunsPath,
   ResilientInformer,
-  runKey,
+  RUN_SPAN_ATTRIBUTES,
+  runSpanAttributes,
+  runTraceContext,
   StatusWriter,
   WorkQueue,
   type ChaosRunResource,
   type RecordUpdate,
 } from '@chaoscraft/backstage-plugin-chaos-node';
 import type { Logger } from 'pino';
-import { FaultRouter, type FaultContext } from '../faults';
+import { SpanStatusCode } from '@opentelemetry/api';
+import { FaultRouter, type FaultContext, type FaultOutcome } from '../faults';
+import { runLogger } from '../log';
+import { agentTracer } from '../tracing';
 import type { NodeCapabilities } from '../faults/network';
 import { crashPoint } from './crashPoint';
 import { FreshRun, JanitorDeps, runJanitor } from './janitor';
@@ -20,6 +25,39 @@ import type { NetnsResolver } from './netns';
 import { failedUpdate, MAY_HOLD_FAULT, outcomeUpdate, recoveredUpdate, WANTS_INJECTION } from './recordUpdates';
 import { NodeDaemonLease } from './nodeLease';
 import { assessRun, isOwnRecord, RunAssessment } from './runAssessment';
+
+/**
+ * Runs a node daemon's action on one target as a span of the run's trace (the ChaosRun's
+ * traceparent), ended with the action's outcome.
+ */
+async function traced(
+  run: ChaosRunResource,
+  name: string,
+  record: Pick<TargetRecord, 'pod' | 'fault'>,
+  node: string,
+  action: () => Promise<FaultOutcome>,
+): Promise<FaultOutcome> {
+  const span = agentTracer().startSpan(
+    name,
+    {
+      attributes: {
+        ...runSpanAttributes(run),
+        [RUN_SPAN_ATTRIBUTES.fault]: record.fault,
+        [RUN_SPAN_ATTRIBUTES.pod]: record.pod,
+        [RUN_SPAN_ATTRIBUTES.node]: node,
+      },
+    },
+    runTraceContext(run),
+  );
+  try {
+    const outcome = await action();
+    span.setAttributes({ 'chaoscraft.target.phase': outcome.phase, 'chaoscraft.target.reason': outcome.reason });
+    if (outcome.phase === 'Failed') span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.message });
+    return outcome;
+  } finally {
+    span.end();
+  }
+}
 
 /** Beyond the run's own length, how long a self-running fault may outlive a lost daemon. */
 const DEADLINE_MARGIN_MS = 5 * 60_000;
@@ -178,7 +216,9 @@ export class NodeDaemon implements JanitorDeps {
         assessment = this.assess(run);
       }
     }
-    const logger = this.config.logger.child({ runUid: uid, run: run ? runKey(run) : `${held[0]?.run.namespace}/${held[0]?.run.name}` });
+    const logger = run
+      ? runLogger(this.config.logger, run).child({ runUid: uid })
+      : this.config.logger.child({ runUid: uid, run: `${held[0]?.run.namespace}/${held[0]?.run.name}` });
     if (assessment.inject && run) {
       await this.inject(run, logger);
     } else if (!assessment.inject) {
@@ -210,13 +250,13 @@ export class NodeDaemon implements JanitorDeps {
         updates.push(failedUpdate(record, 'FaultNotInSpec', `the spec has no ${record.fault} fault`));
         continue;
       }
-      const outcome = await this.faults
-        .route(fault.type)
-        .apply({ ...target, container: parsed.data.target.container }, fault, {
+      const outcome = await traced(run, `chaos.node.apply ${fault.type}`, record, this.config.nodeName, () =>
+        this.faults.route(fault.type).apply({ ...target, container: parsed.data.target.container }, fault, {
           ...context,
           safety: parsed.data.safety,
           deadlineMs: runLengthMs(parsed.data) + DEADLINE_MARGIN_MS,
-        });
+        }),
+      );
       updates.push(outcomeUpdate(record, outcome));
     }
     await this.writeRecords(run, updates);

@@ -3,6 +3,7 @@ import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import request from 'supertest';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { chaosPlugin } from './plugin';
+import { chaosComponent } from './__testUtils__/entities';
 
 // The first start of a test backend compiles a lot on a busy machine.
 jest.setTimeout(60_000);
@@ -27,22 +28,7 @@ async function startBackend(result: AuthorizeResult.ALLOW | AuthorizeResult.DENY
       }),
       auditor.factory,
       catalogServiceMock.factory({
-        entities: [
-          {
-            apiVersion: 'backstage.io/v1alpha1',
-            kind: 'Component',
-            metadata: {
-              name: 'checkout',
-              namespace: 'default',
-              annotations: {
-                'backstage.io/kubernetes-namespace': 'shop',
-                'backstage.io/kubernetes-label-selector': 'app=checkout',
-                'chaoscraft.io/cluster': 'nowhere',
-              },
-            },
-            spec: { type: 'service', owner: 'team-checkout' },
-          },
-        ],
+        entities: [chaosComponent({ namespace: 'shop', cluster: 'nowhere' })],
       }),
     ],
   });

@@ -21,6 +21,12 @@ export const CHAOS_NAMESPACE_OPT_IN_LABEL = 'chaoscraft.io/chaos-enabled';
 export const CHAOS_RUN_ID_LABEL = 'chaoscraft.io/run-id';
 
 /**
+ * ChaosRun metadata.annotations key carrying the W3C trace context (`traceparent`) of the request
+ * that started the run, so the agent's spans for it join the same trace.
+ */
+export const CHAOS_TRACEPARENT_ANNOTATION = 'chaoscraft.io/traceparent';
+
+/**
  * Annotations an entity needs before it can have chaos experiments (readEntityTarget reads them):
  * the namespace, the selector (or else the Kubernetes id) and the cluster of its pods.
  */

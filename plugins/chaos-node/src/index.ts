@@ -36,3 +36,4 @@ export {
   transitionRecord,
 } from './status/records';
 export type { RecordIdentity, RecordUpdate, RunStatus } from './status/records';
+export { RUN_SPAN_ATTRIBUTES, runSpanAttributes, runTraceContext, runTraceId, traceAnnotations } from './tracing/runTrace';

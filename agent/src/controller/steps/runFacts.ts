@@ -10,6 +10,7 @@ import type { V1ObjectReference } from '@kubernetes/client-node';
 import { CHAOS_FINALIZER, ChaosRunResource, fitStatusBudget, isConflict, normalizeStatus, nowIso, RunStatus, setCondition } from '@chaoscraft/backstage-plugin-chaos-node';
 import type { ApplyContext } from '../../faults';
 import type { Logger } from '../../log';
+import { recordRunTrace } from '../../tracing';
 import type { GateInput } from '../../hypothesis/hypothesisGate';
 import type { RunContext } from '../pipeline';
 
@@ -161,7 +162,7 @@ export async function finishRun(
   await settleFinalizer(context);
   deps.memory.violationSince.delete(context.key);
   deps.memory.armed.delete(context.key);
-  const { run } = await deps.status.update(context.run, (status, fresh) => {
+  const { run, written } = await deps.status.update(context.run, (status, fresh) => {
     if (isTerminalPhase(status.phase)) return false;
     extra?.(status);
     touch(status, fresh);
@@ -181,6 +182,8 @@ export async function finishRun(
     return true;
   });
   context.run = run;
+  // The run's trace is written once, by whoever wrote its end.
+  if (written) recordRunTrace(run, normalizeStatus(run.status));
   deps.events.emit({
     regarding: runReference(run),
     type: ending.phase === 'Completed' ? 'Normal' : 'Warning',

@@ -15,7 +15,7 @@ export interface StressProcessObject {
 
 /** stress-ng's arguments for a fault; `timeoutSeconds` bounds it if nothing else stops it. */
 export function stressArgv(fault: StressFault, timeoutSeconds: number): string[] {
-  const common = ['--timeout', `${timeoutSeconds}s`, '--quiet'];
+  const common = ['--timeout', `${timeoutSeconds}s`, '--temp-path', '/tmp', '--quiet'];
   if (fault.type === 'cpu-stress') {
     return ['stress-ng', '--cpu', String(fault.workers), '--cpu-load', String(fault.loadPercent), ...common];
   }

@@ -1,10 +1,15 @@
 import { spawn } from 'node:child_process';
-import { promises as fs } from 'node:fs';
+import { closeSync, openSync, promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { CgroupMembership } from './cgroups';
 import { joinCgroups } from './cgroups';
 
 /** The environment variable that marks a stressor's processes with its ledger entry. */
 export const STRESS_MARKER_ENV = 'CHAOSCRAFT_STRESS';
+
+/** How long a stressor must be alive after its start to count as started. */
+const STARTUP_CHECK_MS = 300;
 
 export interface StressorOptions {
   /** stress-ng and its arguments. */
@@ -23,26 +28,44 @@ export interface StressorOptions {
  * and detached from the daemon: a daemon restart does not stop it; recovery does, by marker.
  */
 export async function startStressor(options: StressorOptions): Promise<{ pid: number; joined: string[] }> {
+  // Its stderr goes to a file: a stressor that dies at once says why there, and a pipe would
+  // outlive the daemon badly (SIGPIPE on its next write).
+  const errorLog = path.join(os.tmpdir(), `chaoscraft-stress-${options.marker}.log`);
+  const stderr = openSync(errorLog, 'w', 0o600);
   const child = spawn('sh', ['-c', 'read -r _ && exec "$@"', 'chaoscraft-stressor', ...options.argv], {
     detached: true,
-    stdio: ['pipe', 'ignore', 'ignore'],
+    stdio: ['pipe', 'ignore', stderr],
+    // stress-ng writes its scratch files to the working directory: give it one it can write.
+    cwd: os.tmpdir(),
     env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', [STRESS_MARKER_ENV]: options.marker },
   });
+  closeSync(stderr);
   const pid = child.pid;
   if (!pid) {
     await new Promise(resolve => child.once('error', resolve));
     throw new Error(`could not start ${options.argv[0]}`);
   }
+  let joined: string[];
   try {
-    const joined = await joinCgroups(pid, options.cgroups, options.cgroupRoot);
+    joined = await joinCgroups(pid, options.cgroups, options.cgroupRoot);
     child.stdin!.end('go\n');
     child.unref();
-    return { pid, joined };
   } catch (error) {
     process.kill(-pid, 'SIGKILL');
     throw error;
   }
+  // A stressor that cannot work (a bad argument, an unwritable temp path) exits at once: that
+  // is a failed injection, not an Injected target with nothing behind it.
+  await new Promise(resolve => setTimeout(resolve, STARTUP_CHECK_MS));
+  if ((await groupMembers(pid)).length === 0) {
+    const why = (await fs.readFile(errorLog, 'utf8').catch(() => '')).trim().split('\n').slice(-3).join('; ');
+    await fs.rm(errorLog, { force: true });
+    throw new Error(`${options.argv[0]} exited at once${why ? `: ${why}` : ''}`);
+  }
+  await fs.rm(errorLog, { force: true });
+  return { pid, joined };
 }
+
 
 /**
  * PIDs of live processes whose environment carries the marker: the stressor's leader (stress-ng

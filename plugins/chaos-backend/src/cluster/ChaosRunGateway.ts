@@ -21,7 +21,14 @@ export class ChaosRunGateway {
     this.runs = new ChaosRunClient(kubeConfig);
   }
 
-  async create(options: { name: string; namespace: string; runId: string; spec: ChaosRunSpecInput }): Promise<ChaosRunObject> {
+  async create(options: {
+    name: string;
+    namespace: string;
+    runId: string;
+    spec: ChaosRunSpecInput;
+    /** E.g. the trace context of the request that started the run. */
+    annotations?: Record<string, string>;
+  }): Promise<ChaosRunObject> {
     return this.runs.create({
       apiVersion: CHAOS_API_VERSION,
       kind: CHAOS_RUN.kind,
@@ -29,6 +36,7 @@ export class ChaosRunGateway {
         name: options.name,
         namespace: options.namespace,
         labels: { [CHAOS_RUN_ID_LABEL]: options.runId, 'app.kubernetes.io/managed-by': 'chaoscraft-backstage' },
+        ...(options.annotations && Object.keys(options.annotations).length > 0 ? { annotations: options.annotations } : {}),
       },
       spec: options.spec,
     });

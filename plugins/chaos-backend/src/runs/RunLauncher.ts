@@ -12,6 +12,8 @@ import type { RunStore } from '../database/RunStore';
 import type { ConfiguredCeilings } from '../service/ceilingsConfig';
 import { bindExperiment } from '../service/ExperimentBinding';
 import type { RunMirror } from './RunMirror';
+import { RUN_SPAN_ATTRIBUTES, traceAnnotations } from '@chaoscraft/backstage-plugin-chaos-node';
+import { SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 
 /** The ChaosRun's name: the experiment's, made unique by the run id, within 63 characters. */
 export function chaosRunName(experimentName: string, runId: string): string {
@@ -61,6 +63,14 @@ function describe(error: unknown): string {
   return (body as { message?: string })?.message ?? (error as Error).message ?? String(error);
 }
 
+const tracer = trace.getTracer('chaoscraft-backend');
+
+/** The trace id of a span, as log metadata (none when nothing is traced). */
+function traceIdOf(span: Span | undefined): { traceId: string } | undefined {
+  const traceId = span?.spanContext().traceId;
+  return traceId && span?.isRecording() ? { traceId } : undefined;
+}
+
 /**
  * Starts a run: records it first (atomically within the live-run limits), so that nothing the
  * user asked for is lost, then creates the ChaosRun. A create the cluster refused ends the record
@@ -77,8 +87,41 @@ export async function launchRun(options: {
   maxLiveRunsPerEntity: number;
   logger?: LoggerService;
 }): Promise<Run> {
-  const { experiment, cluster, dryRun, createdBy, runs, mirror } = options;
   const id = randomUUID();
+  // One trace per run: this span (a child of the HTTP request's when the backend is
+  // instrumented) goes onto the ChaosRun, and the agent's spans for the run join it.
+  return tracer.startActiveSpan(
+    'chaos.run.start',
+    {
+      attributes: {
+        [RUN_SPAN_ATTRIBUTES.runId]: id,
+        [RUN_SPAN_ATTRIBUTES.experiment]: options.experiment.name,
+        [RUN_SPAN_ATTRIBUTES.entity]: options.experiment.entityRef,
+        [RUN_SPAN_ATTRIBUTES.namespace]: options.experiment.target.namespace,
+        'chaoscraft.cluster': options.cluster.name,
+        'chaoscraft.dry_run': options.dryRun,
+        'chaoscraft.faults': options.experiment.faults.map(f => f.type).join(','),
+      },
+    },
+    async span => {
+      try {
+        const run = await startRun(id, options);
+        span.setAttribute('chaoscraft.phase', run.phase);
+        return run;
+      } catch (error) {
+        span.recordException(error as Error);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+        throw error;
+      } finally {
+        span.end();
+      }
+    },
+  );
+}
+
+async function startRun(id: string, options: Parameters<typeof launchRun>[0]): Promise<Run> {
+  const { experiment, cluster, dryRun, createdBy, runs, mirror } = options;
+  const logger = options.logger?.child({ runId: id, ...(traceIdOf(trace.getActiveSpan()) ?? {}) });
   const spec = chaosRunSpec(experiment, dryRun);
   const run = await runs.create(
     {
@@ -97,7 +140,13 @@ export async function launchRun(options: {
   );
   const gateway = mirror.gateway(cluster.name);
   try {
-    const created = await gateway.create({ name: run.resourceName, namespace: run.namespace, runId: id, spec });
+    const created = await gateway.create({
+      name: run.resourceName,
+      namespace: run.namespace,
+      runId: id,
+      spec,
+      annotations: traceAnnotations(),
+    });
     await mirror.mirror(cluster.name, created);
   } catch (error) {
     const detail = describe(error);
@@ -105,13 +154,13 @@ export async function launchRun(options: {
       await runs.fail(id, 'ClusterError', `Could not create the ChaosRun: ${detail}`);
       throw new ServiceUnavailableError(`Could not create the ChaosRun in cluster ${cluster.name}: ${detail}`);
     }
-    options.logger?.warn(`The create of ChaosRun ${run.namespace}/${run.resourceName} (run ${id}) has an unknown outcome: ${detail}`);
+    logger?.warn(`The create of ChaosRun ${run.namespace}/${run.resourceName} (run ${id}) has an unknown outcome: ${detail}`);
     await runs.note(id, 'CreateUnconfirmed', `The cluster did not confirm the ChaosRun (${detail}); the run stays Pending until the cluster says whether it exists`);
     try {
       const existing = await gateway.get(run.namespace, run.resourceName);
       if (existing) await mirror.mirror(cluster.name, existing);
     } catch (readError) {
-      options.logger?.warn(`Could not read ChaosRun ${run.namespace}/${run.resourceName} back: ${readError}`);
+      logger?.warn(`Could not read ChaosRun ${run.namespace}/${run.resourceName} back: ${readError}`);
     }
   }
   return (await runs.get(id)) ?? run;
