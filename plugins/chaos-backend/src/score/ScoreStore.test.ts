@@ -1,11 +1,10 @@
 import { TestDatabases, mockServices } from '@backstage/backend-test-utils';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { FAULT_TYPES } from '@chaoscraft/backstage-plugin-chaos-common';
+import { FAULT_TYPES, resilienceScore } from '@chaoscraft/backstage-plugin-chaos-common';
 import { ManualClock } from '../__testUtils__/manualClock';
 import { DatabaseExperimentStore } from '../database/DatabaseExperimentStore';
 import { DatabaseRunStore } from '../database/DatabaseRunStore';
-import { resilienceScore } from './resilienceScore';
 import { DatabaseScoreStore } from './ScoreStore';
 
 jest.setTimeout(60_000);

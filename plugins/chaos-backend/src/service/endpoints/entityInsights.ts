@@ -2,14 +2,15 @@ import type { BackstageCredentials, HttpAuthService } from '@backstage/backend-p
 import { InputError } from '@backstage/errors';
 import { parseEntityRef, stringifyEntityRef } from '@backstage/catalog-model';
 import {
+  DEFAULT_SCORE_DECAY,
   type EntityCeilings,
   effectiveCeilings,
+  resilienceScore,
   readEntityTarget,
 } from '@chaoscraft/backstage-plugin-chaos-common';
 import type { Request } from 'express';
 import type { ClusterRegistry } from '../../cluster/ClusterRegistry';
 import type { Clock } from '../../clock';
-import { DEFAULT_DECAY, resilienceScore } from '../../score/resilienceScore';
 import type { ScoreStore } from '../../score/ScoreStore';
 import type { ConfiguredCeilings } from '../ceilingsConfig';
 import type { EntityAccess } from '../EntityAccess';
@@ -53,7 +54,7 @@ export function registerEntityInsightEndpoints(
     const entityRef = entityRefOf(req.query.entityRef);
     await deps.access.authorizeRead(entityRef, credentials, `No entity ${entityRef} in the catalog`);
     const now = deps.clock.now();
-    const since = new Date(now.getTime() - DEFAULT_DECAY.zeroValueDays * DAY_MS);
+    const since = new Date(now.getTime() - DEFAULT_SCORE_DECAY.zeroValueDays * DAY_MS);
     const lastPassed = await deps.scores.lastPassedByFaultType(entityRef, since);
     res.json(resilienceScore({ entityRef, faultTypes: deps.ceilings.ceilings.allowedFaultTypes, lastPassed, now }));
   });

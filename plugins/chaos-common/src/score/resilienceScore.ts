@@ -1,16 +1,16 @@
 import {
   SCORE_FULL_VALUE_DAYS,
   SCORE_ZERO_VALUE_DAYS,
-  type FaultType,
   type ResilienceScore,
   type ResilienceScoreFault,
-} from '@chaoscraft/backstage-plugin-chaos-common';
+} from '../api';
+import type { FaultType } from '../model/faults';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-export type DecayWindow = { fullValueDays: number; zeroValueDays: number };
+export type ScoreDecayWindow = { fullValueDays: number; zeroValueDays: number };
 
-export const DEFAULT_DECAY: DecayWindow = {
+export const DEFAULT_SCORE_DECAY: ScoreDecayWindow = {
   fullValueDays: SCORE_FULL_VALUE_DAYS,
   zeroValueDays: SCORE_ZERO_VALUE_DAYS,
 };
@@ -19,7 +19,7 @@ export const DEFAULT_DECAY: DecayWindow = {
  * What a pass of `ageMs` is worth, 0..1: in full up to `fullValueDays`, then falling linearly to
  * nothing at `zeroValueDays`. A pass dated in the future (clocks of two machines) counts in full.
  */
-export function decayWeight(ageMs: number, window: DecayWindow = DEFAULT_DECAY): number {
+export function decayWeight(ageMs: number, window: ScoreDecayWindow = DEFAULT_SCORE_DECAY): number {
   const full = window.fullValueDays * DAY_MS;
   const zero = window.zeroValueDays * DAY_MS;
   if (ageMs <= full) return 1;
@@ -30,7 +30,8 @@ export function decayWeight(ageMs: number, window: DecayWindow = DEFAULT_DECAY):
 const round1 = (n: number): number => Math.round(n * 10) / 10;
 
 /**
- * The resilience score of an entity at `now`, from the newest passed run of each fault type
+ * The resilience score of an entity (pure and isomorphic: the backend serves it, the frontend's
+ * test fake answers with it) at `now`, from the newest passed run of each fault type
  * (`lastPassed`). Every fault type the operator allows is worth the same share of 100; a type
  * passed within the full-value window earns all of it, an older pass a decaying part. Fault
  * types listed most-to-gain first, so the first ones are what raises the score the most.
@@ -40,10 +41,10 @@ export function resilienceScore(options: {
   faultTypes: readonly FaultType[];
   lastPassed: ReadonlyMap<string, Date>;
   now: Date;
-  window?: DecayWindow;
+  window?: ScoreDecayWindow;
 }): ResilienceScore {
   const { entityRef, faultTypes, lastPassed, now } = options;
-  const window = options.window ?? DEFAULT_DECAY;
+  const window = options.window ?? DEFAULT_SCORE_DECAY;
   const maxPoints = faultTypes.length ? 100 / faultTypes.length : 0;
   const faults: ResilienceScoreFault[] = faultTypes.map(type => {
     const passed = lastPassed.get(type);
