@@ -12,9 +12,11 @@ test:
 bootstrap:
 	@scripts/bootstrap.sh
 
-# Regenerates what derives from the experiment model: CRDs, OpenAPI components and router.
+# Regenerates what derives from the experiment model: CRDs, OpenAPI components and router, and
+# docs/API.md from the OpenAPI spec.
 generate:
-	@bash -c 'source scripts/bootstrap.sh && yarn generate:crds && yarn generate:openapi'
+	@bash -c 'source scripts/bootstrap.sh && yarn generate:crds && yarn generate:openapi && \
+	  CHAOSCRAFT_UPDATE_GENERATED=1 yarn workspace @chaoscraft/backstage-plugin-chaos-backend backstage-cli package test --watchAll=false src/schema/apiDoc.test.ts'
 
 # The local Kubernetes sandbox on its own (docs/sandbox.md); make dev starts it too.
 sandbox-up:
@@ -42,3 +44,4 @@ bench: bench-injection bench-selection bench-abort
 include agent/Makefile.inc
 include agent/Makefile.network.inc
 include agent/Makefile.hypothesis.inc
+include infra/Makefile.inc

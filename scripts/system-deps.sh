@@ -2,12 +2,13 @@
 # Installs the Debian packages the tests and the demo run for real: PostgreSQL (store tests),
 # Prometheus (PromQL probes), iproute2 and iptables (network faults in namespaces), Chromium
 # (browser test), openssl (sandbox certificates), faketime (date-independence check),
-# stress-ng (stress faults); for the sandbox's real node and the images: containerd, runc, the
-# CNI plugins, buildah and mmdebstrap (docs/sandbox.md). Quick when everything is there: it only
-# asks dpkg. Nothing here starts a system service; the scripts run private instances.
+# stress-ng (stress faults), shellcheck (actionlint runs it on the workflows' scripts); for the
+# sandbox's real node and the images: containerd, runc, the CNI plugins, buildah and mmdebstrap
+# (docs/sandbox.md). Quick when everything is there: it only asks dpkg. Nothing here starts a
+# system service; the scripts run private instances.
 set -euo pipefail
 
-PACKAGES=(postgresql prometheus iproute2 iptables util-linux chromium openssl python3 faketime stress-ng
+PACKAGES=(postgresql prometheus iproute2 iptables util-linux chromium openssl python3 faketime stress-ng shellcheck
   containerd runc containernetworking-plugins buildah mmdebstrap)
 
 missing=()

@@ -91,6 +91,13 @@ shell_suite sandbox-lifecycle infra/sandbox/test-lifecycle.sh
 step "the agent's chart, installed with helm from the local image onto the real node"
 shell_suite chart infra/sandbox/test-chart.sh
 
+# The operations files (infra/ci, infra/eks, infra/gitops): actionlint and eksctl are built once
+# from the Go module proxy and cached (infra/tools/build.sh); warm, the three take ~15 s together.
+step "operations: workflows (actionlint), EKS config (eksctl), GitOps manifests (server-side dry run)"
+shell_suite workflows infra/ci/lint-workflows.sh
+shell_suite eks infra/eks/validate.sh
+shell_suite gitops infra/gitops/test-gitops.sh
+
 step "browser story (playwright-core and Chromium against make dev)"
 shell_suite e2e scripts/test-e2e.sh
 

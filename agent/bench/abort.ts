@@ -28,20 +28,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
 import type { ChaosRunSpecInput, ChaosRunStatus, ProbeSample } from '@chaoscraft/backstage-plugin-chaos-common';
-import {
-  applyCrds,
-  createPodsOnNode,
-  createRun,
-  OPT_IN,
-  startController,
-  startNodeDaemon,
-  waitForRunPhase,
-  type InProcessNodeDaemon,
-  type RunningController,
-} from '../src/acceptance/harness';
-// infra/testbed is test tooling run from the source tree, not a workspace package.
-// eslint-disable-next-line @backstage/no-relative-monorepo-imports
-import { startTestbed, type Testbed } from '../../infra/testbed/testbed';
+import { applyCrds, createPodsOnNode, createRun, OPT_IN, startController, startNodeDaemon, waitForRunPhase, type InProcessNodeDaemon, type RunningController, startTestbed, type Testbed, TEST_CEILINGS } from '@chaoscraft/agent-testkit';
 import { benchCluster, deleteNamespaceQuietly, log, median, type BenchCluster } from './benchSupport';
 
 const TRIALS = Number(process.env.BENCH_TRIALS ?? '10');
@@ -159,6 +146,7 @@ async function startBed(): Promise<Bed> {
   const daemon = await startNodeDaemon({ kubeconfigPath: cluster.kubeconfigPath, nodeName: node, agentNamespace, dir });
   daemon.mapPod(namespace, 'demo', testbed.netns.path);
   const controller = await startController(cluster.kc, {
+      ceilings: TEST_CEILINGS,
     agentNamespace,
     watchNamespaces: [namespace],
     prometheusUrl: testbed.prometheusUrl,

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, V1Pod, Watch } from '@kubernetes/client-node';
 import { delay, waitFor, waitForReadyPods } from '@chaoscraft/test-sandbox';
 import { isTerminalPhase, RunPhase } from '@chaoscraft/backstage-plugin-chaos-common';
-import { freePort, makeWebhookCert, registerAdmissionWebhook } from '../src/acceptance/admissionWebhook';
+import { freePort, makeWebhookCert, registerAdmissionWebhook } from '@chaoscraft/agent-testkit';
 import {
   AgentRuntime,
   applyCrdsFromChart,

@@ -11,7 +11,7 @@ import {
   StartedSandbox,
   waitFor,
 } from '@chaoscraft/test-sandbox';
-import { applyCrds } from '../src/acceptance/harness';
+import { applyCrds } from '@chaoscraft/agent-testkit';
 import { KeepAliveKubeConfig, loadKubeConfig } from '@chaoscraft/backstage-plugin-chaos-node';
 
 const AGENT_ROOT = path.resolve(__dirname, '..');

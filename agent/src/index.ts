@@ -1,6 +1,7 @@
 /**
  * The ChaosCraft in-cluster agent: the controller role (leader-elected ChaosRun reconciler) and
- * the node role (network faults). See docs/agent.md.
+ * the node role (network and stress faults). See docs/agent.md. Its test kit,
+ * @chaoscraft/agent-testkit, uses only what this file exports.
  *
  * @packageDocumentation
  */
@@ -20,3 +21,8 @@ export type { ChaosRunResource } from '@chaoscraft/backstage-plugin-chaos-node';
 export { selectTargets, plannedCount } from './selection/selectTargets';
 export { computeBlastRadius, exceedsLimit } from './selection/blastRadius';
 export { main } from './main';
+export { MUTATE_CHAOSRUN_PATH } from './admission/webhookServer';
+export { runNodeDaemon, NodeDaemon, Ledger, readLedgerFile, StaticNetnsResolver, CrictlNetnsResolver } from './node';
+export type { RunningNodeDaemon, NodeDaemonOptions, LedgerEntry, NetnsResolver } from './node';
+export { detectNetem, NETEM_PROBE_ARGV, NetworkInjector } from './faults/network';
+export type { NodeCapabilities } from './faults/network';

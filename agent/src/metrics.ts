@@ -7,7 +7,9 @@ import {
   Registry,
   collectDefaultMetrics,
 } from 'prom-client';
-import { RUN_PHASES, RunPhase } from '@chaoscraft/backstage-plugin-chaos-common';
+import { FAULT_TYPES, RUN_PHASES, RunPhase } from '@chaoscraft/backstage-plugin-chaos-common';
+import type { ChaosRunResource } from '@chaoscraft/backstage-plugin-chaos-node';
+import { registerRunMetrics } from './runMetrics';
 
 /** The controller's Prometheus metrics, on their own registry (tests run several controllers). */
 export class ControllerMetrics {
@@ -20,9 +22,11 @@ export class ControllerMetrics {
   readonly leader: Gauge;
   readonly runs: Gauge<'phase'>;
 
-  constructor(runPhases: () => Iterable<RunPhase | undefined>) {
+  /** `runs`, when given, adds the per-run gauges the dashboards use (src/runMetrics.ts). */
+  constructor(runPhases: () => Iterable<RunPhase | undefined>, runs?: () => Iterable<ChaosRunResource>) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'chaoscraft_agent_' });
+    if (runs) registerRunMetrics(this.registry, runs);
     this.runs = new Gauge({
       name: 'chaoscraft_runs',
       help: 'ChaosRuns this controller sees, by phase',
@@ -74,6 +78,17 @@ export class ControllerMetrics {
       help: '1 while this replica holds the leader lease',
       registers,
     });
+    // Every series known in advance starts at 0 (Prometheus' advice): rate() and increase() then
+    // count the first injection or block too, and dashboards show 0 rather than no data.
+    for (const fault of FAULT_TYPES) {
+      this.injections.inc({ fault }, 0);
+      this.blockedTargets.inc({ fault }, 0);
+    }
+  }
+
+  /** Starts the error counter of each named step at 0 (see the fault counters above). */
+  initializeErrorSteps(steps: Iterable<string>): void {
+    for (const step of steps) this.errors.inc({ step }, 0);
   }
 }
 

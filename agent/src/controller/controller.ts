@@ -72,7 +72,10 @@ export class ChaosController {
     // Probes may never reach the API server: as this agent reaches it, and as pods do.
     const apiServerHosts = [new URL(kc.getCurrentCluster()?.server ?? 'https://kubernetes.default.svc').hostname, ...inClusterApiServerHosts()];
     const runs = new ChaosRunClient(kc);
-    this.metrics = new ControllerMetrics(() => this.allRuns().map(run => run.status?.phase));
+    this.metrics = new ControllerMetrics(
+      () => this.allRuns().map(run => run.status?.phase),
+      () => this.allRuns(),
+    );
     this.events = new EventRecorder(clients.core, this.log, config.identity);
 
     this.namespaces = new ResilientInformer<V1Namespace>({

@@ -31,7 +31,9 @@ export class RunReconciler {
     private readonly deps: ReconcileDeps,
     private readonly log: Logger,
     private readonly steps: readonly ReconcileStep[] = RUN_PIPELINE,
-  ) {}
+  ) {
+    deps.metrics.initializeErrorSteps(steps.map(step => step.name));
+  }
 
   async reconcile(key: string): Promise<WorkResult> {
     const cached = this.deps.latest(key);

@@ -13,27 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ChaosRunSpecInput, ProbeResult, TargetRecord } from '@chaoscraft/backstage-plugin-chaos-common';
 import { sandboxKubeconfigPath, useSandboxNamespace, waitFor } from '@chaoscraft/test-sandbox';
-// infra/testbed is test tooling run from the source tree, not a workspace package.
-// eslint-disable-next-line @backstage/no-relative-monorepo-imports
-import { startTestbed, type Testbed } from '../../../infra/testbed/testbed';
-// infra/testbed is test tooling run from the source tree, not a workspace package.
-// eslint-disable-next-line @backstage/no-relative-monorepo-imports
-import { PROMETHEUS_BIN } from '../../../infra/testbed/prometheus';
-import {
-  applyCrds,
-  createPodsOnNode,
-  createRun,
-  getRun,
-  OPT_IN,
-  recordRunStatuses,
-  startController,
-  startNodeDaemon,
-  waitForRunPhase,
-  type ChaosRunObject,
-  type InProcessNodeDaemon,
-  type RunningController,
-} from '../acceptance/harness';
-import { NetnsLab, netnsUnavailableReason } from '../node/testing/netnsLab';
+import { startTestbed, type Testbed, PROMETHEUS_BIN, applyCrds, createPodsOnNode, createRun, getRun, OPT_IN, recordRunStatuses, startController, startNodeDaemon, waitForRunPhase, type ChaosRunObject, type InProcessNodeDaemon, type RunningController, NetnsLab, netnsUnavailableReason, TEST_CEILINGS } from '@chaoscraft/agent-testkit';
 
 const missing = [
   process.env.CHAOSCRAFT_TESTBED !== '1' && 'CHAOSCRAFT_TESTBED=1 (set by make test-hypothesis)',
@@ -81,6 +61,7 @@ describeTestbed('steady-state hypothesis through the controller and the node dae
     daemon.mapPod(target.namespace, 'demo', testbed.netns.path);
     for (const pod of WEB_PODS) daemon.mapPod(target.namespace, pod, lab.pods.a.path);
     controller = await startController(target.kc, {
+      ceilings: TEST_CEILINGS,
       agentNamespace: agent.namespace,
       watchNamespaces: [target.namespace],
       prometheusUrl: testbed.prometheusUrl,

@@ -6,7 +6,7 @@ export {
 } from './runNodeDaemon';
 export type { NodeDaemonOptions, RunningNodeDaemon } from './runNodeDaemon';
 export { NodeDaemon } from './NodeDaemon';
-export { Ledger } from './Ledger';
+export { Ledger, readLedgerFile } from './Ledger';
 export type { LedgerEntry, LedgerLine } from './Ledger';
 export * from './netns';
 export { CRASH_POINT_ENV } from './crashPoint';

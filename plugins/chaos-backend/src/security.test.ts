@@ -15,7 +15,7 @@ import { chaosPlugin } from './plugin';
 /**
  * The authorization holes of issue 12, each as an attacker would try it through the API, on the
  * whole plugin (startTestBackend). The guest belongs to team-checkout: it owns checkout, not
- * payments. Runs against a real cluster are in security.sandbox.test.ts.
+ * payments. Runs against a real cluster are in exploits.test.ts.
  */
 jest.setTimeout(60_000);
 

@@ -2,7 +2,7 @@ export * from './types';
 export * from './objects';
 export * from './exec';
 export * from './names';
-export { detectNetem } from './capabilities';
+export { detectNetem, NETEM_PROBE_ARGV } from './capabilities';
 export { NETWORK_FAULT_PLANNERS, planNetworkFault } from './planners';
 export { NetworkInjector, InjectionRefusedError, netnsInode, networkTargetKey } from './injector';
 export type { NetworkTarget, NetworkInjectorOptions, RecoveryOutcome } from './injector';

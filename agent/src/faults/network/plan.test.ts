@@ -1,4 +1,4 @@
-import { networkFaultSchemaFor } from '../../node/testing/faults';
+import { networkFaultSchemaFor } from '@chaoscraft/agent-testkit';
 import { planNetworkFault } from './index';
 import { objectNames } from './names';
 import { iptablesAddCommands } from './objects';

@@ -14,7 +14,7 @@ const minutes = (n: number) => n * 60_000;
 /**
  * The scheduler's decisions against the real stores on both databases. Starting a run in a
  * cluster is the one thing replaced (by a recorder that writes the run record as launchRun
- * does); runs.sandbox.test.ts starts a scheduled run for real.
+ * does); runs.test.ts starts a scheduled run for real.
  */
 describe.each(databases.eachSupportedId())('ScheduledRuns on %s', databaseId => {
   async function setup(schedule: string | undefined = '*/5 * * * *') {

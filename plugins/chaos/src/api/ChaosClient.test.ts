@@ -14,7 +14,7 @@ import {
 
 /**
  * The client generated from openapi.yaml, wrapped as ChaosApi, against the fake backend: what
- * the UI tests rely on the fake for. apiContract.sandbox.test.ts in the backend holds the same
+ * the UI tests rely on the fake for. apiContract.test.ts in the backend holds the same
  * client to the real router.
  */
 const server = setupServer();
