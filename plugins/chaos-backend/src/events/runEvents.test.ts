@@ -20,7 +20,7 @@ import {
   type RunDetail,
 } from '@chaoscraft/backstage-plugin-chaos-common';
 import { sandboxKubeconfigPath, useSandboxNamespace, waitFor } from '@chaoscraft/test-sandbox';
-import { OPT_IN, applyCrds, createDeployment, startController } from '@chaoscraft/agent/src/acceptance/harness';
+import { OPT_IN, applyCrds, createDeployment, startController } from '@chaoscraft/agent-testkit';
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import request from 'supertest';
 import { chaosPlugin } from '../plugin';
