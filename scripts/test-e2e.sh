@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # `make test-e2e`: starts a fresh `make dev` stack (its own sandbox and an in-memory database),
-# waits until the app is served, then plays the whole story in headless Chromium
-# (e2e/chaosStory.test.ts). Screenshots land in test-results/e2e/. Stops the stack it started.
+# waits until the app is served, then plays the stories in headless Chromium, one after the other:
+# e2e/chaosStory.test.ts, then e2e/liveStory.test.ts (form, preview, signals, notification, score;
+# its network-fault steps skip, saying why, without the node daemon and Prometheus).
+# Screenshots land in test-results/e2e/. Stops the stack it started.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -57,7 +59,7 @@ mkdir -p test-results/e2e
 status=0
 E2E_KUBECONFIG="$WORK/sandbox/kubeconfig" E2E_OUTPUT_DIR="$ROOT/test-results/e2e" \
   node --require "$ROOT/node_modules/@backstage/cli/config/nodeTransform.cjs" \
-  --test --test-reporter=spec e2e/chaosStory.test.ts 2>&1 | tee "$WORK/e2e.log" || status=$?
+  --test --test-concurrency=1 --test-reporter=spec e2e/chaosStory.test.ts e2e/liveStory.test.ts 2>&1 | tee "$WORK/e2e.log" || status=$?
 count() { grep -Eo "ℹ $1 [0-9]+" "$WORK/e2e.log" | awk '{print $3}' | tail -1; }
 echo "e2e: $(count pass || echo 0) passed, $(count fail || echo 1) failed, $(count skipped || echo 0) skipped"
 echo "e2e: screenshots in test-results/e2e/"

@@ -27,7 +27,7 @@ describe('the end-of-run notification', () => {
 
   it('says verdict, blast radius and cause; a failed hypothesis is high severity', () => {
     expect(runEndPayload(run)).toEqual({
-      title: 'Chaos run of loss-30 on checkout: Aborted, Failed',
+      title: 'Chaos run Aborted, Failed: loss-30 on checkout',
       description:
         'Verdict: Failed (Aborted). Blast radius: 3 of 10 pods (30%, limit 50%). HypothesisViolated: error-rate: 0.31 is not < 0.05 three times in a row.',
       link: '/catalog/shop/component/checkout/chaos?run=6f1d2c3e-0000-4000-8000-000000000001',
@@ -36,6 +36,6 @@ describe('the end-of-run notification', () => {
       scope: 'chaos-run:6f1d2c3e-0000-4000-8000-000000000001',
     });
     const passed = runEndPayload({ ...run, phase: 'Completed', verdict: 'Passed', blastRadius: undefined, reason: undefined, message: undefined });
-    expect(passed).toMatchObject({ severity: 'normal', title: 'Chaos run of loss-30 on checkout: Completed, Passed', description: 'Verdict: Passed (Completed). Blast radius: no pods were selected.' });
+    expect(passed).toMatchObject({ severity: 'normal', title: 'Chaos run Passed: loss-30 on checkout', description: 'Verdict: Passed (Completed). Blast radius: no pods were selected.' });
   });
 });

@@ -16,14 +16,16 @@ export function runPageLink(run: Pick<Run, 'id' | 'entityRef'>): string {
 /** What the notification says: the verdict in the title, blast radius and cause in the text. */
 export function runEndPayload(run: Run): NotificationPayload {
   const entity = parseEntityRef(run.entityRef).name;
-  const outcome = run.verdict ? `${run.phase}, ${run.verdict}` : run.phase;
+  // The outcome first: the app's toast shows only the first 50 characters of a title.
+  let outcome: string = run.phase;
+  if (run.verdict) outcome = run.phase === 'Completed' ? run.verdict : `${run.phase}, ${run.verdict}`;
   const radius = run.blastRadius
     ? `Blast radius: ${run.blastRadius.selected} of ${run.blastRadius.eligible} pods (${run.blastRadius.percent}%, limit ${run.blastRadius.limit}%).`
     : 'Blast radius: no pods were selected.';
   const cause = [run.reason, run.message].filter(Boolean).join(': ');
   const bad = run.phase === 'Failed' || run.phase === 'Aborted' || run.verdict === 'Failed';
   return {
-    title: `Chaos run of ${run.experimentName} on ${entity}: ${outcome}`,
+    title: `Chaos run ${outcome}: ${run.experimentName} on ${entity}`,
     description: [`Verdict: ${run.verdict ?? 'none'} (${run.phase}).`, radius, cause && `${cause}.`].filter(Boolean).join(' '),
     link: runPageLink(run),
     severity: bad ? 'high' : 'normal',

@@ -203,7 +203,7 @@ describe.each(databases.eachSupportedId())('run signals, notifications and score
 
       // Notifications: alice (an owner, through team-checkout) and the starter, not bob.
       const expected = {
-        title: expect.stringMatching(/^Chaos run of kill-.* on checkout: Completed, Passed$/),
+        title: expect.stringMatching(/^Chaos run Passed: kill-.* on checkout$/),
         description: expect.stringContaining('Blast radius: 1 of 4 pods (25%, limit 50%).'),
         link: `/catalog/default/component/checkout/chaos?run=${runId}`,
         topic: 'chaos-run',
