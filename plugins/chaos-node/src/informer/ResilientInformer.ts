@@ -160,8 +160,9 @@ export class ResilientInformer<T, W extends KubernetesObject = KubernetesObject>
       // client-node aborts a watch that receives nothing for 30 s (a TimeoutError): a quiet
       // cluster would then look like a failing one, with backoff up to 30 s between watches and
       // every change in those gaps late until the next relist. The relist timer above already
-      // ends a stalled watch; the inactivity timeout only has to outlast it.
-      watcher.requestTimeoutMs = this.options.relistPeriodMs + 30_000;
+      // ends a stalled watch; the inactivity timeout only has to outlast it. client-node declares
+      // the field private and offers no setter, so it is set through a narrow cast.
+      (watcher as unknown as { requestTimeoutMs: number }).requestTimeoutMs = this.options.relistPeriodMs + 30_000;
       watcher
         .watch(
           this.options.path,
