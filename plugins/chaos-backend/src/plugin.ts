@@ -4,6 +4,8 @@ import {
 } from '@backstage/backend-plugin-api';
 import { chaosPermissions } from '@chaoscraft/backstage-plugin-chaos-common';
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
+import { notificationService } from '@backstage/plugin-notifications-node';
+import { signalsServiceRef } from '@backstage/plugin-signals-node';
 import { ClusterRegistry } from './cluster/ClusterRegistry';
 import { DatabaseExperimentStore } from './database/DatabaseExperimentStore';
 import { DatabaseRunStore } from './database/DatabaseRunStore';
@@ -14,6 +16,10 @@ import { readCeilings } from './service/ceilingsConfig';
 import { EntityAccess } from './service/EntityAccess';
 import { SCHEDULED_RUNS_TASK_ID, ScheduledRuns } from './runs/ScheduledRuns';
 import { createRouter } from './service/router';
+import { ObservedRunStore } from './events/ObservedRunStore';
+import { RunChangeFeed } from './events/RunChangeFeed';
+import { RunEndNotifier } from './events/RunEndNotifier';
+import { DatabaseScoreStore } from './score/ScoreStore';
 
 /**
  * The ChaosCraft backend plugin: experiments and runs of chaos experiments on catalog
@@ -38,12 +44,22 @@ export const chaosPlugin = createBackendPlugin({
         scheduler: coreServices.scheduler,
         auth: coreServices.auth,
         catalog: catalogServiceRef,
+        signals: signalsServiceRef,
+        notifications: notificationService,
       },
       async init(deps) {
         const { database, httpAuth, httpRouter, permissions, permissionsRegistry, auditor, logger } = deps;
         permissionsRegistry.addPermissions(chaosPermissions);
         const experiments = await DatabaseExperimentStore.create({ database });
-        const runs = await DatabaseRunStore.create({ database });
+        const runStore = await DatabaseRunStore.create({ database });
+        // Every change of a run is signalled (run page and history refetch on it); its end is
+        // announced to the entity's owners and the starter, unless chaos.notifications.enabled
+        // is false (an app without the notifications backend).
+        const notifier = deps.config.getOptionalBoolean('chaos.notifications.enabled') === false
+          ? undefined
+          : new RunEndNotifier({ notifications: deps.notifications, catalog: deps.catalog, auth: deps.auth, runs: runStore, logger });
+        const runs = new ObservedRunStore(runStore, new RunChangeFeed({ signals: deps.signals, notifier, logger }));
+        const scores = await DatabaseScoreStore.create({ database });
         const clusters = ClusterRegistry.fromConfig(deps.config);
         const ceilings = readCeilings(deps.config);
         const permissionsEnabled = deps.config.getOptionalBoolean('permission.enabled') ?? false;
@@ -124,6 +140,7 @@ export const chaosPlugin = createBackendPlugin({
             httpAuth,
             auditor,
             logger,
+            scores,
           }),
         );
       },

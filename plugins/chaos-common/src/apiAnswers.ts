@@ -1,6 +1,8 @@
 import type { z } from 'zod';
 import {
+  entityCeilingsSchema,
   experimentListSchema,
+  resilienceScoreSchema,
   experimentSchema,
   runDetailSchema,
   runListSchema,
@@ -23,6 +25,8 @@ export const chaosApiAnswers = {
   listRuns: runListSchema,
   getRun: runDetailSchema,
   abortRun: runSchema,
+  getResilienceScore: resilienceScoreSchema,
+  getEntityCeilings: entityCeilingsSchema,
 } satisfies Record<Exclude<keyof DefaultApiClient, 'deleteExperiment'>, z.ZodType>;
 
 export type ChaosApiOperation = keyof typeof chaosApiAnswers;

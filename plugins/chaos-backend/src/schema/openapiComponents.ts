@@ -1,5 +1,7 @@
 import {
+  entityCeilingsSchema,
   experimentSpecSchema,
+  resilienceScoreSchema,
   runDetailSchema,
   runRequestSchema,
   runSchema,
@@ -38,5 +40,7 @@ export function generatedComponentSchemas(): Record<string, Record<string, unkno
     Run: toOpenApi(runSchema, 'output'),
     RunDetail: toOpenApi(runDetailSchema, 'output'),
     RunRequest: toOpenApi(runRequestSchema, 'input'),
+    ResilienceScore: toOpenApi(resilienceScoreSchema, 'output'),
+    EntityCeilings: toOpenApi(entityCeilingsSchema, 'output'),
   };
 }

@@ -42,6 +42,9 @@ import { createOpenApiRouter } from '../schema/openapi/generated';
 import type { ConfiguredCeilings } from './ceilingsConfig';
 import { EntityAccess } from './EntityAccess';
 import { bindExperiment } from './ExperimentBinding';
+import { registerEntityInsightEndpoints } from './endpoints/entityInsights';
+import type { ScoreStore } from '../score/ScoreStore';
+import { Clock, systemClock } from '../clock';
 
 export type RouterOptions = {
   experiments: ExperimentStore;
@@ -53,6 +56,10 @@ export type RouterOptions = {
   httpAuth: HttpAuthService;
   auditor: AuditorService;
   logger: LoggerService;
+  /** The resilience score's reads; without it `GET /score` answers every fault type unpassed. */
+  scores?: ScoreStore;
+  /** Where `GET /score` reads the time. */
+  clock?: Clock;
 };
 
 /**
@@ -330,6 +337,15 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
       throw new ServiceUnavailableError(`Could not abort ChaosRun ${run.namespace}/${run.resourceName}: ${(error as Error).message}`);
     }
   }
+
+  registerEntityInsightEndpoints(router, {
+    httpAuth,
+    access,
+    clusters,
+    ceilings,
+    scores: options.scores ?? { lastPassedByFaultType: async () => new Map() },
+    clock: options.clock ?? systemClock,
+  });
 
   return router;
 }

@@ -3,6 +3,8 @@ import { ResponseError } from '@backstage/errors';
 import {
   ChaosBackendClient,
   type ChaosBackendResponse,
+  type EntityCeilings,
+  type ResilienceScore,
   type Experiment,
   type ExperimentList,
   type ExperimentSpecInput,
@@ -71,5 +73,13 @@ export class ChaosClient implements ChaosApi {
 
   async abortRun(id: string): Promise<Run> {
     return bodyOf(await this.client.abortRun({ path: { id } }));
+  }
+
+  async getResilienceScore(entityRef: string): Promise<ResilienceScore> {
+    return bodyOf(await this.client.getResilienceScore({ query: { entityRef } }));
+  }
+
+  async getEntityCeilings(entityRef: string): Promise<EntityCeilings> {
+    return bodyOf(await this.client.getEntityCeilings({ query: { entityRef } }));
   }
 }
