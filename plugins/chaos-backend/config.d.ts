@@ -7,6 +7,16 @@ export interface Config {
      */
     adminGroups?: string[];
     /**
+     * End-of-run notifications (the notifications backend must be installed).
+     */
+    notifications?: {
+      /**
+       * Tell the entity's owners and the run's starter when a run ends. Default true; set false
+       * in an app without `@backstage/plugin-notifications-backend`.
+       */
+      enabled?: boolean;
+    };
+    /**
      * Clusters the chaos plugin may create runs in. When absent, the clusters of
      * `kubernetes.clusterLocatorMethods` entries of type `config` are used.
      */

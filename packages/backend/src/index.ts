@@ -28,6 +28,8 @@ backend.add(import('@backstage/plugin-search-backend-module-catalog'));
 backend.add(import('@backstage/plugin-kubernetes-backend'));
 backend.add(import('@backstage/plugin-user-settings-backend'));
 backend.add(import('@backstage/plugin-signals-backend'));
+// The chaos plugin tells an entity's owners and a run's starter when a run ends.
+backend.add(import('@backstage/plugin-notifications-backend'));
 
 backend.add(import('@chaoscraft/backstage-plugin-chaos-backend'));
 // Reads `file:` experiments-locations (only inside chaos.experimentsAsCode.localDirectories).

@@ -1,6 +1,8 @@
 import type { z } from 'zod';
 import {
+  entityCeilingsSchema,
   experimentListSchema,
+  resilienceScoreSchema,
   experimentSchema,
   experimentSourceListSchema,
   runDetailSchema,
@@ -25,6 +27,8 @@ export const chaosApiAnswers = {
   getRun: runDetailSchema,
   abortRun: runSchema,
   listExperimentSources: experimentSourceListSchema,
+  getResilienceScore: resilienceScoreSchema,
+  getEntityCeilings: entityCeilingsSchema,
 } satisfies Record<Exclude<keyof DefaultApiClient, 'deleteExperiment'>, z.ZodType>;
 
 export type ChaosApiOperation = keyof typeof chaosApiAnswers;

@@ -2,6 +2,8 @@ import {
   experimentSourceListSchema,
   experimentSpecSchema,
   managedBySchema,
+  entityCeilingsSchema,
+  resilienceScoreSchema,
   runDetailSchema,
   runRequestSchema,
   runSchema,
@@ -42,5 +44,7 @@ export function generatedComponentSchemas(): Record<string, Record<string, unkno
     RunRequest: toOpenApi(runRequestSchema, 'input'),
     ManagedBy: toOpenApi(managedBySchema, 'output'),
     ExperimentSourceList: toOpenApi(experimentSourceListSchema, 'output'),
+    ResilienceScore: toOpenApi(resilienceScoreSchema, 'output'),
+    EntityCeilings: toOpenApi(entityCeilingsSchema, 'output'),
   };
 }

@@ -39,6 +39,9 @@ import { EntityAccess } from './EntityAccess';
 import { bindExperiment } from './ExperimentBinding';
 import { addSourceRoutes } from './sourceRoutes';
 import { RunOperations } from './RunOperations';
+import { registerEntityInsightEndpoints } from './endpoints/entityInsights';
+import type { ScoreStore } from '../score/ScoreStore';
+import { Clock, systemClock } from '../clock';
 
 export type RouterOptions = {
   experiments: ExperimentStore;
@@ -52,6 +55,10 @@ export type RouterOptions = {
   httpAuth: HttpAuthService;
   auditor: AuditorService;
   logger: LoggerService;
+  /** The resilience score's reads; without it `GET /score` answers every fault type unpassed. */
+  scores?: ScoreStore;
+  /** Where `GET /score` reads the time. */
+  clock?: Clock;
 };
 
 /**
@@ -274,6 +281,15 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
     const run = await audited(req, 'run-abort', { runId: id }, () => runOperations.abort(id, credentials));
     // The answer is a Run, as openapi.yaml says: the detail's fields stay out.
     res.status(202).json(runSummaryOf(run));
+  });
+
+  registerEntityInsightEndpoints(router, {
+    httpAuth,
+    access,
+    clusters,
+    ceilings,
+    scores: options.scores ?? { lastPassedByFaultType: async () => new Map() },
+    clock: options.clock ?? systemClock,
   });
 
   return router;

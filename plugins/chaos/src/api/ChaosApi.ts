@@ -1,5 +1,6 @@
 import { createApiRef } from '@backstage/frontend-plugin-api';
 import type {
+  EntityCeilings,
   Experiment,
   ExperimentList,
   ExperimentSourceList,
@@ -7,6 +8,7 @@ import type {
   Run,
   RunDetail,
   RunList,
+  ResilienceScore,
 } from '@chaoscraft/backstage-plugin-chaos-common';
 
 /** The chaos backend, as the frontend sees it. */
@@ -25,6 +27,10 @@ export interface ChaosApi {
   abortRun(id: string): Promise<Run>;
   /** Where the entity's experiments kept as code come from, and the problems found there. */
   listExperimentSources(entityRef: string): Promise<ExperimentSourceList>;
+  /** The entity's resilience score, computed by the backend now, with what raises it. */
+  getResilienceScore(entityRef: string): Promise<ResilienceScore>;
+  /** The ceilings the entity's experiments must stay under (operator's, cluster's, entity's). */
+  getEntityCeilings(entityRef: string): Promise<EntityCeilings>;
 }
 
 export const chaosApiRef = createApiRef<ChaosApi>().with({ id: 'plugin.chaos.api' });

@@ -3,6 +3,8 @@ import { ResponseError } from '@backstage/errors';
 import {
   ChaosBackendClient,
   type ChaosBackendResponse,
+  type EntityCeilings,
+  type ResilienceScore,
   type Experiment,
   type ExperimentList,
   type ExperimentSourceList,
@@ -76,5 +78,13 @@ export class ChaosClient implements ChaosApi {
 
   async listExperimentSources(entityRef: string): Promise<ExperimentSourceList> {
     return bodyOf(await this.client.listExperimentSources({ query: { entityRef } }));
+  }
+
+  async getResilienceScore(entityRef: string): Promise<ResilienceScore> {
+    return bodyOf(await this.client.getResilienceScore({ query: { entityRef } }));
+  }
+
+  async getEntityCeilings(entityRef: string): Promise<EntityCeilings> {
+    return bodyOf(await this.client.getEntityCeilings({ query: { entityRef } }));
   }
 }

@@ -3,7 +3,9 @@ import type { setupServer } from 'msw/node';
 import { parseEntityRef, stringifyEntityRef } from '@backstage/catalog-model';
 import { ConflictError, InputError, NotFoundError, serializeError } from '@backstage/errors';
 import {
+  DEFAULT_CEILINGS,
   DEFAULT_PAGE_LIMIT,
+  type EntityCeilings,
   MAX_PAGE_LIMIT,
   type ChaosApiOperation,
   type Experiment,
@@ -16,6 +18,7 @@ import {
   experimentSpecSchema,
   isTerminalPhase,
   parseApiAnswer,
+  resilienceScore,
   runRequestSchema,
   runSummaryOf,
 } from '@chaoscraft/backstage-plugin-chaos-common';
@@ -193,6 +196,8 @@ export type FakeChaosBackend = {
   failures: Map<FakeOperation, Error>;
   /** Why the fake refused to serve an answer: each is also answered 500 with the reason. */
   violations: string[];
+  /** What GET /ceilings answers (the entityRef is the request's). */
+  ceilings: Omit<EntityCeilings, 'entityRef'>;
   addRun(states: RunDetail | RunDetail[]): void;
 };
 
@@ -262,6 +267,12 @@ export function fakeChaosBackend(
     started: [],
     failures: new Map(),
     violations: [],
+    ceilings: {
+      ...DEFAULT_CEILINGS,
+      cluster: 'sandbox',
+      allowedFaultTypes: [...DEFAULT_CEILINGS.allowedFaultTypes],
+      probeHosts: { allow: [], deny: [] },
+    },
     addRun(states) {
       const list = Array.isArray(states) ? states : [states];
       state.runs.set(list[0].id, [...list]);
@@ -445,6 +456,32 @@ export function fakeChaosBackend(
         state.runGets.set(params.id, (state.runGets.get(params.id) ?? 0) + 1);
         const served = states.length > 1 ? states.shift()! : states[0];
         return ok('getRun', served);
+      }),
+    ),
+    http.get(
+      `${BASE}/score`,
+      route('getResilienceScore', request => {
+        const entityRef = normalizeEntityRef(new URL(request.url).searchParams.get('entityRef') ?? '');
+        // The backend's own computation, over the fake's runs: passed, not dry, with the faults
+        // of the experiment that started them.
+        const lastPassed = new Map<string, Date>();
+        for (const id of state.runs.keys()) {
+          const run = current(id)!;
+          if (run.entityRef !== entityRef || run.dryRun || run.phase !== 'Completed' || run.verdict !== 'Passed' || !run.finishedAt) continue;
+          const experiment = state.experiments.find(e => e.id === run.experimentId);
+          for (const fault of experiment?.faults ?? []) {
+            const finished = new Date(run.finishedAt);
+            if (!(lastPassed.get(fault.type)! > finished)) lastPassed.set(fault.type, finished);
+          }
+        }
+        return ok('getResilienceScore', resilienceScore({ entityRef, faultTypes: state.ceilings.allowedFaultTypes, lastPassed, now: new Date(now()) }));
+      }),
+    ),
+    http.get(
+      `${BASE}/ceilings`,
+      route('getEntityCeilings', request => {
+        const entityRef = normalizeEntityRef(new URL(request.url).searchParams.get('entityRef') ?? '');
+        return ok('getEntityCeilings', { entityRef, ...state.ceilings });
       }),
     ),
     http.post(

@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import useAsync from 'react-use/esm/useAsync';
 import useAsyncRetry from 'react-use/esm/useAsyncRetry';
 import { useSearchParams } from 'react-router-dom';
 import { Typography } from '@material-ui/core';
@@ -34,8 +35,8 @@ import {
 import { chaosApiRef } from '../../api';
 import {
   ExperimentForm,
-  emptyFormState,
-  formStateFromExperiment,
+  emptyFormValues,
+  formValuesFromExperiment,
 } from '../ExperimentForm';
 import { GuardedButton, RunButton } from '../RunButton';
 import { formatTime, RunDetail } from '../RunDetail';
@@ -83,6 +84,9 @@ export const EntityChaosContent = () => {
       else next.delete(RUN_SEARCH_PARAM);
       return next;
     });
+
+  // The ceilings the form checks with; without them (an old backend) only the backend checks.
+  const ceilings = useAsync(() => api.getEntityCeilings(entityRef), [api, entityRef]);
 
   const experiments = useAsyncRetry(
     () => api.listExperiments({ entityRef, offset: page * PAGE_SIZE, limit: PAGE_SIZE }),
@@ -141,7 +145,6 @@ export const EntityChaosContent = () => {
               setActionError(undefined);
               showRun(run.id);
             }}
-            onError={setActionError}
           />
           {e.managedBy ? (
             <ManagedBySource experiment={e} />
@@ -211,15 +214,17 @@ export const EntityChaosContent = () => {
           entityRef={entityRef}
           entityTarget={entityTarget}
           experiment={editing === 'new' ? undefined : editing}
+          ceilings={ceilings.value}
+          hypothesisQuery={annotations[CHAOS_HYPOTHESIS_QUERY_ANNOTATION]}
           initial={
             editing === 'new'
-              ? emptyFormState({
+              ? emptyFormValues({
                   namespace: entityTarget.namespace,
                   labelSelector: defaultMatchLabels(entityTarget),
                   maxBlastRadiusPercent: maxBlast,
                   hypothesisQuery: annotations[CHAOS_HYPOTHESIS_QUERY_ANNOTATION],
                 })
-              : formStateFromExperiment(editing)
+              : formValuesFromExperiment(editing)
           }
           onCancel={() => setEditing(undefined)}
           onSubmit={save}

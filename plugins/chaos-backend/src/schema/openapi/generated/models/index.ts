@@ -1,5 +1,7 @@
 //
 
+export * from '../models/EntityCeilings.model';
+export * from '../models/EntityCeilingsProbeHosts.model';
 export * from '../models/ErrorError.model';
 export * from '../models/ErrorRequest.model';
 export * from '../models/ErrorResponse.model';
@@ -53,6 +55,8 @@ export * from '../models/ExperimentSpecTarget.model';
 export * from '../models/ExperimentSpecTargetSelection.model';
 export * from '../models/ManagedBy.model';
 export * from '../models/ModelError.model';
+export * from '../models/ResilienceScore.model';
+export * from '../models/ResilienceScoreFaultsInner.model';
 export * from '../models/Run.model';
 export * from '../models/RunBlastRadius.model';
 export * from '../models/RunDetail.model';

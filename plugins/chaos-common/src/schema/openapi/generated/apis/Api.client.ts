@@ -9,10 +9,12 @@ import { FetchApi } from '../types/fetch';
 import crossFetch from 'cross-fetch';
 import { pluginId } from '../pluginId';
 import * as parser from 'uri-template';
+import { EntityCeilings } from '../models/EntityCeilings.model';
 import { Experiment } from '../models/Experiment.model';
 import { ExperimentList } from '../models/ExperimentList.model';
 import { ExperimentSourceList } from '../models/ExperimentSourceList.model';
 import { ExperimentSpec } from '../models/ExperimentSpec.model';
+import { ResilienceScore } from '../models/ResilienceScore.model';
 import { Run } from '../models/Run.model';
 import { RunDetail } from '../models/RunDetail.model';
 import { RunList } from '../models/RunList.model';
@@ -60,9 +62,25 @@ export type DeleteExperiment = {
 /**
  * @public
  */
+export type GetEntityCeilings = {
+  query: {
+    entityRef: string;
+  };
+};
+/**
+ * @public
+ */
 export type GetExperiment = {
   path: {
     id: string;
+  };
+};
+/**
+ * @public
+ */
+export type GetResilienceScore = {
+  query: {
+    entityRef: string;
   };
 };
 /**
@@ -213,6 +231,32 @@ export class DefaultApiClient {
   }
 
   /**
+   * The ceilings the experiments of one entity must stay under.
+   * @param entityRef - Full entity reference, e.g. component:default/my-service.
+   */
+  public async getEntityCeilings(
+    // @ts-ignore
+    request: GetEntityCeilings,
+    options?: RequestOptions,
+  ): Promise<TypedResponse<EntityCeilings>> {
+    const baseUrl = await this.discoveryApi.getBaseUrl(pluginId);
+
+    const uriTemplate = `/ceilings{?entityRef}`;
+
+    const uri = parser.parse(uriTemplate).expand({
+      ...request.query,
+    });
+
+    return await this.fetchApi.fetch(`${baseUrl}${uri}`, {
+      headers: {
+        'Content-Type': 'application/json',
+        ...(options?.token && { Authorization: `Bearer ${options?.token}` }),
+      },
+      method: 'GET',
+    });
+  }
+
+  /**
    * Get one experiment.
    * @param id -
    */
@@ -227,6 +271,32 @@ export class DefaultApiClient {
 
     const uri = parser.parse(uriTemplate).expand({
       id: request.path.id,
+    });
+
+    return await this.fetchApi.fetch(`${baseUrl}${uri}`, {
+      headers: {
+        'Content-Type': 'application/json',
+        ...(options?.token && { Authorization: `Bearer ${options?.token}` }),
+      },
+      method: 'GET',
+    });
+  }
+
+  /**
+   * The resilience score of one entity, computed now, with what raises it.
+   * @param entityRef - Full entity reference, e.g. component:default/my-service.
+   */
+  public async getResilienceScore(
+    // @ts-ignore
+    request: GetResilienceScore,
+    options?: RequestOptions,
+  ): Promise<TypedResponse<ResilienceScore>> {
+    const baseUrl = await this.discoveryApi.getBaseUrl(pluginId);
+
+    const uriTemplate = `/score{?entityRef}`;
+
+    const uri = parser.parse(uriTemplate).expand({
+      ...request.query,
     });
 
     return await this.fetchApi.fetch(`${baseUrl}${uri}`, {
