@@ -1,4 +1,4 @@
-import { screen, within } from '@testing-library/react';
+import { screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { setupServer } from 'msw/node';
 import { Route, Routes } from 'react-router-dom';
@@ -11,10 +11,11 @@ import {
 import { fetchApiRef, discoveryApiRef } from '@backstage/frontend-plugin-api';
 import { permissionApiRef } from '@backstage/plugin-permission-react';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
-import { EntityProvider } from '@backstage/plugin-catalog-react';
+import { EntityProvider, catalogApiRef, entityRouteRef } from '@backstage/plugin-catalog-react';
+import { testCatalog } from '../../api/__testUtils__/fakeCatalog';
 import type { Entity } from '@backstage/catalog-model';
 import { chaosApiRef } from '../../api';
-import { anExperiment, at, fakeChaosBackend, testChaosClient } from '../../api/__testUtils__/fakeChaosBackend';
+import { aRunDetail, anExperiment, at, fakeChaosBackend, progression, testChaosClient } from '../../api/__testUtils__/fakeChaosBackend';
 import { EntityChaosContent } from '../EntityChaosContent';
 
 jest.setTimeout(30_000);
@@ -48,6 +49,7 @@ function renderTab() {
         [permissionApiRef, mockApis.permission({ authorize: AuthorizeResult.ALLOW })],
         [discoveryApiRef, mockApis.discovery()],
         [fetchApiRef, { fetch }],
+        [catalogApiRef, testCatalog()],
       ]}
     >
       <EntityProvider entity={cart}>
@@ -56,7 +58,7 @@ function renderTab() {
         </Routes>
       </EntityProvider>
     </TestApiProvider>,
-    { initialRouteEntries: ['/chaos'] },
+    { initialRouteEntries: ['/chaos'], mountedRoutes: { '/catalog/:namespace/:kind/:name': entityRouteRef } },
   );
 }
 
@@ -84,10 +86,22 @@ describe('experiments kept as code on the Chaos tab', () => {
     expect(within(row('by-hand')).getByRole('button', { name: 'Edit' })).toBeEnabled();
     expect(screen.queryByText(/problems? with experiments kept as code/)).toBeNull();
 
+    // Run previews with a dry run first, as for any experiment, then runs it live.
+    backend.nextRun = (experiment, id, dryRun) =>
+      progression(
+        aRunDetail({ id, experimentId: experiment.id, dryRun, ...(dryRun ? { verdict: 'Inconclusive' as const, reason: 'DryRun', probes: [] } : {}) }),
+        ['Pending', 'Completed'],
+      );
     await userEvent.click(within(row('code-kill')).getByRole('button', { name: /^Run/ }));
+    const preview = await screen.findByRole('dialog', { name: 'Run code-kill?' });
+    await waitFor(() => expect(within(preview).getByRole('button', { name: 'Run now' })).toBeEnabled(), { timeout: 10_000 });
+    await userEvent.click(within(preview).getByRole('button', { name: 'Run now' }));
     // The run's page opens (it re-renders as the run is polled, so only its presence is checked).
     await screen.findByRole('button', { name: 'Back to experiments' }, { timeout: 10_000 });
-    expect(backend.started).toEqual([{ experimentId: 'exp-code', dryRun: false }]);
+    expect(backend.started).toEqual([
+      { experimentId: 'exp-code', dryRun: true },
+      { experimentId: 'exp-code', dryRun: false },
+    ]);
   });
 
   it('shows every problem with them: the field that breaks the model, a name conflict, a location that cannot be read', async () => {
