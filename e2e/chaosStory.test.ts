@@ -48,9 +48,19 @@ async function createExperiment(name: string, percent: number, limit: number): P
   await page.getByRole('cell', { name, exact: true }).waitFor();
 }
 
-async function runExperiment(name: string): Promise<void> {
+/** Presses Run: the preview opens and follows the dry run to its end; returns the dialog. */
+async function previewExperiment(name: string) {
   const row = page.getByRole('row').filter({ has: page.getByRole('cell', { name, exact: true }) });
   await row.getByRole('button', { name: 'Run', exact: true }).click();
+  const dialog = page.getByRole('dialog', { name: `Run ${name}?` });
+  await dialog.getByTestId('preview-phase').filter({ hasText: /Completed|Failed|Aborted/ }).waitFor({ timeout: 120_000 });
+  return dialog;
+}
+
+/** Runs an experiment: Run, the preview's dry run, then Run now. */
+async function runExperiment(name: string): Promise<void> {
+  const dialog = await previewExperiment(name);
+  await dialog.getByRole('button', { name: 'Run now' }).click();
 }
 
 before(async () => {
@@ -125,16 +135,19 @@ test('the chaos story, end to end', async t => {
     assert.deepEqual(killed.filter(pod => pods.includes(pod)), []);
   });
 
-  await step('sees a 60% experiment refused for its blast radius', async () => {
+  await step('sees a 60% experiment refused for its blast radius before anything runs', async () => {
     await page.getByRole('button', { name: 'Back to experiments' }).click();
     const kill60 = `kill-60-${suffix}`;
     await createExperiment(kill60, 60, 50);
-    await runExperiment(kill60);
-    const verdict = page.getByTestId('run-verdict').filter({ hasText: 'Refused' });
-    await verdict.waitFor({ timeout: 120_000 });
-    assert.match((await verdict.textContent()) ?? '', /BlastRadiusExceeded/);
-    assert.match((await verdict.textContent()) ?? '', /6 of 10 eligible pods is 60%, above the limit of 50%/);
+    // The preview's dry run goes through the agent's admission and preflight: refused, and Run
+    // now stays disabled.
+    const dialog = await previewExperiment(kill60);
+    const text = (await dialog.textContent()) ?? '';
+    assert.match(text, /BlastRadiusExceeded/);
+    assert.match(text, /6 of 10 eligible pods is 60%, above the limit of 50%/);
+    assert.equal(await dialog.getByRole('button', { name: 'Run now' }).isEnabled(), false);
     await shot('4-run-refused');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
   });
 
   await step('sees the same pods on the Kubernetes tab, from the cluster config both plugins share', async () => {
