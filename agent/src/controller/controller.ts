@@ -67,7 +67,7 @@ export class ChaosController {
     private readonly options: ControllerOptions = {},
   ) {
     this.log = options.log ?? createLogger(config.logLevel);
-    const kc = options.kubeConfig ?? (this.ownKubeConfig = loadKubeConfig(config.kubeconfig));
+    const kc = options.kubeConfig ?? (this.ownKubeConfig = loadKubeConfig(config.kubeconfig, { rateLimit: config.kubeRateLimit }));
     const clients = makeKubeClients(kc);
     // Probes may never reach the API server: as this agent reaches it, and as pods do.
     const apiServerHosts = [new URL(kc.getCurrentCluster()?.server ?? 'https://kubernetes.default.svc').hostname, ...inClusterApiServerHosts()];

@@ -1,0 +1,231 @@
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, V1Pod, Watch } from '@kubernetes/client-node';
+import { delay, waitFor } from '@chaoscraft/test-sandbox';
+import { isTerminalPhase, RunPhase } from '@chaoscraft/backstage-plugin-chaos-common';
+import {
+  type ApiRateLimit,
+  CHAOS_RUN_COORDINATES,
+  chaosRunsPath,
+  ChaosRunResource,
+  KeepAliveKubeConfig,
+} from '@chaoscraft/backstage-plugin-chaos-node';
+import { log } from './benchSupport';
+
+/** Which way pods are killed: the PDB-respecting Eviction API, or a bare delete. */
+export type KillPath = 'evict' | 'delete';
+
+export interface ScaleFigure {
+  targets: number;
+  path: KillPath;
+  /** ChaosRun created → its status lists every target Injected (the agent's own report). */
+  injectMs: number;
+  /** The same pods' worth of bare calls through a client with the agent's QPS and burst, all issued at once. */
+  bareMs: number;
+}
+
+export const SCALE_LABEL = 'bench-scale';
+
+/** The scale namespace's Deployment: `replicas` kwok pods, none on the real node. */
+export async function createScaleFleet(kc: KubeConfig, namespace: string, replicas: number): Promise<void> {
+  await kc.makeApiClient(AppsV1Api).createNamespacedDeployment({
+    namespace,
+    body: {
+      metadata: { name: 'fleet' },
+      spec: {
+        replicas,
+        selector: { matchLabels: { app: SCALE_LABEL } },
+        template: {
+          metadata: { labels: { app: SCALE_LABEL } },
+          spec: {
+            nodeSelector: { type: 'kwok' },
+            terminationGracePeriodSeconds: 0,
+            automountServiceAccountToken: false,
+            containers: [{ name: 'app', image: 'chaoscraft-demo/app:1' }],
+          },
+        },
+      },
+    },
+  });
+}
+
+const isRunning = (pod: V1Pod): boolean => pod.status?.phase === 'Running' && !pod.metadata?.deletionTimestamp;
+
+/** Waits (bounded) until the fleet is whole again: `replicas` Running pods, none terminating. */
+export async function waitForFleet(core: CoreV1Api, namespace: string, replicas: number): Promise<V1Pod[]> {
+  return waitFor(
+    async () => {
+      const pods = (await core.listNamespacedPod({ namespace, labelSelector: `app=${SCALE_LABEL}` })).items;
+      const running = pods.filter(isRunning);
+      return running.length === replicas && pods.length === replicas ? running : undefined;
+    },
+    { timeoutMs: 4 * 60_000, intervalMs: 1_000, description: `${replicas} Running pods in ${namespace}` },
+  );
+}
+
+/**
+ * N bare kills of named pods, all handed at once to a client limited like the agent's (its own
+ * token bucket, started full as the agent's is after a quiet spell): time from the first call to
+ * the last answer. "As fast as the client's QPS allows": the bucket, not a concurrency cap, paces them.
+ */
+export async function bareKills(kc: KubeConfig, namespace: string, pods: string[], path: KillPath): Promise<number> {
+  const core = kc.makeApiClient(CoreV1Api);
+  const t0 = performance.now();
+  await Promise.all(
+    pods.map(name =>
+      path === 'evict'
+        ? core.createNamespacedPodEviction({
+            name,
+            namespace,
+            body: { metadata: { name, namespace }, deleteOptions: { gracePeriodSeconds: 0 } },
+          })
+        : core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 }),
+    ),
+  );
+  return performance.now() - t0;
+}
+
+/**
+ * Creates a ChaosRun killing `targets` pods and resolves with the time from the create call to
+ * the first status the watch delivers with every target Injected.
+ */
+export async function timeScaleRun(
+  kc: KubeConfig,
+  namespace: string,
+  name: string,
+  targets: number,
+  path: KillPath,
+): Promise<number> {
+  let resolveInjected: (at: number) => void = () => undefined;
+  let rejectInjected: (error: Error) => void = () => undefined;
+  const injected = new Promise<number>((resolve, reject) => {
+    resolveInjected = resolve;
+    rejectInjected = reject;
+  });
+  const watch = await new Watch(kc).watch(
+    chaosRunsPath(namespace),
+    { fieldSelector: `metadata.name=${name}` },
+    (_type: string, run: ChaosRunResource) => {
+      const status = run.status;
+      const done = status?.targets?.filter(record => record.phase === 'Injected').length ?? 0;
+      if (done >= targets) resolveInjected(performance.now());
+      else if (isTerminalPhase(status?.phase)) {
+        rejectInjected(new Error(`run ${name} ended ${status?.phase} (${status?.reason}: ${status?.message}) with ${done}/${targets} Injected`));
+      }
+    },
+    () => undefined,
+  );
+  try {
+    const t0 = performance.now();
+    await kc.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
+      ...CHAOS_RUN_COORDINATES,
+      namespace,
+      body: {
+        apiVersion: 'chaoscraft.io/v1alpha1',
+        kind: 'ChaosRun',
+        metadata: { name },
+        spec: {
+          target: { namespace, labelSelector: { app: SCALE_LABEL }, selection: { mode: 'fixed', count: targets } },
+          faults: [{ type: 'pod-kill', gracePeriodSeconds: 0 }],
+          safety: { maxBlastRadiusPercent: 100, respectPodDisruptionBudgets: path === 'evict' },
+          duration: '1s',
+        },
+      },
+    });
+    const timeout = delay(3 * 60_000).then(() => {
+      throw new Error(`run ${name}: not all ${targets} targets Injected within 3 min`);
+    });
+    return (await Promise.race([injected, timeout])) - t0;
+  } finally {
+    watch.abort();
+  }
+}
+
+/** Waits (bounded) until every ChaosRun of the namespace has ended. */
+export async function waitForRunsToEnd(kc: KubeConfig, namespace: string): Promise<void> {
+  const customObjects = kc.makeApiClient(CustomObjectsApi);
+  await waitFor(
+    async () => {
+      const runs = (await customObjects.listNamespacedCustomObject({ ...CHAOS_RUN_COORDINATES, namespace })) as {
+        items: Array<{ status?: { phase?: RunPhase } }>;
+      };
+      return runs.items.every(run => isTerminalPhase(run.status?.phase));
+    },
+    { timeoutMs: 2 * 60_000, intervalMs: 500, description: `runs in ${namespace} to end` },
+  );
+}
+
+/**
+ * At each scale and on each kill path: a ChaosRun of N targets against N bare calls, measured
+ * back to back from the same whole fleet (the order alternates by scale, so neither always
+ * follows the other's replacement storm). The bare client is the agent's: KeepAliveKubeConfig
+ * with the same QPS and burst.
+ */
+export async function measureScales(options: {
+  kubeconfigPath: string;
+  namespace: string;
+  fleet: number;
+  scales: number[];
+  paths: KillPath[];
+  rateLimit: ApiRateLimit;
+  quietMs: number;
+}): Promise<ScaleFigure[]> {
+  const { namespace, fleet, rateLimit } = options;
+  const admin = new KeepAliveKubeConfig();
+  admin.loadFromFile(options.kubeconfigPath);
+  const limited = new KeepAliveKubeConfig({ rateLimit });
+  limited.loadFromFile(options.kubeconfigPath);
+  const core = admin.makeApiClient(CoreV1Api);
+  const figures: ScaleFigure[] = [];
+  let round = 0;
+  try {
+    for (const targets of options.scales) {
+      for (const path of options.paths) {
+        const settle = async (): Promise<V1Pod[]> => {
+          await waitForRunsToEnd(admin, namespace);
+          const pods = await waitForFleet(core, namespace, fleet);
+          // The agent's bucket refills while the cluster is quiet: burst / qps seconds at most.
+          await delay(Math.max(options.quietMs, rateLimit.qps > 0 ? (1000 * rateLimit.burst) / rateLimit.qps : 0));
+          return pods;
+        };
+        let injectMs = 0;
+        let bareMs = 0;
+        const steps = [
+          async () => {
+            const pods = await settle();
+            bareMs = await bareKills(limited, namespace, pods.slice(0, targets).map(pod => pod.metadata!.name!), path);
+          },
+          async () => {
+            await settle();
+            injectMs = await timeScaleRun(admin, namespace, `scale-${path}-${targets}-${round}`, targets, path);
+          },
+        ];
+        if (round % 2) steps.reverse();
+        for (const step of steps) await step();
+        round++;
+        figures.push({ targets, path, injectMs, bareMs });
+        log(
+          `scale ${targets} (${path}): ChaosRun all Injected ${injectMs.toFixed(0)} ms, ${targets} bare ${path === 'evict' ? 'evictions' : 'deletes'} ` +
+            `${bareMs.toFixed(0)} ms at ${rateLimit.qps}/${rateLimit.burst} QPS/burst: ratio ${(injectMs / bareMs).toFixed(2)}`,
+        );
+      }
+    }
+    await waitForRunsToEnd(admin, namespace);
+  } finally {
+    await admin.close();
+    await limited.close();
+  }
+  return figures;
+}
+
+/** The scale figures for the last line: `inject_N_ms= evict_N_ms= ratio_N=` and the delete path's. */
+export function scaleFiguresLine(figures: ScaleFigure[], rateLimit: ApiRateLimit): string {
+  const parts = [`kube_qps=${rateLimit.qps} kube_burst=${rateLimit.burst}`];
+  for (const f of figures) {
+    const ratio = (f.injectMs / f.bareMs).toFixed(2);
+    parts.push(
+      f.path === 'evict'
+        ? `inject_${f.targets}_ms=${f.injectMs.toFixed(0)} evict_${f.targets}_ms=${f.bareMs.toFixed(0)} ratio_${f.targets}=${ratio}`
+        : `inject_nopdb_${f.targets}_ms=${f.injectMs.toFixed(0)} delete_${f.targets}_ms=${f.bareMs.toFixed(0)} ratio_nopdb_${f.targets}=${ratio}`,
+    );
+  }
+  return parts.join(' ');
+}
