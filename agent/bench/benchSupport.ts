@@ -104,6 +104,8 @@ export interface AgentProcess {
   metricsPort: number;
   /** Peak resident set size of the agent process so far (VmHWM), in MiB. */
   peakRssMb(): number;
+  /** Resident set size of the agent process now (VmRSS), in MiB. */
+  rssMb(): number;
   stop(): Promise<void>;
 }
 
@@ -153,6 +155,7 @@ export async function startAgentProcess(
     child,
     metricsPort,
     peakRssMb: () => peakRssMb(child.pid),
+    rssMb: () => procStatusMb(child.pid, 'VmRSS'),
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise(resolve => child.once('exit', resolve));
@@ -173,9 +176,14 @@ export async function metricValue(port: number, name: string): Promise<number | 
 
 /** Peak resident set size (VmHWM) of a process, in MiB; 0 once it is gone. */
 export function peakRssMb(pid: number | undefined): number {
+  return procStatusMb(pid, 'VmHWM');
+}
+
+/** A memory field of /proc/<pid>/status (VmHWM, VmRSS...), in MiB; 0 once the process is gone. */
+export function procStatusMb(pid: number | undefined, field: 'VmHWM' | 'VmRSS'): number {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+    return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) / 1024;
   } catch {
     return 0;
   }

@@ -90,7 +90,7 @@ export function defaultControllerConfig(): ControllerConfig {
     heartbeatIntervalMs: 5_000,
     rollbackTimeoutMs: 60_000,
     relistPeriodMs: 300_000,
-    injectionConcurrency: 16,
+    injectionConcurrency: 100,
     injectionTimeoutMs: 30_000,
     webhookHost: '0.0.0.0',
     webhookCertDir: '/etc/chaoscraft/webhook',

@@ -33,7 +33,8 @@ export const CONTROLLER_USAGE = `chaoscraft-agent controller [flags]
   --heartbeat-interval DUR       status.heartbeatTime renewal (default 5s)
   --rollback-timeout DUR         wait for node daemons to recover (default 60s)
   --relist-period DUR            informer relist (default 5m)
-  --injection-concurrency N      targets acted on in parallel (default 16)
+  --injection-concurrency N      targets acted on at once, the next started as one is done
+                                 (default 100; --kube-qps and --kube-burst pace the calls)
   --injection-timeout DUR        a progressive step's wait for its targets to be acted on
                                  before its hold starts anyway (default 30s)
   --webhook-port N               serve the ChaosRun mutating webhook that plans runs at
