@@ -16,7 +16,7 @@ import {
 import { type ApiRateLimit, CHAOS_RUN_COORDINATES, DEFAULT_API_RATE_LIMIT, validateApiRateLimit } from '@chaoscraft/backstage-plugin-chaos-node';
 import { createScaleFleet, KillPath, measureScales, ScaleFigure, scaleFiguresLine, waitForFleet } from './injectionScale';
 
-const TRIALS = Number(process.env.BENCH_TRIALS ?? 20);
+const TRIALS = Number(process.env.BENCH_TRIALS ?? 10);
 /** The agent as the image runs it (the esbuild bundle), unless BENCH_AGENT_RUNTIME=source. */
 const RUNTIME = (process.env.BENCH_AGENT_RUNTIME ?? 'bundle') as AgentRuntime;
 const REPLICAS = 10;

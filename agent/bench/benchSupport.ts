@@ -1,5 +1,5 @@
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { CoordinationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
@@ -140,6 +140,12 @@ export async function startAgentProcess(
     { cwd: AGENT_ROOT, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, CHAOSCRAFT_AGENT_RUNTIME: runtime } },
   );
   const lines = createInterface({ input: child.stdout! });
+  // BENCH_AGENT_LOG=<file> keeps the agent's own log lines, to see what it did.
+  if (process.env.BENCH_AGENT_LOG) {
+    const logFile = createWriteStream(process.env.BENCH_AGENT_LOG, { flags: 'a' });
+    lines.on('line', line => logFile.write(`${line}\n`));
+    child.once('exit', () => logFile.end());
+  }
   const metricsPort = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('agent did not start within 60 s')), 60_000);
     child.once('exit', code => reject(new Error(`agent exited with ${code}`)));

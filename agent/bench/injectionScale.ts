@@ -94,25 +94,35 @@ export async function timeScaleRun(
   targets: number,
   path: KillPath,
 ): Promise<number> {
+  let plannedBy = '?';
   let resolveInjected: (at: number) => void = () => undefined;
   let rejectInjected: (error: Error) => void = () => undefined;
   const injected = new Promise<number>((resolve, reject) => {
     resolveInjected = resolve;
     rejectInjected = reject;
   });
-  const watch = await new Watch(kc).watch(
+  const watcher = new Watch(kc);
+  // client-node ends a watch after 30 s without an event; an admission-planned run writes its
+  // status once, after every target, which at 1,000 targets on a loaded machine can be later.
+  // (private in the typings; ResilientInformer sets it the same way)
+  (watcher as unknown as { requestTimeoutMs: number }).requestTimeoutMs = 4 * 60_000;
+  const watch = await watcher.watch(
     chaosRunsPath(namespace),
     { fieldSelector: `metadata.name=${name}` },
     (_type: string, run: ChaosRunResource) => {
       const status = run.status;
       const done = status?.targets?.filter(record => record.phase === 'Injected').length ?? 0;
-      if (done >= targets) resolveInjected(performance.now());
+      if (done >= targets) {
+        plannedBy = status?.phaseTransitions?.[0]?.reason === 'PlannedAtAdmission' ? 'admission' : 'preflight';
+        resolveInjected(performance.now());
+      }
       else if (isTerminalPhase(status?.phase)) {
         rejectInjected(new Error(`run ${name} ended ${status?.phase} (${status?.reason}: ${status?.message}) with ${done}/${targets} Injected`));
       }
     },
-    () => undefined,
+    (error: unknown) => rejectInjected(new Error(`the watch on run ${name} ended before every target was Injected: ${String(error)}`)),
   );
+  let timer: NodeJS.Timeout | undefined;
   try {
     const t0 = performance.now();
     await kc.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
@@ -130,11 +140,14 @@ export async function timeScaleRun(
         },
       },
     });
-    const timeout = delay(3 * 60_000).then(() => {
-      throw new Error(`run ${name}: not all ${targets} targets Injected within 3 min`);
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`run ${name}: not all ${targets} targets Injected within 3 min`)), 3 * 60_000);
     });
-    return (await Promise.race([injected, timeout])) - t0;
+    const ms = (await Promise.race([injected, timeout])) - t0;
+    log(`run ${name}: planned by ${plannedBy}`);
+    return ms;
   } finally {
+    clearTimeout(timer);
     watch.abort();
   }
 }
