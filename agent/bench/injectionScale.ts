@@ -8,7 +8,7 @@ import {
   ChaosRunResource,
   KeepAliveKubeConfig,
 } from '@chaoscraft/backstage-plugin-chaos-node';
-import { log } from './benchSupport';
+import { log, median } from './benchSupport';
 
 /** Which way pods are killed: the PDB-respecting Eviction API, or a bare delete. */
 export type KillPath = 'evict' | 'delete';
@@ -16,6 +16,8 @@ export type KillPath = 'evict' | 'delete';
 export interface ScaleFigure {
   targets: number;
   path: KillPath;
+  /** How many pairs were measured (the figures are their medians). */
+  repeats: number;
   /** ChaosRun created → its status lists every target Injected (the agent's own report). */
   injectMs: number;
   /** The same pods' worth of bare calls through a client with the agent's QPS and burst, all issued at once. */
@@ -180,6 +182,8 @@ export async function measureScales(options: {
   paths: KillPath[];
   rateLimit: ApiRateLimit;
   quietMs: number;
+  /** Pairs measured at a scale (medians reported): small scales are quick and noisy. */
+  repeats: (targets: number) => number;
 }): Promise<ScaleFigure[]> {
   const { namespace, fleet, rateLimit } = options;
   const admin = new KeepAliveKubeConfig();
@@ -199,26 +203,31 @@ export async function measureScales(options: {
           await delay(Math.max(options.quietMs, rateLimit.qps > 0 ? (1000 * rateLimit.burst) / rateLimit.qps : 0));
           return pods;
         };
-        let injectMs = 0;
-        let bareMs = 0;
-        const steps = [
-          async () => {
-            const pods = await settle();
-            bareMs = await bareKills(limited, namespace, pods.slice(0, targets).map(pod => pod.metadata!.name!), path);
-          },
-          async () => {
-            await settle();
-            injectMs = await timeScaleRun(admin, namespace, `scale-${path}-${targets}-${round}`, targets, path);
-          },
-        ];
-        if (round % 2) steps.reverse();
-        for (const step of steps) await step();
-        round++;
-        figures.push({ targets, path, injectMs, bareMs });
-        log(
-          `scale ${targets} (${path}): ChaosRun all Injected ${injectMs.toFixed(0)} ms, ${targets} bare ${path === 'evict' ? 'evictions' : 'deletes'} ` +
-            `${bareMs.toFixed(0)} ms at ${rateLimit.qps}/${rateLimit.burst} QPS/burst: ratio ${(injectMs / bareMs).toFixed(2)}`,
-        );
+        const injectMs: number[] = [];
+        const bareMs: number[] = [];
+        const repeats = options.repeats(targets);
+        for (let repeat = 0; repeat < repeats; repeat++) {
+          const steps = [
+            async () => {
+              const pods = await settle();
+              bareMs.push(await bareKills(limited, namespace, pods.slice(0, targets).map(pod => pod.metadata!.name!), path));
+            },
+            async () => {
+              await settle();
+              injectMs.push(await timeScaleRun(admin, namespace, `scale-${path}-${targets}-${round}`, targets, path));
+            },
+          ];
+          if (round % 2) steps.reverse();
+          for (const step of steps) await step();
+          round++;
+          log(
+            `scale ${targets} (${path}) ${repeat + 1}/${repeats}: ChaosRun all Injected ${injectMs[repeat].toFixed(0)} ms, ` +
+              `${targets} bare ${path === 'evict' ? 'evictions' : 'deletes'} ${bareMs[repeat].toFixed(0)} ms at ${rateLimit.qps}/${rateLimit.burst} QPS/burst`,
+          );
+        }
+        const figure = { targets, path, repeats, injectMs: median(injectMs), bareMs: median(bareMs) };
+        figures.push(figure);
+        log(`scale ${targets} (${path}): medians ${figure.injectMs.toFixed(0)} ms against ${figure.bareMs.toFixed(0)} ms: ratio ${(figure.injectMs / figure.bareMs).toFixed(2)}`);
       }
     }
     await waitForRunsToEnd(admin, namespace);
