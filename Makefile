@@ -39,7 +39,7 @@ test-e2e:
 	@scripts/test-e2e.sh
 
 # Every benchmark, each printing its figures on its last line.
-bench: bench-injection bench-selection bench-abort
+bench: bench-injection bench-selection bench-abort bench-revert
 
 include agent/Makefile.inc
 include agent/Makefile.network.inc
