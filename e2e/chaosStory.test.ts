@@ -188,7 +188,10 @@ test('the chaos story, end to end', async t => {
     await open.first().waitFor({ timeout: 120_000 });
     await shot('8-template-done');
     await open.first().click();
-    await page.getByRole('cell', { name, exact: true }).waitFor();
+    // The experiment is listed, and the template's preview (a dry run) is in the history too.
+    const rows = page.getByRole('row').filter({ has: page.getByRole('cell', { name, exact: true }) });
+    await rows.first().waitFor();
+    await rows.filter({ hasText: '(dry run)' }).first().waitFor();
     await shot('9-template-experiment');
   });
 });

@@ -77,6 +77,25 @@ async function visit(url: string, ready: Locator): Promise<void> {
   await ready.waitFor({ timeout: 120_000 });
 }
 
+/**
+ * The end-of-run notification as the user meets it: the toast (its title's first 50 characters)
+ * when the page catches it, then, always, its row on the notifications page, returned. The toast
+ * is looked for but not required: one that arrives while the page is loading is not shown as a
+ * toast, and the notification is no less delivered.
+ */
+async function notification(title: string): Promise<Locator> {
+  const toast = await page
+    .getByText(title.slice(0, 50))
+    .first()
+    .waitFor({ timeout: 15_000 })
+    .then(() => true, () => false);
+  // eslint-disable-next-line no-console
+  if (!toast) console.log(`live story: no toast seen for "${title}"; checking the notifications page`);
+  const row = page.getByRole('row').filter({ hasText: title });
+  await visit(`${APP}/notifications`, row);
+  return row;
+}
+
 /** The score on checkout's overview card, and what the card says would raise it. */
 async function overviewScore(): Promise<{ value: number; raisers: string }> {
   const score = page.getByTestId('resilience-score');
@@ -282,12 +301,7 @@ test('the live Chaos tab, end to end', async t => {
   });
 
   await step('receives the end-of-run notification, with verdict, blast radius and a link to the run', async () => {
-    const title = `Chaos run Passed: ${kill} on checkout`;
-    // The toast, which shows the title's first 50 characters.
-    await page.getByText(title.slice(0, 50)).first().waitFor({ timeout: 30_000 });
-    await shot('6-notification-toast');
-    const row = page.getByRole('row').filter({ hasText: title });
-    await visit(`${APP}/notifications`, row);
+    const row = await notification(`Chaos run Passed: ${kill} on checkout`);
     assert.match((await row.textContent()) ?? '', /Blast radius: 1 of 10 pods \(10%, limit 50%\)/);
     assert.match((await row.getByRole('link').first().getAttribute('href')) ?? '', /\/catalog\/default\/component\/checkout\/chaos\?run=/);
     await shot('7-notifications');
@@ -335,7 +349,7 @@ test('the live Chaos tab, end to end', async t => {
     await page.getByTestId('run-phase').filter({ hasText: 'Completed' }).waitFor({ timeout: 120_000 });
     assert.match((await page.getByTestId('run-verdict').textContent()) ?? '', /^Passed/);
     await shot('12-bandwidth-completed');
-    await page.getByText(`Chaos run Passed: ${squeeze} on checkout`.slice(0, 50)).first().waitFor({ timeout: 30_000 });
+    await notification(`Chaos run Passed: ${squeeze} on checkout`);
     const after = await overviewScore();
     assertRaised(score, after, 'network-bandwidth');
     score = after;
