@@ -3,7 +3,9 @@
  * (scripts/test-e2e.sh starts one): sign in as guest, open the checkout service's Chaos tab,
  * create and run a pod-kill of 30% of its 10 pods under a 50% limit, watch it complete, check in
  * the cluster that the pods were replaced, then see a 60% experiment refused for its blast radius,
- * and the same pods on the entity's Kubernetes tab (the Kubernetes plugin reads the same cluster).
+ * the same pods on the entity's Kubernetes tab (the Kubernetes plugin reads the same cluster),
+ * the experiment kept as code next to checkout's catalog file, and a pod-kill experiment added
+ * from /create with the software template.
  * Each step leaves a screenshot in E2E_OUTPUT_DIR.
  */
 import { after, before, test } from 'node:test';
@@ -46,9 +48,19 @@ async function createExperiment(name: string, percent: number, limit: number): P
   await page.getByRole('cell', { name, exact: true }).waitFor();
 }
 
-async function runExperiment(name: string): Promise<void> {
+/** Presses Run: the preview opens and follows the dry run to its end; returns the dialog. */
+async function previewExperiment(name: string) {
   const row = page.getByRole('row').filter({ has: page.getByRole('cell', { name, exact: true }) });
   await row.getByRole('button', { name: 'Run', exact: true }).click();
+  const dialog = page.getByRole('dialog', { name: `Run ${name}?` });
+  await dialog.getByTestId('preview-phase').filter({ hasText: /Completed|Failed|Aborted/ }).waitFor({ timeout: 120_000 });
+  return dialog;
+}
+
+/** Runs an experiment: Run, the preview's dry run, then Run now. */
+async function runExperiment(name: string): Promise<void> {
+  const dialog = await previewExperiment(name);
+  await dialog.getByRole('button', { name: 'Run now' }).click();
 }
 
 before(async () => {
@@ -123,16 +135,19 @@ test('the chaos story, end to end', async t => {
     assert.deepEqual(killed.filter(pod => pods.includes(pod)), []);
   });
 
-  await step('sees a 60% experiment refused for its blast radius', async () => {
+  await step('sees a 60% experiment refused for its blast radius before anything runs', async () => {
     await page.getByRole('button', { name: 'Back to experiments' }).click();
     const kill60 = `kill-60-${suffix}`;
     await createExperiment(kill60, 60, 50);
-    await runExperiment(kill60);
-    const verdict = page.getByTestId('run-verdict').filter({ hasText: 'Refused' });
-    await verdict.waitFor({ timeout: 120_000 });
-    assert.match((await verdict.textContent()) ?? '', /BlastRadiusExceeded/);
-    assert.match((await verdict.textContent()) ?? '', /6 of 10 eligible pods is 60%, above the limit of 50%/);
+    // The preview's dry run goes through the agent's admission and preflight: refused, and Run
+    // now stays disabled.
+    const dialog = await previewExperiment(kill60);
+    const text = (await dialog.textContent()) ?? '';
+    assert.match(text, /BlastRadiusExceeded/);
+    assert.match(text, /6 of 10 eligible pods is 60%, above the limit of 50%/);
+    assert.equal(await dialog.getByRole('button', { name: 'Run now' }).isEnabled(), false);
     await shot('4-run-refused');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
   });
 
   await step('sees the same pods on the Kubernetes tab, from the cluster config both plugins share', async () => {
@@ -141,5 +156,39 @@ test('the chaos story, end to end', async t => {
     await page.getByText('10 pods').waitFor({ timeout: 60_000 });
     await page.getByText('No pods with errors').waitFor();
     await shot('5-kubernetes-tab');
+  });
+
+  await step('sees the experiment kept as code next to checkout: read-only, with its source', async () => {
+    await page.getByRole('tab', { name: 'Chaos' }).or(page.getByRole('link', { name: 'Chaos', exact: true })).first().click();
+    const row = page.getByRole('row').filter({ has: page.getByRole('cell', { name: 'code-kill-one-pod', exact: true }) });
+    await row.getByTestId('managed-by').waitFor();
+    assert.match((await row.getByTestId('managed-by').getAttribute('aria-label')) ?? '', /^Kept as code: file:\/\/.*\/examples\/catalog\/chaos\/checkout\/kill-one-pod\.yaml\./);
+    assert.equal(await row.getByRole('button', { name: 'Edit' }).count(), 0);
+    assert.equal(await row.getByRole('button', { name: 'Run', exact: true }).isEnabled(), true);
+    await shot('6-kept-as-code');
+  });
+
+  await step('adds a pod-kill experiment from /create with the template, and lands on its Chaos tab', async () => {
+    const name = `tpl-kill-${suffix}`;
+    await page.getByRole('link', { name: 'Create' }).first().click();
+    const card = page
+      .getByText('Add a pod-kill experiment to a service', { exact: true })
+      .locator('xpath=ancestor::*[contains(@class, "MuiCard-root")][1]');
+    await card.getByRole('button', { name: /choose/i }).click();
+    const service = page.getByLabel('Service', { exact: false }).first();
+    await service.click();
+    await service.fill('checkout');
+    await page.getByRole('option', { name: /checkout/ }).first().click();
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByLabel('Name', { exact: false }).first().fill(name);
+    await page.getByRole('button', { name: 'Review' }).click();
+    await shot('7-template-review');
+    await page.getByRole('button', { name: 'Create' }).click();
+    const open = page.getByRole('link', { name: 'Open the Chaos tab' }).or(page.getByRole('button', { name: 'Open the Chaos tab' }));
+    await open.first().waitFor({ timeout: 120_000 });
+    await shot('8-template-done');
+    await open.first().click();
+    await page.getByRole('cell', { name, exact: true }).waitFor();
+    await shot('9-template-experiment');
   });
 });

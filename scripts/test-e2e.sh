@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # `make test-e2e`: starts a fresh `make dev` stack (its own sandbox and an in-memory database),
 # waits until the app is served and the demo cluster is ready, then runs against it:
-#   1. the browser story in headless Chromium (e2e/chaosStory.test.ts); screenshots land in
+#   1. the browser stories in headless Chromium, one after the other: e2e/chaosStory.test.ts,
+#      then e2e/liveStory.test.ts (form, preview, signals, notification, score; its network-fault
+#      steps skip, saying why, without the node daemon and Prometheus); screenshots land in
 #      test-results/e2e/;
 #   2. with the sandbox's real node, every fault the Chaos tab offers, through the backend's API
 #      (e2e/everyFault.test.ts): each must end Completed or Aborted for a real reason, never
@@ -89,7 +91,7 @@ run_suite() {
     node --require "$ROOT/node_modules/@backstage/cli/config/nodeTransform.cjs" \
     --test --test-reporter=spec "$@" 2>&1 | tee -a "$WORK/e2e.log" || status=$?
 }
-run_suite e2e/chaosStory.test.ts
+run_suite --test-concurrency=1 e2e/chaosStory.test.ts e2e/liveStory.test.ts
 if [[ $status_line == "ready real-node"* ]]; then
   run_suite e2e/everyFault.test.ts
 else

@@ -7,6 +7,16 @@ export interface Config {
      */
     adminGroups?: string[];
     /**
+     * End-of-run notifications (the notifications backend must be installed).
+     */
+    notifications?: {
+      /**
+       * Tell the entity's owners and the run's starter when a run ends. Default true; set false
+       * in an app without `@backstage/plugin-notifications-backend`.
+       */
+      enabled?: boolean;
+    };
+    /**
      * Clusters the chaos plugin may create runs in. When absent, the clusters of
      * `kubernetes.clusterLocatorMethods` entries of type `config` are used.
      */
@@ -59,6 +69,19 @@ export interface Config {
       };
       /** Live runs one entity may have at once (one per experiment always). Default 3. */
       maxLiveRunsPerEntity?: number;
+    };
+    /**
+     * Experiments kept as code: YAML files at each entity's `chaoscraft.io/experiments-location`,
+     * and ChaosExperiment resources in the configured clusters.
+     */
+    experimentsAsCode?: {
+      /** How often both are read, e.g. `30s` (the default) or `2m`. */
+      refreshInterval?: string;
+      /**
+       * Local directories that `file:` locations may point into, read by the local file reader
+       * (`localFileUrlReaderFactory`, added to the backend). For development; default none.
+       */
+      localDirectories?: string[];
     };
   };
 }

@@ -194,6 +194,8 @@ describe.each(databases.eachSupportedId())('fuzz on %s', databaseId => {
         record('GET /runs', await request(server).get('/api/chaos/runs').query(q2), ['entityRef', 'offset', 'limit']);
         record('GET /experiments/:id', await request(server).get(`/api/chaos/experiments/${encodeURIComponent(someId)}`), ['id']);
         record('GET /runs/:id', await request(server).get(`/api/chaos/runs/${encodeURIComponent(someId)}`), ['id']);
+        record('GET /score', await request(server).get('/api/chaos/score').query(q1.entityRef === undefined ? {} : { entityRef: q1.entityRef }), ['entityRef']);
+        record('GET /ceilings', await request(server).get('/api/chaos/ceilings').query(q2.entityRef === undefined ? {} : { entityRef: q2.entityRef }), ['entityRef']);
         const before = await rows();
         const aborted = await request(server).post(`/api/chaos/runs/${encodeURIComponent(someId)}/abort`);
         record('POST /runs/:id/abort', aborted, ['id']);

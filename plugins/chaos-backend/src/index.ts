@@ -1,1 +1,2 @@
 export { chaosPlugin as default } from './plugin';
+export { localFileUrlReaderFactory, LocalFileUrlReader } from './experimentsAsCode/LocalFileUrlReader';

@@ -3,7 +3,13 @@ import {
   createBackendPlugin,
 } from '@backstage/backend-plugin-api';
 import { chaosPermissions } from '@chaoscraft/backstage-plugin-chaos-common';
+import { ScmIntegrations } from '@backstage/integration';
+import { actionsRegistryServiceRef } from '@backstage/backend-plugin-api/alpha';
+import { registerChaosActions } from './actions/chaosActions';
+import { RunOperations } from './service/RunOperations';
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
+import { notificationService } from '@backstage/plugin-notifications-node';
+import { signalsServiceRef } from '@backstage/plugin-signals-node';
 import { ClusterRegistry } from './cluster/ClusterRegistry';
 import { DatabaseExperimentStore } from './database/DatabaseExperimentStore';
 import { DatabaseRunStore } from './database/DatabaseRunStore';
@@ -14,6 +20,12 @@ import { readCeilings } from './service/ceilingsConfig';
 import { EntityAccess } from './service/EntityAccess';
 import { SCHEDULED_RUNS_TASK_ID, ScheduledRuns } from './runs/ScheduledRuns';
 import { createRouter } from './service/router';
+import { DatabaseExperimentSourceStore } from './database/DatabaseExperimentSourceStore';
+import { scheduleExperimentsAsCode } from './experimentsAsCode/schedule';
+import { ObservedRunStore } from './events/ObservedRunStore';
+import { RunChangeFeed } from './events/RunChangeFeed';
+import { RunEndNotifier } from './events/RunEndNotifier';
+import { DatabaseScoreStore } from './score/ScoreStore';
 
 /**
  * The ChaosCraft backend plugin: experiments and runs of chaos experiments on catalog
@@ -37,13 +49,26 @@ export const chaosPlugin = createBackendPlugin({
         lifecycle: coreServices.lifecycle,
         scheduler: coreServices.scheduler,
         auth: coreServices.auth,
+        urlReader: coreServices.urlReader,
+        actionsRegistry: actionsRegistryServiceRef,
         catalog: catalogServiceRef,
+        signals: signalsServiceRef,
+        notifications: notificationService,
       },
       async init(deps) {
         const { database, httpAuth, httpRouter, permissions, permissionsRegistry, auditor, logger } = deps;
         permissionsRegistry.addPermissions(chaosPermissions);
         const experiments = await DatabaseExperimentStore.create({ database });
-        const runs = await DatabaseRunStore.create({ database });
+        const sources = await DatabaseExperimentSourceStore.create({ database });
+        const runStore = await DatabaseRunStore.create({ database });
+        // Every change of a run is signalled (run page and history refetch on it); its end is
+        // announced to the entity's owners and the starter, unless chaos.notifications.enabled
+        // is false (an app without the notifications backend).
+        const notifier = deps.config.getOptionalBoolean('chaos.notifications.enabled') === false
+          ? undefined
+          : new RunEndNotifier({ notifications: deps.notifications, catalog: deps.catalog, auth: deps.auth, runs: runStore, logger });
+        const runs = new ObservedRunStore(runStore, new RunChangeFeed({ signals: deps.signals, notifier, logger }));
+        const scores = await DatabaseScoreStore.create({ database });
         const clusters = ClusterRegistry.fromConfig(deps.config);
         const ceilings = readCeilings(deps.config);
         const permissionsEnabled = deps.config.getOptionalBoolean('permission.enabled') ?? false;
@@ -113,9 +138,34 @@ export const chaosPlugin = createBackendPlugin({
             await scheduledRuns.tick();
           },
         });
+        // Experiments kept as code: files at experiments-locations, ChaosExperiments in clusters.
+        await scheduleExperimentsAsCode({
+          config: deps.config,
+          scheduler: deps.scheduler,
+          catalog: deps.catalog,
+          auth: deps.auth,
+          reader: deps.urlReader,
+          integrations: ScmIntegrations.fromConfig(deps.config),
+          sources,
+          clusters,
+          ceilings,
+          logger,
+        });
+        // Actions for AI agents (MCP through @backstage/plugin-mcp-actions-backend).
+        registerChaosActions({
+          actionsRegistry: deps.actionsRegistry,
+          auth: deps.auth,
+          auditor,
+          experiments,
+          sources,
+          runs,
+          access,
+          runOperations: new RunOperations({ experiments, runs, clusters, mirror, access, ceilings, logger }),
+        });
         httpRouter.use(
           await createRouter({
             experiments,
+            sources,
             runs,
             clusters,
             mirror,
@@ -124,6 +174,7 @@ export const chaosPlugin = createBackendPlugin({
             httpAuth,
             auditor,
             logger,
+            scores,
           }),
         );
       },

@@ -1,7 +1,10 @@
 import type { z } from 'zod';
 import {
+  entityCeilingsSchema,
   experimentListSchema,
+  resilienceScoreSchema,
   experimentSchema,
+  experimentSourceListSchema,
   runDetailSchema,
   runListSchema,
   runSchema,
@@ -23,6 +26,9 @@ export const chaosApiAnswers = {
   listRuns: runListSchema,
   getRun: runDetailSchema,
   abortRun: runSchema,
+  listExperimentSources: experimentSourceListSchema,
+  getResilienceScore: resilienceScoreSchema,
+  getEntityCeilings: entityCeilingsSchema,
 } satisfies Record<Exclude<keyof DefaultApiClient, 'deleteExperiment'>, z.ZodType>;
 
 export type ChaosApiOperation = keyof typeof chaosApiAnswers;

@@ -6,6 +6,7 @@ import { ConflictError } from '@backstage/errors';
 import type {
   Experiment,
   ExperimentSpec,
+  ManagedBy,
   Page,
 } from '@chaoscraft/backstage-plugin-chaos-common';
 import { Knex } from 'knex';
@@ -14,9 +15,10 @@ import { Clock, systemClock } from '../clock';
 import { ExperimentStore, ListExperimentsOptions, ScheduledExperiment } from './ExperimentStore';
 import { toIsoString } from './timestamps';
 
-const TABLE = 'chaos_experiments';
+export const EXPERIMENTS_TABLE = 'chaos_experiments';
+const TABLE = EXPERIMENTS_TABLE;
 
-type ExperimentRow = {
+export type ExperimentRow = {
   id: string;
   entity_ref: string;
   name: string;
@@ -26,7 +28,21 @@ type ExperimentRow = {
   updated_at: Date | string;
   schedule?: string | null;
   schedule_checked_at?: Date | string | number | null;
+  /** Set for experiments kept as code (see DatabaseExperimentSourceStore). */
+  managed_by?: string | null;
+  source_key?: string | null;
+  source?: string | null;
+  source_url?: string | null;
 };
+
+/** Experiments kept as code change at their source: the API refuses to change them. */
+function refuseManaged(row: Pick<ExperimentRow, 'name' | 'managed_by' | 'source'>, verb: string): void {
+  if (row.managed_by) {
+    throw new ConflictError(
+      `Experiment '${row.name}' is kept as code (${row.managed_by === 'cluster' ? 'ChaosExperiment' : 'file'} ${row.source}): ${verb} it there`,
+    );
+  }
+}
 
 const migrationsDir = resolvePackagePath(
   '@chaoscraft/backstage-plugin-chaos-backend',
@@ -115,8 +131,11 @@ export class DatabaseExperimentStore implements ExperimentStore {
     const now = this.clock.now();
     const changed = await this.withNameConflict(spec, () =>
       this.db.transaction(async tx => {
-        const current: Pick<ExperimentRow, 'schedule'> | undefined = await tx(TABLE).where({ id }).first('schedule');
+        const current: Pick<ExperimentRow, 'schedule' | 'name' | 'managed_by' | 'source'> | undefined = await tx(TABLE)
+          .where({ id })
+          .first('schedule', 'name', 'managed_by', 'source');
         if (!current) return 0;
+        refuseManaged(current, 'change');
         // A changed schedule starts from now; an unchanged one keeps its checkpoint.
         const schedule = spec.schedule ?? null;
         const scheduleColumns =
@@ -130,7 +149,12 @@ export class DatabaseExperimentStore implements ExperimentStore {
   }
 
   async delete(id: string): Promise<boolean> {
-    return (await this.db(TABLE).where({ id }).delete()) > 0;
+    const current: Pick<ExperimentRow, 'name' | 'managed_by' | 'source'> | undefined = await this.db(TABLE)
+      .where({ id })
+      .first('name', 'managed_by', 'source');
+    if (!current) return false;
+    refuseManaged(current, 'delete');
+    return (await this.db(TABLE).where({ id }).whereNull('managed_by').delete()) > 0;
   }
 
   async listScheduled(): Promise<ScheduledExperiment[]> {
@@ -154,9 +178,13 @@ export class DatabaseExperimentStore implements ExperimentStore {
     try {
       return await write();
     } catch (error) {
-      if (/unique|duplicate/i.test(String((error as Error).message))) {
+      if (!(error instanceof ConflictError) && /unique|duplicate/i.test(String((error as Error).message))) {
+        const taken: Pick<ExperimentRow, 'managed_by' | 'source'> | undefined = await this.db(TABLE)
+          .where({ entity_ref: spec.entityRef, name: spec.name })
+          .first('managed_by', 'source');
+        const where = taken?.managed_by ? ` (kept as code: ${taken.source})` : '';
         throw new ConflictError(
-          `Entity ${spec.entityRef} already has an experiment named '${spec.name}'`,
+          `Entity ${spec.entityRef} already has an experiment named '${spec.name}'${where}`,
         );
       }
       throw error;
@@ -164,13 +192,21 @@ export class DatabaseExperimentStore implements ExperimentStore {
   }
 }
 
-function toExperiment(row: ExperimentRow): Experiment {
+export function toExperiment(row: ExperimentRow): Experiment {
   const spec: ExperimentSpec = JSON.parse(row.spec);
+  const managedBy: ManagedBy | undefined = row.managed_by
+    ? {
+        kind: row.managed_by as ManagedBy['kind'],
+        source: row.source ?? '',
+        ...(row.source_url ? { url: row.source_url } : {}),
+      }
+    : undefined;
   return {
     ...spec,
     id: row.id,
     createdBy: row.created_by,
     createdAt: toIsoString(row.created_at),
     updatedAt: toIsoString(row.updated_at),
+    ...(managedBy ? { managedBy } : {}),
   };
 }

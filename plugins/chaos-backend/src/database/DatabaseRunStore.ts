@@ -110,6 +110,8 @@ export class DatabaseRunStore implements RunStore {
     await this.db.transaction(async tx => {
       if (limits) await this.checkLiveRunLimits(tx, run, limits);
       await tx('chaos_runs').insert(row);
+      const faultTypes = faultTypesOf(run.spec);
+      if (faultTypes.length) await tx('chaos_run_faults').insert(faultTypes.map(fault_type => ({ run_id: run.id, fault_type })));
       await tx('chaos_run_events').insert({ run_id: run.id, phase: 'Pending', time: now, reason: 'Created', message: `Run requested by ${run.createdBy}` });
     });
     return toRun(row);
@@ -135,6 +137,20 @@ export class DatabaseRunStore implements RunStore {
       ...(row.abort_latency_ms !== null && row.abort_latency_ms !== undefined ? { abortLatencyMs: Number(row.abort_latency_ms) } : {}),
       timeline,
     };
+  }
+
+  async summary(id: string): Promise<Run | undefined> {
+    const row: RunRow | undefined = await this.db('chaos_runs').where({ id }).first();
+    return row ? toRun(row) : undefined;
+  }
+
+  async claimNotification(id: string): Promise<boolean> {
+    const claimed = await this.db('chaos_runs').where({ id }).whereNull('notified_at').update({ notified_at: this.clock.now() });
+    return claimed === 1;
+  }
+
+  async releaseNotification(id: string): Promise<void> {
+    await this.db('chaos_runs').where({ id }).update({ notified_at: null });
   }
 
   /**
@@ -276,6 +292,12 @@ export class DatabaseRunStore implements RunStore {
       phaseTransitions: [{ phase: 'Failed', time: now, reason, message }],
     }, undefined, () => true);
   }
+}
+
+/** The distinct fault types a run spec names: what the resilience score counts per run. */
+export function faultTypesOf(spec: unknown): string[] {
+  const faults = (spec as { faults?: Array<{ type?: unknown }> } | undefined)?.faults ?? [];
+  return [...new Set(faults.map(f => f?.type).filter((t): t is string => typeof t === 'string'))];
 }
 
 /** The phases a status reports; an agent that writes no transitions still yields its phase. */

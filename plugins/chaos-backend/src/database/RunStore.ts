@@ -42,6 +42,8 @@ export interface RunStore {
    */
   create(run: NewRun, limits?: LiveRunLimits): Promise<Run>;
   get(id: string): Promise<RunDetail | undefined>;
+  /** The run's record without its targets and timeline: what a change notice needs. */
+  summary(id: string): Promise<Run | undefined>;
   list(options: ListOptions): Promise<Page<Run>>;
   /** The distinct entities that have runs. */
   listEntityRefs(): Promise<string[]>;
@@ -60,4 +62,11 @@ export interface RunStore {
   fail(id: string, reason: string, message: string): Promise<void>;
   /** Notes on a Pending run why it is still Pending (e.g. the create's outcome is unknown). */
   note(id: string, reason: string, message: string): Promise<void>;
+  /**
+   * Claims the right to announce a run's end: true for exactly one caller per run, however many
+   * backend instances or status replays ask (a conditional update on `notified_at`).
+   */
+  claimNotification(id: string): Promise<boolean>;
+  /** Gives a claim back after the announcement failed, so a later status replay tries again. */
+  releaseNotification(id: string): Promise<void>;
 }

@@ -1,5 +1,9 @@
 import {
+  experimentSourceListSchema,
   experimentSpecSchema,
+  managedBySchema,
+  entityCeilingsSchema,
+  resilienceScoreSchema,
   runDetailSchema,
   runRequestSchema,
   runSchema,
@@ -38,5 +42,9 @@ export function generatedComponentSchemas(): Record<string, Record<string, unkno
     Run: toOpenApi(runSchema, 'output'),
     RunDetail: toOpenApi(runDetailSchema, 'output'),
     RunRequest: toOpenApi(runRequestSchema, 'input'),
+    ManagedBy: toOpenApi(managedBySchema, 'output'),
+    ExperimentSourceList: toOpenApi(experimentSourceListSchema, 'output'),
+    ResilienceScore: toOpenApi(resilienceScoreSchema, 'output'),
+    EntityCeilings: toOpenApi(entityCeilingsSchema, 'output'),
   };
 }

@@ -172,6 +172,16 @@ describe('the generated client against the real router', () => {
     await failure(await client.abortRun({ path: { id: 'no-such-run' } }), 404, 'NotFoundError');
   });
 
+  it('answers the score and the ceilings of an entity through the generated client', async () => {
+    const score = await answer('getResilienceScore', await client.getResilienceScore({ query: { entityRef: ENTITY_REF } }), 200);
+    expect(score).toMatchObject({ entityRef: ENTITY_REF, fullValueDays: 30, zeroValueDays: 90 });
+    expect(score.faults.length).toBeGreaterThan(0);
+    await failure(await client.getResilienceScore({ query: { entityRef: 'not-a-ref' } }), 400, 'InputError');
+    const ceilings = await answer('getEntityCeilings', await client.getEntityCeilings({ query: { entityRef: ENTITY_REF } }), 200);
+    expect(ceilings).toMatchObject({ entityRef: ENTITY_REF, cluster: 'sandbox' });
+    await failure(await client.getEntityCeilings({ query: { entityRef: 'component:default/no-such-entity' } }), 404, 'NotFoundError');
+  });
+
   it('answers 503 when the cluster refuses the ChaosRun, records the run Failed, and refuses to abort it', async () => {
     const experiment = await answer(
       'createExperiment',

@@ -6,10 +6,8 @@ import {
   LoggerService,
 } from '@backstage/backend-plugin-api';
 import {
-  ConflictError,
   InputError,
   NotFoundError,
-  ServiceUnavailableError,
 } from '@backstage/errors';
 import { stringifyEntityRef, parseEntityRef } from '@backstage/catalog-model';
 import type { ResourcePermission } from '@backstage/plugin-permission-common';
@@ -18,9 +16,6 @@ import {
   ExperimentSpec,
   MAX_PAGE_LIMIT,
   MAX_PAGE_OFFSET,
-  chaosRunAbortPermission,
-  chaosRunCreatePermission,
-  isTerminalPhase,
   runRequestSchema,
   runSummaryOf,
   chaosExperimentCreatePermission,
@@ -35,16 +30,23 @@ import type { Request } from 'express';
 import type express from 'express';
 import { ClusterRegistry } from '../cluster/ClusterRegistry';
 import { ExperimentStore } from '../database/ExperimentStore';
+import type { ExperimentSourceStore } from '../database/ExperimentSourceStore';
 import { RunStore } from '../database/RunStore';
-import { launchExperimentRun } from '../runs/RunLauncher';
 import { RunMirror } from '../runs/RunMirror';
 import { createOpenApiRouter } from '../schema/openapi/generated';
 import type { ConfiguredCeilings } from './ceilingsConfig';
 import { EntityAccess } from './EntityAccess';
 import { bindExperiment } from './ExperimentBinding';
+import { addSourceRoutes } from './sourceRoutes';
+import { RunOperations } from './RunOperations';
+import { registerEntityInsightEndpoints } from './endpoints/entityInsights';
+import type { ScoreStore } from '../score/ScoreStore';
+import { Clock, systemClock } from '../clock';
 
 export type RouterOptions = {
   experiments: ExperimentStore;
+  /** Experiments kept as code: where they come from and what is wrong there. */
+  sources?: ExperimentSourceStore;
   runs: RunStore;
   clusters: ClusterRegistry;
   mirror: RunMirror;
@@ -53,6 +55,10 @@ export type RouterOptions = {
   httpAuth: HttpAuthService;
   auditor: AuditorService;
   logger: LoggerService;
+  /** The resilience score's reads; without it `GET /score` answers every fault type unpassed. */
+  scores?: ScoreStore;
+  /** Where `GET /score` reads the time. */
+  clock?: Clock;
 };
 
 /**
@@ -119,6 +125,7 @@ function pageQuery(query: { entityRef?: string; offset?: number; limit?: number 
 export async function createRouter(options: RouterOptions): Promise<express.Router> {
   const { experiments, runs, clusters, mirror, access, ceilings, httpAuth, auditor, logger } = options;
   const router = await createOpenApiRouter();
+  const runOperations = new RunOperations({ experiments, runs, clusters, mirror, access, ceilings, logger });
 
   // The generated router types each request; the credentials only need the headers.
   const reader = (req: { headers: Request['headers'] }): Promise<BackstageCredentials> =>
@@ -243,26 +250,13 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
     const credentials = await writer(req);
     const id = checkId(req.params.id, 'experiment');
     const { dryRun } = parseOrThrow(runRequestSchema, req.body ?? {}, 'run request');
-    const run = await audited(req, 'run-create', { experimentId: id, dryRun }, async () => {
-      const experiment = await experiments.get(id);
-      if (!experiment) throw new NotFoundError(`No experiment with id ${id}`);
-      await access.authorizeRead(experiment.entityRef, credentials, `No experiment with id ${id}`);
-      const entity = await writableEntity(credentials, chaosRunCreatePermission, experiment.entityRef);
-      return launchExperimentRun({
-        experiment,
-        entity,
-        dryRun,
-        createdBy: credentials.principal.userEntityRef,
-        credentials,
-        clusters,
-        ceilings,
-        runs,
-        mirror,
-        logger,
-      });
-    });
+    const run = await audited(req, 'run-create', { experimentId: id, dryRun }, () =>
+      runOperations.start(id, dryRun, credentials),
+    );
     res.status(201).json(runSummaryOf(run));
   });
+
+  if (options.sources) addSourceRoutes(router, { sources: options.sources, access, reader });
 
   router.get('/runs', async (req, res) => {
     const credentials = await reader(req);
@@ -284,52 +278,19 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
   router.post('/runs/:id/abort', async (req, res) => {
     const credentials = await writer(req);
     const id = checkId(req.params.id, 'run');
-    const run = await audited(req, 'run-abort', { runId: id }, async () => {
-      const existing = await runs.get(id);
-      if (!existing) throw new NotFoundError(`No run with id ${id}`);
-      await access.authorizeRead(existing.entityRef, credentials, `No run with id ${id}`);
-      await writableEntity(credentials, chaosRunAbortPermission, existing.entityRef);
-      await abortRun(existing);
-      return existing;
-    });
+    const run = await audited(req, 'run-abort', { runId: id }, () => runOperations.abort(id, credentials));
     // The answer is a Run, as openapi.yaml says: the detail's fields stay out.
     res.status(202).json(runSummaryOf(run));
   });
 
-  /**
-   * Aborts whenever the run's ChaosRun exists and is live, whatever the record says (a create
-   * whose answer was lost may have left it Failed); answers 409 when there is nothing to abort.
-   */
-  async function abortRun(run: { id: string; cluster: string; namespace: string; resourceName: string; phase: string }) {
-    const gateway = mirror.gateway(run.cluster);
-    const uid = await runs.resourceUid(run.id);
-    let object;
-    try {
-      object = await gateway.get(run.namespace, run.resourceName);
-    } catch (error) {
-      throw new ServiceUnavailableError(`Could not read ChaosRun ${run.namespace}/${run.resourceName} in cluster ${run.cluster}: ${(error as Error).message}`);
-    }
-    if (!object || (uid && object.metadata.uid !== uid)) {
-      throw new ConflictError(
-        isTerminalPhase(run.phase as never)
-          ? `Run ${run.id} has already ended (${run.phase})`
-          : `Run ${run.id} has nothing to abort: its ChaosRun no longer exists in cluster ${run.cluster}`,
-      );
-    }
-    if (isTerminalPhase(object.status?.phase)) {
-      await mirror.mirror(run.cluster, object);
-      throw new ConflictError(`Run ${run.id} has already ended (${object.status?.phase})`);
-    }
-    try {
-      await gateway.abort(run.namespace, run.resourceName, object.metadata.uid);
-    } catch (error) {
-      const code = (error as { code?: number }).code;
-      if (code === 404 || code === 409) {
-        throw new ConflictError(`Run ${run.id} has nothing to abort: its ChaosRun was deleted or replaced`);
-      }
-      throw new ServiceUnavailableError(`Could not abort ChaosRun ${run.namespace}/${run.resourceName}: ${(error as Error).message}`);
-    }
-  }
+  registerEntityInsightEndpoints(router, {
+    httpAuth,
+    access,
+    clusters,
+    ceilings,
+    scores: options.scores ?? { lastPassedByFaultType: async () => new Map() },
+    clock: options.clock ?? systemClock,
+  });
 
   return router;
 }

@@ -156,7 +156,14 @@ export class ResilientInformer<T, W extends KubernetesObject = KubernetesObject>
       };
       timers.relist = setTimeout(() => finish(), this.options.relistPeriodMs);
       this.abortWatch = () => finish();
-      new Watch(this.options.kc)
+      const watcher = new Watch(this.options.kc);
+      // client-node aborts a watch that receives nothing for 30 s (a TimeoutError): a quiet
+      // cluster would then look like a failing one, with backoff up to 30 s between watches and
+      // every change in those gaps late until the next relist. The relist timer above already
+      // ends a stalled watch; the inactivity timeout only has to outlast it. client-node declares
+      // the field private and offers no setter, so it is set through a narrow cast.
+      (watcher as unknown as { requestTimeoutMs: number }).requestTimeoutMs = this.options.relistPeriodMs + 30_000;
+      watcher
         .watch(
           this.options.path,
           {

@@ -1,11 +1,14 @@
 import { createApiRef } from '@backstage/frontend-plugin-api';
 import type {
+  EntityCeilings,
   Experiment,
   ExperimentList,
+  ExperimentSourceList,
   ExperimentSpecInput,
   Run,
   RunDetail,
   RunList,
+  ResilienceScore,
 } from '@chaoscraft/backstage-plugin-chaos-common';
 
 /** The chaos backend, as the frontend sees it. */
@@ -22,6 +25,12 @@ export interface ChaosApi {
   listRuns(options: { entityRef: string; offset?: number; limit?: number }): Promise<RunList>;
   /** Asks the run to stop; it rolls back, then ends Aborted. */
   abortRun(id: string): Promise<Run>;
+  /** Where the entity's experiments kept as code come from, and the problems found there. */
+  listExperimentSources(entityRef: string): Promise<ExperimentSourceList>;
+  /** The entity's resilience score, computed by the backend now, with what raises it. */
+  getResilienceScore(entityRef: string): Promise<ResilienceScore>;
+  /** The ceilings the entity's experiments must stay under (operator's, cluster's, entity's). */
+  getEntityCeilings(entityRef: string): Promise<EntityCeilings>;
 }
 
 export const chaosApiRef = createApiRef<ChaosApi>().with({ id: 'plugin.chaos.api' });

@@ -3,8 +3,11 @@ import { ResponseError } from '@backstage/errors';
 import {
   ChaosBackendClient,
   type ChaosBackendResponse,
+  type EntityCeilings,
+  type ResilienceScore,
   type Experiment,
   type ExperimentList,
+  type ExperimentSourceList,
   type ExperimentSpecInput,
   type Run,
   type RunDetail,
@@ -71,5 +74,17 @@ export class ChaosClient implements ChaosApi {
 
   async abortRun(id: string): Promise<Run> {
     return bodyOf(await this.client.abortRun({ path: { id } }));
+  }
+
+  async listExperimentSources(entityRef: string): Promise<ExperimentSourceList> {
+    return bodyOf(await this.client.listExperimentSources({ query: { entityRef } }));
+  }
+
+  async getResilienceScore(entityRef: string): Promise<ResilienceScore> {
+    return bodyOf(await this.client.getResilienceScore({ query: { entityRef } }));
+  }
+
+  async getEntityCeilings(entityRef: string): Promise<EntityCeilings> {
+    return bodyOf(await this.client.getEntityCeilings({ query: { entityRef } }));
   }
 }

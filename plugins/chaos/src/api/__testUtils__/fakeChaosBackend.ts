@@ -3,10 +3,13 @@ import type { setupServer } from 'msw/node';
 import { parseEntityRef, stringifyEntityRef } from '@backstage/catalog-model';
 import { ConflictError, InputError, NotFoundError, serializeError } from '@backstage/errors';
 import {
+  DEFAULT_CEILINGS,
   DEFAULT_PAGE_LIMIT,
+  type EntityCeilings,
   MAX_PAGE_LIMIT,
   type ChaosApiOperation,
   type Experiment,
+  type ExperimentSource,
   type ProbeSample,
   type Run,
   type RunDetail,
@@ -15,6 +18,7 @@ import {
   experimentSpecSchema,
   isTerminalPhase,
   parseApiAnswer,
+  resilienceScore,
   runRequestSchema,
   runSummaryOf,
 } from '@chaoscraft/backstage-plugin-chaos-common';
@@ -178,6 +182,8 @@ export type FakeOperation = ChaosApiOperation | 'deleteExperiment';
 
 export type FakeChaosBackend = {
   experiments: Experiment[];
+  /** Sources of experiments kept as code, with their problems (GET /sources). */
+  sources: ExperimentSource[];
   /** Per run id, the states still to be served by GET /runs/{id}; the last one sticks. */
   runs: Map<string, RunDetail[]>;
   /** Number of GET /runs/{id} per id. */
@@ -190,6 +196,8 @@ export type FakeChaosBackend = {
   failures: Map<FakeOperation, Error>;
   /** Why the fake refused to serve an answer: each is also answered 500 with the reason. */
   violations: string[];
+  /** What GET /ceilings answers (the entityRef is the request's). */
+  ceilings: Omit<EntityCeilings, 'entityRef'>;
   addRun(states: RunDetail | RunDetail[]): void;
 };
 
@@ -246,15 +254,25 @@ const newestFirst = (a: { createdAt: string; id: string }, b: { createdAt: strin
  * error against the error body's. An answer that does not match is not served: the fake answers
  * 500 with the reason instead (and keeps it in `violations`), so the test fails on it.
  */
-export function fakeChaosBackend(server: ReturnType<typeof setupServer>, init: { experiments?: Experiment[]; runs?: RunDetail[] } = {}): FakeChaosBackend {
+export function fakeChaosBackend(
+  server: ReturnType<typeof setupServer>,
+  init: { experiments?: Experiment[]; runs?: RunDetail[]; sources?: ExperimentSource[] } = {},
+): FakeChaosBackend {
   const state: FakeChaosBackend = {
     experiments: [...(init.experiments ?? [])],
+    sources: [...(init.sources ?? [])],
     runs: new Map(),
     runGets: new Map(),
     aborted: [],
     started: [],
     failures: new Map(),
     violations: [],
+    ceilings: {
+      ...DEFAULT_CEILINGS,
+      cluster: 'sandbox',
+      allowedFaultTypes: [...DEFAULT_CEILINGS.allowedFaultTypes],
+      probeHosts: { allow: [], deny: [] },
+    },
     addRun(states) {
       const list = Array.isArray(states) ? states : [states];
       state.runs.set(list[0].id, [...list]);
@@ -315,6 +333,13 @@ export function fakeChaosBackend(server: ReturnType<typeof setupServer>, init: {
     return { ...parsed.data, entityRef: normalizeEntityRef(parsed.data.entityRef) };
   };
 
+  /** Experiments kept as code change at their source, as the backend says (409). */
+  const assertNotManaged = (experiment: Experiment, verb: string) => {
+    if (experiment.managedBy) {
+      throw new ConflictError(`Experiment '${experiment.name}' is kept as code (${experiment.managedBy.source}): ${verb} it there`);
+    }
+  };
+
   const assertNameFree = (spec: { entityRef: string; name: string }, exceptId?: string) => {
     if (state.experiments.some(e => e.id !== exceptId && e.entityRef === spec.entityRef && e.name === spec.name)) {
       throw new ConflictError(`${spec.entityRef} already has an experiment named ${spec.name}`);
@@ -350,6 +375,7 @@ export function fakeChaosBackend(server: ReturnType<typeof setupServer>, init: {
       route('updateExperiment', async (request, params) => {
         const spec = await parseSpec(request);
         const existing = experimentOf(params.id);
+        assertNotManaged(existing, 'change');
         if (spec.entityRef !== existing.entityRef) {
           throw new InputError(`entityRef: an experiment cannot move to another entity (it belongs to ${existing.entityRef})`);
         }
@@ -362,7 +388,7 @@ export function fakeChaosBackend(server: ReturnType<typeof setupServer>, init: {
     http.delete(
       `${BASE}/experiments/:id`,
       route('deleteExperiment', (_request, params) => {
-        experimentOf(params.id);
+        assertNotManaged(experimentOf(params.id), 'delete');
         state.experiments = state.experiments.filter(e => e.id !== params.id);
         return new HttpResponse(null, { status: 204 });
       }),
@@ -402,6 +428,15 @@ export function fakeChaosBackend(server: ReturnType<typeof setupServer>, init: {
       }),
     ),
     http.get(
+      `${BASE}/sources`,
+      route('listExperimentSources', request => {
+        const entityRef = new URL(request.url).searchParams.get('entityRef');
+        if (!entityRef) throw new InputError('entityRef: required');
+        const normalized = normalizeEntityRef(entityRef);
+        return ok('listExperimentSources', { items: state.sources.filter(s => s.entityRef === normalized) });
+      }),
+    ),
+    http.get(
       `${BASE}/runs`,
       route('listRuns', request => {
         const query = pageOf(new URL(request.url));
@@ -421,6 +456,32 @@ export function fakeChaosBackend(server: ReturnType<typeof setupServer>, init: {
         state.runGets.set(params.id, (state.runGets.get(params.id) ?? 0) + 1);
         const served = states.length > 1 ? states.shift()! : states[0];
         return ok('getRun', served);
+      }),
+    ),
+    http.get(
+      `${BASE}/score`,
+      route('getResilienceScore', request => {
+        const entityRef = normalizeEntityRef(new URL(request.url).searchParams.get('entityRef') ?? '');
+        // The backend's own computation, over the fake's runs: passed, not dry, with the faults
+        // of the experiment that started them.
+        const lastPassed = new Map<string, Date>();
+        for (const id of state.runs.keys()) {
+          const run = current(id)!;
+          if (run.entityRef !== entityRef || run.dryRun || run.phase !== 'Completed' || run.verdict !== 'Passed' || !run.finishedAt) continue;
+          const experiment = state.experiments.find(e => e.id === run.experimentId);
+          for (const fault of experiment?.faults ?? []) {
+            const finished = new Date(run.finishedAt);
+            if (!(lastPassed.get(fault.type)! > finished)) lastPassed.set(fault.type, finished);
+          }
+        }
+        return ok('getResilienceScore', resilienceScore({ entityRef, faultTypes: state.ceilings.allowedFaultTypes, lastPassed, now: new Date(now()) }));
+      }),
+    ),
+    http.get(
+      `${BASE}/ceilings`,
+      route('getEntityCeilings', request => {
+        const entityRef = normalizeEntityRef(new URL(request.url).searchParams.get('entityRef') ?? '');
+        return ok('getEntityCeilings', { entityRef, ...state.ceilings });
       }),
     ),
     http.post(

@@ -1,4 +1,4 @@
-import { screen } from '@testing-library/react';
+import { act, screen, waitFor, within } from '@testing-library/react';
 import { setupServer } from 'msw/node';
 import {
   TestApiProvider,
@@ -6,15 +6,19 @@ import {
   renderInTestApp,
 } from '@backstage/frontend-test-utils';
 import { EntityProvider, entityRouteRef } from '@backstage/plugin-catalog-react';
+import { signalApiRef } from '@backstage/plugin-signals-react';
 import type { Entity } from '@backstage/catalog-model';
+import { FAULT_TYPES, entityRunsSignalChannel } from '@chaoscraft/backstage-plugin-chaos-common';
 import { chaosApiRef } from '../../api';
 import {
   aRunDetail,
+  anExperiment,
+  at,
   fakeChaosBackend,
   testChaosClient,
 } from '../../api/__testUtils__/fakeChaosBackend';
+import { fakeSignals } from '../../api/__testUtils__/fakeSignals';
 import { EntityChaosCard } from './EntityChaosCard';
-import { resilienceSummary } from './resilienceSummary';
 
 const server = setupServer();
 registerMswTestHooks(server);
@@ -27,11 +31,11 @@ const checkout: Entity = {
   spec: { type: 'service', owner: 'team-checkout' },
 };
 
-const daysAgo = (days: number) => new Date(Date.now() - days * 86_400_000).toISOString();
+const share = 100 / FAULT_TYPES.length;
 
-function renderCard() {
+function renderCard(signals = fakeSignals()) {
   return renderInTestApp(
-    <TestApiProvider apis={[[chaosApiRef, testChaosClient()]]}>
+    <TestApiProvider apis={[[chaosApiRef, testChaosClient()], [signalApiRef, signals.api]]}>
       <EntityProvider entity={checkout}>
         <EntityChaosCard />
       </EntityProvider>
@@ -41,38 +45,50 @@ function renderCard() {
 }
 
 describe('EntityChaosCard', () => {
-  it('shows the last run and the counts of the last 30 days, with links to the Chaos tab', async () => {
+  it('shows the score the backend computes, what raises it, and the last run', async () => {
     fakeChaosBackend(server, {
+      experiments: [
+        anExperiment({ id: 'kill' }),
+        anExperiment({ id: 'loss', name: 'loss', faults: [{ type: 'network-loss', lossPercent: 10, correlationPercent: 0, device: 'eth0' }] }),
+      ],
       runs: [
-        aRunDetail({ id: 'r1', createdAt: daysAgo(40), startedAt: daysAgo(40), verdict: 'Failed' }),
-        aRunDetail({ id: 'r2', createdAt: daysAgo(10), startedAt: daysAgo(10), verdict: 'Passed' }),
-        aRunDetail({ id: 'r3', createdAt: daysAgo(5), startedAt: daysAgo(5), verdict: 'Failed' }),
-        aRunDetail({ id: 'r4', createdAt: daysAgo(1), startedAt: daysAgo(1), phase: 'Failed', verdict: 'Refused', message: 'selecting 6 of 10 pods (60%) exceeds the limit of 50%' }),
+        aRunDetail({ id: 'r1', experimentId: 'kill', createdAt: at(0), finishedAt: at(60) }),
+        aRunDetail({ id: 'r2', experimentId: 'loss', createdAt: at(100), finishedAt: at(160), verdict: 'Failed', phase: 'Aborted', message: 'error rate 0.31 is not < 0.05' }),
       ],
     });
     await renderCard();
 
-    expect(await screen.findByText('Chaos resilience')).toBeInTheDocument();
-    expect(await screen.findByText('Refused')).toBeInTheDocument();
-    expect(screen.getByText('selecting 6 of 10 pods (60%) exceeds the limit of 50%')).toBeInTheDocument();
-    const counts = screen.getByRole('group', { name: 'Runs in the last 30 days' });
-    expect(counts).toHaveTextContent('3runs in 30 days1passed1failed1refused');
+    // pod-kill passed (in full), network-loss failed: one share of the score.
+    expect(await screen.findByTestId('resilience-score')).toHaveTextContent(String(Math.round(share)));
+    const raises = screen.getByRole('list', { name: 'What raises it' });
+    expect(within(raises).getAllByRole('listitem')).toHaveLength(3);
+    expect(raises).toHaveTextContent(`pass a network-latency experiment: +${Math.round(share * 10) / 10}`);
+    expect(raises).not.toHaveTextContent('pod-kill');
+    expect(screen.getByText('1 of 9 kinds of fault passed lately.', { exact: false })).toBeInTheDocument();
+
+    // The last run, linked to its page in the Chaos tab.
+    expect(screen.getByText('error rate 0.31 is not < 0.05')).toBeInTheDocument();
     expect(screen.getByRole('link', { name: 'Open the Chaos tab' })).toHaveAttribute('href', '/catalog/default/component/checkout/chaos');
-    expect(screen.getByRole('link', { name: /\d/ })).toHaveAttribute('href', '/catalog/default/component/checkout/chaos?run=r4');
+    expect(screen.getByRole('link', { name: /\d/ })).toHaveAttribute('href', '/catalog/default/component/checkout/chaos?run=r2');
   });
 
-  it('says there are no runs yet', async () => {
+  it('says there are no runs yet, with a score of 0', async () => {
     fakeChaosBackend(server);
     await renderCard();
     expect(await screen.findByText(/No runs yet/)).toBeInTheDocument();
+    expect(screen.getByTestId('resilience-score')).toHaveTextContent('0');
   });
-});
 
-describe('resilienceSummary', () => {
-  it('leaves dry runs out and says when the page did not reach back 30 days', () => {
-    const now = Date.now();
-    const items = [aRunDetail({ createdAt: daysAgo(1), startedAt: daysAgo(1), dryRun: true }), aRunDetail({ createdAt: daysAgo(2), startedAt: daysAgo(2) })];
-    expect(resilienceSummary({ items, totalCount: 200, offset: 0, limit: 2 }, now)).toMatchObject({ runs: 1, atLeast: true, passed: 1 });
-    expect(resilienceSummary({ items, totalCount: 2, offset: 0, limit: 2 }, now)).toMatchObject({ runs: 1, atLeast: false });
+  it('rises when the backend signals that a run of the entity passed', async () => {
+    const backend = fakeChaosBackend(server, { experiments: [anExperiment({ id: 'kill' })] });
+    const signals = fakeSignals();
+    await renderCard(signals);
+    expect(await screen.findByTestId('resilience-score')).toHaveTextContent('0');
+    const channel = entityRunsSignalChannel('component:default/checkout');
+    await waitFor(() => expect(signals.subscribers(channel)).toBe(1));
+
+    backend.addRun(aRunDetail({ id: 'r9', experimentId: 'kill', createdAt: at(200), finishedAt: at(260) }));
+    act(() => signals.publish(channel, { runId: 'r9' }));
+    await waitFor(() => expect(screen.getByTestId('resilience-score')).toHaveTextContent(String(Math.round(share))));
   });
 });

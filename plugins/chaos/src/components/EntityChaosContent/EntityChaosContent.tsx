@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import useAsync from 'react-use/esm/useAsync';
 import useAsyncRetry from 'react-use/esm/useAsyncRetry';
 import { useSearchParams } from 'react-router-dom';
 import { Typography } from '@material-ui/core';
@@ -34,12 +35,13 @@ import {
 import { chaosApiRef } from '../../api';
 import {
   ExperimentForm,
-  emptyFormState,
-  formStateFromExperiment,
+  emptyFormValues,
+  formValuesFromExperiment,
 } from '../ExperimentForm';
 import { GuardedButton, RunButton } from '../RunButton';
 import { formatTime, RunDetail } from '../RunDetail';
 import { RUN_SEARCH_PARAM, RunHistory } from '../RunHistory';
+import { ExperimentSources, ManagedBySource } from '../ExperimentSources';
 
 const PAGE_SIZE = 10;
 
@@ -82,6 +84,9 @@ export const EntityChaosContent = () => {
       else next.delete(RUN_SEARCH_PARAM);
       return next;
     });
+
+  // The ceilings the form checks with; without them (an old backend) only the backend checks.
+  const ceilings = useAsync(() => api.getEntityCeilings(entityRef), [api, entityRef]);
 
   const experiments = useAsyncRetry(
     () => api.listExperiments({ entityRef, offset: page * PAGE_SIZE, limit: PAGE_SIZE }),
@@ -140,10 +145,15 @@ export const EntityChaosContent = () => {
               setActionError(undefined);
               showRun(run.id);
             }}
-            onError={setActionError}
           />
-          <GuardedButton allowed={canUpdate.allowed} reason={notOwner} onClick={() => setEditing(e)}>Edit</GuardedButton>
-          <GuardedButton allowed={canDelete.allowed} reason={notOwner} onClick={() => remove(e)}>Delete</GuardedButton>
+          {e.managedBy ? (
+            <ManagedBySource experiment={e} />
+          ) : (
+            <>
+              <GuardedButton allowed={canUpdate.allowed} reason={notOwner} onClick={() => setEditing(e)}>Edit</GuardedButton>
+              <GuardedButton allowed={canDelete.allowed} reason={notOwner} onClick={() => remove(e)}>Delete</GuardedButton>
+            </>
+          )}
         </>
       ),
     },
@@ -167,6 +177,7 @@ export const EntityChaosContent = () => {
         </GuardedButton>
       </ContentHeader>
       {actionError && <ResponseErrorPanel error={actionError} />}
+      <ExperimentSources entityRef={entityRef} />
       {experiments.loading && !experiments.value && <Progress />}
       {experiments.error && <ResponseErrorPanel error={experiments.error} />}
       {experiments.value && experiments.value.totalCount === 0 && (
@@ -203,15 +214,17 @@ export const EntityChaosContent = () => {
           entityRef={entityRef}
           entityTarget={entityTarget}
           experiment={editing === 'new' ? undefined : editing}
+          ceilings={ceilings.value}
+          hypothesisQuery={annotations[CHAOS_HYPOTHESIS_QUERY_ANNOTATION]}
           initial={
             editing === 'new'
-              ? emptyFormState({
+              ? emptyFormValues({
                   namespace: entityTarget.namespace,
                   labelSelector: defaultMatchLabels(entityTarget),
                   maxBlastRadiusPercent: maxBlast,
                   hypothesisQuery: annotations[CHAOS_HYPOTHESIS_QUERY_ANNOTATION],
                 })
-              : formStateFromExperiment(editing)
+              : formValuesFromExperiment(editing)
           }
           onCancel={() => setEditing(undefined)}
           onSubmit={save}

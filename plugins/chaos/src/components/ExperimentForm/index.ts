@@ -1,3 +1,4 @@
 export { ExperimentForm } from './ExperimentForm';
 export type { ExperimentFormProps } from './ExperimentForm';
-export { emptyFormState, formStateFromExperiment } from './formModel';
+export { emptyFormValues, formValuesFromExperiment } from './formModel';
+export type { FormValues } from './formModel';

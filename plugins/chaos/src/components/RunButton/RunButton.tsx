@@ -1,7 +1,7 @@
 import { useState } from 'react';
-import { useApi } from '@backstage/frontend-plugin-api';
 import type { Experiment, Run } from '@chaoscraft/backstage-plugin-chaos-common';
-import { chaosApiRef } from '../../api';
+import { RunPreview } from '../RunPreview';
+import type { PollIntervals } from '../RunDetail/useLiveRun';
 import { GuardedButton } from './GuardedButton';
 
 export type RunButtonProps = {
@@ -10,47 +10,31 @@ export type RunButtonProps = {
   allowed: boolean;
   reason: string;
   onStarted: (run: Run) => void;
-  onError: (error: Error) => void;
+  pollIntervals?: PollIntervals;
 };
 
 /**
- * "Run" and "Dry run" for one experiment. A dry run selects targets and computes the blast
- * radius without touching anything, so it is the safe first press.
+ * "Run" for one experiment: it opens the preview, whose dry run shows the pods and the blast
+ * radius first, with who depends on the entity; the run itself starts from there.
  */
 export const RunButton = (props: RunButtonProps) => {
-  const api = useApi(chaosApiRef);
-  const [starting, setStarting] = useState(false);
-
-  const start = async (dryRun: boolean) => {
-    setStarting(true);
-    try {
-      const run = await api.runExperiment(props.experiment.id, { dryRun });
-      props.onStarted(run);
-    } catch (error) {
-      props.onError(error as Error);
-    } finally {
-      setStarting(false);
-    }
-  };
-
+  const [previewing, setPreviewing] = useState(false);
   return (
     <>
-      <GuardedButton
-        allowed={props.allowed}
-        reason={props.reason}
-        pending={starting}
-        onClick={() => start(false)}
-      >
+      <GuardedButton allowed={props.allowed} reason={props.reason} onClick={() => setPreviewing(true)}>
         Run
       </GuardedButton>
-      <GuardedButton
-        allowed={props.allowed}
-        reason={props.reason}
-        pending={starting}
-        onClick={() => start(true)}
-      >
-        Dry run
-      </GuardedButton>
+      {previewing && (
+        <RunPreview
+          experiment={props.experiment}
+          pollIntervals={props.pollIntervals}
+          onCancel={() => setPreviewing(false)}
+          onStarted={run => {
+            setPreviewing(false);
+            props.onStarted(run);
+          }}
+        />
+      )}
     </>
   );
 };

@@ -22,7 +22,7 @@ const useStyles = makeStyles(theme => ({
  * Selected of eligible pods as a bar, with a marker at the limit: a run whose bar crosses the
  * marker is refused before anything is touched.
  */
-export const BlastRadiusGauge = (props: { blastRadius?: BlastRadius }) => {
+export const BlastRadiusGauge = (props: { blastRadius?: BlastRadius; ceiling?: number }) => {
   const classes = useStyles();
   const b = props.blastRadius;
   if (!b) {
@@ -34,6 +34,11 @@ export const BlastRadiusGauge = (props: { blastRadius?: BlastRadius }) => {
       <Typography data-testid="blast-radius">
         {formatBlastRadius(b)} · limit {formatPercent(b.limit)}
       </Typography>
+      {props.ceiling !== undefined && (
+        <Typography variant="body2" color="textSecondary" data-testid="blast-radius-ceiling">
+          The experiment's limit may be at most {formatPercent(props.ceiling)} for this entity (the operator's and the entity's ceilings).
+        </Typography>
+      )}
       <Box className={classes.track}>
         <LinearProgress
           variant="determinate"

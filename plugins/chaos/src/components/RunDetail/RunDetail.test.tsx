@@ -8,6 +8,12 @@ import {
   renderInTestApp,
 } from '@backstage/frontend-test-utils';
 import { permissionApiRef } from '@backstage/plugin-permission-react';
+import { catalogApiRef, entityRouteRef } from '@backstage/plugin-catalog-react';
+import { signalApiRef } from '@backstage/plugin-signals-react';
+import { runSignalChannel } from '@chaoscraft/backstage-plugin-chaos-common';
+import { act } from '@testing-library/react';
+import { testCatalog } from '../../api/__testUtils__/fakeCatalog';
+import { fakeSignals } from '../../api/__testUtils__/fakeSignals';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { chaosApiRef } from '../../api';
 import {
@@ -32,16 +38,23 @@ const FAST = { minMs: 5, maxMs: 20 };
 // The first render of the test app warms up MUI, recharts and the app's plugins.
 jest.setTimeout(30_000);
 
-function renderRun(runId: string, authorize: AuthorizeResult.ALLOW | AuthorizeResult.DENY = AuthorizeResult.ALLOW) {
+function renderRun(
+  runId: string,
+  authorize: AuthorizeResult.ALLOW | AuthorizeResult.DENY = AuthorizeResult.ALLOW,
+  signals?: ReturnType<typeof fakeSignals>,
+) {
   return renderInTestApp(
     <TestApiProvider
       apis={[
         [chaosApiRef, testChaosClient()],
         [permissionApiRef, mockApis.permission({ authorize })],
+        [catalogApiRef, testCatalog()],
+        ...(signals ? [[signalApiRef, signals.api] as const] : []),
       ]}
     >
       <RunDetail runId={runId} pollIntervals={FAST} />
     </TestApiProvider>,
+    { mountedRoutes: { '/catalog/:namespace/:kind/:name': entityRouteRef } },
   );
 }
 
@@ -170,6 +183,48 @@ describe('RunDetail', () => {
     expect(gets).toBe(6);
     await new Promise(resolve => setTimeout(resolve, 100));
     expect(backend.runGets.get('run-1')).toBe(gets);
+  });
+
+  it('reads a live run on each signal and grows its probe chart, with no polling in between', async () => {
+    const backend = fakeChaosBackend(server);
+    const base = aRunDetail();
+    const withSamples = (n: number, phase: 'Running' | 'Completed') => ({
+      ...base,
+      phase,
+      verdict: phase === 'Completed' ? base.verdict : undefined,
+      finishedAt: phase === 'Completed' ? at(60) : undefined,
+      probes: [{ ...base.probes[0], samples: base.probes[0].samples.slice(0, n) }],
+    });
+    backend.addRun([withSamples(1, 'Running'), withSamples(2, 'Running'), withSamples(4, 'Running'), withSamples(6, 'Completed')]);
+    const signals = fakeSignals();
+    await renderRun('run-1', AuthorizeResult.ALLOW, signals);
+
+    const chart = await screen.findByRole('figure', { name: 'Samples of probe p99-latency' });
+    expect(chart).toHaveTextContent('1 sample, 0 failing');
+    expect(screen.getByTestId('run-live')).toHaveTextContent('changes are pushed');
+    await waitFor(() => expect(signals.subscribers(runSignalChannel('run-1'))).toBe(1));
+    // Signals drive the reads: without one, nothing is read again (polling is down to a safety net).
+    await new Promise(resolve => setTimeout(resolve, 150));
+    expect(backend.runGets.get('run-1')).toBe(1);
+
+    for (const [count, text] of [[2, '2 samples'], [3, '4 samples'], [4, '6 samples']] as const) {
+      act(() => signals.publish(runSignalChannel('run-1'), { runId: 'run-1' }));
+      await waitFor(() => expect(screen.getByRole('figure', { name: 'Samples of probe p99-latency' })).toHaveTextContent(text));
+      expect(backend.runGets.get('run-1')).toBe(count);
+    }
+    expect(screen.getByTestId('run-phase')).toHaveTextContent('Completed');
+    expect(screen.queryByTestId('run-live')).not.toBeInTheDocument();
+  });
+
+  it('lists who depends on the entity, and their owners, from the catalog graph', async () => {
+    fakeChaosBackend(server, { runs: [aRunDetail()] });
+    await renderRun('run-1');
+    const table = await screen.findByRole('table', { name: 'Dependents' });
+    const rows = within(table).getAllByRole('row').slice(1).map(row => within(row).getAllByRole('cell').map(c => c.textContent));
+    expect(rows).toEqual([
+      ['orders', 'directly', 'team-orders'],
+      ['storefront', 'consumes checkout-api', 'team-web'],
+    ]);
   });
 
   it('backs off while a live run does not change', async () => {

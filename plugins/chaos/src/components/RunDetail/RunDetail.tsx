@@ -19,6 +19,7 @@ import { RunTimeline } from './RunTimeline';
 import { TargetsTable } from './TargetsTable';
 import { DEFAULT_POLL_INTERVALS, PollIntervals, useLiveRun } from './useLiveRun';
 import { VerdictBanner } from './VerdictBanner';
+import { DependentsList } from '../Dependents';
 
 const useStyles = makeStyles(theme => ({
   header: {
@@ -57,7 +58,7 @@ export type RunDetailProps = {
 export const RunDetail = (props: RunDetailProps) => {
   const classes = useStyles();
   const api = useApi(chaosApiRef);
-  const { run, error, loading, refresh } = useLiveRun(props.runId, props.pollIntervals ?? DEFAULT_POLL_INTERVALS);
+  const { run, error, loading, pushed, refresh } = useLiveRun(props.runId, props.pollIntervals ?? DEFAULT_POLL_INTERVALS);
   const [aborting, setAborting] = useState(false);
   const [abortError, setAbortError] = useState<Error | undefined>();
   const canAbort = usePermission({ permission: chaosRunAbortPermission, resourceRef: run?.entityRef });
@@ -108,7 +109,11 @@ export const RunDetail = (props: RunDetailProps) => {
             Started {formatTime(run.startedAt ?? run.createdAt)} by {run.createdBy}
             {run.finishedAt && ` · finished ${formatTime(run.finishedAt)}`}
             {` · ChaosRun ${run.namespace}/${run.resourceName} in ${run.cluster}`}
-            {live && ' · live'}
+            {live && (
+              <span data-testid="run-live">
+                {pushed ? ' · live: changes are pushed as they happen' : ' · live: read every few seconds'}
+              </span>
+            )}
           </Typography>
         </Box>
         <Box display="flex" style={{ gap: 8 }}>
@@ -160,6 +165,11 @@ export const RunDetail = (props: RunDetailProps) => {
             ) : (
               run.probes.map(p => <ProbeChart key={p.name} probe={p} window={window} />)
             )}
+          </Section>
+        </Grid>
+        <Grid item xs={12}>
+          <Section title={`Who depends on ${entityName}`}>
+            <DependentsList entityRef={run.entityRef} />
           </Section>
         </Grid>
       </Grid>

@@ -1,4 +1,4 @@
-import { screen, waitFor, within } from '@testing-library/react';
+import { act, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { setupServer } from 'msw/node';
 import {
@@ -13,6 +13,9 @@ import {
   fakeChaosBackend,
   testChaosClient,
 } from '../../api/__testUtils__/fakeChaosBackend';
+import { signalApiRef } from '@backstage/plugin-signals-react';
+import { entityRunsSignalChannel } from '@chaoscraft/backstage-plugin-chaos-common';
+import { fakeSignals } from '../../api/__testUtils__/fakeSignals';
 import { RunHistory } from './RunHistory';
 
 const server = setupServer();
@@ -21,9 +24,9 @@ jest.setTimeout(30_000);
 
 const ENTITY = 'component:default/checkout';
 
-function renderHistory() {
+function renderHistory(signals?: ReturnType<typeof fakeSignals>) {
   return renderInTestApp(
-    <TestApiProvider apis={[[chaosApiRef, testChaosClient()]]}>
+    <TestApiProvider apis={[[chaosApiRef, testChaosClient()], ...(signals ? [[signalApiRef, signals.api] as const] : [])]}>
       <RunHistory entityRef={ENTITY} />
     </TestApiProvider>,
   );
@@ -74,5 +77,24 @@ describe('RunHistory', () => {
     });
     expect(within(rows[2]).getByRole('link')).toHaveAttribute('href', expect.stringContaining('?run=run-1'));
     expect(screen.getByRole('button', { name: 'Next page' })).toBeDisabled();
+  });
+
+  it('shows a new run and its phases as the backend signals them, without a reload', async () => {
+    const backend = fakeChaosBackend(server, { runs: [aRunDetail({ id: 'run-1' })] });
+    const signals = fakeSignals();
+    await renderHistory(signals);
+    const channel = entityRunsSignalChannel(ENTITY);
+    await screen.findByRole('table', { name: 'Runs' });
+    await waitFor(() => expect(signals.subscribers(channel)).toBe(1));
+
+    backend.addRun(aRunDetail({ id: 'run-2', createdAt: at(500), phase: 'Running', verdict: undefined }));
+    act(() => signals.publish(channel, { runId: 'run-2' }));
+    await waitFor(() => expect(within(screen.getByRole('table', { name: 'Runs' })).getAllByRole('row')).toHaveLength(3));
+    const newest = () => within(screen.getByRole('table', { name: 'Runs' })).getAllByRole('row')[1];
+    expect(within(newest()).getByText('Running')).toBeInTheDocument();
+
+    backend.addRun(aRunDetail({ id: 'run-2', createdAt: at(500), phase: 'Completed', verdict: 'Passed' }));
+    act(() => signals.publish(channel, { runId: 'run-2' }));
+    await waitFor(() => expect(within(newest()).getByText('Completed')).toBeInTheDocument());
   });
 });

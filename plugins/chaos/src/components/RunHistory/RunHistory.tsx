@@ -14,14 +14,22 @@ import {
 } from '@material-ui/core';
 import { EmptyState, Link, Progress, ResponseErrorPanel } from '@backstage/core-components';
 import { useApi } from '@backstage/frontend-plugin-api';
-import { isTerminalPhase, type Run } from '@chaoscraft/backstage-plugin-chaos-common';
+import { useSignal } from '@backstage/plugin-signals-react';
+import {
+  type ChaosRunSignal,
+  entityRunsSignalChannel,
+  isTerminalPhase,
+  type Run,
+} from '@chaoscraft/backstage-plugin-chaos-common';
 import { chaosApiRef } from '../../api';
 import { RunPhaseChip, VerdictChip, formatBlastRadius, formatTime } from '../RunDetail/RunStatus';
 
 const useStyles = makeStyles({ row: { cursor: 'pointer' } });
 
-/** While a run on the page is live, the list is refreshed this often. */
+/** Without signals, while a run on the page is live, the list is refreshed this often. */
 const LIVE_REFRESH_MS = 5000;
+/** With signals (every change of the entity's runs is pushed), only in case one was lost. */
+const SIGNALLED_REFRESH_MS = 30_000;
 
 /** The search parameter that selects a run in the Chaos tab; links stay shareable. */
 export const RUN_SEARCH_PARAM = 'run';
@@ -47,13 +55,18 @@ export const RunHistory = (props: RunHistoryProps) => {
     [api, props.entityRef, page, pageSize, props.reloadKey],
   );
 
+  // The backend signals every change of the entity's runs, a new run included: read the page again.
+  const { lastSignal, isSignalsAvailable } = useSignal<ChaosRunSignal>(entityRunsSignalChannel(props.entityRef));
   const anyLive = runs.value?.items.some(r => !isTerminalPhase(r.phase)) ?? false;
   const { retry } = runs;
   useEffect(() => {
+    if (lastSignal) retry();
+  }, [lastSignal, retry]);
+  useEffect(() => {
     if (!anyLive) return undefined;
-    const timer = setInterval(retry, LIVE_REFRESH_MS);
+    const timer = setInterval(retry, isSignalsAvailable ? SIGNALLED_REFRESH_MS : LIVE_REFRESH_MS);
     return () => clearInterval(timer);
-  }, [anyLive, retry]);
+  }, [anyLive, retry, isSignalsAvailable]);
 
   const hrefOf = (run: Run) => {
     const search = new URLSearchParams(location.search);

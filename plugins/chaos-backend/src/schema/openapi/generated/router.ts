@@ -145,7 +145,8 @@ export const spec = {
       },
       put: {
         operationId: 'UpdateExperiment',
-        summary: 'Replace an experiment. Its entity cannot change.',
+        summary:
+          'Replace an experiment. Its entity cannot change; experiments kept as code (managedBy) change at their source (409).',
         requestBody: {
           required: true,
           content: {
@@ -192,7 +193,8 @@ export const spec = {
       },
       delete: {
         operationId: 'DeleteExperiment',
-        summary: 'Delete an experiment. Its runs stay in the history.',
+        summary:
+          'Delete an experiment. Its runs stay in the history. Experiments kept as code (managedBy) are deleted at their source (409).',
         responses: {
           '204': {
             description: 'Deleted.',
@@ -204,6 +206,9 @@ export const spec = {
             $ref: '#/components/responses/ErrorResponse',
           },
           '404': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '409': {
             $ref: '#/components/responses/ErrorResponse',
           },
         },
@@ -259,6 +264,54 @@ export const spec = {
             $ref: '#/components/responses/ErrorResponse',
           },
           '503': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+        },
+        security: [
+          {},
+          {
+            JWT: [],
+          },
+        ],
+      },
+    },
+    '/sources': {
+      get: {
+        operationId: 'ListExperimentSources',
+        summary:
+          "Where an entity's experiments kept as code come from (its experiments-location, ChaosExperiments in clusters), when each was last read, and every problem found there (parse errors naming the field, name conflicts, targets outside the entity).",
+        parameters: [
+          {
+            name: 'entityRef',
+            in: 'query',
+            required: true,
+            description:
+              'Full entity reference, e.g. component:default/my-service.',
+            schema: {
+              type: 'string',
+              maxLength: 512,
+            },
+          },
+        ],
+        responses: {
+          '200': {
+            description:
+              "The entity's sources; empty when it keeps no experiments as code.",
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/ExperimentSourceList',
+                },
+              },
+            },
+          },
+          '400': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '401': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '404': {
             $ref: '#/components/responses/ErrorResponse',
           },
         },
@@ -388,6 +441,85 @@ export const spec = {
         ],
       },
     },
+    '/score': {
+      get: {
+        operationId: 'GetResilienceScore',
+        summary:
+          'The resilience score of one entity, computed now, with what raises it.',
+        parameters: [
+          {
+            $ref: '#/components/parameters/requiredEntityRef',
+          },
+        ],
+        responses: {
+          '200': {
+            description:
+              "The score, and every allowed fault type's share of it.",
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/ResilienceScore',
+                },
+              },
+            },
+          },
+          '400': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '401': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '404': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+        },
+        security: [
+          {},
+          {
+            JWT: [],
+          },
+        ],
+      },
+    },
+    '/ceilings': {
+      get: {
+        operationId: 'GetEntityCeilings',
+        summary: 'The ceilings the experiments of one entity must stay under.',
+        parameters: [
+          {
+            $ref: '#/components/parameters/requiredEntityRef',
+          },
+        ],
+        responses: {
+          '200': {
+            description:
+              "The operator's ceilings, lowered by the cluster's and the entity's.",
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/EntityCeilings',
+                },
+              },
+            },
+          },
+          '400': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '401': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '404': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+        },
+        security: [
+          {},
+          {
+            JWT: [],
+          },
+        ],
+      },
+    },
   },
   components: {
     securitySchemes: {
@@ -416,6 +548,18 @@ export const spec = {
           'Full entity reference, e.g. component:default/my-service.',
         schema: {
           type: 'string',
+          maxLength: 512,
+        },
+      },
+      requiredEntityRef: {
+        name: 'entityRef',
+        in: 'query',
+        required: true,
+        description:
+          'Full entity reference, e.g. component:default/my-service.',
+        schema: {
+          type: 'string',
+          minLength: 1,
           maxLength: 512,
         },
       },
@@ -513,6 +657,9 @@ export const spec = {
               updatedAt: {
                 type: 'string',
                 description: 'ISO 8601 timestamp',
+              },
+              managedBy: {
+                $ref: '#/components/schemas/ManagedBy',
               },
             },
             required: ['id', 'createdBy', 'createdAt', 'updatedAt'],
@@ -2517,6 +2664,278 @@ export const spec = {
             type: 'boolean',
           },
         },
+      },
+      ManagedBy: {
+        'x-generated': true,
+        type: 'object',
+        properties: {
+          kind: {
+            type: 'string',
+            enum: ['location', 'cluster'],
+          },
+          source: {
+            type: 'string',
+          },
+          url: {
+            type: 'string',
+          },
+        },
+        required: ['kind', 'source'],
+        additionalProperties: false,
+      },
+      ExperimentSourceList: {
+        'x-generated': true,
+        type: 'object',
+        properties: {
+          items: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                kind: {
+                  type: 'string',
+                  enum: ['location', 'cluster'],
+                },
+                entityRef: {
+                  type: 'string',
+                },
+                location: {
+                  type: 'string',
+                },
+                checkedAt: {
+                  type: 'string',
+                  pattern:
+                    '^(?:(?:\\d\\d[2468][048]|\\d\\d[13579][26]|\\d\\d0[48]|[02468][048]00|[13579][26]00)-02-29|\\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\\d|30)|(?:02)-(?:0[1-9]|1\\d|2[0-8])))T(?:(?:[01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d(?:\\.\\d+)?(?:Z))$',
+                },
+                experimentCount: {
+                  type: 'integer',
+                  minimum: 0,
+                  maximum: 9007199254740991,
+                },
+                problems: {
+                  type: 'array',
+                  items: {
+                    type: 'object',
+                    properties: {
+                      kind: {
+                        type: 'string',
+                        enum: [
+                          'read',
+                          'parse',
+                          'invalid',
+                          'conflict',
+                          'binding',
+                        ],
+                      },
+                      source: {
+                        type: 'string',
+                      },
+                      name: {
+                        type: 'string',
+                      },
+                      field: {
+                        type: 'string',
+                      },
+                      message: {
+                        type: 'string',
+                      },
+                    },
+                    required: ['kind', 'source', 'message'],
+                    additionalProperties: false,
+                  },
+                },
+              },
+              required: [
+                'kind',
+                'entityRef',
+                'location',
+                'checkedAt',
+                'experimentCount',
+                'problems',
+              ],
+              additionalProperties: false,
+            },
+          },
+        },
+        required: ['items'],
+        additionalProperties: false,
+      },
+      ResilienceScore: {
+        'x-generated': true,
+        type: 'object',
+        properties: {
+          entityRef: {
+            type: 'string',
+          },
+          score: {
+            type: 'integer',
+            minimum: 0,
+            maximum: 100,
+          },
+          computedAt: {
+            type: 'string',
+            pattern:
+              '^(?:(?:\\d\\d[2468][048]|\\d\\d[13579][26]|\\d\\d0[48]|[02468][048]00|[13579][26]00)-02-29|\\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\\d|30)|(?:02)-(?:0[1-9]|1\\d|2[0-8])))T(?:(?:[01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d(?:\\.\\d+)?(?:Z))$',
+          },
+          fullValueDays: {
+            type: 'integer',
+            minimum: 0,
+            maximum: 9007199254740991,
+          },
+          zeroValueDays: {
+            type: 'integer',
+            minimum: 1,
+            maximum: 9007199254740991,
+          },
+          faults: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                type: {
+                  type: 'string',
+                  enum: [
+                    'pod-kill',
+                    'network-latency',
+                    'network-loss',
+                    'network-duplicate',
+                    'network-corrupt',
+                    'network-bandwidth',
+                    'network-partition',
+                    'cpu-stress',
+                    'memory-stress',
+                  ],
+                },
+                lastPassedAt: {
+                  type: 'string',
+                  pattern:
+                    '^(?:(?:\\d\\d[2468][048]|\\d\\d[13579][26]|\\d\\d0[48]|[02468][048]00|[13579][26]00)-02-29|\\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\\d|30)|(?:02)-(?:0[1-9]|1\\d|2[0-8])))T(?:(?:[01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d(?:\\.\\d+)?(?:Z))$',
+                },
+                weight: {
+                  type: 'number',
+                  minimum: 0,
+                  maximum: 1,
+                },
+                points: {
+                  type: 'number',
+                  minimum: 0,
+                  maximum: 100,
+                },
+                maxPoints: {
+                  type: 'number',
+                  minimum: 0,
+                  maximum: 100,
+                },
+                decaysFrom: {
+                  type: 'string',
+                  pattern:
+                    '^(?:(?:\\d\\d[2468][048]|\\d\\d[13579][26]|\\d\\d0[48]|[02468][048]00|[13579][26]00)-02-29|\\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\\d|30)|(?:02)-(?:0[1-9]|1\\d|2[0-8])))T(?:(?:[01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d(?:\\.\\d+)?(?:Z))$',
+                },
+                expiresAt: {
+                  type: 'string',
+                  pattern:
+                    '^(?:(?:\\d\\d[2468][048]|\\d\\d[13579][26]|\\d\\d0[48]|[02468][048]00|[13579][26]00)-02-29|\\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\\d|30)|(?:02)-(?:0[1-9]|1\\d|2[0-8])))T(?:(?:[01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d(?:\\.\\d+)?(?:Z))$',
+                },
+              },
+              required: ['type', 'weight', 'points', 'maxPoints'],
+              additionalProperties: false,
+            },
+          },
+        },
+        required: [
+          'entityRef',
+          'score',
+          'computedAt',
+          'fullValueDays',
+          'zeroValueDays',
+          'faults',
+        ],
+        additionalProperties: false,
+      },
+      EntityCeilings: {
+        'x-generated': true,
+        type: 'object',
+        properties: {
+          entityRef: {
+            type: 'string',
+          },
+          cluster: {
+            type: 'string',
+          },
+          maxBlastRadiusPercent: {
+            type: 'number',
+            minimum: 0,
+            maximum: 100,
+          },
+          maxDurationMs: {
+            type: 'integer',
+            minimum: 0,
+            maximum: 9007199254740991,
+          },
+          allowedFaultTypes: {
+            type: 'array',
+            items: {
+              type: 'string',
+              enum: [
+                'pod-kill',
+                'network-latency',
+                'network-loss',
+                'network-duplicate',
+                'network-corrupt',
+                'network-bandwidth',
+                'network-partition',
+                'cpu-stress',
+                'memory-stress',
+              ],
+            },
+          },
+          minProbeIntervalMs: {
+            type: 'integer',
+            minimum: 0,
+            maximum: 9007199254740991,
+          },
+          maxProbeRequestsPerCheck: {
+            type: 'integer',
+            minimum: 0,
+            maximum: 9007199254740991,
+          },
+          probeHosts: {
+            type: 'object',
+            properties: {
+              allow: {
+                type: 'array',
+                items: {
+                  type: 'string',
+                },
+              },
+              deny: {
+                type: 'array',
+                items: {
+                  type: 'string',
+                },
+              },
+            },
+            required: ['allow', 'deny'],
+            additionalProperties: false,
+          },
+          maxLiveRunsPerEntity: {
+            type: 'integer',
+            minimum: 1,
+            maximum: 9007199254740991,
+          },
+        },
+        required: [
+          'entityRef',
+          'cluster',
+          'maxBlastRadiusPercent',
+          'maxDurationMs',
+          'allowedFaultTypes',
+          'minProbeIntervalMs',
+          'maxProbeRequestsPerCheck',
+          'probeHosts',
+          'maxLiveRunsPerEntity',
+        ],
+        additionalProperties: false,
       },
     },
   },

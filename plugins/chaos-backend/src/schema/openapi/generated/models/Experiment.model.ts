@@ -7,6 +7,7 @@ import { ExperimentSpecResolvedFaultsInner } from '../models/ExperimentSpecResol
 import { ExperimentSpecResolvedHypothesis } from '../models/ExperimentSpecResolvedHypothesis.model';
 import { ExperimentSpecResolvedSafety } from '../models/ExperimentSpecResolvedSafety.model';
 import { ExperimentSpecResolvedTarget } from '../models/ExperimentSpecResolvedTarget.model';
+import { ManagedBy } from '../models/ManagedBy.model';
 
 /**
  * @public
@@ -31,4 +32,5 @@ export interface Experiment {
    * ISO 8601 timestamp
    */
   updatedAt: string;
+  managedBy?: ManagedBy;
 }

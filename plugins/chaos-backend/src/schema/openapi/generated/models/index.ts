@@ -1,10 +1,15 @@
 //
 
+export * from '../models/EntityCeilings.model';
+export * from '../models/EntityCeilingsProbeHosts.model';
 export * from '../models/ErrorError.model';
 export * from '../models/ErrorRequest.model';
 export * from '../models/ErrorResponse.model';
 export * from '../models/Experiment.model';
 export * from '../models/ExperimentList.model';
+export * from '../models/ExperimentSourceList.model';
+export * from '../models/ExperimentSourceListItemsInner.model';
+export * from '../models/ExperimentSourceListItemsInnerProblemsInner.model';
 export * from '../models/ExperimentSpec.model';
 export * from '../models/ExperimentSpecFaultsInner.model';
 export * from '../models/ExperimentSpecFaultsInnerOneOf.model';
@@ -48,7 +53,10 @@ export * from '../models/ExperimentSpecSafetyProgressiveStepsInner.model';
 export * from '../models/ExperimentSpecSafetyProgressiveStepsInnerSelection.model';
 export * from '../models/ExperimentSpecTarget.model';
 export * from '../models/ExperimentSpecTargetSelection.model';
+export * from '../models/ManagedBy.model';
 export * from '../models/ModelError.model';
+export * from '../models/ResilienceScore.model';
+export * from '../models/ResilienceScoreFaultsInner.model';
 export * from '../models/Run.model';
 export * from '../models/RunBlastRadius.model';
 export * from '../models/RunDetail.model';

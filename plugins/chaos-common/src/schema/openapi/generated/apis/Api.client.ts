@@ -9,9 +9,12 @@ import { FetchApi } from '../types/fetch';
 import crossFetch from 'cross-fetch';
 import { pluginId } from '../pluginId';
 import * as parser from 'uri-template';
+import { EntityCeilings } from '../models/EntityCeilings.model';
 import { Experiment } from '../models/Experiment.model';
 import { ExperimentList } from '../models/ExperimentList.model';
+import { ExperimentSourceList } from '../models/ExperimentSourceList.model';
 import { ExperimentSpec } from '../models/ExperimentSpec.model';
+import { ResilienceScore } from '../models/ResilienceScore.model';
 import { Run } from '../models/Run.model';
 import { RunDetail } from '../models/RunDetail.model';
 import { RunList } from '../models/RunList.model';
@@ -59,6 +62,14 @@ export type DeleteExperiment = {
 /**
  * @public
  */
+export type GetEntityCeilings = {
+  query: {
+    entityRef: string;
+  };
+};
+/**
+ * @public
+ */
 export type GetExperiment = {
   path: {
     id: string;
@@ -67,9 +78,25 @@ export type GetExperiment = {
 /**
  * @public
  */
+export type GetResilienceScore = {
+  query: {
+    entityRef: string;
+  };
+};
+/**
+ * @public
+ */
 export type GetRun = {
   path: {
     id: string;
+  };
+};
+/**
+ * @public
+ */
+export type ListExperimentSources = {
+  query: {
+    entityRef: string;
   };
 };
 /**
@@ -178,7 +205,7 @@ export class DefaultApiClient {
   }
 
   /**
-   * Delete an experiment. Its runs stay in the history.
+   * Delete an experiment. Its runs stay in the history. Experiments kept as code (managedBy) are deleted at their source (409).
    * @param id -
    */
   public async deleteExperiment(
@@ -200,6 +227,32 @@ export class DefaultApiClient {
         ...(options?.token && { Authorization: `Bearer ${options?.token}` }),
       },
       method: 'DELETE',
+    });
+  }
+
+  /**
+   * The ceilings the experiments of one entity must stay under.
+   * @param entityRef - Full entity reference, e.g. component:default/my-service.
+   */
+  public async getEntityCeilings(
+    // @ts-ignore
+    request: GetEntityCeilings,
+    options?: RequestOptions,
+  ): Promise<TypedResponse<EntityCeilings>> {
+    const baseUrl = await this.discoveryApi.getBaseUrl(pluginId);
+
+    const uriTemplate = `/ceilings{?entityRef}`;
+
+    const uri = parser.parse(uriTemplate).expand({
+      ...request.query,
+    });
+
+    return await this.fetchApi.fetch(`${baseUrl}${uri}`, {
+      headers: {
+        'Content-Type': 'application/json',
+        ...(options?.token && { Authorization: `Bearer ${options?.token}` }),
+      },
+      method: 'GET',
     });
   }
 
@@ -230,6 +283,32 @@ export class DefaultApiClient {
   }
 
   /**
+   * The resilience score of one entity, computed now, with what raises it.
+   * @param entityRef - Full entity reference, e.g. component:default/my-service.
+   */
+  public async getResilienceScore(
+    // @ts-ignore
+    request: GetResilienceScore,
+    options?: RequestOptions,
+  ): Promise<TypedResponse<ResilienceScore>> {
+    const baseUrl = await this.discoveryApi.getBaseUrl(pluginId);
+
+    const uriTemplate = `/score{?entityRef}`;
+
+    const uri = parser.parse(uriTemplate).expand({
+      ...request.query,
+    });
+
+    return await this.fetchApi.fetch(`${baseUrl}${uri}`, {
+      headers: {
+        'Content-Type': 'application/json',
+        ...(options?.token && { Authorization: `Bearer ${options?.token}` }),
+      },
+      method: 'GET',
+    });
+  }
+
+  /**
    * One run with its timeline, targets and probe results.
    * @param id -
    */
@@ -244,6 +323,32 @@ export class DefaultApiClient {
 
     const uri = parser.parse(uriTemplate).expand({
       id: request.path.id,
+    });
+
+    return await this.fetchApi.fetch(`${baseUrl}${uri}`, {
+      headers: {
+        'Content-Type': 'application/json',
+        ...(options?.token && { Authorization: `Bearer ${options?.token}` }),
+      },
+      method: 'GET',
+    });
+  }
+
+  /**
+   * Where an entity\'s experiments kept as code come from (its experiments-location, ChaosExperiments in clusters), when each was last read, and every problem found there (parse errors naming the field, name conflicts, targets outside the entity).
+   * @param entityRef - Full entity reference, e.g. component:default/my-service.
+   */
+  public async listExperimentSources(
+    // @ts-ignore
+    request: ListExperimentSources,
+    options?: RequestOptions,
+  ): Promise<TypedResponse<ExperimentSourceList>> {
+    const baseUrl = await this.discoveryApi.getBaseUrl(pluginId);
+
+    const uriTemplate = `/sources{?entityRef}`;
+
+    const uri = parser.parse(uriTemplate).expand({
+      ...request.query,
     });
 
     return await this.fetchApi.fetch(`${baseUrl}${uri}`, {
@@ -340,7 +445,7 @@ export class DefaultApiClient {
   }
 
   /**
-   * Replace an experiment. Its entity cannot change.
+   * Replace an experiment. Its entity cannot change; experiments kept as code (managedBy) change at their source (409).
    * @param id -
    * @param experimentSpec -
    */

@@ -1,0 +1,3 @@
+export { DependentsList } from './DependentsList';
+export { findDependents } from './dependents';
+export type { Dependent } from './dependents';

@@ -1,0 +1,1 @@
+export { ExperimentSources, ManagedBySource } from './ExperimentSources';

@@ -1,0 +1,2 @@
+export { RunPreview } from './RunPreview';
+export type { RunPreviewProps } from './RunPreview';
