@@ -18,7 +18,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { Browser, Locator, Page, chromium } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
+import { launchStoryBrowser, storySteps } from './support/story';
 import { CoordinationV1Api, KubeConfig } from '@kubernetes/client-node';
 
 const APP = process.env.E2E_APP_URL ?? 'http://localhost:3000';
@@ -220,15 +221,7 @@ async function watchChartGrowLive(probe: string, times: number, shotName: string
 }
 
 before(async () => {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    ],
-  });
-  page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
-  page.setDefaultTimeout(30_000);
+  ({ browser, page } = await launchStoryBrowser());
 });
 
 after(async () => {
@@ -236,18 +229,8 @@ after(async () => {
 });
 
 test('the live Chaos tab, end to end', async t => {
-  // Each step needs the one before within its story: after a failure the rest of it is skipped.
-  let broken: string | false = false;
-  const step = (name: string, fn: () => Promise<void>, needs: string | false = false) =>
-    t.test(name, { skip: (broken && `an earlier step failed: ${broken}`) || needs }, async () => {
-      try {
-        await fn();
-      } catch (error) {
-        broken = name;
-        await shot(`failed-${name.replace(/\W+/g, '-')}`).catch(() => undefined);
-        throw error;
-      }
-    });
+  // Each story's steps need the ones before them in that story, not in the one before.
+  let step = storySteps(t, shot);
 
   const needsPart1 = await missingForNetworkFaults();
   // eslint-disable-next-line no-console
@@ -315,7 +298,7 @@ test('the live Chaos tab, end to end', async t => {
   });
 
   // --- Story 2: a bandwidth limit with a PromQL probe on the error rate (part 1) -----------------
-  broken = false;
+  step = storySteps(t, shot);
   const squeeze = `squeeze-${suffix}`;
   await step('creates through the form a bandwidth experiment with a PromQL probe on the error rate', async () => {
     await openChaosTab();
@@ -357,7 +340,7 @@ test('the live Chaos tab, end to end', async t => {
   }, needsPart1);
 
   // --- Story 3: 60% loss on 30% of the pods: the error-rate probe fails, the run aborts ----------
-  broken = false;
+  step = storySteps(t, shot);
   const loss = `loss-${suffix}`;
   await step('creates a loss experiment whose error-rate probe fails, runs it, and sees it aborted with the abort latency', async () => {
     await openChaosTab();
