@@ -118,10 +118,13 @@ export const SQL = {
   getTargets: `select * from "chaos_run_targets" where "run_id" = ? order by "pod" asc, "fault" asc`,
   getEvents: `select * from "chaos_run_events" where "run_id" = ?`,
   getExperiment: `select * from "chaos_experiments" where "id" = ? limit ?`,
-  lockEntity: (dialect: Dialect) => `select "id" from "chaos_experiments" where "entity_ref" = ?${dialect === 'pg' ? ' for update' : ''}`,
+  /** PostgreSQL only: SQLite's single writer already serializes the transaction. */
+  lockEntity: `select "id" from "chaos_experiments" where "entity_ref" = ? for update`,
   liveOfExperiment: `select "id" from "chaos_runs" where "phase" not in (${terminal}) and "dry_run" = ? and "experiment_id" = ? limit ?`,
   liveOfEntity: `select count(*) as "count" from "chaos_runs" where "phase" not in (${terminal}) and "dry_run" = ? and "entity_ref" = ?`,
   insertRun: `insert into "chaos_runs" (${RUN_COLUMNS.map(q).join(', ')}) values (${RUN_COLUMNS.map(() => '?').join(', ')})`,
+  /** The run's fault types, one row each (what the resilience score reads). */
+  insertFaults: (count: number) => `insert into "chaos_run_faults" ("fault_type", "run_id") values ${Array(count).fill('(?, ?)').join(', ')}`,
   insertEvent: `insert into "chaos_run_events" ("message", "phase", "reason", "run_id", "time") values (?, ?, ?, ?, ?)`,
 };
 
@@ -177,11 +180,13 @@ export function rawOperations(db: RawDb, dialect: Dialect) {
         finished_at: null,
       };
       await db.tx(async tx => {
-        await tx(SQL.lockEntity(dialect), [experiment.entity_ref]);
+        if (dialect === 'pg') await tx(SQL.lockEntity, [experiment.entity_ref]);
         const same = await tx(SQL.liveOfExperiment, [...TERMINAL_PHASES, false, experiment.id, 1]);
         if (same.length) throw new Error(`experiment ${experiment.id} already has a live run`);
         await tx(SQL.liveOfEntity, [...TERMINAL_PHASES, false, experiment.entity_ref]);
         await tx(SQL.insertRun, RUN_COLUMNS.map(c => row[c]));
+        const faultTypes = [...new Set((spec.faults as Array<{ type: string }>).map(f => f.type))];
+        if (faultTypes.length) await tx(SQL.insertFaults(faultTypes.length), faultTypes.flatMap(type => [type, id]));
         await tx(SQL.insertEvent, [`Run requested by ${createdBy}`, 'Pending', 'Created', id, now]);
       });
       await afterInsert(row);
