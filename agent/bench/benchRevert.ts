@@ -271,13 +271,11 @@ async function abort(bed: Bed, name: string): Promise<void> {
 function assertClean(bed: Bed, what: string): void {
   const dirty = bed.netns.dirty();
   if (dirty.length > 0) {
-    throw new Error(
-      `${what}: ${dirty.length} of ${TARGETS} namespaces still hold chaos objects: ` +
-        dirty
-          .slice(0, 3)
-          .map(d => `${d.ns}: ${d.left.join(' | ')}`)
-          .join('; '),
-    );
+    const sample = dirty
+      .slice(0, 3)
+      .map(d => `${d.ns}: ${d.left.join(' | ')}`)
+      .join('; ');
+    throw new Error(`${what}: ${dirty.length} of ${TARGETS} namespaces still hold chaos objects: ${sample}`);
   }
 }
 

@@ -305,7 +305,10 @@ describeNetns('network faults in real network namespaces', () => {
         const inner = new NsenterCommands(netnsPath);
         return {
           netnsPath,
-          run: (argv, input) => (ran.push([...argv]), inner.run(argv, input)),
+          run: (argv, input) => {
+            ran.push([...argv]);
+            return inner.run(argv, input);
+          },
         };
       },
     });
