@@ -207,6 +207,7 @@ export async function measureScales(options: {
         const bareMs: number[] = [];
         const repeats = options.repeats(targets);
         for (let repeat = 0; repeat < repeats; repeat++) {
+          const runName = `scale-${path}-${targets}-${round}`;
           const steps = [
             async () => {
               const pods = await settle();
@@ -214,7 +215,7 @@ export async function measureScales(options: {
             },
             async () => {
               await settle();
-              injectMs.push(await timeScaleRun(admin, namespace, `scale-${path}-${targets}-${round}`, targets, path));
+              injectMs.push(await timeScaleRun(admin, namespace, runName, targets, path));
             },
           ];
           if (round % 2) steps.reverse();

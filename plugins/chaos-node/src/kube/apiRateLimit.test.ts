@@ -2,12 +2,15 @@ import { ApiThrottle, validateApiRateLimit } from './apiRateLimit';
 
 /** How many of `n` take() calls have resolved after the clock moved `ms` (fake timers). */
 async function resolvedAfter(throttle: ApiThrottle, n: number, steps: number[]): Promise<number[]> {
-  let resolved = 0;
-  for (let i = 0; i < n; i++) void throttle.take().then(() => resolved++);
+  const taken = { count: 0 };
+  const count = (): void => {
+    taken.count++;
+  };
+  Array.from({ length: n }, () => void throttle.take().then(count));
   const counts: number[] = [];
   for (const ms of steps) {
     await jest.advanceTimersByTimeAsync(ms);
-    counts.push(resolved);
+    counts.push(taken.count);
   }
   return counts;
 }
