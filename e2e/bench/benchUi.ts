@@ -526,8 +526,9 @@ async function timeNavigation(page: Page, to: string, ready: Ready): Promise<num
           if (what === 'bare-run') return document.body.textContent!.includes('No probes: this run checked no steady-state hypothesis.');
           const figures = document.querySelectorAll('figure[aria-label^="Samples of probe"]');
           if (figures.length !== probes) return false;
+          // Each chart's line drawn, over all its samples (the caption counts them).
           return [...figures].every(
-            f => f.querySelector('.recharts-line-curve') && f.querySelectorAll('.recharts-line-dots circle').length === samples,
+            f => f.querySelector('.recharts-line-curve')?.getAttribute('d') && f.querySelector('figcaption')?.textContent?.includes(`${samples} samples`),
           );
         };
         const t0 = performance.now();
@@ -544,23 +545,30 @@ async function timeNavigation(page: Page, to: string, ready: Ready): Promise<num
   );
 }
 
+/** Until the entity's overview page is shown: its title and its first card. */
+async function overviewShown(page: Page, name: string): Promise<void> {
+  await page.getByRole('heading', { name, exact: true }).first().waitFor();
+  await page.getByRole('heading', { name: 'Provided APIs' }).waitFor();
+}
+
 /** Signs in as guest on the entity's overview page. */
 async function signIn(page: Page, url: string): Promise<void> {
   await page.goto(`${url}/catalog/default/component/${BUSY}`);
   const enter = page.getByRole('button', { name: /enter/i });
-  const overview = page.getByRole('tab', { name: 'Overview' });
+  const overview = page.getByRole('heading', { name: 'Provided APIs' });
   await enter.or(overview).first().waitFor({ timeout: 120_000 });
   if (await enter.isVisible()) await enter.click();
-  await overview.waitFor({ timeout: 120_000 });
+  await overviewShown(page, BUSY);
 }
 
 /** Back to a quiet starting point between trials: the entity's overview, settled. */
 async function settle(page: Page, to: string): Promise<void> {
+  const name = to.split('/').pop()!;
   await page.evaluate(target => {
     window.history.pushState(null, '', target);
     window.dispatchEvent(new PopStateEvent('popstate', { state: null }));
   }, to);
-  await page.getByRole('tab', { name: 'Overview' }).waitFor();
+  await overviewShown(page, name);
   await page.waitForTimeout(1500);
 }
 
@@ -585,11 +593,8 @@ type StreamStats = {
   lastSamples: number;
 };
 
-async function stream(page: Page, kc: KubeConfig, seeded: Seeded, liveStart: number): Promise<{ stats: StreamStats; signals: number; writes: number }> {
-  let signals = 0;
-  page.on('websocket', ws => ws.on('framereceived', frame => {
-    if (String(frame.payload).includes(seeded.liveRunId)) signals++;
-  }));
+async function stream(page: Page, kc: KubeConfig, seeded: Seeded, liveStart: number, signalsSeen: () => number): Promise<{ stats: StreamStats; signals: number; writes: number }> {
+  const signalsBefore = signalsSeen();
   // The observers, started in the page before the first write.
   await page.evaluate(() => {
     const w = window as unknown as { benchStream: any };
@@ -642,13 +647,18 @@ async function stream(page: Page, kc: KubeConfig, seeded: Seeded, liveStart: num
       lastSamples: Number(s.lastText),
     };
   });
-  return { stats, signals, writes };
+  return { stats, signals: signalsSeen() - signalsBefore, writes };
 }
+
+/** The page, for a screenshot when the bench fails. */
+let openPage: Page | undefined;
+const FAILED_SHOT = path.join(REPO, 'test-results/bench-ui-failed.png');
 
 // --- Main ----------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
   const started = Date.now();
+  mkdirSync(path.join(REPO, 'test-results'), { recursive: true });
   ensureAppBuild();
   const work = mkdtempSync(path.join(os.tmpdir(), 'chaoscraft-bench-ui-'));
   const keep = process.env.BENCH_UI_KEEP === '1';
@@ -679,19 +689,26 @@ async function main(): Promise<void> {
   await startBackend(work, [path.join(REPO, 'app-config.yaml'), path.join(sandboxDir, 'app-config.yaml'), config], url);
   await waitForData(url, seeded);
 
+  // playwright-core gives it a fresh profile of its own.
   log('starting Chromium');
-  const profile = path.join(work, 'chromium');
   const browser: Browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: [
       '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      `--user-data-dir=${profile}`,
     ],
   });
   cleanups.push({ name: 'browser', run: () => browser.close(), sync: () => undefined });
   const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
   page.setDefaultTimeout(60_000);
+  openPage = page;
+  // The signal messages about the live run that reach the page (the signals socket opens at sign-in).
+  let liveSignals = 0;
+  page.on('websocket', ws =>
+    ws.on('framereceived', frame => {
+      if (String(frame.payload).includes(seeded.liveRunId)) liveSignals++;
+    }),
+  );
   await signIn(page, url);
 
   const entityPath = (name: string) => `/catalog/default/component/${name}`;
@@ -713,7 +730,7 @@ async function main(): Promise<void> {
   await page.locator('figure[aria-label^="Samples of probe"]').nth(PROBES - 1).waitFor();
   await page.waitForTimeout(1000);
   log(`streaming: a status write every ${SIGNAL_MS} ms for ${STREAM_MS / 1000} s`);
-  const { stats, signals, writes } = await stream(page, kc, seeded, liveStart);
+  const { stats, signals, writes } = await stream(page, kc, seeded, liveStart, () => liveSignals);
   log(`streaming: ${JSON.stringify(stats)}, ${signals} signal messages on the page's socket`);
   await page.screenshot({ path: path.join(REPO, 'test-results/bench-ui-run-page.png') }).catch(() => undefined);
 
@@ -753,6 +770,9 @@ main().then(
   () => process.exit(0),
   async error => {
     log(`failed: ${error instanceof Error ? error.stack : error}`);
+    if (openPage) {
+      await openPage.screenshot({ path: FAILED_SHOT }).then(() => log(`the page as it was: ${FAILED_SHOT}`), () => undefined);
+    }
     await cleanUp();
     process.exit(1);
   },
