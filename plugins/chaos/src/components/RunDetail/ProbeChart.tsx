@@ -1,11 +1,10 @@
-import { memo, useMemo } from 'react';
-import { Box, Typography, makeStyles, useTheme } from '@material-ui/core';
+import { type RefObject, memo, useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { Typography, makeStyles, useTheme } from '@material-ui/core';
 import {
   CartesianGrid,
   Line,
   LineChart,
   ReferenceArea,
-  ReferenceDot,
   ReferenceLine,
   ResponsiveContainer,
   Tooltip,
@@ -47,19 +46,43 @@ const sameChart = (a: ProbeChartProps, b: ProbeChartProps): boolean =>
   a.window?.start === b.window?.start &&
   a.window?.end === b.window?.end;
 
+const CHART_HEIGHT = 220;
+
+/**
+ * Whether the element is in or near the viewport. Written here rather than taken from a library:
+ * it is one IntersectionObserver. Where there is none (jsdom), everything counts as visible.
+ */
+function useNearViewport(): [RefObject<HTMLDivElement>, boolean] {
+  const ref = useRef<HTMLDivElement>(null);
+  const [near, setNear] = useState(typeof IntersectionObserver === 'undefined');
+  useEffect(() => {
+    const element = ref.current;
+    if (!element || typeof IntersectionObserver === 'undefined') return undefined;
+    const observer = new IntersectionObserver(entries => setNear(entries.some(e => e.isIntersecting)), {
+      rootMargin: `${CHART_HEIGHT * 2}px 0px`,
+    });
+    observer.observe(element);
+    return () => observer.disconnect();
+  }, []);
+  return [ref, near];
+}
+
 /**
  * One probe's samples over time, with its threshold as a line and the window in which faults
  * were active shaded, so a dip can be read against the injection at a glance; failing samples
  * are red dots on the line.
  *
- * Cost, measured by `make bench-ui` (20 charts of 120 samples): the line is one SVG path, and
- * only failing samples get a dot: a dot element per sample (2,400 for the page) made each redraw
- * of the page take over a second of main thread, and a live run redraws on every signal.
+ * Cost, measured and profiled by `make bench-ui` (20 charts of 120 samples, a live run redrawn on
+ * every signal): nearly all of it is recharts (its selectors, tick measuring, one dot per sample).
+ * So a chart is drawn only while it is in or near the viewport (its caption, with the counts,
+ * always is); its axes show every tick they compute instead of measuring labels to thin them;
+ * only failing samples get a dot; a chart whose probe did not change is not drawn again.
  */
 export const ProbeChart = memo((props: ProbeChartProps) => {
   const classes = useStyles();
   const theme = useTheme();
   const { probe, window } = props;
+  const [box, near] = useNearViewport();
   const data: Point[] = useMemo(
     () =>
       probe.samples
@@ -67,7 +90,17 @@ export const ProbeChart = memo((props: ProbeChartProps) => {
         .sort((a, b) => a.time - b.time),
     [probe.samples],
   );
-  const failed = useMemo(() => data.filter(p => !p.ok && p.value !== null), [data]);
+  const failedColor = theme.palette.error.main;
+  // A dot for a failing sample only: recharts calls this for every sample, and nothing drawn is
+  // cheaper than an element per sample (its ReferenceDot is dearer still: each one re-renders the
+  // chart as it registers).
+  const failedDot = useCallback(
+    (dot: { cx?: number; cy?: number; payload?: Point; index?: number }) =>
+      dot.payload?.ok === false && typeof dot.cy === 'number' ? (
+        <circle key={dot.index} cx={dot.cx} cy={dot.cy} r={3} fill={failedColor} />
+      ) : null,
+    [failedColor],
+  );
   const failing = probe.samples.filter(s => !s.ok).length;
 
   return (
@@ -84,8 +117,9 @@ export const ProbeChart = memo((props: ProbeChartProps) => {
       {data.length === 0 ? (
         <Typography color="textSecondary">No samples yet.</Typography>
       ) : (
-        <Box height={220}>
-          <ResponsiveContainer width="100%" height="100%" initialDimension={{ width: 600, height: 220 }}>
+        <div ref={box} style={{ height: CHART_HEIGHT }} data-testid="probe-chart-area">
+          {near && (
+          <ResponsiveContainer width="100%" height="100%" initialDimension={{ width: 600, height: CHART_HEIGHT }}>
             <LineChart data={data} margin={{ top: 8, right: 24, bottom: 8, left: 8 }}>
               <CartesianGrid strokeDasharray="3 3" />
               <XAxis
@@ -94,8 +128,9 @@ export const ProbeChart = memo((props: ProbeChartProps) => {
                 scale="time"
                 domain={['dataMin', 'dataMax']}
                 tickFormatter={clock}
+                interval={0}
               />
-              <YAxis />
+              <YAxis interval={0} />
               <Tooltip
                 labelFormatter={label => clock(Number(label))}
                 formatter={value => [value ?? 'no value', probe.name]}
@@ -126,22 +161,12 @@ export const ProbeChart = memo((props: ProbeChartProps) => {
                 stroke={theme.palette.primary.main}
                 isAnimationActive={false}
                 connectNulls
-                dot={false}
+                dot={failedDot}
               />
-              {failed.map(p => (
-                <ReferenceDot
-                  key={p.time}
-                  x={p.time}
-                  y={p.value!}
-                  r={3}
-                  fill={theme.palette.error.main}
-                  stroke="none"
-                  ifOverflow="extendDomain"
-                />
-              ))}
             </LineChart>
           </ResponsiveContainer>
-        </Box>
+          )}
+        </div>
       )}
     </figure>
   );
