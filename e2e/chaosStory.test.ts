@@ -11,7 +11,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { Browser, Page, chromium } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchStoryBrowser, storySteps } from './support/story';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 
 const APP = process.env.E2E_APP_URL ?? 'http://localhost:3000';
@@ -64,15 +65,7 @@ async function runExperiment(name: string): Promise<void> {
 }
 
 before(async () => {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    ],
-  });
-  page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
-  page.setDefaultTimeout(30_000);
+  ({ browser, page } = await launchStoryBrowser());
 });
 
 after(async () => {
@@ -80,18 +73,7 @@ after(async () => {
 });
 
 test('the chaos story, end to end', async t => {
-  // Each step needs the one before: after a failure the rest are skipped, with a screenshot.
-  let broken: string | false = false;
-  const step = (name: string, fn: () => Promise<void>) =>
-    t.test(name, { skip: broken && `an earlier step failed: ${broken}` }, async () => {
-      try {
-        await fn();
-      } catch (error) {
-        broken = name;
-        await shot(`failed-${name.replace(/\W+/g, '-')}`).catch(() => undefined);
-        throw error;
-      }
-    });
+  const step = storySteps(t, shot);
 
   await step('signs in as guest and opens the Chaos tab of checkout', async () => {
     // The guest session lives in the page: sign in on the deep link, then navigate in-app.
@@ -188,7 +170,10 @@ test('the chaos story, end to end', async t => {
     await open.first().waitFor({ timeout: 120_000 });
     await shot('8-template-done');
     await open.first().click();
-    await page.getByRole('cell', { name, exact: true }).waitFor();
+    // The experiment is listed, and the template's preview (a dry run) is in the history too.
+    const rows = page.getByRole('row').filter({ has: page.getByRole('cell', { name, exact: true }) });
+    await rows.first().waitFor();
+    await rows.filter({ hasText: '(dry run)' }).first().waitFor();
     await shot('9-template-experiment');
   });
 });

@@ -20,6 +20,7 @@ import type { ExperimentSourceStore } from '../database/ExperimentSourceStore';
 import type { RunStore } from '../database/RunStore';
 import type { EntityAccess } from '../service/EntityAccess';
 import type { RunOperations } from '../service/RunOperations';
+import { audited } from '../service/audited';
 
 /** How long `preview-run` waits for the dry run by default, and at most. */
 export const PREVIEW_WAIT_DEFAULT_SECONDS = 30;
@@ -112,17 +113,8 @@ export function registerChaosActions(deps: ChaosActionsDeps): void {
   const { actionsRegistry, auth, auditor, experiments, sources, runs, access, runOperations } = deps;
   const pollIntervalMs = deps.pollIntervalMs ?? 1000;
 
-  async function audited<T>(eventId: string, meta: JsonObject, action: () => Promise<T>): Promise<T> {
-    const event = await auditor.createEvent({ eventId, severityLevel: 'medium', meta: { ...meta, via: 'actions-registry' } });
-    try {
-      const result = await action();
-      await event.success();
-      return result;
-    } catch (error) {
-      await event.fail({ error: error as Error });
-      throw error;
-    }
-  }
+  const auditedAction = <T>(eventId: string, meta: JsonObject, action: () => Promise<T>) =>
+    audited(auditor, { eventId, meta: { ...meta, via: 'actions-registry' } }, action);
 
   actionsRegistry.register({
     name: 'list-experiments',
@@ -199,7 +191,7 @@ export function registerChaosActions(deps: ChaosActionsDeps): void {
     action: async ({ input, credentials }) => {
       const id = idOf(input.experimentId, 'experiment');
       const user = userOf(auth, credentials);
-      const started = await audited('run-create', { experimentId: id, dryRun: true }, () => runOperations.start(id, true, user));
+      const started = await auditedAction('run-create', { experimentId: id, dryRun: true }, () => runOperations.start(id, true, user));
       const deadline = Date.now() + (input.waitSeconds ?? PREVIEW_WAIT_DEFAULT_SECONDS) * 1000;
       let run: Run & Partial<RunDetail> = started;
       while (!isTerminalPhase(run.phase) && Date.now() < deadline) {
@@ -225,7 +217,7 @@ export function registerChaosActions(deps: ChaosActionsDeps): void {
     action: async ({ input, credentials }) => {
       const id = idOf(input.experimentId, 'experiment');
       const user = userOf(auth, credentials);
-      const run = await audited('run-create', { experimentId: id, dryRun: false }, () => runOperations.start(id, false, user));
+      const run = await auditedAction('run-create', { experimentId: id, dryRun: false }, () => runOperations.start(id, false, user));
       return { output: { run: runSummary(run) } };
     },
   });
@@ -244,7 +236,7 @@ export function registerChaosActions(deps: ChaosActionsDeps): void {
     action: async ({ input, credentials }) => {
       const id = idOf(input.runId, 'run');
       const user = userOf(auth, credentials);
-      const run = await audited('run-abort', { runId: id }, () => runOperations.abort(id, user));
+      const run = await auditedAction('run-abort', { runId: id }, () => runOperations.abort(id, user));
       return { output: { run: runSummary(run) } };
     },
   });

@@ -40,21 +40,21 @@ type CachedRead = { url: string; etag: string; files: ExperimentFile[] };
  * scheduled like any other. Each read replaces what the location defined before; a location that
  * cannot be read keeps its experiments and reports why.
  */
+export interface LocationExperimentsDeps {
+  catalog: CatalogService;
+  auth: AuthService;
+  reader: UrlReaderService;
+  integrations: ScmIntegrationRegistry;
+  sources: ExperimentSourceStore;
+  clusters: ClusterRegistry;
+  ceilings: ConfiguredCeilings;
+  logger: LoggerService;
+}
+
 export class LocationExperiments {
   private readonly cache = new Map<string, CachedRead>();
 
-  constructor(
-    private readonly deps: {
-      catalog: CatalogService;
-      auth: AuthService;
-      reader: UrlReaderService;
-      integrations: ScmIntegrationRegistry;
-      sources: ExperimentSourceStore;
-      clusters: ClusterRegistry;
-      ceilings: ConfiguredCeilings;
-      logger: LoggerService;
-    },
-  ) {}
+  constructor(private readonly deps: LocationExperimentsDeps) {}
 
   /** Reads every annotated entity's location; forgets entities that no longer have one. */
   async refreshAll(): Promise<ExperimentSource[]> {

@@ -1,18 +1,8 @@
-import type {
-  AuthService,
-  LoggerService,
-  SchedulerService,
-  UrlReaderService,
-} from '@backstage/backend-plugin-api';
+import type { SchedulerService } from '@backstage/backend-plugin-api';
 import type { Config } from '@backstage/config';
-import type { ScmIntegrationRegistry } from '@backstage/integration';
-import type { CatalogService } from '@backstage/plugin-catalog-node';
 import { parseDuration } from '@chaoscraft/backstage-plugin-chaos-common';
-import type { ClusterRegistry } from '../cluster/ClusterRegistry';
-import type { ExperimentSourceStore } from '../database/ExperimentSourceStore';
-import type { ConfiguredCeilings } from '../service/ceilingsConfig';
 import { CLUSTER_EXPERIMENTS_TASK_ID, ClusterExperiments } from './ClusterExperiments';
-import { EXPERIMENT_LOCATIONS_TASK_ID, LocationExperiments } from './LocationExperiments';
+import { EXPERIMENT_LOCATIONS_TASK_ID, LocationExperiments, type LocationExperimentsDeps } from './LocationExperiments';
 
 /**
  * How often experiments kept as code are read. The catalog processes each entity every 100 to
@@ -37,18 +27,9 @@ export function readRefreshIntervalMs(config: Config): number {
  * Reads experiments kept as code on a schedule, each kind in its own global task (one backend
  * instance at a time): the entities' experiments-locations, and the clusters' ChaosExperiments.
  */
-export async function scheduleExperimentsAsCode(deps: {
-  config: Config;
-  scheduler: SchedulerService;
-  catalog: CatalogService;
-  auth: AuthService;
-  reader: UrlReaderService;
-  integrations: ScmIntegrationRegistry;
-  sources: ExperimentSourceStore;
-  clusters: ClusterRegistry;
-  ceilings: ConfiguredCeilings;
-  logger: LoggerService;
-}): Promise<{ locations: LocationExperiments; clusterExperiments: ClusterExperiments }> {
+export async function scheduleExperimentsAsCode(
+  deps: LocationExperimentsDeps & { config: Config; scheduler: SchedulerService },
+): Promise<{ locations: LocationExperiments; clusterExperiments: ClusterExperiments }> {
   const intervalMs = readRefreshIntervalMs(deps.config);
   const locations = new LocationExperiments(deps);
   const clusterExperiments = new ClusterExperiments(deps);

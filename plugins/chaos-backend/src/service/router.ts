@@ -39,6 +39,7 @@ import { EntityAccess } from './EntityAccess';
 import { bindExperiment } from './ExperimentBinding';
 import { addSourceRoutes } from './sourceRoutes';
 import { RunOperations } from './RunOperations';
+import { audited } from './audited';
 import { registerEntityInsightEndpoints } from './endpoints/entityInsights';
 import type { ScoreStore } from '../score/ScoreStore';
 import { Clock, systemClock } from '../clock';
@@ -156,22 +157,8 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
     return entity;
   }
 
-  async function audited<T>(
-    req: Request,
-    eventId: string,
-    meta: JsonObject,
-    action: () => Promise<T>,
-  ): Promise<T> {
-    const event = await auditor.createEvent({ eventId, request: req, severityLevel: 'medium', meta });
-    try {
-      const result = await action();
-      await event.success();
-      return result;
-    } catch (error) {
-      await event.fail({ error: error as Error });
-      throw error;
-    }
-  }
+  const auditedRequest = <T>(req: Request, eventId: string, meta: JsonObject, action: () => Promise<T>) =>
+    audited(auditor, { eventId, meta, request: req }, action);
 
   router.get('/experiments', async (req, res) => {
     const credentials = await reader(req);
@@ -193,7 +180,7 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
   router.post('/experiments', async (req, res) => {
     const credentials = await writer(req);
     const spec = parseExperimentSpec(req.body);
-    const created = await audited(
+    const created = await auditedRequest(
       req,
       'experiment-create',
       { entityRef: spec.entityRef, name: spec.name },
@@ -210,7 +197,7 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
     const credentials = await writer(req);
     const id = checkId(req.params.id, 'experiment');
     const spec = parseExperimentSpec(req.body);
-    const updated = await audited(
+    const updated = await auditedRequest(
       req,
       'experiment-update',
       { id, entityRef: spec.entityRef, name: spec.name },
@@ -236,7 +223,7 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
   router.delete('/experiments/:id', async (req, res) => {
     const credentials = await writer(req);
     const id = checkId(req.params.id, 'experiment');
-    await audited(req, 'experiment-delete', { id }, async () => {
+    await auditedRequest(req, 'experiment-delete', { id }, async () => {
       const existing = await experiments.get(id);
       if (!existing) throw new NotFoundError(`No experiment with id ${id}`);
       await access.authorizeRead(existing.entityRef, credentials, `No experiment with id ${id}`);
@@ -250,7 +237,7 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
     const credentials = await writer(req);
     const id = checkId(req.params.id, 'experiment');
     const { dryRun } = parseOrThrow(runRequestSchema, req.body ?? {}, 'run request');
-    const run = await audited(req, 'run-create', { experimentId: id, dryRun }, () =>
+    const run = await auditedRequest(req, 'run-create', { experimentId: id, dryRun }, () =>
       runOperations.start(id, dryRun, credentials),
     );
     res.status(201).json(runSummaryOf(run));
@@ -278,7 +265,7 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
   router.post('/runs/:id/abort', async (req, res) => {
     const credentials = await writer(req);
     const id = checkId(req.params.id, 'run');
-    const run = await audited(req, 'run-abort', { runId: id }, () => runOperations.abort(id, credentials));
+    const run = await auditedRequest(req, 'run-abort', { runId: id }, () => runOperations.abort(id, credentials));
     // The answer is a Run, as openapi.yaml says: the detail's fields stay out.
     res.status(202).json(runSummaryOf(run));
   });

@@ -1,18 +1,16 @@
-import { useEffect } from 'react';
 import useAsyncRetry from 'react-use/esm/useAsyncRetry';
 import { Box, List, ListItem, ListItemText, Typography, makeStyles } from '@material-ui/core';
 import { InfoCard, Link, Progress, ResponseErrorPanel } from '@backstage/core-components';
 import { useApi } from '@backstage/frontend-plugin-api';
 import { useEntity, useEntityRefLink } from '@backstage/plugin-catalog-react';
-import { useSignal } from '@backstage/plugin-signals-react';
 import { stringifyEntityRef } from '@backstage/catalog-model';
 import {
-  type ChaosRunSignal,
   type ResilienceScore,
   type ResilienceScoreFault,
   entityRunsSignalChannel,
 } from '@chaoscraft/backstage-plugin-chaos-common';
 import { chaosApiRef } from '../../api';
+import { useRefreshOnSignal } from '../../hooks/useRefreshOnSignal';
 import { RunPhaseChip, VerdictChip, formatTime } from '../RunDetail/RunStatus';
 import { RUN_SEARCH_PARAM } from '../RunHistory/RunHistory';
 
@@ -86,11 +84,7 @@ export const EntityChaosCard = () => {
     const [score, runs] = await Promise.all([api.getResilienceScore(entityRef), api.listRuns({ entityRef, limit: 1 })]);
     return { score, last: runs.items[0] };
   }, [api, entityRef]);
-  const { lastSignal } = useSignal<ChaosRunSignal>(entityRunsSignalChannel(entityRef));
-  const { retry } = data;
-  useEffect(() => {
-    if (lastSignal) retry();
-  }, [lastSignal, retry]);
+  useRefreshOnSignal(entityRunsSignalChannel(entityRef), data.retry);
 
   let body;
   if (data.loading && !data.value) {

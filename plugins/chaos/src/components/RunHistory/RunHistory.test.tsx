@@ -97,4 +97,29 @@ describe('RunHistory', () => {
     act(() => signals.publish(channel, { runId: 'run-2' }));
     await waitFor(() => expect(within(newest()).getByText('Completed')).toBeInTheDocument());
   });
+
+  it('reads the page once per signal, not in a loop', async () => {
+    fakeChaosBackend(server, { runs: [aRunDetail({ id: 'run-1' })] });
+    let lists = 0;
+    const count = ({ request }: { request: Request }) => {
+      if (new URL(request.url).pathname.endsWith('/runs')) lists += 1;
+    };
+    server.events.on('request:start', count);
+    try {
+      const signals = fakeSignals();
+      await renderHistory(signals);
+      const channel = entityRunsSignalChannel(ENTITY);
+      await screen.findByRole('table', { name: 'Runs' });
+      await waitFor(() => expect(signals.subscribers(channel)).toBe(1));
+      const before = lists;
+      act(() => signals.publish(channel, { runId: 'run-1' }));
+      await waitFor(() => expect(lists).toBe(before + 1));
+      // A refetch loop (an effect that depends on retry, whose identity changes with each load)
+      // would keep reading; one signal is one read.
+      await new Promise(resolve => setTimeout(resolve, 500));
+      expect(lists).toBe(before + 1);
+    } finally {
+      server.events.removeListener('request:start', count);
+    }
+  });
 });

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import useAsyncRetry from 'react-use/esm/useAsyncRetry';
 import { useLocation, useNavigate } from 'react-router-dom';
 import {
@@ -14,14 +14,13 @@ import {
 } from '@material-ui/core';
 import { EmptyState, Link, Progress, ResponseErrorPanel } from '@backstage/core-components';
 import { useApi } from '@backstage/frontend-plugin-api';
-import { useSignal } from '@backstage/plugin-signals-react';
 import {
-  type ChaosRunSignal,
   entityRunsSignalChannel,
   isTerminalPhase,
   type Run,
 } from '@chaoscraft/backstage-plugin-chaos-common';
 import { chaosApiRef } from '../../api';
+import { useRefreshOnSignal } from '../../hooks/useRefreshOnSignal';
 import { RunPhaseChip, VerdictChip, formatBlastRadius, formatTime } from '../RunDetail/RunStatus';
 
 const useStyles = makeStyles({ row: { cursor: 'pointer' } });
@@ -56,17 +55,18 @@ export const RunHistory = (props: RunHistoryProps) => {
   );
 
   // The backend signals every change of the entity's runs, a new run included: read the page again.
-  const { lastSignal, isSignalsAvailable } = useSignal<ChaosRunSignal>(entityRunsSignalChannel(props.entityRef));
-  const anyLive = runs.value?.items.some(r => !isTerminalPhase(r.phase)) ?? false;
   const { retry } = runs;
-  useEffect(() => {
-    if (lastSignal) retry();
-  }, [lastSignal, retry]);
+  const { isSignalsAvailable } = useRefreshOnSignal(entityRunsSignalChannel(props.entityRef), retry);
+  const anyLive = runs.value?.items.some(r => !isTerminalPhase(r.phase)) ?? false;
+  // Polling, only as a fallback while a run is live; the latest retry is read through a ref so
+  // that a load (which changes retry) does not restart the timer.
+  const retryRef = useRef(retry);
+  retryRef.current = retry;
   useEffect(() => {
     if (!anyLive) return undefined;
-    const timer = setInterval(retry, isSignalsAvailable ? SIGNALLED_REFRESH_MS : LIVE_REFRESH_MS);
+    const timer = setInterval(() => retryRef.current(), isSignalsAvailable ? SIGNALLED_REFRESH_MS : LIVE_REFRESH_MS);
     return () => clearInterval(timer);
-  }, [anyLive, retry, isSignalsAvailable]);
+  }, [anyLive, isSignalsAvailable]);
 
   const hrefOf = (run: Run) => {
     const search = new URLSearchParams(location.search);

@@ -1,0 +1,180 @@
+import http from 'node:http';
+import { parentPort, workerData } from 'node:worker_threads';
+import { CHAOS_API_VERSION, CHAOS_RUN, CHAOS_RUN_ID_LABEL } from '@chaoscraft/backstage-plugin-chaos-common';
+import { ChaosRunClient, loadKubeConfig } from '@chaoscraft/backstage-plugin-chaos-node';
+import { openRawDb, rawOperations } from './rawSql';
+import { Dialect, entityOfRun, entityRef, experimentForCreate } from './seed';
+
+/** The four operations, in the order each client cycles through them. */
+export const OPERATIONS = ['list_first', 'list_deep', 'get_run', 'create'] as const;
+export type Operation = (typeof OPERATIONS)[number];
+
+export type LoadJob = {
+  target: 'backend' | 'raw';
+  dialect: Dialect;
+  backendUrl?: string;
+  pgUrl?: string;
+  sqlitePath?: string;
+  poolSize: number;
+  kubeconfigPath: string;
+  namespace: string;
+  clients: number;
+  durationMs: number;
+  thinkMs: number;
+  entities: number;
+  runs: number;
+  /** The deep page: the busiest entity, from this offset. */
+  deep: { entityRef: string; offset: number };
+  largeRunIds: string[];
+  /** The operations the clients cycle through. */
+  operations: Operation[];
+  /** Creates take experiments from here on (experiment n: entity n % E, the (n / E)-th of its four). */
+  firstExperiment: number;
+  seed: number;
+};
+
+export type LoadResult = {
+  latencies: Record<Operation, number[]>;
+  errors: Record<Operation, { count: number; sample?: string }>;
+  nextExperiment: number;
+};
+
+/** A small seeded PRNG (mulberry32): the same requests in every slice of a given seed. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+async function run(job: LoadJob): Promise<LoadResult> {
+  const random = prng(job.seed);
+  let nextExperiment = job.firstExperiment;
+  const takeExperiment = (): string => {
+    return experimentForCreate(nextExperiment++, job.entities);
+  };
+  // The first page of an entity picked as a page view would pick it: weighted by its runs.
+  const someEntity = (): string => entityRef(entityOfRun(1 + Math.floor(random() * job.runs), job.entities));
+  const someLargeRun = (): string => job.largeRunIds[Math.floor(random() * job.largeRunIds.length)];
+
+  let perform: (op: Operation) => Promise<void>;
+  let close: () => Promise<void>;
+  if (job.target === 'backend') {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: job.clients });
+    const url = new URL(job.backendUrl!);
+    const request = (method: string, path: string, body?: unknown) =>
+      new Promise<void>((resolve, reject) => {
+        const payload = body === undefined ? undefined : JSON.stringify(body);
+        const req = http.request(
+          {
+            agent,
+            host: url.hostname,
+            port: url.port,
+            method,
+            path: `/api/chaos${path}`,
+            headers: { 'content-type': 'application/json', ...(payload ? { 'content-length': Buffer.byteLength(payload) } : {}) },
+          },
+          res => {
+            const chunks: Buffer[] = [];
+            res.on('data', c => chunks.push(c));
+            res.on('end', () => {
+              if (res.statusCode! >= 200 && res.statusCode! < 300) resolve();
+              else reject(new Error(`${method} ${path}: ${res.statusCode} ${Buffer.concat(chunks).toString().slice(0, 300)}`));
+            });
+            res.on('error', reject);
+          },
+        );
+        req.on('error', reject);
+        req.end(payload);
+      });
+    perform = async op => {
+      switch (op) {
+        case 'list_first':
+          return request('GET', `/runs?entityRef=${encodeURIComponent(someEntity())}&limit=20`);
+        case 'list_deep':
+          return request('GET', `/runs?entityRef=${encodeURIComponent(job.deep.entityRef)}&offset=${job.deep.offset}&limit=20`);
+        case 'get_run':
+          return request('GET', `/runs/${someLargeRun()}`);
+        case 'create':
+          return request('POST', `/experiments/${takeExperiment()}/runs`, { dryRun: false });
+        default:
+          throw new Error(op);
+      }
+    };
+    close = async () => agent.destroy();
+  } else {
+    const db = await openRawDb(job.dialect, { pgUrl: job.pgUrl, sqlitePath: job.sqlitePath, poolSize: job.poolSize });
+    const ops = rawOperations(db, job.dialect);
+    const kc = loadKubeConfig(job.kubeconfigPath);
+    const chaosRuns = new ChaosRunClient(kc);
+    perform = async op => {
+      switch (op) {
+        case 'list_first':
+          await ops.list(someEntity(), 0, 20);
+          return;
+        case 'list_deep':
+          await ops.list(job.deep.entityRef, job.deep.offset, 20);
+          return;
+        case 'get_run':
+          await ops.getRun(someLargeRun());
+          return;
+        case 'create':
+          // The same ChaosRun create the launcher sends, on the same kind of client.
+          await ops.createRun(takeExperiment(), 'user:default/mock', async row => {
+            await chaosRuns.create({
+              apiVersion: CHAOS_API_VERSION,
+              kind: CHAOS_RUN.kind,
+              metadata: {
+                name: String(row.resource_name),
+                namespace: String(row.namespace),
+                labels: { [CHAOS_RUN_ID_LABEL]: String(row.id), 'app.kubernetes.io/managed-by': 'chaoscraft-backstage' },
+              },
+              spec: JSON.parse(String(row.spec)),
+            });
+          });
+          return;
+        default:
+          throw new Error(op);
+      }
+    };
+    close = async () => {
+      await db.close();
+      await kc.close();
+    };
+  }
+
+  const latencies = Object.fromEntries(OPERATIONS.map(op => [op, [] as number[]])) as LoadResult['latencies'];
+  const errors = Object.fromEntries(OPERATIONS.map(op => [op, { count: 0 }])) as LoadResult['errors'];
+  const deadline = performance.now() + job.durationMs;
+  await Promise.all(
+    Array.from({ length: job.clients }, async (_, client) => {
+      // Clients start spread over one think time, not all in the same millisecond.
+      await new Promise(r => setTimeout(r, (client / job.clients) * job.thinkMs));
+      for (let k = 0; performance.now() < deadline; k++) {
+        const op = job.operations[(client + k) % job.operations.length];
+        const t0 = performance.now();
+        try {
+          await perform(op);
+          latencies[op].push(performance.now() - t0);
+        } catch (error) {
+          errors[op].count++;
+          errors[op].sample ??= String((error as Error).message ?? error).slice(0, 400);
+        }
+        if (job.thinkMs) await new Promise(r => setTimeout(r, job.thinkMs));
+      }
+    }),
+  );
+  await close();
+  return { latencies, errors, nextExperiment };
+}
+
+if (parentPort && workerData) {
+  run(workerData as LoadJob).then(
+    result => parentPort!.postMessage({ result }),
+    error => parentPort!.postMessage({ error: String(error?.stack ?? error) }),
+  );
+}

@@ -1,0 +1,206 @@
+import { randomUUID } from 'node:crypto';
+import { TERMINAL_PHASES } from '@chaoscraft/backstage-plugin-chaos-common';
+import type { Dialect } from './seed';
+
+/** A query function: `?` placeholders, rows back (an empty array for writes). */
+export type Query = (sql: string, params?: unknown[]) => Promise<any[]>;
+
+/**
+ * The database the raw baseline talks to, with no Knex in between: `pg` with a pool of the same
+ * size as the backend's, or one better-sqlite3 connection (Knex gives SQLite a pool of one, so a
+ * transaction holds the only connection: the same here, through a lock).
+ */
+export interface RawDb {
+  query: Query;
+  tx<T>(work: (query: Query) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export async function openRawDb(dialect: Dialect, options: { pgUrl?: string; sqlitePath?: string; poolSize: number }): Promise<RawDb> {
+  if (dialect === 'pg') {
+    const { Pool } = await import('pg');
+    const pool = new Pool({ connectionString: options.pgUrl, max: options.poolSize });
+    const numbered = new Map<string, string>();
+    const toPg = (sql: string): string => {
+      let out = numbered.get(sql);
+      if (!out) {
+        let n = 0;
+        out = sql.replace(/\?/g, () => `$${++n}`);
+        numbered.set(sql, out);
+      }
+      return out;
+    };
+    return {
+      query: async (sql, params = []) => (await pool.query(toPg(sql), params)).rows,
+      tx: async work => {
+        const client = await pool.connect();
+        try {
+          await client.query('BEGIN');
+          const result = await work(async (sql, params = []) => (await client.query(toPg(sql), params)).rows);
+          await client.query('COMMIT');
+          return result;
+        } catch (error) {
+          await client.query('ROLLBACK').catch(() => undefined);
+          throw error;
+        } finally {
+          client.release();
+        }
+      },
+      close: () => pool.end(),
+    };
+  }
+  const Database = (await import('better-sqlite3')).default;
+  const db = new Database(options.sqlitePath!);
+  const statements = new Map<string, any>();
+  // As Knex binds them on better-sqlite3: Dates as epoch milliseconds, booleans as 0/1.
+  const bind = (params: unknown[]) =>
+    params.map(p => {
+      if (p instanceof Date) return p.valueOf();
+      return typeof p === 'boolean' ? Number(p) : p;
+    });
+  const run: Query = async (sql, params = []) => {
+    let statement = statements.get(sql);
+    if (!statement) {
+      statement = db.prepare(sql);
+      statements.set(sql, statement);
+    }
+    if (statement.reader) return statement.all(bind(params));
+    statement.run(bind(params));
+    return [];
+  };
+  // One connection: whoever holds it (a query, or a whole transaction) goes first.
+  let held: Promise<unknown> = Promise.resolve();
+  const exclusive = <T>(work: () => Promise<T>): Promise<T> => {
+    const next = held.then(work, work);
+    held = next.catch(() => undefined);
+    return next;
+  };
+  return {
+    query: (sql, params) => exclusive(() => run(sql, params)),
+    tx: work =>
+      exclusive(async () => {
+        await run('BEGIN');
+        try {
+          const result = await work(run);
+          await run('COMMIT');
+          return result;
+        } catch (error) {
+          await run('ROLLBACK').catch(() => undefined);
+          throw error;
+        }
+      }),
+    close: async () => {
+      db.close();
+    },
+  };
+}
+
+const terminal = TERMINAL_PHASES.map(() => '?').join(', ');
+
+/**
+ * The statements DatabaseRunStore and DatabaseExperimentStore issue for each operation, written
+ * out as Knex writes them (quoted identifiers, `?` placeholders), so that the bench can check them
+ * against what the backend really sent (see checkSameSql). Keep them in step with the stores.
+ */
+// Knex writes an insert's columns in sorted order.
+export const RUN_COLUMNS = [
+  'id', 'experiment_id', 'experiment_name', 'entity_ref', 'cluster', 'namespace', 'resource_name', 'dry_run', 'spec',
+  'phase', 'verdict', 'reason', 'message', 'blast_radius', 'probes', 'steps', 'abort_latency_ms', 'resource_version',
+  'created_by', 'created_at', 'updated_at', 'started_at', 'finished_at',
+].sort();
+const q = (c: string) => `"${c}"`;
+
+export const SQL = {
+  listCount: `select count(*) as "count" from "chaos_runs" where "entity_ref" = ? and "entity_ref" in (?)`,
+  listPage: `select * from "chaos_runs" where "entity_ref" = ? and "entity_ref" in (?) order by "created_at" desc, "id" asc limit ? offset ?`,
+  listFirstPage: `select * from "chaos_runs" where "entity_ref" = ? and "entity_ref" in (?) order by "created_at" desc, "id" asc limit ?`,
+  getRun: `select * from "chaos_runs" where "id" = ? limit ?`,
+  getTargets: `select * from "chaos_run_targets" where "run_id" = ? order by "pod" asc, "fault" asc`,
+  getEvents: `select * from "chaos_run_events" where "run_id" = ?`,
+  getExperiment: `select * from "chaos_experiments" where "id" = ? limit ?`,
+  /** PostgreSQL only: SQLite's single writer already serializes the transaction. */
+  lockEntity: `select "id" from "chaos_experiments" where "entity_ref" = ? for update`,
+  liveOfExperiment: `select "id" from "chaos_runs" where "phase" not in (${terminal}) and "dry_run" = ? and "experiment_id" = ? limit ?`,
+  liveOfEntity: `select count(*) as "count" from "chaos_runs" where "phase" not in (${terminal}) and "dry_run" = ? and "entity_ref" = ?`,
+  insertRun: `insert into "chaos_runs" (${RUN_COLUMNS.map(q).join(', ')}) values (${RUN_COLUMNS.map(() => '?').join(', ')})`,
+  /** The run's fault types, one row each (what the resilience score reads). */
+  insertFaults: (count: number) => `insert into "chaos_run_faults" ("fault_type", "run_id") values ${Array(count).fill('(?, ?)').join(', ')}`,
+  insertEvent: `insert into "chaos_run_events" ("message", "phase", "reason", "run_id", "time") values (?, ?, ?, ?, ?)`,
+};
+
+export type Experiment = { id: string; entity_ref: string; name: string; spec: string };
+
+/** The raw operations: what each API call costs the database, and nothing else. */
+export function rawOperations(db: RawDb, dialect: Dialect) {
+  const getRun = async (id: string) => {
+    const [row] = await db.query(SQL.getRun, [id, 1]);
+    if (!row) throw new Error(`no run ${id}`);
+    const [targets, events] = await Promise.all([db.query(SQL.getTargets, [id]), db.query(SQL.getEvents, [id])]);
+    return { row, targets, events };
+  };
+  return {
+    async list(entityRef: string, offset: number, limit: number) {
+      const [{ count }] = await db.query(SQL.listCount, [entityRef, entityRef]);
+      const rows = offset
+        ? await db.query(SQL.listPage, [entityRef, entityRef, limit, offset])
+        : await db.query(SQL.listFirstPage, [entityRef, entityRef, limit]);
+      return { count: Number(count), rows };
+    },
+    getRun,
+    /** Records a run as DatabaseRunStore.create does, then reads it back as the launcher does. */
+    async createRun(experimentId: string, createdBy: string, afterInsert: (row: Record<string, unknown>) => Promise<void>) {
+      const [experiment] = (await db.query(SQL.getExperiment, [experimentId, 1])) as Experiment[];
+      if (!experiment) throw new Error(`no experiment ${experimentId}`);
+      const id = randomUUID();
+      const now = new Date();
+      const spec = JSON.parse(experiment.spec);
+      const row: Record<string, unknown> = {
+        id,
+        experiment_id: experiment.id,
+        experiment_name: experiment.name,
+        entity_ref: experiment.entity_ref,
+        cluster: 'bench',
+        namespace: spec.target.namespace,
+        resource_name: `${experiment.name}-${id.slice(0, 8)}`,
+        dry_run: false,
+        spec: JSON.stringify({ ...spec, name: undefined, experiment: { name: experiment.name, id: experiment.id }, dryRun: false }),
+        phase: 'Pending',
+        verdict: null,
+        reason: null,
+        message: null,
+        blast_radius: null,
+        probes: null,
+        steps: null,
+        abort_latency_ms: null,
+        resource_version: null,
+        created_by: createdBy,
+        created_at: now,
+        updated_at: now,
+        started_at: null,
+        finished_at: null,
+      };
+      await db.tx(async tx => {
+        if (dialect === 'pg') await tx(SQL.lockEntity, [experiment.entity_ref]);
+        const same = await tx(SQL.liveOfExperiment, [...TERMINAL_PHASES, false, experiment.id, 1]);
+        if (same.length) throw new Error(`experiment ${experiment.id} already has a live run`);
+        await tx(SQL.liveOfEntity, [...TERMINAL_PHASES, false, experiment.entity_ref]);
+        await tx(SQL.insertRun, RUN_COLUMNS.map(c => row[c]));
+        const faultTypes = [...new Set((spec.faults as Array<{ type: string }>).map(f => f.type))];
+        if (faultTypes.length) await tx(SQL.insertFaults(faultTypes.length), faultTypes.flatMap(type => [type, id]));
+        await tx(SQL.insertEvent, [`Run requested by ${createdBy}`, 'Pending', 'Created', id, now]);
+      });
+      await afterInsert(row);
+      return getRun(id);
+    },
+  };
+}
+
+/** Knex's SQL and ours, compared without quoting, placeholder style, case or spacing. */
+export function normalizeSql(sql: string): string {
+  return sql
+    .replace(/\$\d+/g, '?')
+    .replace(/[`"]/g, '')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .toLowerCase();
+}
