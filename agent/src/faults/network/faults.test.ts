@@ -267,6 +267,7 @@ describeNetns('network faults in real network namespaces', () => {
     },
   );
 
+  // eslint-disable-next-line jest/expect-expect -- expectClean() holds the assertions
   it('recovery is idempotent: twice, and after the objects were removed by hand', async () => {
     const t = target(
       networkFaultSchemaFor({
