@@ -88,10 +88,10 @@ async function untilSteady(): Promise<number> {
   }
 }
 
-/** Creates the experiment and starts a run of it; returns the run's id. */
-async function startRun(fault: string, spec: Omit<ExperimentSpecInput, 'name' | 'entityRef'>): Promise<string> {
+/** Creates the experiment (named after `label`) and starts a run of it; returns the run's id. */
+async function startRun(label: string, spec: Omit<ExperimentSpecInput, 'name' | 'entityRef'>): Promise<string> {
   const experiment = experimentSchema.parse(
-    await api('POST', '/experiments', { name: `live-${fault}-${suffix}`, entityRef: ENTITY, ...spec }),
+    await api('POST', '/experiments', { name: `live-${label}-${suffix}`, entityRef: ENTITY, ...spec }),
   );
   return runSchema.parse(await api('POST', `/experiments/${experiment.id}/runs`, { dryRun: false })).id;
 }
@@ -132,6 +132,8 @@ async function runMeasured<T>(
   const pod = (await checkoutPods()).find(p => p.name === injected.targets[0].pod);
   assert.ok(pod, `${fault}: the target ${injected.targets[0].pod} is a running checkout pod`);
   const figure = await measure(pod);
+  // The backend's view of the run follows the agent's within a second or two; the runs last far
+  // longer than their measurement, so a target still Injected here held the fault throughout.
   const after = runDetailSchema.parse(await api('GET', `/runs/${runId}`));
   assert.ok(allInjected(after), `${fault}: the fault held while it was measured (now ${after.phase}, ${after.targets.map(t => t.phase).join(', ')})`);
   return { run: await until(fault, runId, 'its end', ended), figure };
@@ -442,7 +444,7 @@ test('every fault the Chaos tab offers ends Completed or Aborted for a real reas
     const tries = 200;
     const clean = await beforeEach(pod => connectFailures(pod.ip, { tries }));
     const { run, figure } = await runMeasured(
-      'network-loss',
+      'network-loss-measured',
       {
         target: one,
         faults: [{ type: 'network-loss', lossPercent }],
