@@ -65,6 +65,8 @@ yarn backstage-cli repo test --ignoreProjects @chaoscraft/agent \
 step "store, scheduler and model suites with the clock a week ahead (faketime)"
 FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f '+7d' yarn backstage-cli repo test \
   plugins/chaos-backend/src/database plugins/chaos-backend/src/runs/ScheduledRuns.test.ts \
+  plugins/chaos-backend/src/score plugins/chaos-backend/src/events \
+  plugins/chaos-backend/src/experimentsAsCode/clusterSchedule.test.ts \
   plugins/chaos-common/src/model \
   --json --outputFile="$RESULTS/jest-clock-ahead.json" || true
 
