@@ -165,13 +165,20 @@ async function checkoutPods({ ready = false } = {}): Promise<CheckoutPod[]> {
  * `measure` for every ready checkout pod, one after the other (or all at once with `parallel`):
  * the figures before a run, by pod name, since which pod the run will pick is not known yet.
  */
-async function beforeEach<T>(measure: (pod: CheckoutPod) => Promise<T>, { parallel = false } = {}): Promise<Map<string, T>> {
+async function eachPod<T>(measure: (pod: CheckoutPod) => Promise<T>, { parallel = false } = {}): Promise<Map<string, T>> {
   const pods = await checkoutPods({ ready: true });
   assert.ok(pods.length >= 7, `checkout's ready pods: ${pods.map(p => p.name).join(', ')}`);
   if (parallel) return new Map(await Promise.all(pods.map(async pod => [pod.name, await measure(pod)] as const)));
   const measured = new Map<string, T>();
   for (const pod of pods) measured.set(pod.name, await measure(pod));
   return measured;
+}
+
+/** The figure measured before the run in the pod the run then picked. */
+function beforeIn<T>(measured: Map<string, T>, pod: string): T {
+  const figure = measured.get(pod);
+  assert.ok(figure !== undefined, `${pod} was not ready before the run, so it has no figure from then`);
+  return figure;
 }
 
 /**
@@ -265,7 +272,7 @@ test('every fault the Chaos tab offers ends Completed or Aborted for a real reas
   await t.test('network-bandwidth with an error-rate probe: the pod sends at the asked rate, the probe passes, Completed', async () => {
     const rateKbit = 1000;
     const bytes = 300_000;
-    const unlimited = await beforeEach(pod => downloadKbit(pod.ip, bytes));
+    const unlimited = await eachPod(pod => downloadKbit(pod.ip, bytes));
     const before = await untilSteady();
     const { run, figure: measured } = await runMeasured(
       'network-bandwidth',
@@ -278,7 +285,7 @@ test('every fault the Chaos tab offers ends Completed or Aborted for a real reas
       },
       async pod => ({ pod: pod.name, kbit: await downloadKbit(pod.ip, bytes) }),
     );
-    const unlimitedKbit = unlimited.get(measured.pod)!;
+    const unlimitedKbit = beforeIn(unlimited, measured.pod);
     figures.push(
       `bandwidth: asked ${rateKbit} kbit/s, measured ${measured.kbit.toFixed(0)} kbit/s (before: ${unlimitedKbit.toFixed(0)}) over ${bytes / 1000} KB out of ${measured.pod}`,
     );
@@ -332,7 +339,7 @@ test('every fault the Chaos tab offers ends Completed or Aborted for a real reas
     const fault = { type: 'cpu-stress' as const, workers: 1, loadPercent: 40 };
     const asked = (fault.workers * fault.loadPercent) / 100;
     const cpuDir = (pod: CheckoutPod) => containerCgroup('cpuacct', pod.uid, pod.containerId);
-    const idle = await beforeEach(async pod => cpuCores(await cpuDir(pod)), { parallel: true });
+    const idle = await eachPod(async pod => cpuCores(await cpuDir(pod)), { parallel: true });
     const { run, figure } = await runMeasured(
       'cpu-stress',
       { target: one, faults: [fault], duration: '25s', safety: { maxBlastRadiusPercent: 50 } },
@@ -342,7 +349,7 @@ test('every fault the Chaos tab offers ends Completed or Aborted for a real reas
         return { pod: pod.name, cores: await cpuCores(dir) };
       },
     );
-    const before = idle.get(figure.pod)!;
+    const before = beforeIn(idle, figure.pod);
     const added = figure.cores - before;
     figures.push(
       `cpu-stress: asked ${asked.toFixed(2)} cores, measured ${added.toFixed(2)} cores (container total ${figure.cores.toFixed(2)}, before ${before.toFixed(3)}; limit 0.5) over 3 s in ${figure.pod}`,
@@ -358,7 +365,7 @@ test('every fault the Chaos tab offers ends Completed or Aborted for a real reas
   await t.test("memory-stress: the container's cgroup holds the asked memory, Completed", async () => {
     const fault = { type: 'memory-stress' as const, workers: 1, megabytes: 64 };
     const memoryDir = (pod: CheckoutPod) => containerCgroup('memory', pod.uid, pod.containerId);
-    const idle = await beforeEach(async pod => memoryMiB(await memoryDir(pod)));
+    const idle = await eachPod(async pod => memoryMiB(await memoryDir(pod)));
     const { run, figure } = await runMeasured(
       'memory-stress',
       { target: one, faults: [fault], duration: '25s', safety: { maxBlastRadiusPercent: 50 } },
@@ -373,7 +380,7 @@ test('every fault the Chaos tab offers ends Completed or Aborted for a real reas
         return { pod: pod.name, mib: most };
       },
     );
-    const before = idle.get(figure.pod)!;
+    const before = beforeIn(idle, figure.pod);
     const added = figure.mib - before;
     figures.push(
       `memory-stress: asked ${fault.megabytes} MiB, measured ${added.toFixed(0)} MiB (container total ${figure.mib.toFixed(0)}, before ${before.toFixed(0)}; limit 256) in ${figure.pod}`,
@@ -442,7 +449,7 @@ test('every fault the Chaos tab offers ends Completed or Aborted for a real reas
   await t.test('network-loss on one pod, without a probe: the pod loses the asked share of its packets, Completed', async () => {
     const lossPercent = 50;
     const tries = 200;
-    const clean = await beforeEach(pod => connectFailures(pod.ip, { tries }));
+    const clean = await eachPod(pod => connectFailures(pod.ip, { tries }));
     const { run, figure } = await runMeasured(
       'network-loss-measured',
       {
@@ -453,7 +460,7 @@ test('every fault the Chaos tab offers ends Completed or Aborted for a real reas
       },
       async pod => ({ pod: pod.name, failed: await connectFailures(pod.ip, { tries }) }),
     );
-    const before = clean.get(figure.pod)!;
+    const before = beforeIn(clean, figure.pod);
     figures.push(
       `loss: asked ${lossPercent}%, measured ${(figure.failed * 100).toFixed(1)}% over ${tries} tries (TCP handshakes from the host; before: ${(before * 100).toFixed(1)}%) to ${figure.pod}`,
     );
