@@ -39,7 +39,7 @@ test-e2e:
 	@scripts/test-e2e.sh
 
 # Every benchmark, each printing its figures on its last line.
-bench: bench-injection bench-selection bench-abort bench-backend bench-backend-sqlite
+bench: bench-injection bench-selection bench-abort bench-revert bench-backend bench-backend-sqlite
 
 include agent/Makefile.inc
 include plugins/chaos-backend/Makefile.inc

@@ -146,7 +146,14 @@ export class NodeDaemon implements JanitorDeps {
    * controller sends node faults here only once the daemon can act. Resolves once running.
    */
   async start(): Promise<void> {
+    const janitorStarted = Date.now();
+    const held = this.config.ledger.entries().length;
+    this.config.logger.info({ held }, 'janitor started');
     await runJanitor(this);
+    this.config.logger.info(
+      { held, left: this.config.ledger.entries().length, ms: Date.now() - janitorStarted },
+      'janitor done',
+    );
     this.informer.start();
     await this.informer.whenSynced();
     this.queue.start();
@@ -308,6 +315,7 @@ export class NodeDaemon implements JanitorDeps {
     logger: Logger = this.config.logger.child({ runUid: entry.run.uid }),
   ) {
     const { pod, podUid, podNamespace, fault } = entry.target;
+    const started = Date.now();
     try {
       const outcome = (await this.faults
         .route(fault)
@@ -317,7 +325,9 @@ export class NodeDaemon implements JanitorDeps {
         message: 'nothing was held',
         eventType: 'Normal' as const,
       };
-      logger.info({ pod, fault, reason, outcome: outcome.message, objects: entry.objects }, `recovered ${fault} on ${pod}: ${message}`);
+      logger.info(
+        { pod, fault, reason, outcome: outcome.message, objects: entry.objects, ms: Date.now() - started },
+        `recovered ${fault} on ${pod}: ${message}`);
       return outcome;
     } catch (error) {
       logger.error({ err: error, pod, fault }, 'recovery failed; will retry');

@@ -30,8 +30,11 @@ export class CommandError extends Error {
 export interface NetnsCommands {
   /** The namespace this runs in, e.g. /proc/1234/ns/net or /var/run/netns/x. */
   readonly netnsPath: string;
-  /** Runs argv in the namespace; resolves whatever the exit status (see `check`). */
-  run(argv: readonly string[]): Promise<CommandResult>;
+  /**
+   * Runs argv in the namespace, `input` on its stdin; resolves whatever the exit status (see
+   * `check`).
+   */
+  run(argv: readonly string[], input?: string): Promise<CommandResult>;
 }
 
 const COMMAND_TIMEOUT_MS = 15_000;
@@ -41,9 +44,10 @@ export function runCommand(
   file: string,
   args: readonly string[],
   timeoutMs = COMMAND_TIMEOUT_MS,
+  input?: string,
 ): Promise<CommandResult> {
   return new Promise(resolve => {
-    execFile(
+    const child = execFile(
       file,
       args as string[],
       { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, encoding: 'utf8' },
@@ -60,6 +64,11 @@ export function runCommand(
         });
       },
     );
+    if (input !== undefined) {
+      // A program that exits without reading its input must not fail the write (EPIPE).
+      child.stdin?.on('error', () => undefined);
+      child.stdin?.end(input);
+    }
   });
 }
 
@@ -74,8 +83,13 @@ export class NsenterCommands implements NetnsCommands {
     private readonly nsenter: string = 'nsenter',
   ) {}
 
-  run(argv: readonly string[]): Promise<CommandResult> {
-    return runCommand(this.nsenter, [`--net=${this.netnsPath}`, '--', ...argv]);
+  run(argv: readonly string[], input?: string): Promise<CommandResult> {
+    return runCommand(
+      this.nsenter,
+      [`--net=${this.netnsPath}`, '--', ...argv],
+      COMMAND_TIMEOUT_MS,
+      input,
+    );
   }
 }
 

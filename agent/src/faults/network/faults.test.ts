@@ -2,9 +2,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { NetworkFault } from '@chaoscraft/backstage-plugin-chaos-common';
-import { networkFaultSchemaFor, kernelHasNetem, LabPodName, NetnsLab, netnsUnavailableReason } from '@chaoscraft/agent-testkit';
+import {
+  networkFaultSchemaFor,
+  kernelHasNetem,
+  LabPodName,
+  NetnsLab,
+  netnsUnavailableReason,
+} from '@chaoscraft/agent-testkit';
 import { Ledger } from '../../node/Ledger';
 import { StaticNetnsResolver } from '../../node/netns';
+import { NsenterCommands } from './exec';
 import { NetworkInjector, NetworkTarget, networkTargetKey } from './injector';
 import { FaultUnsupportedError } from './types';
 
@@ -285,6 +292,54 @@ describeNetns('network faults in real network namespaces', () => {
     const bEntry = await injector.apply(b);
     lab.exec('a', ['tc', 'qdisc', 'del', 'dev', 'eth0', 'root']);
     await injector.recover(bEntry);
+    expectClean();
+  }, 30_000);
+
+  it('iptables recovery is one iptables-restore transaction; step by step when a jump is there twice', async () => {
+    const ran: string[][] = [];
+    const counting = new NetworkInjector({
+      ledger,
+      resolver: new StaticNetnsResolver({ 'lab/a': lab.pods.a.path }),
+      capabilities: { netem: false, iptables: 'iptables' },
+      commandsFor: netnsPath => {
+        const inner = new NsenterCommands(netnsPath);
+        return {
+          netnsPath,
+          run: (argv, input) => {
+            ran.push([...argv]);
+            return inner.run(argv, input);
+          },
+        };
+      },
+    });
+    const fault = networkFaultSchemaFor({
+      type: 'network-partition',
+      destinations: { cidrs: ['10.66.0.2/32', '10.66.0.3/32'], ports: [TCP] },
+    });
+    const entry = await counting.apply(target(fault));
+    ran.length = 0;
+    await counting.recover(entry);
+    // One process per chain (a partition has one each way), nothing else.
+    expect(ran.map(argv => argv[0])).toEqual(entry.objects.map(() => 'iptables-restore'));
+    expectClean();
+
+    // A crash between adding a jump and recording it, then a retry: the jump is in twice.
+    const twice = await counting.apply(target(fault));
+    const chain =
+      twice.objects[0].kind === 'iptables' ? twice.objects[0] : undefined;
+    lab.exec('a', [
+      'iptables',
+      '-w',
+      '5',
+      '-I',
+      chain!.jumps[0].from,
+      '1',
+      ...chain!.jumps[0].args,
+    ]);
+    ran.length = 0;
+    await counting.recover(twice);
+    expect(ran[0][0]).toBe('iptables-restore');
+    expect(ran.length).toBeGreaterThan(1);
     expectClean();
   }, 30_000);
 

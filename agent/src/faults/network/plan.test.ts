@@ -1,7 +1,7 @@
 import { networkFaultSchemaFor } from '@chaoscraft/agent-testkit';
 import { planNetworkFault } from './index';
 import { objectNames } from './names';
-import { iptablesAddCommands } from './objects';
+import { iptablesAddCommands, iptablesRemovalScript } from './objects';
 import { tbfSizes } from './bandwidth';
 
 const names = objectNames('run-uid/ns/pod/network-x');
@@ -331,5 +331,29 @@ describe('network fault plans', () => {
         ],
       ],
     });
+  });
+
+  it('iptables removal: one restore script, jumps first, none when an argument would need quoting', () => {
+    const chain = {
+      kind: 'iptables' as const,
+      binary: 'iptables',
+      table: 'filter' as const,
+      chain: 'CHAOS-abc',
+      rules: [['-j', 'DROP']],
+      jumps: [
+        { from: 'OUTPUT' as const, args: ['-o', 'eth0', '-j', 'CHAOS-abc'] },
+      ],
+    };
+    expect(iptablesRemovalScript(chain)).toBe(
+      '*filter\n-D OUTPUT -o eth0 -j CHAOS-abc\n-F CHAOS-abc\n-X CHAOS-abc\nCOMMIT\n',
+    );
+    expect(
+      iptablesRemovalScript({
+        ...chain,
+        jumps: [
+          { from: 'OUTPUT', args: ['-m', 'comment', '--comment', 'a b'] },
+        ],
+      }),
+    ).toBeUndefined();
   });
 });
