@@ -39,10 +39,11 @@ test-e2e:
 	@scripts/test-e2e.sh
 
 # Every benchmark, each printing its figures on its last line.
-bench: bench-injection bench-selection bench-abort bench-revert bench-backend bench-backend-sqlite
+bench: bench-injection bench-selection bench-abort bench-revert bench-backend bench-backend-sqlite bench-ui
 
 include agent/Makefile.inc
 include plugins/chaos-backend/Makefile.inc
 include agent/Makefile.network.inc
 include agent/Makefile.hypothesis.inc
 include infra/Makefile.inc
+include e2e/Makefile.inc

@@ -1,4 +1,5 @@
-import { Box, Typography, makeStyles, useTheme } from '@material-ui/core';
+import { type RefObject, memo, useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { Typography, makeStyles, useTheme } from '@material-ui/core';
 import {
   CartesianGrid,
   Line,
@@ -22,17 +23,84 @@ type Point = { time: number; value: number | null; ok: boolean; phase: string; e
 
 const clock = (t: number): string => new Date(t).toLocaleTimeString();
 
+type ProbeChartProps = { probe: ProbeResult; window?: InjectionWindow };
+
+/**
+ * What a chart shows of its probe. A live run is read again on every change (each signal), and
+ * every read gives new objects: comparing this, a chart whose probe did not change is not drawn
+ * again. The agent only appends samples (dropping the oldest past 120), so the count with the
+ * first and last sample's time and value tells a changed series from the same one.
+ */
+function probeSignature(probe: ProbeResult): string {
+  const { samples } = probe;
+  const first = samples[0];
+  const last = samples[samples.length - 1];
+  return [
+    probe.name, probe.type, probe.comparison, probe.threshold, probe.verdict, samples.length,
+    samples.filter(s => !s.ok).length, first?.time, last?.time, last?.value, last?.ok, last?.phase,
+  ].join('|');
+}
+
+const sameChart = (a: ProbeChartProps, b: ProbeChartProps): boolean =>
+  probeSignature(a.probe) === probeSignature(b.probe) &&
+  a.window?.start === b.window?.start &&
+  a.window?.end === b.window?.end;
+
+const CHART_HEIGHT = 220;
+
+/**
+ * Whether the element is in or near the viewport. Written here rather than taken from a library:
+ * it is one IntersectionObserver. Where there is none (jsdom), everything counts as visible.
+ */
+function useNearViewport(): [RefObject<HTMLDivElement>, boolean] {
+  const ref = useRef<HTMLDivElement>(null);
+  const [near, setNear] = useState(typeof IntersectionObserver === 'undefined');
+  useEffect(() => {
+    const element = ref.current;
+    if (!element || typeof IntersectionObserver === 'undefined') return undefined;
+    const observer = new IntersectionObserver(entries => setNear(entries.some(e => e.isIntersecting)), {
+      rootMargin: `${CHART_HEIGHT * 2}px 0px`,
+    });
+    observer.observe(element);
+    return () => observer.disconnect();
+  }, []);
+  return [ref, near];
+}
+
 /**
  * One probe's samples over time, with its threshold as a line and the window in which faults
- * were active shaded, so a dip can be read against the injection at a glance.
+ * were active shaded, so a dip can be read against the injection at a glance; failing samples
+ * are red dots on the line.
+ *
+ * Cost, measured and profiled by `make bench-ui` (20 charts of 120 samples, a live run redrawn on
+ * every signal): nearly all of it is recharts (its selectors, tick measuring, one dot per sample).
+ * So a chart is drawn only while it is in or near the viewport (its caption, with the counts,
+ * always is); its axes show every tick they compute instead of measuring labels to thin them;
+ * only failing samples get a dot; a chart whose probe did not change is not drawn again.
  */
-export const ProbeChart = (props: { probe: ProbeResult; window?: InjectionWindow }) => {
+export const ProbeChart = memo((props: ProbeChartProps) => {
   const classes = useStyles();
   const theme = useTheme();
   const { probe, window } = props;
-  const data: Point[] = probe.samples
-    .map(s => ({ time: Date.parse(s.time), value: s.value ?? null, ok: s.ok, phase: s.phase, error: s.error }))
-    .sort((a, b) => a.time - b.time);
+  const [box, near] = useNearViewport();
+  const data: Point[] = useMemo(
+    () =>
+      probe.samples
+        .map(s => ({ time: Date.parse(s.time), value: s.value ?? null, ok: s.ok, phase: s.phase, error: s.error }))
+        .sort((a, b) => a.time - b.time),
+    [probe.samples],
+  );
+  const failedColor = theme.palette.error.main;
+  // A dot for a failing sample only: recharts calls this for every sample, and nothing drawn is
+  // cheaper than an element per sample (its ReferenceDot is dearer still: each one re-renders the
+  // chart as it registers).
+  const failedDot = useCallback(
+    (dot: { cx?: number; cy?: number; payload?: Point; index?: number }) =>
+      dot.payload?.ok === false && typeof dot.cy === 'number' ? (
+        <circle key={dot.index} cx={dot.cx} cy={dot.cy} r={3} fill={failedColor} />
+      ) : null,
+    [failedColor],
+  );
   const failing = probe.samples.filter(s => !s.ok).length;
 
   return (
@@ -49,8 +117,9 @@ export const ProbeChart = (props: { probe: ProbeResult; window?: InjectionWindow
       {data.length === 0 ? (
         <Typography color="textSecondary">No samples yet.</Typography>
       ) : (
-        <Box height={220}>
-          <ResponsiveContainer width="100%" height="100%" initialDimension={{ width: 600, height: 220 }}>
+        <div ref={box} style={{ height: CHART_HEIGHT }} data-testid="probe-chart-area">
+          {near && (
+          <ResponsiveContainer width="100%" height="100%" initialDimension={{ width: 600, height: CHART_HEIGHT }}>
             <LineChart data={data} margin={{ top: 8, right: 24, bottom: 8, left: 8 }}>
               <CartesianGrid strokeDasharray="3 3" />
               <XAxis
@@ -59,8 +128,9 @@ export const ProbeChart = (props: { probe: ProbeResult; window?: InjectionWindow
                 scale="time"
                 domain={['dataMin', 'dataMax']}
                 tickFormatter={clock}
+                interval={0}
               />
-              <YAxis />
+              <YAxis interval={0} />
               <Tooltip
                 labelFormatter={label => clock(Number(label))}
                 formatter={value => [value ?? 'no value', probe.name]}
@@ -91,20 +161,14 @@ export const ProbeChart = (props: { probe: ProbeResult; window?: InjectionWindow
                 stroke={theme.palette.primary.main}
                 isAnimationActive={false}
                 connectNulls
-                dot={(dot: { cx?: number; cy?: number; payload?: Point; index?: number }) => dot.cy === undefined || dot.cy === null ? <g key={dot.index} /> : (
-                  <circle
-                    key={dot.index}
-                    cx={dot.cx}
-                    cy={dot.cy}
-                    r={3}
-                    fill={dot.payload?.ok === false ? theme.palette.error.main : theme.palette.primary.main}
-                  />
-                )}
+                dot={failedDot}
               />
             </LineChart>
           </ResponsiveContainer>
-        </Box>
+          )}
+        </div>
       )}
     </figure>
   );
-};
+}, sameChart);
+ProbeChart.displayName = 'ProbeChart';

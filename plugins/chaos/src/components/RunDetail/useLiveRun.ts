@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { startTransition, useCallback, useEffect, useRef, useState } from 'react';
 import { useApi } from '@backstage/frontend-plugin-api';
 import { useSignal } from '@backstage/plugin-signals-react';
 import {
@@ -71,13 +71,17 @@ export function useLiveRun(runId: string, intervals: PollIntervals = DEFAULT_POL
       try {
         const run = await api.getRun(runId);
         if (cancelled) return;
+        const update = haveRun;
         haveRun = true;
         live = !isTerminalPhase(run.phase);
         const seen = JSON.stringify(run);
         if (seen !== lastSeen) {
           lastSeen = seen;
           delay = minMs;
-          setState({ run, loading: false });
+          // A change of a run already shown is drawn as a transition: React renders it in slices
+          // and keeps the page responsive (scrolling, the Abort button) while signals stream in.
+          if (update) startTransition(() => setState({ run, loading: false }));
+          else setState({ run, loading: false });
         } else {
           delay = Math.min(delay * 2, maxMs);
           setState(s => (s.error ? { run: s.run, loading: false } : s));
