@@ -13,14 +13,28 @@ import {
   startAgentProcess,
   waitForLeader,
 } from './benchSupport';
-import { CHAOS_RUN_COORDINATES } from '@chaoscraft/backstage-plugin-chaos-node';
+import { type ApiRateLimit, CHAOS_RUN_COORDINATES, DEFAULT_API_RATE_LIMIT, validateApiRateLimit } from '@chaoscraft/backstage-plugin-chaos-node';
+import { createScaleFleet, KillPath, measureScales, ScaleFigure, scaleFiguresLine, waitForFleet } from './injectionScale';
 
-const TRIALS = Number(process.env.BENCH_TRIALS ?? 20);
+const TRIALS = Number(process.env.BENCH_TRIALS ?? 10);
 /** The agent as the image runs it (the esbuild bundle), unless BENCH_AGENT_RUNTIME=source. */
 const RUNTIME = (process.env.BENCH_AGENT_RUNTIME ?? 'bundle') as AgentRuntime;
 const REPLICAS = 10;
 /** The pause after the cluster looks quiet, before each measurement. */
 const QUIET_MS = 300;
+/** Targets per ChaosRun at scale (BENCH_SCALES=1,100,1000; empty = none), on kwok pods. */
+const SCALES = (process.env.BENCH_SCALES ?? '1,100,1000').split(',').map(s => s.trim()).filter(Boolean).map(Number);
+/** Pairs measured at scales under 1,000 (medians): BENCH_SCALE_REPEATS, default 5. */
+const SMALL_SCALE_REPEATS = Number(process.env.BENCH_SCALE_REPEATS ?? 5);
+/** Kill paths at scale (BENCH_SCALE_PATHS=evict,delete): PDB-respecting evictions, bare deletes. */
+const SCALE_PATHS = (process.env.BENCH_SCALE_PATHS ?? 'evict,delete').split(',').map(s => s.trim()) as KillPath[];
+/** The agent's client QPS and burst (its flags), and the bare baseline's: BENCH_KUBE_QPS / BENCH_KUBE_BURST. */
+const RATE_LIMIT: ApiRateLimit = validateApiRateLimit({
+  qps: Number(process.env.BENCH_KUBE_QPS ?? DEFAULT_API_RATE_LIMIT.qps),
+  burst: Number(process.env.BENCH_KUBE_BURST ?? DEFAULT_API_RATE_LIMIT.burst),
+});
+/** The whole benchmark, sandbox start to cleanup, must end within this; then it stops itself. */
+const WATCHDOG_MS = 15 * 60_000;
 
 /** A watch on a namespace's pods that reports deletions: of a named pod, or the next one. */
 async function watchDeletions(kc: KubeConfig, namespace: string) {
@@ -67,6 +81,14 @@ async function watchDeletions(kc: KubeConfig, namespace: string) {
  * A fifth is a bare Eviction issued here: what the agent's kill costs on its own, since runs
  * respect PodDisruptionBudgets by default (the API server reads the pod, lists the budgets, writes
  * the DisruptionTarget condition and only then deletes).
+ *
+ * Then, at scale (BENCH_SCALES, default 1, 100 and 1,000 targets; a Deployment of as many kwok
+ * pods as the largest), on each kill path: the time from creating a ChaosRun to its status
+ * listing every target Injected, against as many bare evictions (or deletes, for
+ * `respectPodDisruptionBudgets: false`) handed at once to a client with the agent's QPS and
+ * burst (BENCH_KUBE_QPS / BENCH_KUBE_BURST, passed to the agent as --kube-qps / --kube-burst).
+ * Medians of BENCH_SCALE_REPEATS (5) pairs under 1,000 targets; one pair at 1,000 (each costs a
+ * replacement storm of 1,000 pods).
  */
 async function main(): Promise<void> {
   const cluster = await benchCluster(3);
@@ -76,7 +98,15 @@ async function main(): Promise<void> {
   const namespace = `bench-inject-${suffix}`;
   const preflightNamespace = `bench-inject-pf-${suffix}`;
   const agentNamespace = `bench-agent-${suffix}`;
+  const scaleNamespace = `bench-scale-${suffix}`;
+  const fleet = SCALES.length ? Math.max(...SCALES) : 0;
   const cert = makeWebhookCert();
+  const watchdog = setTimeout(() => {
+    log(`watchdog: still running after ${WATCHDOG_MS / 60_000} min; stopping`);
+    cluster.releaseSync();
+    process.exit(1);
+  }, WATCHDOG_MS);
+  watchdog.unref();
   let agent: Awaited<ReturnType<typeof startAgentProcess>> | undefined;
   const stops: Array<() => unknown> = [];
   try {
@@ -96,11 +126,24 @@ async function main(): Promise<void> {
       });
     }
     await core.createNamespace({ body: { metadata: { name: agentNamespace } } });
+    if (fleet) {
+      await core.createNamespace({ body: { metadata: { name: scaleNamespace, labels: { 'chaoscraft.io/chaos-enabled': 'true' } } } });
+      await createScaleFleet(kc, scaleNamespace, fleet);
+    }
     for (const ns of [namespace, preflightNamespace]) await waitForReadyPods(core, ns, 'app=bench', REPLICAS, { timeoutMs: 120_000 });
+    if (fleet) {
+      const started = performance.now();
+      await waitForFleet(core, scaleNamespace, fleet);
+      log(`${fleet} kwok pods Running in ${scaleNamespace} after ${((performance.now() - started) / 1000).toFixed(1)} s more`);
+    }
     const webhookPort = await freePort();
     agent = await startAgentProcess(cluster.kubeconfigPath, [
       `--namespace=${agentNamespace}`,
-      `--watch-namespaces=${namespace},${preflightNamespace}`,
+      `--watch-namespaces=${[namespace, preflightNamespace, ...(fleet ? [scaleNamespace] : [])].join(',')}`,
+      // A run at scale takes every pod of its fleet.
+      '--max-blast-radius-percent=100',
+      `--kube-qps=${RATE_LIMIT.qps}`,
+      `--kube-burst=${RATE_LIMIT.burst}`,
       `--webhook-port=${webhookPort}`,
       '--webhook-bind-address=127.0.0.1',
       `--webhook-cert-dir=${cert.certDir}`,
@@ -117,7 +160,8 @@ async function main(): Promise<void> {
       name: `chaoscraft-bench-${suffix}`,
       port: webhookPort,
       caBundle: cert.caBundle,
-      namespaces: [namespace],
+      // Runs at scale are planned at admission too, as the chart installs the agent.
+      namespaces: [namespace, ...(fleet ? [scaleNamespace] : [])],
       probeNamespace: namespace,
       probeSpec: runSpec(namespace),
     });
@@ -257,20 +301,35 @@ async function main(): Promise<void> {
         `the create call itself: ChaosRun ${median(createWithWebhookMs).toFixed(1)} ms with the webhook, ` +
         `${median(createWithoutMs).toFixed(1)} ms without, ConfigMap ${median(createConfigMapMs).toFixed(1)} ms`,
     );
+    let scaleFigures: ScaleFigure[] = [];
+    if (fleet) {
+      scaleFigures = await measureScales({
+        kubeconfigPath: cluster.kubeconfigPath,
+        namespace: scaleNamespace,
+        fleet,
+        scales: SCALES,
+        paths: SCALE_PATHS,
+        rateLimit: RATE_LIMIT,
+        quietMs: 1_000,
+        repeats: targets => (targets >= 1000 ? 1 : SMALL_SCALE_REPEATS),
+      });
+    }
     process.stdout.write(
       `reactive_floor_ratio=${(floor / base).toFixed(2)} bare_eviction_ratio=${(eviction / base).toFixed(2)} ` +
         `preflight_path_ratio=${(preflight / base).toFixed(2)} preflight_p50_ms=${preflight.toFixed(1)}\n`,
     );
     // Against a bare delete, and against a bare Eviction: the floor of a PDB-respecting kill.
     process.stdout.write(
-      `injection_latency_ratio=${(p50 / base).toFixed(2)} eviction_ratio=${(p50 / eviction).toFixed(2)} p50_ms=${p50.toFixed(1)}\n`,
+      `injection_latency_ratio=${(p50 / base).toFixed(2)} eviction_ratio=${(p50 / eviction).toFixed(2)} p50_ms=${p50.toFixed(1)}` +
+        `${scaleFigures.length ? ` ${scaleFiguresLine(scaleFigures, RATE_LIMIT)}` : ''}\n`,
     );
   } finally {
     for (const stop of stops.reverse()) await stop();
     await agent?.stop();
-    for (const ns of [namespace, preflightNamespace, agentNamespace]) await deleteNamespaceQuietly(core, ns);
+    for (const ns of [namespace, preflightNamespace, agentNamespace, scaleNamespace]) await deleteNamespaceQuietly(core, ns);
     cert.remove();
     await cluster.release();
+    clearTimeout(watchdog);
   }
 }
 

@@ -38,7 +38,10 @@ interface ModeResult {
   mode: string;
   selectionMs: number[];
   dryRunMs: number[];
+  /** Peak RSS (VmHWM) over the agent's life, startup included. */
   rssMb: number;
+  /** RSS (VmRSS) right after the last 5,000-pod dry run completed. */
+  rssAfterMb: number;
 }
 
 /**
@@ -153,7 +156,7 @@ async function measureMode(
           `selection ${selectionMs[run].toFixed(0)} ms, dry run create->Completed ${dryRunMs[run].toFixed(0)} ms`,
       );
     }
-    return { mode, selectionMs, dryRunMs, rssMb: agent.peakRssMb() };
+    return { mode, selectionMs, dryRunMs, rssMb: agent.peakRssMb(), rssAfterMb: agent.rssMb() };
   } finally {
     await agent?.stop();
   }
@@ -168,8 +171,10 @@ async function measureMode(
  *    target selection and blast-radius computation, in the agent process;
  *  - dry run: wall time from creating the ChaosRun to seeing it Completed (informer delivery,
  *    reconcile, selection, the status write, and this benchmark's 50 ms polling).
- * and the agent process's peak RSS (VmHWM from /proc/<pid>/status: startup included).
- * The last line is the fresh-list mode's median selection time and its agent's peak RSS.
+ * and the agent process's peak RSS (VmHWM from /proc/<pid>/status: startup included) and its RSS
+ * (VmRSS) right after its last 5,000-pod run.
+ * The last line is the fresh-list mode's median selection time, its agent's peak RSS and its RSS
+ * after the run.
  */
 async function main(): Promise<void> {
   const cluster = await benchCluster(NODES);
@@ -215,11 +220,15 @@ async function main(): Promise<void> {
     for (const result of results) {
       log(
         `[${result.mode}] selection median ${median(result.selectionMs).toFixed(0)} ms (max ${Math.max(...result.selectionMs).toFixed(0)}), ` +
-          `dry run create->Completed median ${median(result.dryRunMs).toFixed(0)} ms, agent peak RSS ${result.rssMb.toFixed(0)} MB (${RUNTIME})`,
+          `dry run create->Completed median ${median(result.dryRunMs).toFixed(0)} ms, agent peak RSS ${result.rssMb.toFixed(0)} MB, ` +
+          `RSS after the last run ${result.rssAfterMb.toFixed(0)} MB (${RUNTIME})`,
       );
     }
     const headline = results.find(r => r.mode === 'fresh') ?? results[0];
-    process.stdout.write(`selection_ms=${median(headline.selectionMs).toFixed(0)} agent_rss_mb=${headline.rssMb.toFixed(0)}\n`);
+    process.stdout.write(
+      `selection_ms=${median(headline.selectionMs).toFixed(0)} agent_rss_mb=${headline.rssMb.toFixed(0)} ` +
+        `agent_rss_after_run_mb=${headline.rssAfterMb.toFixed(0)}\n`,
+    );
   } finally {
     log('cleaning up');
     if (!cluster.owned) {

@@ -1,5 +1,5 @@
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { CoordinationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
@@ -104,6 +104,8 @@ export interface AgentProcess {
   metricsPort: number;
   /** Peak resident set size of the agent process so far (VmHWM), in MiB. */
   peakRssMb(): number;
+  /** Resident set size of the agent process now (VmRSS), in MiB. */
+  rssMb(): number;
   stop(): Promise<void>;
 }
 
@@ -138,6 +140,12 @@ export async function startAgentProcess(
     { cwd: AGENT_ROOT, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, CHAOSCRAFT_AGENT_RUNTIME: runtime } },
   );
   const lines = createInterface({ input: child.stdout! });
+  // BENCH_AGENT_LOG=<file> keeps the agent's own log lines, to see what it did.
+  if (process.env.BENCH_AGENT_LOG) {
+    const logFile = createWriteStream(process.env.BENCH_AGENT_LOG, { flags: 'a' });
+    lines.on('line', line => logFile.write(`${line}\n`));
+    child.once('exit', () => logFile.end());
+  }
   const metricsPort = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('agent did not start within 60 s')), 60_000);
     child.once('exit', code => reject(new Error(`agent exited with ${code}`)));
@@ -153,6 +161,7 @@ export async function startAgentProcess(
     child,
     metricsPort,
     peakRssMb: () => peakRssMb(child.pid),
+    rssMb: () => procStatusMb(child.pid, 'VmRSS'),
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise(resolve => child.once('exit', resolve));
@@ -173,9 +182,14 @@ export async function metricValue(port: number, name: string): Promise<number | 
 
 /** Peak resident set size (VmHWM) of a process, in MiB; 0 once it is gone. */
 export function peakRssMb(pid: number | undefined): number {
+  return procStatusMb(pid, 'VmHWM');
+}
+
+/** A memory field of /proc/<pid>/status (VmHWM, VmRSS...), in MiB; 0 once the process is gone. */
+export function procStatusMb(pid: number | undefined, field: 'VmHWM' | 'VmRSS'): number {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+    return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) / 1024;
   } catch {
     return 0;
   }

@@ -5,11 +5,14 @@ import {
   DEFAULT_CEILINGS,
   type ChaosCeilings,
 } from '@chaoscraft/backstage-plugin-chaos-common';
+import { type ApiRateLimit, DEFAULT_API_RATE_LIMIT } from '@chaoscraft/backstage-plugin-chaos-node';
 
 /** Everything the controller can be told, with the defaults its flags document (docs/agent.md). */
 export interface ControllerConfig {
   /** Path of a kubeconfig; unset means in-cluster (service account), else the default loading rules. */
   kubeconfig?: string;
+  /** The API client's token bucket (--kube-qps, --kube-burst; default DEFAULT_API_RATE_LIMIT, 50/100). */
+  kubeRateLimit: ApiRateLimit;
   /** The agent's own namespace: protected, and home of the leader Lease. */
   agentNamespace: string;
   /** Namespaces whose ChaosRuns this controller reconciles; empty means all. */
@@ -70,6 +73,7 @@ export function detectAgentNamespace(): string {
 
 export function defaultControllerConfig(): ControllerConfig {
   return {
+    kubeRateLimit: DEFAULT_API_RATE_LIMIT,
     agentNamespace: detectAgentNamespace(),
     watchNamespaces: [],
     protectedNamespaces: [],
@@ -86,7 +90,7 @@ export function defaultControllerConfig(): ControllerConfig {
     heartbeatIntervalMs: 5_000,
     rollbackTimeoutMs: 60_000,
     relistPeriodMs: 300_000,
-    injectionConcurrency: 16,
+    injectionConcurrency: 100,
     injectionTimeoutMs: 30_000,
     webhookHost: '0.0.0.0',
     webhookCertDir: '/etc/chaoscraft/webhook',

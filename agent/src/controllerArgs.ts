@@ -5,11 +5,16 @@ import {
   isValidHostPattern,
   parseDuration,
 } from '@chaoscraft/backstage-plugin-chaos-common';
+import { type ApiRateLimit, validateApiRateLimit } from '@chaoscraft/backstage-plugin-chaos-node';
 import { ControllerConfig, defaultControllerConfig } from './config';
 
 export const CONTROLLER_USAGE = `chaoscraft-agent controller [flags]
 
   --kubeconfig PATH              kubeconfig to use (default: in-cluster service account)
+  --kube-qps N                   API requests a second, client-side token bucket refill
+                                 (default 50; 0 = no client-side limit)
+  --kube-burst N                 API requests sent at once before --kube-qps spacing starts
+                                 (default 100)
   --namespace NS                 the agent's own namespace: protected, holds the Lease
                                  (default: $POD_NAMESPACE or the service account's)
   --watch-namespaces A,B         reconcile ChaosRuns only in these namespaces (default: all)
@@ -28,7 +33,8 @@ export const CONTROLLER_USAGE = `chaoscraft-agent controller [flags]
   --heartbeat-interval DUR       status.heartbeatTime renewal (default 5s)
   --rollback-timeout DUR         wait for node daemons to recover (default 60s)
   --relist-period DUR            informer relist (default 5m)
-  --injection-concurrency N      targets acted on in parallel (default 16)
+  --injection-concurrency N      targets acted on at once, the next started as one is done
+                                 (default 100; --kube-qps and --kube-burst pace the calls)
   --injection-timeout DUR        a progressive step's wait for its targets to be acted on
                                  before its hold starts anyway (default 30s)
   --webhook-port N               serve the ChaosRun mutating webhook that plans runs at
@@ -86,6 +92,14 @@ function hostPatterns(flag: string, value: string | undefined): string[] | undef
   return patterns;
 }
 
+/** --kube-qps and --kube-burst onto a default: the client's token bucket (both roles). */
+export function kubeRateLimit(qps: string | undefined, burst: string | undefined, fallback: ApiRateLimit): ApiRateLimit {
+  return validateApiRateLimit(
+    { qps: qps === undefined ? fallback.qps : Number(qps), burst: burst === undefined ? fallback.burst : Number(burst) },
+    { qps: '--kube-qps', burst: '--kube-burst' },
+  );
+}
+
 /** Parses the `controller` subcommand's flags onto the defaults. */
 export function parseControllerArgs(argv: string[]): ControllerConfig {
   const { values } = parseArgs({
@@ -93,6 +107,8 @@ export function parseControllerArgs(argv: string[]): ControllerConfig {
     strict: true,
     options: {
       kubeconfig: { type: 'string' },
+      'kube-qps': { type: 'string' },
+      'kube-burst': { type: 'string' },
       namespace: { type: 'string' },
       'watch-namespaces': { type: 'string' },
       'protected-namespaces': { type: 'string' },
@@ -131,6 +147,7 @@ export function parseControllerArgs(argv: string[]): ControllerConfig {
     value === undefined ? fallback : parseDuration(value);
   const config: ControllerConfig = {
     kubeconfig: values.kubeconfig ?? defaults.kubeconfig,
+    kubeRateLimit: kubeRateLimit(values['kube-qps'], values['kube-burst'], defaults.kubeRateLimit),
     agentNamespace: values.namespace ?? defaults.agentNamespace,
     watchNamespaces: list(values['watch-namespaces']) ?? defaults.watchNamespaces,
     protectedNamespaces: list(values['protected-namespaces']) ?? defaults.protectedNamespaces,

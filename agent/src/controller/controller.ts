@@ -1,4 +1,4 @@
-import { AppsV1Api, KubeConfig, V1Namespace } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, KubeConfig, V1Namespace } from '@kubernetes/client-node';
 import { isTerminalPhase } from '@chaoscraft/backstage-plugin-chaos-common';
 import type { ControllerConfig } from '../config';
 import { FaultRouter } from '../faults';
@@ -67,7 +67,7 @@ export class ChaosController {
     private readonly options: ControllerOptions = {},
   ) {
     this.log = options.log ?? createLogger(config.logLevel);
-    const kc = options.kubeConfig ?? (this.ownKubeConfig = loadKubeConfig(config.kubeconfig));
+    const kc = options.kubeConfig ?? (this.ownKubeConfig = loadKubeConfig(config.kubeconfig, { rateLimit: config.kubeRateLimit }));
     const clients = makeKubeClients(kc);
     // Probes may never reach the API server: as this agent reaches it, and as pods do.
     const apiServerHosts = [new URL(kc.getCurrentCluster()?.server ?? 'https://kubernetes.default.svc').hostname, ...inClusterApiServerHosts()];
@@ -76,7 +76,10 @@ export class ChaosController {
       () => this.allRuns().map(run => run.status?.phase),
       () => this.allRuns(),
     );
-    this.events = new EventRecorder(clients.core, this.log, config.identity);
+    // Events have a client and a token bucket of their own (as controller-runtime's recorder):
+    // a large run's one Event per target must never queue its evictions behind them.
+    const eventsClient = kc instanceof KeepAliveKubeConfig ? kc.withOwnRateLimit().makeApiClient(CoreV1Api) : clients.core;
+    this.events = new EventRecorder(eventsClient, this.log, config.identity);
 
     this.namespaces = new ResilientInformer<V1Namespace>({
       kc,

@@ -15,7 +15,7 @@ export interface RunTiming {
   heartbeatIntervalMs: number;
   /** How long RollingBack waits for node daemons to report their records Recovered. */
   rollbackTimeoutMs: number;
-  /** Targets acted on in parallel; the abort flag is checked between batches. */
+  /** Targets in flight at most (a sliding window); a stop request is checked before each new one. */
   injectionConcurrency: number;
   /** How long a progressive step waits for its targets to be acted on before its hold starts anyway. */
   injectionTimeoutMs: number;

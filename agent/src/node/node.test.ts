@@ -248,4 +248,12 @@ describe('parseNodeDaemonArgs', () => {
       /crictl or static/,
     );
   });
+
+  it('reads the client rate limit, either flag alone over the 50/100 default', () => {
+    expect(parseNodeDaemonArgs(['--kube-qps', '20', '--kube-burst=30'], {}).kubeRateLimit).toEqual({ qps: 20, burst: 30 });
+    expect(parseNodeDaemonArgs(['--kube-burst=30'], {}).kubeRateLimit).toEqual({ qps: 50, burst: 30 });
+    expect(parseNodeDaemonArgs([], {}).kubeRateLimit).toBeUndefined();
+    expect(() => parseNodeDaemonArgs(['--kube-qps', 'x'], {})).toThrow(/--kube-qps/);
+    expect(() => parseNodeDaemonArgs(['--kube-burst', '0'], {})).toThrow(/--kube-burst/);
+  });
 });

@@ -1,7 +1,8 @@
 import { parseDuration } from '@chaoscraft/backstage-plugin-chaos-common';
 import pino, { Logger } from 'pino';
 import { detectNetem, runCommand } from '../faults/network';
-import { loadKubeConfig } from '@chaoscraft/backstage-plugin-chaos-node';
+import { type ApiRateLimit, DEFAULT_API_RATE_LIMIT, loadKubeConfig } from '@chaoscraft/backstage-plugin-chaos-node';
+import { kubeRateLimit } from '../controllerArgs';
 import { Ledger } from './Ledger';
 import {
   CrictlNetnsResolver,
@@ -20,6 +21,8 @@ export interface NodeDaemonOptions {
   namespace?: string;
   /** Path of a kubeconfig; default in-cluster, then KUBECONFIG / ~/.kube/config. */
   kubeconfig?: string;
+  /** The API client's token bucket (--kube-qps, --kube-burst). Default DEFAULT_API_RATE_LIMIT (50/100). */
+  kubeRateLimit?: ApiRateLimit;
   /** The ledger file, on a hostPath. */
   ledger?: string;
   /** Dead-man's switch timeout. Default 30 s. */
@@ -50,6 +53,10 @@ export const NODE_USAGE = `chaoscraft-agent node [flags]
   --namespace NS             the agent's namespace, for this node's daemon Lease
                              (default: env POD_NAMESPACE, else ${DEFAULT_AGENT_NAMESPACE})
   --kubeconfig PATH          default: in-cluster service account, then KUBECONFIG
+  --kube-qps N               API requests a second, client-side token bucket refill
+                             (default ${DEFAULT_API_RATE_LIMIT.qps}; 0 = no client-side limit)
+  --kube-burst N             API requests sent at once before --kube-qps spacing starts
+                             (default ${DEFAULT_API_RATE_LIMIT.burst})
   --ledger PATH              hostPath ledger file (default ${DEFAULT_LEDGER_PATH})
   --heartbeat-timeout DUR    dead-man's switch, e.g. 30s (default 30s)
   --check-interval DUR       re-check period (default 1s)
@@ -95,6 +102,12 @@ export function parseNodeDaemonArgs(
         break;
       case '--kubeconfig':
         options.kubeconfig = value();
+        break;
+      case '--kube-qps':
+        options.kubeRateLimit = kubeRateLimit(value(), undefined, options.kubeRateLimit ?? DEFAULT_API_RATE_LIMIT);
+        break;
+      case '--kube-burst':
+        options.kubeRateLimit = kubeRateLimit(undefined, value(), options.kubeRateLimit ?? DEFAULT_API_RATE_LIMIT);
         break;
       case '--ledger':
         options.ledger = value();
@@ -168,7 +181,7 @@ export async function runNodeDaemon(
   const logger = (options.logger ?? pino({ name: 'chaoscraft-node' })).child({
     node: nodeName,
   });
-  const kc = loadKubeConfig(options.kubeconfig);
+  const kc = loadKubeConfig(options.kubeconfig, { rateLimit: options.kubeRateLimit ?? DEFAULT_API_RATE_LIMIT });
   let resolver: NetnsResolver;
   if (options.netnsResolver === 'static') {
     if (!options.netnsMap) {

@@ -2,11 +2,13 @@
  * The node-side kit that every process talking to a cluster shares: the agent's controller and
  * node daemon, and the backend's cluster access. The ChaosRun resource and its one client, API
  * error codes, the one resilient informer, the one per-key work queue, the one status writer
- * and record transition, and connection reuse.
+ * and record transition, connection reuse and the client-side rate limit.
  *
  * @packageDocumentation
  */
 export { KeepAliveKubeConfig, loadKubeConfig } from './kube/kubeConfig';
+export { ApiThrottle, DEFAULT_API_RATE_LIMIT, validateApiRateLimit } from './kube/apiRateLimit';
+export type { ApiRateLimit } from './kube/apiRateLimit';
 export { apiErrorBody, apiErrorCode, describeApiError, isConflict, isNotFound } from './kube/apiErrors';
 export {
   CHAOS_FINALIZER,

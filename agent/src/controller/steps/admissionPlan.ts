@@ -5,7 +5,7 @@ import { isEligible } from '../../selection/candidates';
 import type { FaultOutcome } from '../../faults';
 import { runKey, appendTargetEvent, nowIso, setCondition, transitionRecord } from '@chaoscraft/backstage-plugin-chaos-node';
 import type { RunContext } from '../pipeline';
-import { applyOne, reportOutcome } from './injectTargets';
+import { actOnTargets, reportOutcome } from './injectTargets';
 import { hasFinalizer, runReference, stopRequest, touch, writeFirstPlan } from './runFacts';
 
 /**
@@ -66,12 +66,13 @@ export async function injectAdmissionPlan(context: RunContext, plan: AdmissionPl
   }
   const pending = records.filter(record => present.has(record.uid!));
   const outcomes = new Map<TargetRecord, FaultOutcome>();
-  for (let start = 0; start < pending.length; start += deps.timing.injectionConcurrency) {
-    if (start > 0 && stopRequest(deps.latest(runKey(context.run)))) break;
-    const batch = pending.slice(start, start + deps.timing.injectionConcurrency);
-    const results = await Promise.all(batch.map(record => applyOne(context, record)));
-    batch.forEach((record, i) => outcomes.set(record, results[i]));
-  }
+  const key = runKey(context.run);
+  await actOnTargets(
+    context,
+    pending,
+    () => Boolean(stopRequest(deps.latest(key))),
+    (record, outcome) => outcomes.set(record, outcome),
+  );
   for (const record of records) {
     const outcome = outcomes.get(record);
     if (outcome) transitionRecord(record, outcome.phase, outcome.reason, outcome.message);

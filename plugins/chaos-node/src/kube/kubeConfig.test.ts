@@ -1,7 +1,8 @@
 /**
  * KeepAliveKubeConfig against the sandbox's API server, through a relay that counts the TCP
  * connections the server accepts: sequential calls share one connection, another user gets a
- * pool of its own, and an exec-plugin user is never shared.
+ * pool of its own, and an exec-plugin user is never shared. With a rate limit, real API calls
+ * wait for the bucket's tokens, and a sibling with its own bucket does not.
  */
 import { CoreV1Api, KubeConfig, RequestContext } from '@kubernetes/client-node';
 import { ConnectionCounter, sandboxKubeconfigPath, startConnectionCounter } from '@chaoscraft/test-sandbox';
@@ -89,5 +90,22 @@ describe('KeepAliveKubeConfig on the sandbox', () => {
     expect((await core.readNamespace({ name: 'default' })).metadata?.name).toBe('default');
     await core.readNamespace({ name: 'default' });
     expect(relay.connections).toBe(2);
+  });
+
+  it('spaces API calls beyond the burst 1/qps apart, and a sibling has a bucket of its own', async () => {
+    const kc = loadKubeConfig(relay.kubeconfigPath, { rateLimit: { qps: 10, burst: 2 } });
+    configs.push(kc);
+    const core = kc.makeApiClient(CoreV1Api);
+    // The bucket starts full: the burst goes at once; the next 5 calls need 5 tokens at 10/s.
+    const started = performance.now();
+    await Promise.all(Array.from({ length: 7 }, () => core.readNamespace({ name: 'default' })));
+    const elapsed = performance.now() - started;
+    expect(elapsed).toBeGreaterThanOrEqual(450);
+    expect(kc.throttle!.stats().waits).toBe(5);
+    // The sibling shares the connections but not the (now empty) bucket: its burst goes at once.
+    const sibling = kc.withOwnRateLimit();
+    await Promise.all(Array.from({ length: 2 }, () => sibling.makeApiClient(CoreV1Api).readNamespace({ name: 'default' })));
+    expect(sibling.throttle!.stats().waits).toBe(0);
+    expect(await dispatcherOf(sibling)).toBe(await dispatcherOf(kc));
   });
 });

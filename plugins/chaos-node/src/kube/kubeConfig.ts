@@ -1,4 +1,5 @@
 import { KubeConfig, RequestContext } from '@kubernetes/client-node';
+import { ApiRateLimit, ApiThrottle } from './apiRateLimit';
 
 type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
 
@@ -16,13 +17,50 @@ type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
  * user and certificate (inline data, or file paths). Bearer tokens, the in-cluster service
  * account's included, travel in a header set per call, so they rotate freely. A user with an
  * `exec` credential plugin is not shared: the plugin may hand out a new client certificate
- * that the key cannot see. Watches are unaffected: they go through `applyToFetchOptions`, and
- * each holds its own long-lived connection anyway.
+ * that the key cannot see.
+ *
+ * With a rate limit, it is also the client's throttle (client-go's QPS and Burst): every request
+ * of the typed API clients made from it (`makeApiClient`), and every request that takes its
+ * options from `applyToHTTPSOptions` (the agent's paged pod list), first waits for a token of
+ * one shared bucket; so does the start of each watch (client-node's Watch authenticates through
+ * `applySecurityAuthentication` too), as in client-go. `@kubernetes/client-node` has no limiter
+ * of its own.
  */
 export class KeepAliveKubeConfig extends KubeConfig {
-  private readonly dispatchers = new Map<string, Dispatcher>();
+  private dispatchers = new Map<string, Dispatcher>();
+  /** The request throttle; none without a rate limit. */
+  readonly throttle: ApiThrottle | undefined;
+
+  constructor(options: { rateLimit?: ApiRateLimit } = {}) {
+    super();
+    this.throttle = options.rateLimit ? new ApiThrottle(options.rateLimit) : undefined;
+  }
+
+  /**
+   * The same cluster and credentials over the same connections, with a token bucket of its own
+   * (`rateLimit`, default this one's limit): for traffic that must never queue behind this
+   * client's, nor hold it up (the agent's Kubernetes Events, as controller-runtime's recorder
+   * has its own client).
+   */
+  withOwnRateLimit(rateLimit: ApiRateLimit | undefined = this.throttle?.limit): KeepAliveKubeConfig {
+    const sibling = new KeepAliveKubeConfig({ rateLimit });
+    sibling.loadFromOptions({
+      clusters: this.clusters,
+      contexts: this.contexts,
+      users: this.users,
+      currentContext: this.currentContext,
+    });
+    sibling.dispatchers = this.dispatchers;
+    return sibling;
+  }
+
+  override async applyToHTTPSOptions(opts: Parameters<KubeConfig['applyToHTTPSOptions']>[0]): Promise<void> {
+    await this.throttle?.take();
+    await super.applyToHTTPSOptions(opts);
+  }
 
   override async applySecurityAuthentication(context: RequestContext): Promise<void> {
+    await this.throttle?.take();
     await super.applySecurityAuthentication(context);
     const fresh = context.getDispatcher();
     if (!fresh || this.getCurrentUser()?.exec) return;
@@ -63,8 +101,8 @@ export class KeepAliveKubeConfig extends KubeConfig {
 }
 
 /** The agent's KubeConfig: a file, the in-cluster service account, or the default lookup. */
-export function loadKubeConfig(path: string | undefined): KeepAliveKubeConfig {
-  const kc = new KeepAliveKubeConfig();
+export function loadKubeConfig(path: string | undefined, options: { rateLimit?: ApiRateLimit } = {}): KeepAliveKubeConfig {
+  const kc = new KeepAliveKubeConfig(options);
   if (path) kc.loadFromFile(path);
   else if (process.env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
   else kc.loadFromDefault();
