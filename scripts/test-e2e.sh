@@ -7,7 +7,9 @@
 #      test-results/e2e/;
 #   2. with the sandbox's real node, every fault the Chaos tab offers, through the backend's API
 #      (e2e/everyFault.test.ts): each must end Completed or Aborted for a real reason, never
-#      Failed for a missing component; it prints a table of fault → final phase and reason.
+#      Failed for a missing component; it prints a table of fault → final phase and reason, and
+#      the figures it measured in the targeted pod from this host while each fault held
+#      (bandwidth, loss, cpu-stress, memory-stress against what was asked; each in a band).
 # Stops the stack it started, and prints `make dev`'s start time.
 #
 # Ports: the app on E2E_APP_PORT (3000) and the backend on E2E_BACKEND_PORT (7007); set both to

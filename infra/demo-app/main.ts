@@ -6,6 +6,7 @@
  *   GET /ready     200 while serving, 503 once SIGTERM arrived (the pod is leaving)
  *   GET /metrics   demo_requests_total{code}, demo_request_duration_seconds, process metrics
  *   GET /peer?url= fetches another pod's URL from inside this pod (pod-to-pod reachability)
+ *   GET /bytes?n=  streams n bytes (1..1e9) out of the pod: a throughput probe for a bandwidth fault
  *
  * On SIGTERM it logs the signal (so a test can observe the grace period from inside the
  * container), reports not ready, keeps serving for DEMO_DRAIN_SECONDS (default 2), then exits 0.
@@ -57,6 +58,24 @@ async function fetchPeer(url: string): Promise<{ status: number; body: string }>
   return { status: response.status, body: await response.text() };
 }
 
+const MAX_BYTES = 1e9;
+const CHUNK = Buffer.alloc(64 * 1024, 'x');
+
+/** Writes n bytes of CHUNK, waiting for 'drain' when the socket's buffer is full. */
+async function streamBytes(res: http.ServerResponse, n: number): Promise<void> {
+  res.setHeader('content-type', 'application/octet-stream');
+  res.setHeader('content-length', String(n));
+  for (let left = n; left > 0 && !res.destroyed; left -= CHUNK.length) {
+    if (!res.write(left >= CHUNK.length ? CHUNK : CHUNK.subarray(0, left))) {
+      await new Promise(resolve => {
+        res.once('drain', resolve);
+        res.once('close', resolve);
+      });
+    }
+  }
+  res.end();
+}
+
 const server = http.createServer(async (req, res) => {
   const url = new URL(req.url ?? '/', 'http://localhost');
   if (url.pathname === '/metrics') {
@@ -84,6 +103,16 @@ const server = http.createServer(async (req, res) => {
       res.statusCode = 502;
       res.end(`${(error as Error).message}\n`);
     }
+    return;
+  }
+  if (url.pathname === '/bytes') {
+    const n = Number(url.searchParams.get('n'));
+    if (!Number.isInteger(n) || n < 1 || n > MAX_BYTES) {
+      res.statusCode = 400;
+      res.end(`query parameter n must be an integer in [1, ${MAX_BYTES}]\n`);
+      return;
+    }
+    await streamBytes(res, n);
     return;
   }
   if (url.pathname !== '/') {
