@@ -37,7 +37,10 @@ let browser: Browser;
 let page: Page;
 
 async function shot(name: string): Promise<void> {
-  await page.screenshot({ path: path.join(OUT, `live-${name}.png`), fullPage: true });
+  await page.screenshot({
+    path: path.join(OUT, `live-${name}.png`),
+    fullPage: true,
+  });
 }
 
 /**
@@ -47,8 +50,15 @@ async function shot(name: string): Promise<void> {
 async function missingForNetworkFaults(): Promise<string | false> {
   const missing: string[] = [];
   if (!PROMETHEUS) {
-    missing.push('E2E_PROMETHEUS_URL is not set (no demo Prometheus in make dev)');
-  } else if (!(await fetch(`${PROMETHEUS}/-/ready`).then(r => r.ok, () => false))) {
+    missing.push(
+      'E2E_PROMETHEUS_URL is not set (no demo Prometheus in make dev)',
+    );
+  } else if (
+    !(await fetch(`${PROMETHEUS}/-/ready`).then(
+      r => r.ok,
+      () => false,
+    ))
+  ) {
     missing.push(`the demo Prometheus at ${PROMETHEUS} does not answer`);
   }
   try {
@@ -56,14 +66,24 @@ async function missingForNetworkFaults(): Promise<string | false> {
     kc.loadFromFile(process.env.E2E_KUBECONFIG!);
     const lease = await kc
       .makeApiClient(CoordinationV1Api)
-      .readNamespacedLease({ namespace: 'chaoscraft-system', name: `chaoscraft-node-${REAL_NODE}` });
+      .readNamespacedLease({
+        namespace: 'chaoscraft-system',
+        name: `chaoscraft-node-${REAL_NODE}`,
+      });
     const renewed = Date.parse(String(lease.spec?.renewTime ?? ''));
     const ttl = (lease.spec?.leaseDurationSeconds ?? 0) * 1000;
-    if (!(Date.now() - renewed < ttl)) missing.push(`the node daemon's Lease on ${REAL_NODE} is stale`);
+    if (!(Date.now() - renewed < ttl))
+      missing.push(`the node daemon's Lease on ${REAL_NODE} is stale`);
   } catch {
-    missing.push(`no node daemon on ${REAL_NODE} (no Lease chaoscraft-node-${REAL_NODE} in chaoscraft-system)`);
+    missing.push(
+      `no node daemon on ${REAL_NODE} (no Lease chaoscraft-node-${REAL_NODE} in chaoscraft-system)`,
+    );
   }
-  return missing.length ? `needs part 1 of issue 14 (make dev with the node daemon and Prometheus): ${missing.join('; ')}` : false;
+  return missing.length
+    ? `needs part 1 of issue 14 (make dev with the node daemon and Prometheus): ${missing.join(
+        '; ',
+      )}`
+    : false;
 }
 
 /**
@@ -89,9 +109,15 @@ async function notification(title: string): Promise<Locator> {
     .getByText(title.slice(0, 50))
     .first()
     .waitFor({ timeout: 15_000 })
-    .then(() => true, () => false);
+    .then(
+      () => true,
+      () => false,
+    );
   // eslint-disable-next-line no-console
-  if (!toast) console.log(`live story: no toast seen for "${title}"; checking the notifications page`);
+  if (!toast)
+    console.log(
+      `live story: no toast seen for "${title}"; checking the notifications page`,
+    );
   const row = page.getByRole('row').filter({ hasText: title });
   await visit(`${APP}/notifications`, row);
   return row;
@@ -102,7 +128,10 @@ async function overviewScore(): Promise<{ value: number; raisers: string }> {
   const score = page.getByTestId('resilience-score');
   await visit(CHECKOUT, score);
   const raisers = page.getByRole('list', { name: 'What raises it' });
-  return { value: Number(await score.textContent()), raisers: (await raisers.count()) ? ((await raisers.textContent()) ?? '') : '' };
+  return {
+    value: Number(await score.textContent()),
+    raisers: (await raisers.count()) ? (await raisers.textContent()) ?? '' : '',
+  };
 }
 
 /**
@@ -110,34 +139,62 @@ async function overviewScore(): Promise<{ value: number; raisers: string }> {
  * in full yet), and leaves it where it was otherwise (a stack where it already passed this month):
  * either way it is no longer a raiser. Holds whatever ran on this stack before.
  */
-function assertRaised(before: { value: number; raisers: string }, after: { value: number; raisers: string }, fault: string): void {
+function assertRaised(
+  before: { value: number; raisers: string },
+  after: { value: number; raisers: string },
+  fault: string,
+): void {
   if (before.raisers.includes(fault)) {
-    assert.ok(after.value > before.value, `${fault} was a raiser; the score went from ${before.value} to ${after.value}`);
+    assert.ok(
+      after.value > before.value,
+      `${fault} was a raiser; the score went from ${before.value} to ${after.value}`,
+    );
   } else {
-    assert.ok(after.value >= before.value, `${fault} had passed already; the score went from ${before.value} to ${after.value}`);
+    assert.ok(
+      after.value >= before.value,
+      `${fault} had passed already; the score went from ${before.value} to ${after.value}`,
+    );
   }
-  assert.ok(!after.raisers.includes(fault), `${fault} passed just now, yet the card still lists it: ${after.raisers}`);
+  assert.ok(
+    !after.raisers.includes(fault),
+    `${fault} passed just now, yet the card still lists it: ${after.raisers}`,
+  );
 }
 
 async function openChaosTab(): Promise<void> {
-  await visit(`${CHECKOUT}/chaos`, page.getByRole('button', { name: 'New experiment' }));
+  await visit(
+    `${CHECKOUT}/chaos`,
+    page.getByRole('button', { name: 'New experiment' }),
+  );
   await page.waitForFunction(() => {
-    const button = [...document.querySelectorAll('button')].find(b => b.textContent === 'New experiment');
+    const button = [...document.querySelectorAll('button')].find(
+      b => b.textContent === 'New experiment',
+    );
     return button && !button.disabled;
   });
 }
 
 /** Picks an option of a select in the form (MUI draws it as a button opening a listbox). */
-async function choose(scope: Locator, label: string, option: string): Promise<void> {
+async function choose(
+  scope: Locator,
+  label: string,
+  option: string,
+): Promise<void> {
   await scope.getByLabel(label, { exact: true }).click();
   await page.getByRole('option', { name: option, exact: true }).click();
 }
 
-async function fill(scope: Locator, label: string, value: string): Promise<void> {
+async function fill(
+  scope: Locator,
+  label: string,
+  value: string,
+): Promise<void> {
   await scope.getByLabel(label, { exact: true }).fill(value);
 }
 
-type Probe = { type: 'promql'; query: string; threshold: string } | { type: 'k8s'; deployment: string; ratio: string };
+type Probe =
+  | { type: 'promql'; query: string; threshold: string }
+  | { type: 'k8s'; deployment: string; ratio: string };
 
 /** Creates an experiment through the form: one fault, one probe checked every 2 s. */
 async function createExperiment(options: {
@@ -160,7 +217,8 @@ async function createExperiment(options: {
   }
   const fault = form.getByRole('group', { name: 'Fault 1' });
   if (options.fault !== 'pod-kill') await choose(fault, 'Fault', options.fault);
-  for (const [label, value] of Object.entries(options.faultFields ?? {})) await fill(fault, label, value);
+  for (const [label, value] of Object.entries(options.faultFields ?? {}))
+    await fill(fault, label, value);
 
   await form.getByRole('button', { name: 'Add probe' }).click();
   const probe = form.getByRole('group', { name: 'Probe 1' });
@@ -175,7 +233,8 @@ async function createExperiment(options: {
     await fill(probe, 'Min available ratio (0-1)', options.probe.ratio);
   }
   await fill(form, 'Check every', '2s');
-  if (options.failureThreshold) await fill(form, 'Abort after failed checks', options.failureThreshold);
+  if (options.failureThreshold)
+    await fill(form, 'Abort after failed checks', options.failureThreshold);
   if (options.screenshot) await shot(options.screenshot);
   await page.getByRole('dialog').getByRole('button', { name: 'Save' }).click();
   await page.getByRole('cell', { name: options.name, exact: true }).waitFor();
@@ -183,16 +242,24 @@ async function createExperiment(options: {
 
 /** Opens the preview of an experiment: its dry run, followed to the end. */
 async function preview(name: string): Promise<Locator> {
-  const row = page.getByRole('row').filter({ has: page.getByRole('cell', { name, exact: true }) });
+  const row = page
+    .getByRole('row')
+    .filter({ has: page.getByRole('cell', { name, exact: true }) });
   await row.getByRole('button', { name: 'Run', exact: true }).click();
   const dialog = page.getByRole('dialog', { name: `Run ${name}?` });
-  await dialog.getByTestId('preview-phase').filter({ hasText: /Completed|Failed|Aborted/ }).waitFor({ timeout: 120_000 });
+  await dialog
+    .getByTestId('preview-phase')
+    .filter({ hasText: /Completed|Failed|Aborted/ })
+    .waitFor({ timeout: 120_000 });
   return dialog;
 }
 
 /** The number of samples the run page's chart of a probe shows. */
 async function samplesShown(probe: string): Promise<number> {
-  const caption = await page.getByRole('figure', { name: `Samples of probe ${probe}` }).locator('figcaption').textContent();
+  const caption = await page
+    .getByRole('figure', { name: `Samples of probe ${probe}` })
+    .locator('figcaption')
+    .textContent();
   return Number(/(\d+) samples?/.exec(caption ?? '')?.[1] ?? 0);
 }
 
@@ -200,11 +267,18 @@ async function samplesShown(probe: string): Promise<number> {
  * Watches the chart of `probe` grow at least `times` times while the page is not reloaded (a
  * marker set on the window survives only without a reload), then waits for the run's end.
  */
-async function watchChartGrowLive(probe: string, times: number, shotName: string): Promise<number[]> {
+async function watchChartGrowLive(
+  probe: string,
+  times: number,
+  shotName: string,
+): Promise<number[]> {
   await page.evaluate(() => {
-    (window as unknown as { chaosLiveMarker: string }).chaosLiveMarker = 'still the same page';
+    (window as unknown as { chaosLiveMarker: string }).chaosLiveMarker =
+      'still the same page';
   });
-  await page.getByRole('figure', { name: `Samples of probe ${probe}` }).waitFor({ timeout: 120_000 });
+  await page
+    .getByRole('figure', { name: `Samples of probe ${probe}` })
+    .waitFor({ timeout: 120_000 });
   const seen: number[] = [await samplesShown(probe)];
   const deadline = Date.now() + 120_000;
   while (seen.length <= times && Date.now() < deadline) {
@@ -215,8 +289,18 @@ async function watchChartGrowLive(probe: string, times: number, shotName: string
     }
     await page.waitForTimeout(250);
   }
-  assert.ok(seen.length > times, `the chart grew ${seen.length - 1} times without a reload: ${seen.join(' → ')}`);
-  assert.equal(await page.evaluate(() => (window as unknown as { chaosLiveMarker?: string }).chaosLiveMarker), 'still the same page');
+  assert.ok(
+    seen.length > times,
+    `the chart grew ${seen.length - 1} times without a reload: ${seen.join(
+      ' → ',
+    )}`,
+  );
+  assert.equal(
+    await page.evaluate(
+      () => (window as unknown as { chaosLiveMarker?: string }).chaosLiveMarker,
+    ),
+    'still the same page',
+  );
   return seen;
 }
 
@@ -234,61 +318,112 @@ test('the live Chaos tab, end to end', async t => {
 
   const needsPart1 = await missingForNetworkFaults();
   // eslint-disable-next-line no-console
-  console.log(needsPart1 ? `live story: the bandwidth and loss steps are skipped: ${needsPart1}` : 'live story: node daemon and Prometheus are up');
+  console.log(
+    needsPart1
+      ? `live story: the bandwidth and loss steps are skipped: ${needsPart1}`
+      : 'live story: node daemon and Prometheus are up',
+  );
 
   let score = { value: 0, raisers: '' };
-  await step('signs in as guest and reads the resilience score on checkout\'s overview card', async () => {
-    score = await overviewScore();
-    await shot('1-overview-score');
-  });
+  await step(
+    "signs in as guest and reads the resilience score on checkout's overview card",
+    async () => {
+      score = await overviewScore();
+      await shot('1-overview-score');
+    },
+  );
 
   // --- Story 1: a pod kill with a Kubernetes probe (the sandbox and the agent controller) --------
   const kill = `kill-live-${suffix}`;
-  await step('creates through the form a pod kill with a Kubernetes probe', async () => {
-    await openChaosTab();
-    await createExperiment({
-      name: kill,
-      duration: '20s',
-      fault: 'pod-kill',
-      probe: { type: 'k8s', deployment: 'checkout', ratio: '0.5' },
-      screenshot: '2-form',
-    });
-  });
+  await step(
+    'creates through the form a pod kill with a Kubernetes probe',
+    async () => {
+      await openChaosTab();
+      await createExperiment({
+        name: kill,
+        duration: '20s',
+        fault: 'pod-kill',
+        probe: { type: 'k8s', deployment: 'checkout', ratio: '0.5' },
+        screenshot: '2-form',
+      });
+    },
+  );
 
-  await step('previews it: the pods a run would hit, the blast radius against the ceiling, who depends on checkout', async () => {
-    const dialog = await preview(kill);
-    assert.equal(await dialog.getByTestId('preview-phase').textContent(), 'Completed');
-    assert.match((await dialog.getByTestId('blast-radius').textContent()) ?? '', /^1 of 10 pods \(10%\) · limit 50%$/);
-    assert.match((await dialog.getByTestId('blast-radius-ceiling').textContent()) ?? '', /at most 50% for this entity/);
-    const targets = dialog.getByRole('table', { name: 'Targets' }).locator('tbody tr');
-    assert.equal(await targets.count(), 1);
-    assert.match((await targets.first().textContent()) ?? '', /^checkout-.*pod-killSkipped/);
-    const dependents = dialog.getByRole('table', { name: 'Dependents' });
-    await dependents.waitFor();
-    const rows = await dependents.locator('tbody tr').allTextContents();
-    assert.deepEqual(rows, ['order-historydirectlyteam-orders', 'storefrontconsumes checkout-apiteam-web']);
-    await shot('3-preview');
-    await dialog.getByRole('button', { name: 'Run now' }).click();
-  });
+  await step(
+    'previews it: the pods a run would hit, the blast radius against the ceiling, who depends on checkout',
+    async () => {
+      const dialog = await preview(kill);
+      assert.equal(
+        await dialog.getByTestId('preview-phase').textContent(),
+        'Completed',
+      );
+      assert.match(
+        (await dialog.getByTestId('blast-radius').textContent()) ?? '',
+        /^1 of 10 pods \(10%\) · limit 50%$/,
+      );
+      assert.match(
+        (await dialog.getByTestId('blast-radius-ceiling').textContent()) ?? '',
+        /at most 50% for this entity/,
+      );
+      const targets = dialog
+        .getByRole('table', { name: 'Targets' })
+        .locator('tbody tr');
+      assert.equal(await targets.count(), 1);
+      assert.match(
+        (await targets.first().textContent()) ?? '',
+        /^checkout-.*pod-killSkipped/,
+      );
+      const dependents = dialog.getByRole('table', { name: 'Dependents' });
+      await dependents.waitFor();
+      const rows = await dependents.locator('tbody tr').allTextContents();
+      assert.deepEqual(rows, [
+        'order-historydirectlyteam-orders',
+        'storefrontconsumes checkout-apiteam-web',
+      ]);
+      await shot('3-preview');
+      await dialog.getByRole('button', { name: 'Run now' }).click();
+    },
+  );
 
-  await step('follows the run live: the probe chart grows without a reload, pushed by signals', async () => {
-    await page.getByRole('heading', { name: `Run of ${kill}` }).waitFor();
-    assert.match((await page.getByTestId('run-live').textContent()) ?? '', /changes are pushed/);
-    await watchChartGrowLive('available', 3, '4-run-live');
-  });
+  await step(
+    'follows the run live: the probe chart grows without a reload, pushed by signals',
+    async () => {
+      await page.getByRole('heading', { name: `Run of ${kill}` }).waitFor();
+      assert.match(
+        (await page.getByTestId('run-live').textContent()) ?? '',
+        /changes are pushed/,
+      );
+      await watchChartGrowLive('available', 3, '4-run-live');
+    },
+  );
 
   await step('sees it complete with the probe passed', async () => {
-    await page.getByTestId('run-phase').filter({ hasText: 'Completed' }).waitFor({ timeout: 120_000 });
-    assert.match((await page.getByTestId('run-verdict').textContent()) ?? '', /^Passed/);
+    await page
+      .getByTestId('run-phase')
+      .filter({ hasText: 'Completed' })
+      .waitFor({ timeout: 120_000 });
+    assert.match(
+      (await page.getByTestId('run-verdict').textContent()) ?? '',
+      /^Passed/,
+    );
     await shot('5-run-completed');
   });
 
-  await step('receives the end-of-run notification, with verdict, blast radius and a link to the run', async () => {
-    const row = await notification(`Chaos run Passed: ${kill} on checkout`);
-    assert.match((await row.textContent()) ?? '', /Blast radius: 1 of 10 pods \(10%, limit 50%\)/);
-    assert.match((await row.getByRole('link').first().getAttribute('href')) ?? '', /\/catalog\/default\/component\/checkout\/chaos\?run=/);
-    await shot('7-notifications');
-  });
+  await step(
+    'receives the end-of-run notification, with verdict, blast radius and a link to the run',
+    async () => {
+      const row = await notification(`Chaos run Passed: ${kill} on checkout`);
+      assert.match(
+        (await row.textContent()) ?? '',
+        /Blast radius: 1 of 10 pods \(10%, limit 50%\)/,
+      );
+      assert.match(
+        (await row.getByRole('link').first().getAttribute('href')) ?? '',
+        /\/catalog\/default\/component\/checkout\/chaos\?run=/,
+      );
+      await shot('7-notifications');
+    },
+  );
 
   await step('sees the score on the overview card rise', async () => {
     const after = await overviewScore();
@@ -300,67 +435,119 @@ test('the live Chaos tab, end to end', async t => {
   // --- Story 2: a bandwidth limit with a PromQL probe on the error rate (part 1) -----------------
   step = storySteps(t, shot);
   const squeeze = `squeeze-${suffix}`;
-  await step('creates through the form a bandwidth experiment with a PromQL probe on the error rate', async () => {
-    await openChaosTab();
-    await createExperiment({
-      name: squeeze,
-      duration: '20s',
-      fault: 'network-bandwidth',
-      faultFields: { 'Bandwidth (kbit/s)': '1000' },
-      probe: { type: 'promql', query: ERROR_RATE, threshold: '0.05' },
-      screenshot: '9-form-bandwidth',
-    });
-  }, needsPart1);
+  await step(
+    'creates through the form a bandwidth experiment with a PromQL probe on the error rate',
+    async () => {
+      await openChaosTab();
+      await createExperiment({
+        name: squeeze,
+        duration: '20s',
+        fault: 'network-bandwidth',
+        faultFields: { 'Bandwidth (kbit/s)': '1000' },
+        probe: { type: 'promql', query: ERROR_RATE, threshold: '0.05' },
+        screenshot: '9-form-bandwidth',
+      });
+    },
+    needsPart1,
+  );
 
-  await step('previews it: one pod on the real node, Skipped', async () => {
-    const dialog = await preview(squeeze);
-    assert.equal(await dialog.getByTestId('preview-phase').textContent(), 'Completed');
-    const target = (await dialog.getByRole('table', { name: 'Targets' }).locator('tbody tr').allTextContents()).join('\n');
-    assert.match(target, new RegExp(`^checkout-.*${REAL_NODE}network-bandwidthSkipped`));
-    await shot('10-preview-bandwidth');
-    await dialog.getByRole('button', { name: 'Run now' }).click();
-  }, needsPart1);
+  await step(
+    'previews it: one pod on the real node, Skipped',
+    async () => {
+      const dialog = await preview(squeeze);
+      assert.equal(
+        await dialog.getByTestId('preview-phase').textContent(),
+        'Completed',
+      );
+      const target = (
+        await dialog
+          .getByRole('table', { name: 'Targets' })
+          .locator('tbody tr')
+          .allTextContents()
+      ).join('\n');
+      assert.match(
+        target,
+        new RegExp(`^checkout-.*${REAL_NODE}network-bandwidthSkipped`),
+      );
+      await shot('10-preview-bandwidth');
+      await dialog.getByRole('button', { name: 'Run now' }).click();
+    },
+    needsPart1,
+  );
 
-  await step('sees the target Injected on the real node, and the error-rate chart grow live', async () => {
-    await page.getByRole('heading', { name: `Run of ${squeeze}` }).waitFor();
-    const targets = page.getByRole('table', { name: 'Targets' });
-    await targets.locator('tbody tr').filter({ hasText: new RegExp(`${REAL_NODE}network-bandwidthInjected`) }).waitFor({ timeout: 60_000 });
-    await watchChartGrowLive('error-rate', 3, '11-bandwidth-live');
-  }, needsPart1);
+  await step(
+    'sees the target Injected on the real node, and the error-rate chart grow live',
+    async () => {
+      await page.getByRole('heading', { name: `Run of ${squeeze}` }).waitFor();
+      const targets = page.getByRole('table', { name: 'Targets' });
+      await targets
+        .locator('tbody tr')
+        .filter({
+          hasText: new RegExp(`${REAL_NODE}network-bandwidthInjected`),
+        })
+        .waitFor({ timeout: 60_000 });
+      await watchChartGrowLive('error-rate', 3, '11-bandwidth-live');
+    },
+    needsPart1,
+  );
 
-  await step('sees it complete, is notified, and the score rises again', async () => {
-    await page.getByTestId('run-phase').filter({ hasText: 'Completed' }).waitFor({ timeout: 120_000 });
-    assert.match((await page.getByTestId('run-verdict').textContent()) ?? '', /^Passed/);
-    await shot('12-bandwidth-completed');
-    await notification(`Chaos run Passed: ${squeeze} on checkout`);
-    const after = await overviewScore();
-    assertRaised(score, after, 'network-bandwidth');
-    score = after;
-    await shot('13-overview-score-bandwidth');
-  }, needsPart1);
+  await step(
+    'sees it complete, is notified, and the score rises again',
+    async () => {
+      await page
+        .getByTestId('run-phase')
+        .filter({ hasText: 'Completed' })
+        .waitFor({ timeout: 120_000 });
+      assert.match(
+        (await page.getByTestId('run-verdict').textContent()) ?? '',
+        /^Passed/,
+      );
+      await shot('12-bandwidth-completed');
+      await notification(`Chaos run Passed: ${squeeze} on checkout`);
+      const after = await overviewScore();
+      assertRaised(score, after, 'network-bandwidth');
+      score = after;
+      await shot('13-overview-score-bandwidth');
+    },
+    needsPart1,
+  );
 
   // --- Story 3: 60% loss on 30% of the pods: the error-rate probe fails, the run aborts ----------
   step = storySteps(t, shot);
   const loss = `loss-${suffix}`;
-  await step('creates a loss experiment whose error-rate probe fails, runs it, and sees it aborted with the abort latency', async () => {
-    await openChaosTab();
-    await createExperiment({
-      name: loss,
-      duration: '60s',
-      fault: 'network-loss',
-      faultFields: { 'Packet loss (%)': '60' },
-      selection: { mode: 'a percentage', percent: '30' },
-      probe: { type: 'promql', query: ERROR_RATE, threshold: '0.05' },
-      failureThreshold: '2',
-    });
-    const dialog = await preview(loss);
-    // The experiment's limit defaults to the entity's ceiling (50%): 3 of 10 pods fit.
-    assert.equal(await dialog.getByTestId('preview-phase').textContent(), 'Completed');
-    await dialog.getByRole('button', { name: 'Run now' }).click();
-    await page.getByTestId('run-phase').filter({ hasText: 'Aborted' }).waitFor({ timeout: 180_000 });
-    const verdict = (await page.getByTestId('run-verdict').textContent()) ?? '';
-    assert.match(verdict, /^Failed/);
-    assert.match(verdict, /rolled back \d+ ms after the first failing probe sample/);
-    await shot('14-loss-aborted');
-  }, needsPart1);
+  await step(
+    'creates a loss experiment whose error-rate probe fails, runs it, and sees it aborted with the abort latency',
+    async () => {
+      await openChaosTab();
+      await createExperiment({
+        name: loss,
+        duration: '60s',
+        fault: 'network-loss',
+        faultFields: { 'Packet loss (%)': '60' },
+        selection: { mode: 'a percentage', percent: '30' },
+        probe: { type: 'promql', query: ERROR_RATE, threshold: '0.05' },
+        failureThreshold: '2',
+      });
+      const dialog = await preview(loss);
+      // The experiment's limit defaults to the entity's ceiling (50%): 3 of 10 pods fit.
+      assert.equal(
+        await dialog.getByTestId('preview-phase').textContent(),
+        'Completed',
+      );
+      await dialog.getByRole('button', { name: 'Run now' }).click();
+      await page
+        .getByTestId('run-phase')
+        .filter({ hasText: 'Aborted' })
+        .waitFor({ timeout: 180_000 });
+      const verdict =
+        (await page.getByTestId('run-verdict').textContent()) ?? '';
+      assert.match(verdict, /^Failed/);
+      assert.match(
+        verdict,
+        /rolled back \d+ ms after the first failing probe sample/,
+      );
+      await shot('14-loss-aborted');
+    },
+    needsPart1,
+  );
 });

@@ -18,14 +18,18 @@ if (jestFiles.length === 0) {
 }
 for (const file of jestFiles) {
   const jest = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8'));
-  console.log(`${file}: ${jest.numPassedTests} passed, ${jest.numFailedTests} failed, ${jest.numPendingTests} skipped`);
+  console.log(
+    `${file}: ${jest.numPassedTests} passed, ${jest.numFailedTests} failed, ${jest.numPendingTests} skipped`,
+  );
   passed += jest.numPassedTests;
   failed += jest.numFailedTests + jest.numRuntimeErrorTestSuites;
   skipped += jest.numPendingTests + jest.numTodoTests;
   for (const suite of jest.testResults) {
     if (suite.status === 'failed') {
       console.log(`FAILED ${path.relative(process.cwd(), suite.name)}`);
-      for (const t of suite.assertionResults.filter(a => a.status === 'failed')) {
+      for (const t of suite.assertionResults.filter(
+        a => a.status === 'failed',
+      )) {
         console.log(`  ✕ ${t.fullName}`);
       }
       if (suite.assertionResults.length === 0 && suite.message) {
@@ -36,8 +40,14 @@ for (const file of jestFiles) {
 }
 
 for (const file of fs.readdirSync(dir).filter(f => f.endsWith('.counts'))) {
-  const [p, f, s] = fs.readFileSync(path.join(dir, file), 'utf8').trim().split(/\s+/).map(Number);
-  console.log(`${path.basename(file, '.counts')}: ${p} passed, ${f} failed, ${s} skipped`);
+  const [p, f, s] = fs
+    .readFileSync(path.join(dir, file), 'utf8')
+    .trim()
+    .split(/\s+/)
+    .map(Number);
+  console.log(
+    `${path.basename(file, '.counts')}: ${p} passed, ${f} failed, ${s} skipped`,
+  );
   passed += p;
   failed += f;
   skipped += s;

@@ -34,6 +34,8 @@ step "type check"
 yarn tsc
 step "lint"
 yarn backstage-cli repo lint
+step "format (prettier, Backstage's configuration)"
+yarn prettier:check
 
 step "PostgreSQL for the store tests"
 BACKSTAGE_TEST_DATABASE_POSTGRES15_CONNECTION_STRING="$(scripts/postgres.sh start "$WORK/postgres")"

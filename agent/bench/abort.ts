@@ -27,16 +27,42 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
-import type { ChaosRunSpecInput, ChaosRunStatus, ProbeSample } from '@chaoscraft/backstage-plugin-chaos-common';
-import { applyCrds, createPodsOnNode, createRun, OPT_IN, startController, startNodeDaemon, waitForRunPhase, type InProcessNodeDaemon, type RunningController, startTestbed, type Testbed, TEST_CEILINGS } from '@chaoscraft/agent-testkit';
-import { benchCluster, deleteNamespaceQuietly, log, median, type BenchCluster } from './benchSupport';
+import type {
+  ChaosRunSpecInput,
+  ChaosRunStatus,
+  ProbeSample,
+} from '@chaoscraft/backstage-plugin-chaos-common';
+import {
+  applyCrds,
+  createPodsOnNode,
+  createRun,
+  OPT_IN,
+  startController,
+  startNodeDaemon,
+  waitForRunPhase,
+  type InProcessNodeDaemon,
+  type RunningController,
+  startTestbed,
+  type Testbed,
+  TEST_CEILINGS,
+} from '@chaoscraft/agent-testkit';
+import {
+  benchCluster,
+  deleteNamespaceQuietly,
+  log,
+  median,
+  type BenchCluster,
+} from './benchSupport';
 
 const TRIALS = Number(process.env.BENCH_TRIALS ?? '10');
 const INTERVAL_MS = Number(process.env.BENCH_INTERVAL_MS ?? '1000');
 const TIMEOUT_S = Number(process.env.BENCH_TIMEOUT_S ?? '420');
 
 /** Polls Prometheus every 50 ms and remembers when it first reported a value over `threshold`. */
-function watchCrossing(testbed: Testbed, threshold: number): { first(): number | undefined; stop(): void } {
+function watchCrossing(
+  testbed: Testbed,
+  threshold: number,
+): { first(): number | undefined; stop(): void } {
   let first: number | undefined;
   let stopped = false;
   void (async () => {
@@ -51,10 +77,13 @@ function watchCrossing(testbed: Testbed, threshold: number): { first(): number |
 }
 
 /** The first sample of the failing `during` streak that ended the run (the violation's start). */
-function firstViolatingSample(samples: readonly ProbeSample[]): ProbeSample | undefined {
+function firstViolatingSample(
+  samples: readonly ProbeSample[],
+): ProbeSample | undefined {
   const during = samples.filter(sample => sample.phase === 'during');
   let first: ProbeSample | undefined;
-  for (let i = during.length - 1; i >= 0 && !during[i].ok; i--) first = during[i];
+  for (let i = during.length - 1; i >= 0 && !during[i].ok; i--)
+    first = during[i];
   return first;
 }
 
@@ -66,18 +95,32 @@ interface TrialFigures {
   detection: number;
 }
 
-function figuresOf(name: string, status: ChaosRunStatus, crossedAt: number | undefined): TrialFigures {
+function figuresOf(
+  name: string,
+  status: ChaosRunStatus,
+  crossedAt: number | undefined,
+): TrialFigures {
   if (status.phase !== 'Aborted' || status.reason !== 'HypothesisViolated') {
-    throw new Error(`${name} did not abort on the hypothesis: ${status.phase} ${status.reason}: ${status.message}`);
+    throw new Error(
+      `${name} did not abort on the hypothesis: ${status.phase} ${status.reason}: ${status.message}`,
+    );
   }
   const sample = firstViolatingSample(status.probes[0]?.samples ?? []);
-  const unrecovered = status.targets.filter(record => record.phase !== 'Recovered' || !record.recoveredAt);
+  const unrecovered = status.targets.filter(
+    record => record.phase !== 'Recovered' || !record.recoveredAt,
+  );
   if (!sample || status.targets.length === 0 || unrecovered.length > 0) {
-    throw new Error(`${name}: no violating sample, or a target the node daemon did not report recovered`);
+    throw new Error(
+      `${name}: no violating sample, or a target the node daemon did not report recovered`,
+    );
   }
   const violatedAt = Date.parse(sample.time);
-  const revertedAt = Math.max(...status.targets.map(record => Date.parse(record.recoveredAt!)));
-  const rollingBackAt = Date.parse(status.phaseTransitions.find(t => t.phase === 'RollingBack')!.time);
+  const revertedAt = Math.max(
+    ...status.targets.map(record => Date.parse(record.recoveredAt!)),
+  );
+  const rollingBackAt = Date.parse(
+    status.phaseTransitions.find(t => t.phase === 'RollingBack')!.time,
+  );
   return {
     abort: revertedAt - violatedAt,
     decide: rollingBackAt - violatedAt,
@@ -99,9 +142,17 @@ interface Bed {
 
 async function trial(bed: Bed, n: number): Promise<TrialFigures> {
   const { cluster, testbed, namespace } = bed;
-  await testbed.waitForErrorRate(rate => rate < 0.05, 'below 5% before the trial', 30_000);
+  await testbed.waitForErrorRate(
+    rate => rate < 0.05,
+    'below 5% before the trial',
+    30_000,
+  );
   const spec: ChaosRunSpecInput = {
-    target: { namespace, labelSelector: { app: 'demo' }, selection: { mode: 'one' } },
+    target: {
+      namespace,
+      labelSelector: { app: 'demo' },
+      selection: { mode: 'one' },
+    },
     faults: [{ type: 'network-loss', lossPercent: 40, correlationPercent: 0 }],
     duration: '60s',
     safety: { maxBlastRadiusPercent: 100 },
@@ -109,18 +160,38 @@ async function trial(bed: Bed, n: number): Promise<TrialFigures> {
       interval: `${INTERVAL_MS}ms`,
       failureThreshold: 1,
       recoveryTimeout: '30s',
-      probes: [{ type: 'promql', name: 'error-rate', query: testbed.errorRateQuery, comparison: '<', threshold: 0.05 }],
+      probes: [
+        {
+          type: 'promql',
+          name: 'error-rate',
+          query: testbed.errorRateQuery,
+          comparison: '<',
+          threshold: 0.05,
+        },
+      ],
     },
   };
   const name = `abort-${n}`;
   const crossing = watchCrossing(testbed, 0.05);
   try {
     await createRun(cluster.kc, namespace, name, spec);
-    const done = await waitForRunPhase(cluster.kc, namespace, name, ['Completed', 'Aborted', 'Failed'], 90_000);
+    const done = await waitForRunPhase(
+      cluster.kc,
+      namespace,
+      name,
+      ['Completed', 'Aborted', 'Failed'],
+      90_000,
+    );
     const figures = figuresOf(name, done.status!, crossing.first());
     const value = firstViolatingSample(done.status!.probes[0].samples)?.value;
     process.stdout.write(
-      `trial ${n}: abort_latency_ms=${figures.abort} decide_ms=${figures.decide} revert_ms=${figures.revert} status_abort_latency_ms=${figures.status} detection_inclusive_ms=${figures.detection} value=${value?.toFixed(3)}\n`,
+      `trial ${n}: abort_latency_ms=${figures.abort} decide_ms=${
+        figures.decide
+      } revert_ms=${figures.revert} status_abort_latency_ms=${
+        figures.status
+      } detection_inclusive_ms=${figures.detection} value=${value?.toFixed(
+        3,
+      )}\n`,
     );
     return figures;
   } finally {
@@ -135,18 +206,37 @@ async function startBed(): Promise<Bed> {
   const agentNamespace = `bench-abort-agent-${suffix}`;
   const core = cluster.kc.makeApiClient(CoreV1Api);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cc-bench-abort-'));
-  log('starting the test bed (Prometheus, demo service in a netns, load generator)');
-  const testbed = await startTestbed({ rate: 50, loadDurationS: TIMEOUT_S, requestTimeoutMs: 500 });
-  await core.createNamespace({ body: { metadata: { name: namespace, labels: OPT_IN } } });
+  log(
+    'starting the test bed (Prometheus, demo service in a netns, load generator)',
+  );
+  const testbed = await startTestbed({
+    rate: 50,
+    loadDurationS: TIMEOUT_S,
+    requestTimeoutMs: 500,
+  });
+  await core.createNamespace({
+    body: { metadata: { name: namespace, labels: OPT_IN } },
+  });
   await core.createNamespace({ body: { metadata: { name: agentNamespace } } });
   await applyCrds(cluster.kc);
   const node = (await core.listNode()).items[0]?.metadata?.name;
   if (!node) throw new Error('the sandbox has no node');
-  await createPodsOnNode(cluster.kc, namespace, ['demo'], { app: 'demo' }, node);
-  const daemon = await startNodeDaemon({ kubeconfigPath: cluster.kubeconfigPath, nodeName: node, agentNamespace, dir });
+  await createPodsOnNode(
+    cluster.kc,
+    namespace,
+    ['demo'],
+    { app: 'demo' },
+    node,
+  );
+  const daemon = await startNodeDaemon({
+    kubeconfigPath: cluster.kubeconfigPath,
+    nodeName: node,
+    agentNamespace,
+    dir,
+  });
   daemon.mapPod(namespace, 'demo', testbed.netns.path);
   const controller = await startController(cluster.kc, {
-      ceilings: TEST_CEILINGS,
+    ceilings: TEST_CEILINGS,
     agentNamespace,
     watchNamespaces: [namespace],
     prometheusUrl: testbed.prometheusUrl,
@@ -154,7 +244,15 @@ async function startBed(): Promise<Bed> {
   });
   // Creation times have whole seconds; the runs start in a later second than their pod.
   await new Promise(resolve => setTimeout(resolve, 1100));
-  return { cluster, testbed, namespace, agentNamespace, daemon, controller, dir };
+  return {
+    cluster,
+    testbed,
+    namespace,
+    agentNamespace,
+    daemon,
+    controller,
+    dir,
+  };
 }
 
 async function stopBed(bed: Bed): Promise<void> {
@@ -163,7 +261,8 @@ async function stopBed(bed: Bed): Promise<void> {
   const core = bed.cluster.kc.makeApiClient(CoreV1Api);
   await deleteNamespaceQuietly(core, bed.namespace);
   await deleteNamespaceQuietly(core, bed.agentNamespace);
-  if (bed.testbed.faults.notes.length > 0) process.stderr.write(`notes: ${bed.testbed.faults.notes.join('; ')}\n`);
+  if (bed.testbed.faults.notes.length > 0)
+    process.stderr.write(`notes: ${bed.testbed.faults.notes.join('; ')}\n`);
   await bed.testbed.stop();
   await bed.cluster.release();
   rmSync(bed.dir, { recursive: true, force: true });
@@ -185,21 +284,34 @@ async function main(): Promise<void> {
   } finally {
     if (bed) await stopBed(bed);
   }
-  const of = (key: keyof TrialFigures): number[] => trials.map(figures => figures[key]);
+  const of = (key: keyof TrialFigures): number[] =>
+    trials.map(figures => figures[key]);
   const mid = (key: keyof TrialFigures): number => Math.round(median(of(key)));
   process.stdout.write(
-    `trials=${TRIALS} median_decide_ms=${mid('decide')} median_revert_ms=${mid('revert')} ` +
-      `median_status_abort_latency_ms=${mid('status')} median_detection_inclusive_ms=${mid('detection')} ` +
-      `max_abort_latency_ms=${Math.max(...of('abort'))} target_ms=${INTERVAL_MS + 500}\n`,
+    `trials=${TRIALS} median_decide_ms=${mid('decide')} median_revert_ms=${mid(
+      'revert',
+    )} ` +
+      `median_status_abort_latency_ms=${mid(
+        'status',
+      )} median_detection_inclusive_ms=${mid('detection')} ` +
+      `max_abort_latency_ms=${Math.max(...of('abort'))} target_ms=${
+        INTERVAL_MS + 500
+      }\n`,
   );
-  process.stdout.write(`abort_latency_ms=${mid('abort')} probe_interval_ms=${INTERVAL_MS}\n`);
+  process.stdout.write(
+    `abort_latency_ms=${mid('abort')} probe_interval_ms=${INTERVAL_MS}\n`,
+  );
   clearTimeout(deadline);
 }
 
 main().then(
   () => process.exit(0),
   error => {
-    process.stderr.write(`bench-abort failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+    process.stderr.write(
+      `bench-abort failed: ${
+        error instanceof Error ? error.stack : String(error)
+      }\n`,
+    );
     process.exit(1);
   },
 );

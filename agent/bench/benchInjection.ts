@@ -1,8 +1,22 @@
 import { randomBytes } from 'node:crypto';
-import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, V1Pod, Watch } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  V1Pod,
+  Watch,
+} from '@kubernetes/client-node';
 import { delay, waitFor, waitForReadyPods } from '@chaoscraft/test-sandbox';
-import { isTerminalPhase, RunPhase } from '@chaoscraft/backstage-plugin-chaos-common';
-import { freePort, makeWebhookCert, registerAdmissionWebhook } from '@chaoscraft/agent-testkit';
+import {
+  isTerminalPhase,
+  RunPhase,
+} from '@chaoscraft/backstage-plugin-chaos-common';
+import {
+  freePort,
+  makeWebhookCert,
+  registerAdmissionWebhook,
+} from '@chaoscraft/agent-testkit';
 import {
   AgentRuntime,
   applyCrdsFromChart,
@@ -13,8 +27,20 @@ import {
   startAgentProcess,
   waitForLeader,
 } from './benchSupport';
-import { type ApiRateLimit, CHAOS_RUN_COORDINATES, DEFAULT_API_RATE_LIMIT, validateApiRateLimit } from '@chaoscraft/backstage-plugin-chaos-node';
-import { createScaleFleet, KillPath, measureScales, ScaleFigure, scaleFiguresLine, waitForFleet } from './injectionScale';
+import {
+  type ApiRateLimit,
+  CHAOS_RUN_COORDINATES,
+  DEFAULT_API_RATE_LIMIT,
+  validateApiRateLimit,
+} from '@chaoscraft/backstage-plugin-chaos-node';
+import {
+  createScaleFleet,
+  KillPath,
+  measureScales,
+  ScaleFigure,
+  scaleFiguresLine,
+  waitForFleet,
+} from './injectionScale';
 
 const TRIALS = Number(process.env.BENCH_TRIALS ?? 10);
 /** The agent as the image runs it (the esbuild bundle), unless BENCH_AGENT_RUNTIME=source. */
@@ -23,11 +49,17 @@ const REPLICAS = 10;
 /** The pause after the cluster looks quiet, before each measurement. */
 const QUIET_MS = 300;
 /** Targets per ChaosRun at scale (BENCH_SCALES=1,100,1000; empty = none), on kwok pods. */
-const SCALES = (process.env.BENCH_SCALES ?? '1,100,1000').split(',').map(s => s.trim()).filter(Boolean).map(Number);
+const SCALES = (process.env.BENCH_SCALES ?? '1,100,1000')
+  .split(',')
+  .map(s => s.trim())
+  .filter(Boolean)
+  .map(Number);
 /** Pairs measured at scales under 1,000 (medians): BENCH_SCALE_REPEATS, default 5. */
 const SMALL_SCALE_REPEATS = Number(process.env.BENCH_SCALE_REPEATS ?? 5);
 /** Kill paths at scale (BENCH_SCALE_PATHS=evict,delete): PDB-respecting evictions, bare deletes. */
-const SCALE_PATHS = (process.env.BENCH_SCALE_PATHS ?? 'evict,delete').split(',').map(s => s.trim()) as KillPath[];
+const SCALE_PATHS = (process.env.BENCH_SCALE_PATHS ?? 'evict,delete')
+  .split(',')
+  .map(s => s.trim()) as KillPath[];
 /** The agent's client QPS and burst (its flags), and the bare baseline's: BENCH_KUBE_QPS / BENCH_KUBE_BURST. */
 const RATE_LIMIT: ApiRateLimit = validateApiRateLimit({
   qps: Number(process.env.BENCH_KUBE_QPS ?? DEFAULT_API_RATE_LIMIT.qps),
@@ -55,7 +87,8 @@ async function watchDeletions(kc: KubeConfig, namespace: string) {
     () => undefined,
   );
   return {
-    of: (pod: string) => new Promise<number>(resolve => named.set(pod, resolve)),
+    of: (pod: string) =>
+      new Promise<number>(resolve => named.set(pod, resolve)),
     next: () =>
       new Promise<number>(resolve => {
         next.deletion = resolve;
@@ -112,7 +145,14 @@ async function main(): Promise<void> {
   try {
     await applyCrdsFromChart(kc);
     for (const ns of [namespace, preflightNamespace]) {
-      await core.createNamespace({ body: { metadata: { name: ns, labels: { 'chaoscraft.io/chaos-enabled': 'true' } } } });
+      await core.createNamespace({
+        body: {
+          metadata: {
+            name: ns,
+            labels: { 'chaoscraft.io/chaos-enabled': 'true' },
+          },
+        },
+      });
       await kc.makeApiClient(AppsV1Api).createNamespacedDeployment({
         namespace: ns,
         body: {
@@ -120,39 +160,73 @@ async function main(): Promise<void> {
           spec: {
             replicas: REPLICAS,
             selector: { matchLabels: { app: 'bench' } },
-            template: { metadata: { labels: { app: 'bench' } }, spec: { containers: [{ name: 'app', image: 'chaoscraft-demo/app:1' }] } },
+            template: {
+              metadata: { labels: { app: 'bench' } },
+              spec: {
+                containers: [{ name: 'app', image: 'chaoscraft-demo/app:1' }],
+              },
+            },
           },
         },
       });
     }
-    await core.createNamespace({ body: { metadata: { name: agentNamespace } } });
+    await core.createNamespace({
+      body: { metadata: { name: agentNamespace } },
+    });
     if (fleet) {
-      await core.createNamespace({ body: { metadata: { name: scaleNamespace, labels: { 'chaoscraft.io/chaos-enabled': 'true' } } } });
+      await core.createNamespace({
+        body: {
+          metadata: {
+            name: scaleNamespace,
+            labels: { 'chaoscraft.io/chaos-enabled': 'true' },
+          },
+        },
+      });
       await createScaleFleet(kc, scaleNamespace, fleet);
     }
-    for (const ns of [namespace, preflightNamespace]) await waitForReadyPods(core, ns, 'app=bench', REPLICAS, { timeoutMs: 120_000 });
+    for (const ns of [namespace, preflightNamespace])
+      await waitForReadyPods(core, ns, 'app=bench', REPLICAS, {
+        timeoutMs: 120_000,
+      });
     if (fleet) {
       const started = performance.now();
       await waitForFleet(core, scaleNamespace, fleet);
-      log(`${fleet} kwok pods Running in ${scaleNamespace} after ${((performance.now() - started) / 1000).toFixed(1)} s more`);
+      log(
+        `${fleet} kwok pods Running in ${scaleNamespace} after ${(
+          (performance.now() - started) /
+          1000
+        ).toFixed(1)} s more`,
+      );
     }
     const webhookPort = await freePort();
-    agent = await startAgentProcess(cluster.kubeconfigPath, [
-      `--namespace=${agentNamespace}`,
-      `--watch-namespaces=${[namespace, preflightNamespace, ...(fleet ? [scaleNamespace] : [])].join(',')}`,
-      // A run at scale takes every pod of its fleet.
-      '--max-blast-radius-percent=100',
-      `--kube-qps=${RATE_LIMIT.qps}`,
-      `--kube-burst=${RATE_LIMIT.burst}`,
-      `--webhook-port=${webhookPort}`,
-      '--webhook-bind-address=127.0.0.1',
-      `--webhook-cert-dir=${cert.certDir}`,
-    ], { runtime: RUNTIME });
+    agent = await startAgentProcess(
+      cluster.kubeconfigPath,
+      [
+        `--namespace=${agentNamespace}`,
+        `--watch-namespaces=${[
+          namespace,
+          preflightNamespace,
+          ...(fleet ? [scaleNamespace] : []),
+        ].join(',')}`,
+        // A run at scale takes every pod of its fleet.
+        '--max-blast-radius-percent=100',
+        `--kube-qps=${RATE_LIMIT.qps}`,
+        `--kube-burst=${RATE_LIMIT.burst}`,
+        `--webhook-port=${webhookPort}`,
+        '--webhook-bind-address=127.0.0.1',
+        `--webhook-cert-dir=${cert.certDir}`,
+      ],
+      { runtime: RUNTIME },
+    );
     log(`agent pid ${agent.child.pid} (${RUNTIME})`);
     // Wait for leadership: the lease is created by the leader.
     await waitForLeader(kc, agentNamespace);
     const runSpec = (ns: string) => ({
-      target: { namespace: ns, labelSelector: { app: 'bench' }, selection: { mode: 'one' } },
+      target: {
+        namespace: ns,
+        labelSelector: { app: 'bench' },
+        selection: { mode: 'one' },
+      },
       faults: [{ type: 'pod-kill', gracePeriodSeconds: 0 }],
       duration: '1s',
     });
@@ -177,10 +251,19 @@ async function main(): Promise<void> {
       `/api/v1/namespaces/${namespace}/configmaps`,
       {},
       (type: string, object: { metadata?: { name?: string } }) => {
-        const victim = type === 'ADDED' ? triggers.get(object.metadata?.name ?? '') : undefined;
+        const victim =
+          type === 'ADDED'
+            ? triggers.get(object.metadata?.name ?? '')
+            : undefined;
         if (!victim) return;
         triggers.delete(object.metadata!.name!);
-        core.deleteNamespacedPod({ name: victim, namespace, gracePeriodSeconds: 0 }).catch(error => log(`floor delete failed: ${String(error)}`));
+        core
+          .deleteNamespacedPod({
+            name: victim,
+            namespace,
+            gracePeriodSeconds: 0,
+          })
+          .catch(error => log(`floor delete failed: ${String(error)}`));
       },
       () => undefined,
     );
@@ -191,9 +274,15 @@ async function main(): Promise<void> {
       customObjects.createNamespacedCustomObject({
         ...CHAOS_RUN_COORDINATES,
         namespace: ns,
-        body: { apiVersion: 'chaoscraft.io/v1alpha1', kind: 'ChaosRun', metadata: { name }, spec: runSpec(ns) },
+        body: {
+          apiVersion: 'chaoscraft.io/v1alpha1',
+          kind: 'ChaosRun',
+          metadata: { name },
+          spec: runSpec(ns),
+        },
       });
-    const ready = (ns: string) => waitForReadyPods(core, ns, 'app=bench', REPLICAS, { timeoutMs: 60_000 });
+    const ready = (ns: string) =>
+      waitForReadyPods(core, ns, 'app=bench', REPLICAS, { timeoutMs: 60_000 });
     /**
      * Every measurement starts from the same quiet cluster: all pods of both namespaces Ready,
      * every earlier run finished, and a short pause for the stragglers (events, status writes,
@@ -205,10 +294,14 @@ async function main(): Promise<void> {
       await waitFor(
         async () => {
           for (const ns of [namespace, preflightNamespace]) {
-            const runs = (await customObjects.listNamespacedCustomObject({ ...CHAOS_RUN_COORDINATES, namespace: ns })) as {
+            const runs = (await customObjects.listNamespacedCustomObject({
+              ...CHAOS_RUN_COORDINATES,
+              namespace: ns,
+            })) as {
               items: Array<{ status?: { phase?: RunPhase } }>;
             };
-            if (!runs.items.every(run => isTerminalPhase(run.status?.phase))) return false;
+            if (!runs.items.every(run => isTerminalPhase(run.status?.phase)))
+              return false;
           }
           return true;
         },
@@ -246,7 +339,11 @@ async function main(): Promise<void> {
         const victim = pods[trial % pods.length].metadata!.name!;
         const seen = deletions.of(victim);
         const t0 = performance.now();
-        await core.deleteNamespacedPod({ name: victim, namespace, gracePeriodSeconds: 0 });
+        await core.deleteNamespacedPod({
+          name: victim,
+          namespace,
+          gracePeriodSeconds: 0,
+        });
         baselineMs.push((await seen) - t0);
       },
       // Reactive floor: create a ConfigMap; the trigger watch deletes a pod when it sees it.
@@ -256,7 +353,10 @@ async function main(): Promise<void> {
         const seen = deletions.of(victim);
         triggers.set(`trigger-${trial}`, victim);
         const t0 = performance.now();
-        await core.createNamespacedConfigMap({ namespace, body: { metadata: { name: `trigger-${trial}` } } });
+        await core.createNamespacedConfigMap({
+          namespace,
+          body: { metadata: { name: `trigger-${trial}` } },
+        });
         createConfigMapMs.push(performance.now() - t0);
         floorMs.push((await seen) - t0);
       },
@@ -269,13 +369,30 @@ async function main(): Promise<void> {
         await core.createNamespacedPodEviction({
           name: victim,
           namespace,
-          body: { metadata: { name: victim, namespace }, deleteOptions: { gracePeriodSeconds: 0 } },
+          body: {
+            metadata: { name: victim, namespace },
+            deleteOptions: { gracePeriodSeconds: 0 },
+          },
         });
         evictionMs.push((await seen) - t0);
       },
       // A ChaosRun planned at admission, and one planned by preflight (no webhook there).
-      trial => timeRun(namespace, deletions, `trial-${trial}`, createWithWebhookMs, admissionMs),
-      trial => timeRun(preflightNamespace, preflightDeletions, `trial-${trial}`, createWithoutMs, preflightMs),
+      trial =>
+        timeRun(
+          namespace,
+          deletions,
+          `trial-${trial}`,
+          createWithWebhookMs,
+          admissionMs,
+        ),
+      trial =>
+        timeRun(
+          preflightNamespace,
+          preflightDeletions,
+          `trial-${trial}`,
+          createWithoutMs,
+          preflightMs,
+        ),
     ];
     for (let trial = 0; trial < TRIALS; trial++) {
       // Each trial starts with a different measurement, so none is always first or last.
@@ -284,9 +401,13 @@ async function main(): Promise<void> {
         await measurements[(trial + k) % measurements.length](trial);
       }
       log(
-        `trial ${trial + 1}/${TRIALS}: baseline ${baselineMs[trial].toFixed(1)} ms, reactive floor ${floorMs[trial].toFixed(1)} ms, ` +
+        `trial ${trial + 1}/${TRIALS}: baseline ${baselineMs[trial].toFixed(
+          1,
+        )} ms, reactive floor ${floorMs[trial].toFixed(1)} ms, ` +
           `bare eviction ${evictionMs[trial].toFixed(1)} ms, ` +
-          `chaosrun planned at admission ${admissionMs[trial].toFixed(1)} ms, by preflight ${preflightMs[trial].toFixed(1)} ms`,
+          `chaosrun planned at admission ${admissionMs[trial].toFixed(
+            1,
+          )} ms, by preflight ${preflightMs[trial].toFixed(1)} ms`,
       );
     }
     const base = median(baselineMs);
@@ -295,11 +416,19 @@ async function main(): Promise<void> {
     const p50 = median(admissionMs);
     const preflight = median(preflightMs);
     log(
-      `medians over ${TRIALS} trials: baseline ${base.toFixed(1)} ms, reactive floor ${floor.toFixed(1)} ms, ` +
+      `medians over ${TRIALS} trials: baseline ${base.toFixed(
+        1,
+      )} ms, reactive floor ${floor.toFixed(1)} ms, ` +
         `bare eviction ${eviction.toFixed(1)} ms, ` +
-        `planned at admission ${p50.toFixed(1)} ms, planned by preflight ${preflight.toFixed(1)} ms; ` +
-        `the create call itself: ChaosRun ${median(createWithWebhookMs).toFixed(1)} ms with the webhook, ` +
-        `${median(createWithoutMs).toFixed(1)} ms without, ConfigMap ${median(createConfigMapMs).toFixed(1)} ms`,
+        `planned at admission ${p50.toFixed(
+          1,
+        )} ms, planned by preflight ${preflight.toFixed(1)} ms; ` +
+        `the create call itself: ChaosRun ${median(createWithWebhookMs).toFixed(
+          1,
+        )} ms with the webhook, ` +
+        `${median(createWithoutMs).toFixed(1)} ms without, ConfigMap ${median(
+          createConfigMapMs,
+        ).toFixed(1)} ms`,
     );
     let scaleFigures: ScaleFigure[] = [];
     if (fleet) {
@@ -315,18 +444,34 @@ async function main(): Promise<void> {
       });
     }
     process.stdout.write(
-      `reactive_floor_ratio=${(floor / base).toFixed(2)} bare_eviction_ratio=${(eviction / base).toFixed(2)} ` +
-        `preflight_path_ratio=${(preflight / base).toFixed(2)} preflight_p50_ms=${preflight.toFixed(1)}\n`,
+      `reactive_floor_ratio=${(floor / base).toFixed(2)} bare_eviction_ratio=${(
+        eviction / base
+      ).toFixed(2)} ` +
+        `preflight_path_ratio=${(preflight / base).toFixed(
+          2,
+        )} preflight_p50_ms=${preflight.toFixed(1)}\n`,
     );
     // Against a bare delete, and against a bare Eviction: the floor of a PDB-respecting kill.
     process.stdout.write(
-      `injection_latency_ratio=${(p50 / base).toFixed(2)} eviction_ratio=${(p50 / eviction).toFixed(2)} p50_ms=${p50.toFixed(1)}` +
-        `${scaleFigures.length ? ` ${scaleFiguresLine(scaleFigures, RATE_LIMIT)}` : ''}\n`,
+      `injection_latency_ratio=${(p50 / base).toFixed(2)} eviction_ratio=${(
+        p50 / eviction
+      ).toFixed(2)} p50_ms=${p50.toFixed(1)}` +
+        `${
+          scaleFigures.length
+            ? ` ${scaleFiguresLine(scaleFigures, RATE_LIMIT)}`
+            : ''
+        }\n`,
     );
   } finally {
     for (const stop of stops.reverse()) await stop();
     await agent?.stop();
-    for (const ns of [namespace, preflightNamespace, agentNamespace, scaleNamespace]) await deleteNamespaceQuietly(core, ns);
+    for (const ns of [
+      namespace,
+      preflightNamespace,
+      agentNamespace,
+      scaleNamespace,
+    ])
+      await deleteNamespaceQuietly(core, ns);
     cert.remove();
     await cluster.release();
     clearTimeout(watchdog);
@@ -334,6 +479,10 @@ async function main(): Promise<void> {
 }
 
 main().catch(error => {
-  process.stderr.write(`bench-injection failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.stderr.write(
+    `bench-injection failed: ${
+      error instanceof Error ? error.stack : String(error)
+    }\n`,
+  );
   process.exit(1);
 });

@@ -50,25 +50,41 @@ import {
   waitForRunPhase,
   type RunningController,
 } from '@chaoscraft/agent-testkit';
-import { benchCluster, deleteNamespaceQuietly, ensureAgentBundle, log, median, type AgentRuntime, type BenchCluster } from './benchSupport';
+import {
+  benchCluster,
+  deleteNamespaceQuietly,
+  ensureAgentBundle,
+  log,
+  median,
+  type AgentRuntime,
+  type BenchCluster,
+} from './benchSupport';
 
 const TARGETS = Number(process.env.BENCH_TARGETS ?? '50');
 const TRIALS = Number(process.env.BENCH_TRIALS ?? '5');
 const TIMEOUT_S = Number(process.env.BENCH_TIMEOUT_S ?? '300');
 const FAULT = process.env.BENCH_FAULT ?? 'network-bandwidth';
-const RUNTIME: AgentRuntime = process.env.BENCH_AGENT_RUNTIME === 'source' ? 'source' : 'bundle';
+const RUNTIME: AgentRuntime =
+  process.env.BENCH_AGENT_RUNTIME === 'source' ? 'source' : 'bundle';
 const TARGET_MS = 2000;
 const AGENT_ROOT = path.resolve(__dirname, '..');
 
 function faultSpec(): ChaosRunSpecInput['faults'][number] {
-  if (FAULT === 'network-bandwidth') return { type: 'network-bandwidth', rateKbit: 1000 };
-  if (FAULT === 'network-loss') return { type: 'network-loss', lossPercent: 30, correlationPercent: 0 };
-  throw new Error(`BENCH_FAULT must be network-bandwidth or network-loss (no netem here), not '${FAULT}'`);
+  if (FAULT === 'network-bandwidth')
+    return { type: 'network-bandwidth', rateKbit: 1000 };
+  if (FAULT === 'network-loss')
+    return { type: 'network-loss', lossPercent: 30, correlationPercent: 0 };
+  throw new Error(
+    `BENCH_FAULT must be network-bandwidth or network-loss (no netem here), not '${FAULT}'`,
+  );
 }
 
 function sh(argv: string[]): string {
   const result = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`'${argv.join(' ')}' failed: ${result.stderr || result.error}`);
+  if (result.status !== 0)
+    throw new Error(
+      `'${argv.join(' ')}' failed: ${result.stderr || result.error}`,
+    );
   return result.stdout;
 }
 
@@ -80,7 +96,10 @@ class PodNamespaces {
 
   constructor(prefix: string, count: number) {
     this.switchNs = `${prefix}-sw`;
-    this.names = Array.from({ length: count }, (_, i) => `${prefix}-${String(i).padStart(2, '0')}`);
+    this.names = Array.from(
+      { length: count },
+      (_, i) => `${prefix}-${String(i).padStart(2, '0')}`,
+    );
   }
 
   build(): void {
@@ -92,9 +111,42 @@ class PodNamespaces {
       sh(['ip', 'netns', 'add', ns]);
       this.made.push(ns);
       const port = `v${i}`;
-      sh(['ip', 'link', 'add', 'eth0', 'netns', ns, 'type', 'veth', 'peer', 'name', port, 'netns', this.switchNs]);
-      sh(['ip', '-n', this.switchNs, 'link', 'set', port, 'master', 'br0', 'up']);
-      sh(['ip', '-n', ns, 'addr', 'add', `10.67.${Math.floor((i + 1) / 250)}.${((i + 1) % 250) + 1}/16`, 'dev', 'eth0']);
+      sh([
+        'ip',
+        'link',
+        'add',
+        'eth0',
+        'netns',
+        ns,
+        'type',
+        'veth',
+        'peer',
+        'name',
+        port,
+        'netns',
+        this.switchNs,
+      ]);
+      sh([
+        'ip',
+        '-n',
+        this.switchNs,
+        'link',
+        'set',
+        port,
+        'master',
+        'br0',
+        'up',
+      ]);
+      sh([
+        'ip',
+        '-n',
+        ns,
+        'addr',
+        'add',
+        `10.67.${Math.floor((i + 1) / 250)}.${((i + 1) % 250) + 1}/16`,
+        'dev',
+        'eth0',
+      ]);
       sh(['ip', '-n', ns, 'link', 'set', 'eth0', 'up']);
       sh(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
     });
@@ -106,10 +158,14 @@ class PodNamespaces {
 
   /** What a fault of ours leaves in one namespace: qdiscs other than the default, CHAOS rules. */
   leftovers(ns: string): string[] {
-    const run = (argv: string[]): string => sh(['ip', 'netns', 'exec', ns, ...argv]);
+    const run = (argv: string[]): string =>
+      sh(['ip', 'netns', 'exec', ns, ...argv]);
     const qdiscs = run(['tc', 'qdisc', 'show'])
       .split('\n')
-      .filter(line => line.trim() && !/^qdisc noqueue 0: dev (lo|eth0) root/.test(line));
+      .filter(
+        line =>
+          line.trim() && !/^qdisc noqueue 0: dev (lo|eth0) root/.test(line),
+      );
     const rules = run(['iptables-save'])
       .split('\n')
       .filter(line => /^-A |^:CHAOS|CHAOS-/.test(line));
@@ -118,7 +174,9 @@ class PodNamespaces {
 
   /** Namespaces that still hold something of ours, with what. */
   dirty(): Array<{ ns: string; left: string[] }> {
-    return this.names.map(ns => ({ ns, left: this.leftovers(ns) })).filter(d => d.left.length > 0);
+    return this.names
+      .map(ns => ({ ns, left: this.leftovers(ns) }))
+      .filter(d => d.left.length > 0);
   }
 
   destroy(): void {
@@ -140,7 +198,10 @@ class DaemonProcess {
   spawnedAt = 0;
   readyAt?: number;
 
-  constructor(private readonly args: string[], private readonly logFile: string) {}
+  constructor(
+    private readonly args: string[],
+    private readonly logFile: string,
+  ) {}
 
   async start(): Promise<void> {
     this.lines = [];
@@ -148,7 +209,12 @@ class DaemonProcess {
     const [command, ...prefix] =
       RUNTIME === 'bundle'
         ? [path.join(AGENT_ROOT, 'bin/chaoscraft-agent')]
-        : [process.execPath, '--require', require.resolve('@backstage/cli/config/nodeTransform.cjs'), 'src/main.ts'];
+        : [
+            process.execPath,
+            '--require',
+            require.resolve('@backstage/cli/config/nodeTransform.cjs'),
+            'src/main.ts',
+          ];
     this.spawnedAt = Date.now();
     const child = spawn(command, [...prefix, 'node', ...this.args], {
       cwd: AGENT_ROOT,
@@ -175,7 +241,11 @@ class DaemonProcess {
       });
       child.once('exit', (code, signal) => {
         writeFileSync(this.logFile, raw.join(''), { flag: 'a' });
-        reject(new Error(`the node daemon exited (${signal ?? code}) before it was ready`));
+        reject(
+          new Error(
+            `the node daemon exited (${signal ?? code}) before it was ready`,
+          ),
+        );
       });
     });
     ready.catch(() => undefined);
@@ -184,15 +254,22 @@ class DaemonProcess {
 
   kill(signal: NodeJS.Signals): Promise<void> {
     const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-    const gone = new Promise<void>(resolve => child.once('exit', () => resolve()));
+    if (!child || child.exitCode !== null || child.signalCode !== null)
+      return Promise.resolve();
+    const gone = new Promise<void>(resolve =>
+      child.once('exit', () => resolve()),
+    );
     child.kill(signal);
     return gone;
   }
 
   /** Synchronous, for the watchdog: SIGKILL by PID. */
   killSync(): void {
-    if (this.child?.pid && this.child.exitCode === null && this.child.signalCode === null) {
+    if (
+      this.child?.pid &&
+      this.child.exitCode === null &&
+      this.child.signalCode === null
+    ) {
       try {
         process.kill(this.child.pid, 'SIGKILL');
       } catch {
@@ -202,7 +279,9 @@ class DaemonProcess {
   }
 
   recovered(since: number): LogLine[] {
-    return this.lines.filter(line => line.msg.startsWith('recovered ') && line.time >= since);
+    return this.lines.filter(
+      line => line.msg.startsWith('recovered ') && line.time >= since,
+    );
   }
 
   timeOf(msg: string): number | undefined {
@@ -233,12 +312,18 @@ interface TrialFigures {
 
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+  return sorted[
+    Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)
+  ];
 }
 
 async function injectEverywhere(bed: Bed, name: string): Promise<void> {
   await createRun(bed.cluster.kc, bed.namespace, name, {
-    target: { namespace: bed.namespace, labelSelector: { app: 'revert' }, selection: { mode: 'percent', percent: 100 } },
+    target: {
+      namespace: bed.namespace,
+      labelSelector: { app: 'revert' },
+      selection: { mode: 'percent', percent: 100 },
+    },
     faults: [faultSpec()],
     duration: '10m',
     safety: { maxBlastRadiusPercent: 100 },
@@ -248,23 +333,38 @@ async function injectEverywhere(bed: Bed, name: string): Promise<void> {
       const current = await getRun(bed.cluster.kc, bed.namespace, name);
       const targets = current.status?.targets ?? [];
       const failed = targets.find(record => record.phase === 'Failed');
-      if (failed) throw new Error(`${name}: ${failed.pod} failed: ${failed.reason}: ${failed.message}`);
-      return targets.length === TARGETS && targets.every(record => record.phase === 'Injected') ? current : undefined;
+      if (failed)
+        throw new Error(
+          `${name}: ${failed.pod} failed: ${failed.reason}: ${failed.message}`,
+        );
+      return targets.length === TARGETS &&
+        targets.every(record => record.phase === 'Injected')
+        ? current
+        : undefined;
     },
-    { timeoutMs: 120_000, intervalMs: 200, description: `${TARGETS} records of ${name} Injected` },
+    {
+      timeoutMs: 120_000,
+      intervalMs: 200,
+      description: `${TARGETS} records of ${name} Injected`,
+    },
   );
   const clean = TARGETS - bed.netns.dirty().length;
-  if (clean > 0) throw new Error(`${name}: ${clean} namespace(s) without the fault although Injected`);
+  if (clean > 0)
+    throw new Error(
+      `${name}: ${clean} namespace(s) without the fault although Injected`,
+    );
   log(`${name}: ${run.status!.targets.length} targets injected`);
 }
 
 async function abort(bed: Bed, name: string): Promise<void> {
-  await bed.cluster.kc.makeApiClient(CustomObjectsApi).patchNamespacedCustomObject({
-    ...CHAOS_RUN_COORDINATES,
-    namespace: bed.namespace,
-    name,
-    body: [{ op: 'add', path: '/spec/abort', value: true }],
-  });
+  await bed.cluster.kc
+    .makeApiClient(CustomObjectsApi)
+    .patchNamespacedCustomObject({
+      ...CHAOS_RUN_COORDINATES,
+      namespace: bed.namespace,
+      name,
+      body: [{ op: 'add', path: '/spec/abort', value: true }],
+    });
 }
 
 /** Fails loudly when any namespace still holds a qdisc or rule of ours. */
@@ -275,14 +375,18 @@ function assertClean(bed: Bed, what: string): void {
       .slice(0, 3)
       .map(d => `${d.ns}: ${d.left.join(' | ')}`)
       .join('; ');
-    throw new Error(`${what}: ${dirty.length} of ${TARGETS} namespaces still hold chaos objects: ${sample}`);
+    throw new Error(
+      `${what}: ${dirty.length} of ${TARGETS} namespaces still hold chaos objects: ${sample}`,
+    );
   }
 }
 
 /** first revert started → last target reverted, from the daemon's `recovered` lines. */
 function revertWindow(lines: LogLine[], from?: number): number {
-  if (lines.length !== TARGETS) throw new Error(`expected ${TARGETS} recovered lines, saw ${lines.length}`);
-  const start = from ?? Math.min(...lines.map(line => line.time - (line.ms ?? 0)));
+  if (lines.length !== TARGETS)
+    throw new Error(`expected ${TARGETS} recovered lines, saw ${lines.length}`);
+  const start =
+    from ?? Math.min(...lines.map(line => line.time - (line.ms ?? 0)));
   return Math.max(...lines.map(line => line.time)) - start;
 }
 
@@ -293,8 +397,17 @@ async function trial(bed: Bed, n: number): Promise<TrialFigures> {
   await injectEverywhere(bed, baselineName);
   const baselineSince = Date.now();
   await abort(bed, baselineName);
-  await waitForRunPhase(bed.cluster.kc, bed.namespace, baselineName, ['Aborted', 'Completed', 'Failed'], 60_000);
-  await waitFor(async () => daemon.recovered(baselineSince).length >= TARGETS, { timeoutMs: 30_000, description: 'baseline reverts logged' });
+  await waitForRunPhase(
+    bed.cluster.kc,
+    bed.namespace,
+    baselineName,
+    ['Aborted', 'Completed', 'Failed'],
+    60_000,
+  );
+  await waitFor(async () => daemon.recovered(baselineSince).length >= TARGETS, {
+    timeoutMs: 30_000,
+    description: 'baseline reverts logged',
+  });
   assertClean(bed, `${baselineName} (normal recover path)`);
   const baseline = revertWindow(daemon.recovered(baselineSince));
 
@@ -303,24 +416,46 @@ async function trial(bed: Bed, n: number): Promise<TrialFigures> {
   await injectEverywhere(bed, name);
   await daemon.kill('SIGKILL');
   await abort(bed, name);
-  await waitForRunPhase(bed.cluster.kc, bed.namespace, name, ['RollingBack'], 30_000);
-  if (bed.netns.dirty().length !== TARGETS) throw new Error(`${name}: the killed daemon should have left the fault in every namespace`);
+  await waitForRunPhase(
+    bed.cluster.kc,
+    bed.namespace,
+    name,
+    ['RollingBack'],
+    30_000,
+  );
+  if (bed.netns.dirty().length !== TARGETS)
+    throw new Error(
+      `${name}: the killed daemon should have left the fault in every namespace`,
+    );
   await daemon.start();
   // The janitor runs before the daemon says it started: nothing may be left by now.
   assertClean(bed, `${name} (janitor after SIGKILL)`);
   const janitorStarted = daemon.timeOf('janitor started');
   const janitorDone = daemon.timeOf('janitor done');
   const lines = daemon.recovered(janitorStarted ?? 0);
-  if (janitorStarted === undefined || janitorDone === undefined) throw new Error('the daemon did not log its janitor');
+  if (janitorStarted === undefined || janitorDone === undefined)
+    throw new Error('the daemon did not log its janitor');
   const lastReverted = Math.max(...lines.map(line => line.time));
-  await waitForRunPhase(bed.cluster.kc, bed.namespace, name, ['Aborted', 'Completed', 'Failed'], 60_000);
+  await waitForRunPhase(
+    bed.cluster.kc,
+    bed.namespace,
+    name,
+    ['Aborted', 'Completed', 'Failed'],
+    60_000,
+  );
   const figures: TrialFigures = {
     revert: revertWindow(lines, janitorStarted),
     baseline,
     ready: daemon.readyAt! - daemon.spawnedAt,
     reverted: lastReverted - daemon.spawnedAt,
-    targetP50: percentile(lines.map(line => line.ms ?? NaN), 50),
-    targetP99: percentile(lines.map(line => line.ms ?? NaN), 99),
+    targetP50: percentile(
+      lines.map(line => line.ms ?? NaN),
+      50,
+    ),
+    targetP99: percentile(
+      lines.map(line => line.ms ?? NaN),
+      99,
+    ),
     janitorTotal: janitorDone - janitorStarted,
   };
   process.stdout.write(
@@ -333,7 +468,8 @@ async function trial(bed: Bed, n: number): Promise<TrialFigures> {
 
 async function startBed(): Promise<Bed> {
   const unavailable = netnsUnavailableReason();
-  if (unavailable) throw new Error(`bench-revert needs network namespaces: ${unavailable}`);
+  if (unavailable)
+    throw new Error(`bench-revert needs network namespaces: ${unavailable}`);
   if (RUNTIME === 'bundle') ensureAgentBundle();
   const cluster = await benchCluster(1);
   const suffix = Math.random().toString(36).slice(2, 8);
@@ -343,18 +479,32 @@ async function startBed(): Promise<Bed> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cc-bench-revert-'));
   const netns = new PodNamespaces(`ccrev-${process.pid.toString(36)}`, TARGETS);
   process.once('exit', () => netns.destroy());
-  log(`creating ${TARGETS} network namespaces (${netns.switchNs} and ${netns.names[0]}..)`);
+  log(
+    `creating ${TARGETS} network namespaces (${netns.switchNs} and ${netns.names[0]}..)`,
+  );
   netns.build();
-  await core.createNamespace({ body: { metadata: { name: namespace, labels: OPT_IN } } });
+  await core.createNamespace({
+    body: { metadata: { name: namespace, labels: OPT_IN } },
+  });
   await core.createNamespace({ body: { metadata: { name: agentNamespace } } });
   await applyCrds(cluster.kc);
   const node = (await core.listNode()).items[0]?.metadata?.name;
   if (!node) throw new Error('the sandbox has no node');
-  const pods = Array.from({ length: TARGETS }, (_, i) => `pod-${String(i).padStart(2, '0')}`);
+  const pods = Array.from(
+    { length: TARGETS },
+    (_, i) => `pod-${String(i).padStart(2, '0')}`,
+  );
   log(`creating ${TARGETS} pods on ${node}`);
   await createPodsOnNode(cluster.kc, namespace, pods, { app: 'revert' }, node);
   const mapPath = path.join(dir, 'netns-map.json');
-  writeFileSync(mapPath, JSON.stringify(Object.fromEntries(pods.map((pod, i) => [`${namespace}/${pod}`, netns.path(i)]))));
+  writeFileSync(
+    mapPath,
+    JSON.stringify(
+      Object.fromEntries(
+        pods.map((pod, i) => [`${namespace}/${pod}`, netns.path(i)]),
+      ),
+    ),
+  );
   const daemon = new DaemonProcess(
     [
       `--node-name=${node}`,
@@ -381,7 +531,16 @@ async function startBed(): Promise<Bed> {
   });
   // Creation times have whole seconds; the runs start in a later second than their pods.
   await new Promise(resolve => setTimeout(resolve, 1100));
-  return { cluster, namespace, agentNamespace, pods, netns, daemon, controller, dir };
+  return {
+    cluster,
+    namespace,
+    agentNamespace,
+    pods,
+    netns,
+    daemon,
+    controller,
+    dir,
+  };
 }
 
 async function stopBed(bed: Bed): Promise<void> {
@@ -392,7 +551,8 @@ async function stopBed(bed: Bed): Promise<void> {
   await deleteNamespaceQuietly(core, bed.agentNamespace);
   bed.netns.destroy();
   await bed.cluster.release();
-  if (!process.env.BENCH_KEEP_LOGS) rmSync(bed.dir, { recursive: true, force: true });
+  if (!process.env.BENCH_KEEP_LOGS)
+    rmSync(bed.dir, { recursive: true, force: true });
   else log(`logs kept in ${bed.dir}`);
 }
 
@@ -413,16 +573,25 @@ async function main(): Promise<void> {
   } finally {
     if (bed) await stopBed(bed);
   }
-  const mid = (key: keyof TrialFigures): number => Math.round(median(trials.map(figures => figures[key])));
+  const mid = (key: keyof TrialFigures): number =>
+    Math.round(median(trials.map(figures => figures[key])));
   const revert = mid('revert');
   const baseline = mid('baseline');
   process.stdout.write(
-    `trials=${TRIALS} fault=${FAULT} runtime=${RUNTIME} max_revert_ms=${Math.max(...trials.map(t => t.revert))} target_ms=${TARGET_MS}\n`,
+    `trials=${TRIALS} fault=${FAULT} runtime=${RUNTIME} max_revert_ms=${Math.max(
+      ...trials.map(t => t.revert),
+    )} target_ms=${TARGET_MS}\n`,
   );
   process.stdout.write(
-    `revert_ms=${revert} targets=${TARGETS} janitor_total_ms=${mid('janitorTotal')} restart_to_ready_ms=${mid('ready')} ` +
-      `restart_to_reverted_ms=${mid('reverted')} target_p50_ms=${mid('targetP50')} target_p99_ms=${mid('targetP99')} ` +
-      `baseline_revert_ms=${baseline} ratio=${(revert / baseline).toFixed(2)} fault=${FAULT}\n`,
+    `revert_ms=${revert} targets=${TARGETS} janitor_total_ms=${mid(
+      'janitorTotal',
+    )} restart_to_ready_ms=${mid('ready')} ` +
+      `restart_to_reverted_ms=${mid('reverted')} target_p50_ms=${mid(
+        'targetP50',
+      )} target_p99_ms=${mid('targetP99')} ` +
+      `baseline_revert_ms=${baseline} ratio=${(revert / baseline).toFixed(
+        2,
+      )} fault=${FAULT}\n`,
   );
   clearTimeout(deadline);
 }
@@ -430,7 +599,11 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0),
   error => {
-    process.stderr.write(`bench-revert failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+    process.stderr.write(
+      `bench-revert failed: ${
+        error instanceof Error ? error.stack : String(error)
+      }\n`,
+    );
     process.exit(1);
   },
 );

@@ -2,7 +2,11 @@ import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { CoordinationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import {
+  CoordinationV1Api,
+  CoreV1Api,
+  KubeConfig,
+} from '@kubernetes/client-node';
 import {
   SANDBOX_KUBECONFIG_ENV,
   startSandbox,
@@ -12,7 +16,10 @@ import {
   waitFor,
 } from '@chaoscraft/test-sandbox';
 import { applyCrds } from '@chaoscraft/agent-testkit';
-import { KeepAliveKubeConfig, loadKubeConfig } from '@chaoscraft/backstage-plugin-chaos-node';
+import {
+  KeepAliveKubeConfig,
+  loadKubeConfig,
+} from '@chaoscraft/backstage-plugin-chaos-node';
 
 const AGENT_ROOT = path.resolve(__dirname, '..');
 
@@ -58,7 +65,9 @@ export function log(message: string): void {
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+  return sorted.length % 2
+    ? sorted[middle]
+    : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
 export async function applyCrdsFromChart(kc: KubeConfig): Promise<void> {
@@ -66,12 +75,21 @@ export async function applyCrdsFromChart(kc: KubeConfig): Promise<void> {
 }
 
 /** Waits until some replica holds a Lease in the agent's namespace: the agent is leading. */
-export async function waitForLeader(kc: KubeConfig, namespace: string): Promise<void> {
+export async function waitForLeader(
+  kc: KubeConfig,
+  namespace: string,
+): Promise<void> {
   const api = kc.makeApiClient(CoordinationV1Api);
-  await waitFor(async () => (await api.listNamespacedLease({ namespace })).items.some(l => l.spec?.holderIdentity), {
-    timeoutMs: 60_000,
-    description: 'the agent to lead',
-  });
+  await waitFor(
+    async () =>
+      (
+        await api.listNamespacedLease({ namespace })
+      ).items.some(l => l.spec?.holderIdentity),
+    {
+      timeoutMs: 60_000,
+      description: 'the agent to lead',
+    },
+  );
 }
 
 /**
@@ -86,16 +104,25 @@ export type AgentRuntime = 'bundle' | 'source';
  * unless bin/chaoscraft-agent already finds it current.
  */
 export function ensureAgentBundle(): void {
-  const check = spawnSync(process.execPath, [path.join(AGENT_ROOT, 'bin/chaoscraft-agent'), 'help'], {
-    cwd: AGENT_ROOT,
-    env: { ...process.env, CHAOSCRAFT_AGENT_RUNTIME: 'bundle' },
-    stdio: 'ignore',
-  });
+  const check = spawnSync(
+    process.execPath,
+    [path.join(AGENT_ROOT, 'bin/chaoscraft-agent'), 'help'],
+    {
+      cwd: AGENT_ROOT,
+      env: { ...process.env, CHAOSCRAFT_AGENT_RUNTIME: 'bundle' },
+      stdio: 'ignore',
+    },
+  );
   if (check.status === 0) return;
   log('building the agent bundle (yarn build:bundle)');
-  const build = spawnSync('yarn', ['build:bundle'], { cwd: AGENT_ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+  const build = spawnSync('yarn', ['build:bundle'], {
+    cwd: AGENT_ROOT,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   if (build.status !== 0) {
-    throw new Error(`yarn build:bundle failed (${build.status ?? build.signal})`);
+    throw new Error(
+      `yarn build:bundle failed (${build.status ?? build.signal})`,
+    );
   }
 }
 
@@ -125,7 +152,12 @@ export async function startAgentProcess(
   const [command, ...prefix] =
     runtime === 'bundle'
       ? [path.join(AGENT_ROOT, 'bin/chaoscraft-agent')]
-      : [process.execPath, '--require', require.resolve('@backstage/cli/config/nodeTransform.cjs'), 'src/main.ts'];
+      : [
+          process.execPath,
+          '--require',
+          require.resolve('@backstage/cli/config/nodeTransform.cjs'),
+          'src/main.ts',
+        ];
   const child = spawn(
     command,
     [
@@ -137,17 +169,26 @@ export async function startAgentProcess(
       '--log-level=info',
       ...args,
     ],
-    { cwd: AGENT_ROOT, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, CHAOSCRAFT_AGENT_RUNTIME: runtime } },
+    {
+      cwd: AGENT_ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, CHAOSCRAFT_AGENT_RUNTIME: runtime },
+    },
   );
   const lines = createInterface({ input: child.stdout! });
   // BENCH_AGENT_LOG=<file> keeps the agent's own log lines, to see what it did.
   if (process.env.BENCH_AGENT_LOG) {
-    const logFile = createWriteStream(process.env.BENCH_AGENT_LOG, { flags: 'a' });
+    const logFile = createWriteStream(process.env.BENCH_AGENT_LOG, {
+      flags: 'a',
+    });
     lines.on('line', line => logFile.write(`${line}\n`));
     child.once('exit', () => logFile.end());
   }
   const metricsPort = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('agent did not start within 60 s')), 60_000);
+    const timer = setTimeout(
+      () => reject(new Error('agent did not start within 60 s')),
+      60_000,
+    );
     child.once('exit', code => reject(new Error(`agent exited with ${code}`)));
     lines.on('line', line => {
       const match = /"metricsPort":(\d+)/.exec(line);
@@ -174,9 +215,14 @@ export async function startAgentProcess(
   };
 }
 
-export async function metricValue(port: number, name: string): Promise<number | undefined> {
+export async function metricValue(
+  port: number,
+  name: string,
+): Promise<number | undefined> {
   const body = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const line = body.split('\n').find(l => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+  const line = body
+    .split('\n')
+    .find(l => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
   return line ? Number(line.split(' ').pop()) : undefined;
 }
 
@@ -186,17 +232,26 @@ export function peakRssMb(pid: number | undefined): number {
 }
 
 /** A memory field of /proc/<pid>/status (VmHWM, VmRSS...), in MiB; 0 once the process is gone. */
-export function procStatusMb(pid: number | undefined, field: 'VmHWM' | 'VmRSS'): number {
+export function procStatusMb(
+  pid: number | undefined,
+  field: 'VmHWM' | 'VmRSS',
+): number {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) / 1024;
+    return (
+      Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) / 1024
+    );
   } catch {
     return 0;
   }
 }
 
 /** Runs `work` over `items` with at most `limit` in flight. */
-export async function mapConcurrent<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+export async function mapConcurrent<T>(
+  items: T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(limit, items.length) }, async () => {
@@ -207,7 +262,10 @@ export async function mapConcurrent<T>(items: T[], limit: number, work: (item: T
   );
 }
 
-export async function deleteNamespaceQuietly(core: CoreV1Api, name: string): Promise<void> {
+export async function deleteNamespaceQuietly(
+  core: CoreV1Api,
+  name: string,
+): Promise<void> {
   try {
     await core.deleteNamespace({ name });
   } catch {

@@ -1,6 +1,16 @@
-import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, V1Pod, Watch } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  V1Pod,
+  Watch,
+} from '@kubernetes/client-node';
 import { delay, waitFor } from '@chaoscraft/test-sandbox';
-import { isTerminalPhase, RunPhase } from '@chaoscraft/backstage-plugin-chaos-common';
+import {
+  isTerminalPhase,
+  RunPhase,
+} from '@chaoscraft/backstage-plugin-chaos-common';
 import {
   type ApiRateLimit,
   CHAOS_RUN_COORDINATES,
@@ -27,7 +37,11 @@ export interface ScaleFigure {
 export const SCALE_LABEL = 'bench-scale';
 
 /** The scale namespace's Deployment: `replicas` kwok pods, none on the real node. */
-export async function createScaleFleet(kc: KubeConfig, namespace: string, replicas: number): Promise<void> {
+export async function createScaleFleet(
+  kc: KubeConfig,
+  namespace: string,
+  replicas: number,
+): Promise<void> {
   await kc.makeApiClient(AppsV1Api).createNamespacedDeployment({
     namespace,
     body: {
@@ -49,17 +63,33 @@ export async function createScaleFleet(kc: KubeConfig, namespace: string, replic
   });
 }
 
-const isRunning = (pod: V1Pod): boolean => pod.status?.phase === 'Running' && !pod.metadata?.deletionTimestamp;
+const isRunning = (pod: V1Pod): boolean =>
+  pod.status?.phase === 'Running' && !pod.metadata?.deletionTimestamp;
 
 /** Waits (bounded) until the fleet is whole again: `replicas` Running pods, none terminating. */
-export async function waitForFleet(core: CoreV1Api, namespace: string, replicas: number): Promise<V1Pod[]> {
+export async function waitForFleet(
+  core: CoreV1Api,
+  namespace: string,
+  replicas: number,
+): Promise<V1Pod[]> {
   return waitFor(
     async () => {
-      const pods = (await core.listNamespacedPod({ namespace, labelSelector: `app=${SCALE_LABEL}` })).items;
+      const pods = (
+        await core.listNamespacedPod({
+          namespace,
+          labelSelector: `app=${SCALE_LABEL}`,
+        })
+      ).items;
       const running = pods.filter(isRunning);
-      return running.length === replicas && pods.length === replicas ? running : undefined;
+      return running.length === replicas && pods.length === replicas
+        ? running
+        : undefined;
     },
-    { timeoutMs: 4 * 60_000, intervalMs: 1_000, description: `${replicas} Running pods in ${namespace}` },
+    {
+      timeoutMs: 4 * 60_000,
+      intervalMs: 1_000,
+      description: `${replicas} Running pods in ${namespace}`,
+    },
   );
 }
 
@@ -68,7 +98,12 @@ export async function waitForFleet(core: CoreV1Api, namespace: string, replicas:
  * token bucket, started full as the agent's is after a quiet spell): time from the first call to
  * the last answer. "As fast as the client's QPS allows": the bucket, not a concurrency cap, paces them.
  */
-export async function bareKills(kc: KubeConfig, namespace: string, pods: string[], path: KillPath): Promise<number> {
+export async function bareKills(
+  kc: KubeConfig,
+  namespace: string,
+  pods: string[],
+  path: KillPath,
+): Promise<number> {
   const core = kc.makeApiClient(CoreV1Api);
   const t0 = performance.now();
   await Promise.all(
@@ -77,7 +112,10 @@ export async function bareKills(kc: KubeConfig, namespace: string, pods: string[
         ? core.createNamespacedPodEviction({
             name,
             namespace,
-            body: { metadata: { name, namespace }, deleteOptions: { gracePeriodSeconds: 0 } },
+            body: {
+              metadata: { name, namespace },
+              deleteOptions: { gracePeriodSeconds: 0 },
+            },
           })
         : core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 }),
     ),
@@ -107,22 +145,38 @@ export async function timeScaleRun(
   // client-node ends a watch after 30 s without an event; an admission-planned run writes its
   // status once, after every target, which at 1,000 targets on a loaded machine can be later.
   // (private in the typings; ResilientInformer sets it the same way)
-  (watcher as unknown as { requestTimeoutMs: number }).requestTimeoutMs = 4 * 60_000;
+  (watcher as unknown as { requestTimeoutMs: number }).requestTimeoutMs =
+    4 * 60_000;
   const watch = await watcher.watch(
     chaosRunsPath(namespace),
     { fieldSelector: `metadata.name=${name}` },
     (_type: string, run: ChaosRunResource) => {
       const status = run.status;
-      const done = status?.targets?.filter(record => record.phase === 'Injected').length ?? 0;
+      const done =
+        status?.targets?.filter(record => record.phase === 'Injected').length ??
+        0;
       if (done >= targets) {
-        plannedBy = status?.phaseTransitions?.[0]?.reason === 'PlannedAtAdmission' ? 'admission' : 'preflight';
+        plannedBy =
+          status?.phaseTransitions?.[0]?.reason === 'PlannedAtAdmission'
+            ? 'admission'
+            : 'preflight';
         resolveInjected(performance.now());
-      }
-      else if (isTerminalPhase(status?.phase)) {
-        rejectInjected(new Error(`run ${name} ended ${status?.phase} (${status?.reason}: ${status?.message}) with ${done}/${targets} Injected`));
+      } else if (isTerminalPhase(status?.phase)) {
+        rejectInjected(
+          new Error(
+            `run ${name} ended ${status?.phase} (${status?.reason}: ${status?.message}) with ${done}/${targets} Injected`,
+          ),
+        );
       }
     },
-    (error: unknown) => rejectInjected(new Error(`the watch on run ${name} ended before every target was Injected: ${String(error)}`)),
+    (error: unknown) =>
+      rejectInjected(
+        new Error(
+          `the watch on run ${name} ended before every target was Injected: ${String(
+            error,
+          )}`,
+        ),
+      ),
   );
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -135,15 +189,30 @@ export async function timeScaleRun(
         kind: 'ChaosRun',
         metadata: { name },
         spec: {
-          target: { namespace, labelSelector: { app: SCALE_LABEL }, selection: { mode: 'fixed', count: targets } },
+          target: {
+            namespace,
+            labelSelector: { app: SCALE_LABEL },
+            selection: { mode: 'fixed', count: targets },
+          },
           faults: [{ type: 'pod-kill', gracePeriodSeconds: 0 }],
-          safety: { maxBlastRadiusPercent: 100, respectPodDisruptionBudgets: path === 'evict' },
+          safety: {
+            maxBlastRadiusPercent: 100,
+            respectPodDisruptionBudgets: path === 'evict',
+          },
           duration: '1s',
         },
       },
     });
     const timeout = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new Error(`run ${name}: not all ${targets} targets Injected within 3 min`)), 3 * 60_000);
+      timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `run ${name}: not all ${targets} targets Injected within 3 min`,
+            ),
+          ),
+        3 * 60_000,
+      );
     });
     const ms = (await Promise.race([injected, timeout])) - t0;
     log(`run ${name}: planned by ${plannedBy}`);
@@ -155,16 +224,26 @@ export async function timeScaleRun(
 }
 
 /** Waits (bounded) until every ChaosRun of the namespace has ended. */
-export async function waitForRunsToEnd(kc: KubeConfig, namespace: string): Promise<void> {
+export async function waitForRunsToEnd(
+  kc: KubeConfig,
+  namespace: string,
+): Promise<void> {
   const customObjects = kc.makeApiClient(CustomObjectsApi);
   await waitFor(
     async () => {
-      const runs = (await customObjects.listNamespacedCustomObject({ ...CHAOS_RUN_COORDINATES, namespace })) as {
+      const runs = (await customObjects.listNamespacedCustomObject({
+        ...CHAOS_RUN_COORDINATES,
+        namespace,
+      })) as {
         items: Array<{ status?: { phase?: RunPhase } }>;
       };
       return runs.items.every(run => isTerminalPhase(run.status?.phase));
     },
-    { timeoutMs: 2 * 60_000, intervalMs: 500, description: `runs in ${namespace} to end` },
+    {
+      timeoutMs: 2 * 60_000,
+      intervalMs: 500,
+      description: `runs in ${namespace} to end`,
+    },
   );
 }
 
@@ -200,7 +279,12 @@ export async function measureScales(options: {
           await waitForRunsToEnd(admin, namespace);
           const pods = await waitForFleet(core, namespace, fleet);
           // The agent's bucket refills while the cluster is quiet: burst / qps seconds at most.
-          await delay(Math.max(options.quietMs, rateLimit.qps > 0 ? (1000 * rateLimit.burst) / rateLimit.qps : 0));
+          await delay(
+            Math.max(
+              options.quietMs,
+              rateLimit.qps > 0 ? (1000 * rateLimit.burst) / rateLimit.qps : 0,
+            ),
+          );
           return pods;
         };
         const injectMs: number[] = [];
@@ -211,24 +295,53 @@ export async function measureScales(options: {
           const steps = [
             async () => {
               const pods = await settle();
-              bareMs.push(await bareKills(limited, namespace, pods.slice(0, targets).map(pod => pod.metadata!.name!), path));
+              bareMs.push(
+                await bareKills(
+                  limited,
+                  namespace,
+                  pods.slice(0, targets).map(pod => pod.metadata!.name!),
+                  path,
+                ),
+              );
             },
             async () => {
               await settle();
-              injectMs.push(await timeScaleRun(admin, namespace, runName, targets, path));
+              injectMs.push(
+                await timeScaleRun(admin, namespace, runName, targets, path),
+              );
             },
           ];
           if (round % 2) steps.reverse();
           for (const step of steps) await step();
           round++;
           log(
-            `scale ${targets} (${path}) ${repeat + 1}/${repeats}: ChaosRun all Injected ${injectMs[repeat].toFixed(0)} ms, ` +
-              `${targets} bare ${path === 'evict' ? 'evictions' : 'deletes'} ${bareMs[repeat].toFixed(0)} ms at ${rateLimit.qps}/${rateLimit.burst} QPS/burst`,
+            `scale ${targets} (${path}) ${
+              repeat + 1
+            }/${repeats}: ChaosRun all Injected ${injectMs[repeat].toFixed(
+              0,
+            )} ms, ` +
+              `${targets} bare ${
+                path === 'evict' ? 'evictions' : 'deletes'
+              } ${bareMs[repeat].toFixed(0)} ms at ${rateLimit.qps}/${
+                rateLimit.burst
+              } QPS/burst`,
           );
         }
-        const figure = { targets, path, repeats, injectMs: median(injectMs), bareMs: median(bareMs) };
+        const figure = {
+          targets,
+          path,
+          repeats,
+          injectMs: median(injectMs),
+          bareMs: median(bareMs),
+        };
         figures.push(figure);
-        log(`scale ${targets} (${path}): medians ${figure.injectMs.toFixed(0)} ms against ${figure.bareMs.toFixed(0)} ms: ratio ${(figure.injectMs / figure.bareMs).toFixed(2)}`);
+        log(
+          `scale ${targets} (${path}): medians ${figure.injectMs.toFixed(
+            0,
+          )} ms against ${figure.bareMs.toFixed(0)} ms: ratio ${(
+            figure.injectMs / figure.bareMs
+          ).toFixed(2)}`,
+        );
       }
     }
     await waitForRunsToEnd(admin, namespace);
@@ -240,14 +353,21 @@ export async function measureScales(options: {
 }
 
 /** The scale figures for the last line: `inject_N_ms= evict_N_ms= ratio_N=` and the delete path's. */
-export function scaleFiguresLine(figures: ScaleFigure[], rateLimit: ApiRateLimit): string {
+export function scaleFiguresLine(
+  figures: ScaleFigure[],
+  rateLimit: ApiRateLimit,
+): string {
   const parts = [`kube_qps=${rateLimit.qps} kube_burst=${rateLimit.burst}`];
   for (const f of figures) {
     const ratio = (f.injectMs / f.bareMs).toFixed(2);
     parts.push(
       f.path === 'evict'
-        ? `inject_${f.targets}_ms=${f.injectMs.toFixed(0)} evict_${f.targets}_ms=${f.bareMs.toFixed(0)} ratio_${f.targets}=${ratio}`
-        : `inject_nopdb_${f.targets}_ms=${f.injectMs.toFixed(0)} delete_${f.targets}_ms=${f.bareMs.toFixed(0)} ratio_nopdb_${f.targets}=${ratio}`,
+        ? `inject_${f.targets}_ms=${f.injectMs.toFixed(0)} evict_${
+            f.targets
+          }_ms=${f.bareMs.toFixed(0)} ratio_${f.targets}=${ratio}`
+        : `inject_nopdb_${f.targets}_ms=${f.injectMs.toFixed(0)} delete_${
+            f.targets
+          }_ms=${f.bareMs.toFixed(0)} ratio_nopdb_${f.targets}=${ratio}`,
     );
   }
   return parts.join(' ');

@@ -5,7 +5,10 @@ import {
   DEFAULT_CEILINGS,
   type ChaosCeilings,
 } from '@chaoscraft/backstage-plugin-chaos-common';
-import { type ApiRateLimit, DEFAULT_API_RATE_LIMIT } from '@chaoscraft/backstage-plugin-chaos-node';
+import {
+  type ApiRateLimit,
+  DEFAULT_API_RATE_LIMIT,
+} from '@chaoscraft/backstage-plugin-chaos-node';
 
 /** Everything the controller can be told, with the defaults its flags document (docs/agent.md). */
 export interface ControllerConfig {
@@ -59,7 +62,8 @@ export interface ControllerConfig {
   logLevel: string;
 }
 
-const SERVICE_ACCOUNT_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+const SERVICE_ACCOUNT_NAMESPACE_FILE =
+  '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
 /** The namespace the agent runs in: POD_NAMESPACE (downward API), else the service account's. */
 export function detectAgentNamespace(): string {

@@ -5,7 +5,10 @@ import {
   isValidHostPattern,
   parseDuration,
 } from '@chaoscraft/backstage-plugin-chaos-common';
-import { type ApiRateLimit, validateApiRateLimit } from '@chaoscraft/backstage-plugin-chaos-node';
+import {
+  type ApiRateLimit,
+  validateApiRateLimit,
+} from '@chaoscraft/backstage-plugin-chaos-node';
 import { ControllerConfig, defaultControllerConfig } from './config';
 
 export const CONTROLLER_USAGE = `chaoscraft-agent controller [flags]
@@ -61,41 +64,68 @@ export const CONTROLLER_USAGE = `chaoscraft-agent controller [flags]
 `;
 
 function list(value: string | undefined): string[] | undefined {
-  return value === undefined ? undefined : value.split(',').map(s => s.trim()).filter(Boolean);
+  return value === undefined
+    ? undefined
+    : value
+        .split(',')
+        .map(s => s.trim())
+        .filter(Boolean);
 }
 
 function bool(flag: string, value: string | undefined): boolean | undefined {
   if (value === undefined) return undefined;
-  if (value !== 'true' && value !== 'false') throw new Error(`--${flag} must be true or false`);
+  if (value !== 'true' && value !== 'false')
+    throw new Error(`--${flag} must be true or false`);
   return value === 'true';
 }
 
 function int(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 0) throw new Error(`--${flag} must be a non-negative integer`);
+  if (!Number.isInteger(parsed) || parsed < 0)
+    throw new Error(`--${flag} must be a non-negative integer`);
   return parsed;
 }
 
 function faultTypes(value: string | undefined): FaultType[] | undefined {
   const types = list(value);
   if (!types) return undefined;
-  const unknown = types.filter(t => !(FAULT_TYPES as readonly string[]).includes(t));
-  if (unknown.length) throw new Error(`--allowed-fault-types: unknown fault type(s) ${unknown.join(', ')} (known: ${FAULT_TYPES.join(', ')})`);
+  const unknown = types.filter(
+    t => !(FAULT_TYPES as readonly string[]).includes(t),
+  );
+  if (unknown.length)
+    throw new Error(
+      `--allowed-fault-types: unknown fault type(s) ${unknown.join(
+        ', ',
+      )} (known: ${FAULT_TYPES.join(', ')})`,
+    );
   return types as FaultType[];
 }
 
-function hostPatterns(flag: string, value: string | undefined): string[] | undefined {
+function hostPatterns(
+  flag: string,
+  value: string | undefined,
+): string[] | undefined {
   const patterns = list(value);
   const bad = patterns?.filter(p => !isValidHostPattern(p)) ?? [];
-  if (bad.length) throw new Error(`--${flag}: not a host name, *.suffix or CIDR: ${bad.join(', ')}`);
+  if (bad.length)
+    throw new Error(
+      `--${flag}: not a host name, *.suffix or CIDR: ${bad.join(', ')}`,
+    );
   return patterns;
 }
 
 /** --kube-qps and --kube-burst onto a default: the client's token bucket (both roles). */
-export function kubeRateLimit(qps: string | undefined, burst: string | undefined, fallback: ApiRateLimit): ApiRateLimit {
+export function kubeRateLimit(
+  qps: string | undefined,
+  burst: string | undefined,
+  fallback: ApiRateLimit,
+): ApiRateLimit {
   return validateApiRateLimit(
-    { qps: qps === undefined ? fallback.qps : Number(qps), burst: burst === undefined ? fallback.burst : Number(burst) },
+    {
+      qps: qps === undefined ? fallback.qps : Number(qps),
+      burst: burst === undefined ? fallback.burst : Number(burst),
+    },
     { qps: '--kube-qps', burst: '--kube-burst' },
   );
 }
@@ -147,53 +177,101 @@ export function parseControllerArgs(argv: string[]): ControllerConfig {
     value === undefined ? fallback : parseDuration(value);
   const config: ControllerConfig = {
     kubeconfig: values.kubeconfig ?? defaults.kubeconfig,
-    kubeRateLimit: kubeRateLimit(values['kube-qps'], values['kube-burst'], defaults.kubeRateLimit),
+    kubeRateLimit: kubeRateLimit(
+      values['kube-qps'],
+      values['kube-burst'],
+      defaults.kubeRateLimit,
+    ),
     agentNamespace: values.namespace ?? defaults.agentNamespace,
-    watchNamespaces: list(values['watch-namespaces']) ?? defaults.watchNamespaces,
-    protectedNamespaces: list(values['protected-namespaces']) ?? defaults.protectedNamespaces,
+    watchNamespaces:
+      list(values['watch-namespaces']) ?? defaults.watchNamespaces,
+    protectedNamespaces:
+      list(values['protected-namespaces']) ?? defaults.protectedNamespaces,
     optInLabel: values['opt-in-label'] ?? defaults.optInLabel,
-    allowCrossNamespaceTargets: values['allow-cross-namespace'] ?? defaults.allowCrossNamespaceTargets,
+    allowCrossNamespaceTargets:
+      values['allow-cross-namespace'] ?? defaults.allowCrossNamespaceTargets,
     metricsHost: values['metrics-bind-address'] ?? defaults.metricsHost,
-    metricsPort: int('metrics-port', values['metrics-port']) ?? defaults.metricsPort,
-    leaderElect: bool('leader-elect', values['leader-elect']) ?? defaults.leaderElect,
+    metricsPort:
+      int('metrics-port', values['metrics-port']) ?? defaults.metricsPort,
+    leaderElect:
+      bool('leader-elect', values['leader-elect']) ?? defaults.leaderElect,
     leaseName: values['lease-name'] ?? defaults.leaseName,
     identity: values.identity ?? defaults.identity,
-    leaseDurationMs: duration(values['lease-duration'], defaults.leaseDurationMs),
-    renewDeadlineMs: duration(values['renew-deadline'], defaults.renewDeadlineMs),
+    leaseDurationMs: duration(
+      values['lease-duration'],
+      defaults.leaseDurationMs,
+    ),
+    renewDeadlineMs: duration(
+      values['renew-deadline'],
+      defaults.renewDeadlineMs,
+    ),
     retryPeriodMs: duration(values['retry-period'], defaults.retryPeriodMs),
-    heartbeatIntervalMs: duration(values['heartbeat-interval'], defaults.heartbeatIntervalMs),
-    rollbackTimeoutMs: duration(values['rollback-timeout'], defaults.rollbackTimeoutMs),
+    heartbeatIntervalMs: duration(
+      values['heartbeat-interval'],
+      defaults.heartbeatIntervalMs,
+    ),
+    rollbackTimeoutMs: duration(
+      values['rollback-timeout'],
+      defaults.rollbackTimeoutMs,
+    ),
     relistPeriodMs: duration(values['relist-period'], defaults.relistPeriodMs),
-    injectionConcurrency: int('injection-concurrency', values['injection-concurrency']) ?? defaults.injectionConcurrency,
-    injectionTimeoutMs: duration(values['injection-timeout'], defaults.injectionTimeoutMs),
-    webhookPort: int('webhook-port', values['webhook-port']) ?? defaults.webhookPort,
+    injectionConcurrency:
+      int('injection-concurrency', values['injection-concurrency']) ??
+      defaults.injectionConcurrency,
+    injectionTimeoutMs: duration(
+      values['injection-timeout'],
+      defaults.injectionTimeoutMs,
+    ),
+    webhookPort:
+      int('webhook-port', values['webhook-port']) ?? defaults.webhookPort,
     webhookHost: values['webhook-bind-address'] ?? defaults.webhookHost,
     webhookCertDir: values['webhook-cert-dir'] ?? defaults.webhookCertDir,
     prometheusUrl: values['prometheus-url'] || defaults.prometheusUrl,
     podCache: bool('pod-cache', values['pod-cache']) ?? defaults.podCache,
     logLevel: values['log-level'] ?? defaults.logLevel,
     ceilings: {
-      maxBlastRadiusPercent: int('max-blast-radius-percent', values['max-blast-radius-percent']) ?? defaults.ceilings.maxBlastRadiusPercent,
-      maxDurationMs: duration(values['max-duration'], defaults.ceilings.maxDurationMs),
-      allowedFaultTypes: faultTypes(values['allowed-fault-types']) ?? defaults.ceilings.allowedFaultTypes,
-      minProbeIntervalMs: duration(values['min-probe-interval'], defaults.ceilings.minProbeIntervalMs),
-      maxProbeRequestsPerCheck: int('max-probe-requests-per-check', values['max-probe-requests-per-check']) ?? defaults.ceilings.maxProbeRequestsPerCheck,
+      maxBlastRadiusPercent:
+        int('max-blast-radius-percent', values['max-blast-radius-percent']) ??
+        defaults.ceilings.maxBlastRadiusPercent,
+      maxDurationMs: duration(
+        values['max-duration'],
+        defaults.ceilings.maxDurationMs,
+      ),
+      allowedFaultTypes:
+        faultTypes(values['allowed-fault-types']) ??
+        defaults.ceilings.allowedFaultTypes,
+      minProbeIntervalMs: duration(
+        values['min-probe-interval'],
+        defaults.ceilings.minProbeIntervalMs,
+      ),
+      maxProbeRequestsPerCheck:
+        int(
+          'max-probe-requests-per-check',
+          values['max-probe-requests-per-check'],
+        ) ?? defaults.ceilings.maxProbeRequestsPerCheck,
       probeHosts: {
-        allow: hostPatterns('probe-allowed-hosts', values['probe-allowed-hosts']) ?? defaults.ceilings.probeHosts.allow,
-        deny: hostPatterns('probe-denied-hosts', values['probe-denied-hosts']) ?? defaults.ceilings.probeHosts.deny,
+        allow:
+          hostPatterns('probe-allowed-hosts', values['probe-allowed-hosts']) ??
+          defaults.ceilings.probeHosts.allow,
+        deny:
+          hostPatterns('probe-denied-hosts', values['probe-denied-hosts']) ??
+          defaults.ceilings.probeHosts.deny,
       },
       maxLiveRunsPerEntity: defaults.ceilings.maxLiveRunsPerEntity,
     },
   };
   const maxBlast = config.ceilings.maxBlastRadiusPercent;
-  if (maxBlast < 1 || maxBlast > 100) throw new Error('--max-blast-radius-percent must be from 1 to 100');
-  if (config.ceilings.maxProbeRequestsPerCheck < 1) throw new Error('--max-probe-requests-per-check must be at least 1');
+  if (maxBlast < 1 || maxBlast > 100)
+    throw new Error('--max-blast-radius-percent must be from 1 to 100');
+  if (config.ceilings.maxProbeRequestsPerCheck < 1)
+    throw new Error('--max-probe-requests-per-check must be at least 1');
   if (config.prometheusUrl && !/^https?:\/\//.test(config.prometheusUrl)) {
     throw new Error('--prometheus-url must be an http(s) URL');
   }
   if (config.renewDeadlineMs >= config.leaseDurationMs) {
     throw new Error('--renew-deadline must be shorter than --lease-duration');
   }
-  if (config.injectionConcurrency < 1) throw new Error('--injection-concurrency must be at least 1');
+  if (config.injectionConcurrency < 1)
+    throw new Error('--injection-concurrency must be at least 1');
   return config;
 }

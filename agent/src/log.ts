@@ -1,11 +1,16 @@
 import pino, { Logger } from 'pino';
 import { CHAOS_RUN_ID_LABEL } from '@chaoscraft/backstage-plugin-chaos-common';
-import { runTraceId, type ChaosRunResource } from '@chaoscraft/backstage-plugin-chaos-node';
+import {
+  runTraceId,
+  type ChaosRunResource,
+} from '@chaoscraft/backstage-plugin-chaos-node';
 
 export type { Logger } from 'pino';
 
 /** The process-wide logger: JSON lines on stdout, as a cluster log pipeline expects them. */
-export function createLogger(level: string = process.env.LOG_LEVEL ?? 'info'): Logger {
+export function createLogger(
+  level: string = process.env.LOG_LEVEL ?? 'info',
+): Logger {
   return pino({ level, base: { component: 'chaoscraft-agent' } });
 }
 

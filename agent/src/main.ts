@@ -64,7 +64,9 @@ async function runNode(argv: string[]): Promise<void> {
 }
 
 /** `chaoscraft-agent <role> [flags]`: one image, two roles. */
-export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
+export async function main(
+  argv: string[] = process.argv.slice(2),
+): Promise<void> {
   const [role, ...rest] = argv;
   switch (role) {
     case 'controller':
@@ -85,7 +87,11 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
 
 if (require.main === module) {
   main().catch(error => {
-    process.stderr.write(`chaoscraft-agent: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(
+      `chaoscraft-agent: ${
+        error instanceof Error ? error.message : String(error)
+      }\n`,
+    );
     process.exit(1);
   });
 }

@@ -7,7 +7,11 @@ import {
   Registry,
   collectDefaultMetrics,
 } from 'prom-client';
-import { FAULT_TYPES, RUN_PHASES, RunPhase } from '@chaoscraft/backstage-plugin-chaos-common';
+import {
+  FAULT_TYPES,
+  RUN_PHASES,
+  RunPhase,
+} from '@chaoscraft/backstage-plugin-chaos-common';
 import type { ChaosRunResource } from '@chaoscraft/backstage-plugin-chaos-node';
 import { registerRunMetrics } from './runMetrics';
 
@@ -23,9 +27,15 @@ export class ControllerMetrics {
   readonly runs: Gauge<'phase'>;
 
   /** `runs`, when given, adds the per-run gauges the dashboards use (src/runMetrics.ts). */
-  constructor(runPhases: () => Iterable<RunPhase | undefined>, runs?: () => Iterable<ChaosRunResource>) {
+  constructor(
+    runPhases: () => Iterable<RunPhase | undefined>,
+    runs?: () => Iterable<ChaosRunResource>,
+  ) {
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry, prefix: 'chaoscraft_agent_' });
+    collectDefaultMetrics({
+      register: this.registry,
+      prefix: 'chaoscraft_agent_',
+    });
     if (runs) registerRunMetrics(this.registry, runs);
     this.runs = new Gauge({
       name: 'chaoscraft_runs',
@@ -34,7 +44,9 @@ export class ControllerMetrics {
       registers,
       // Computed at scrape time from the informer cache: always true, never drifts.
       collect() {
-        const counts = new Map<string, number>(RUN_PHASES.map(phase => [phase, 0]));
+        const counts = new Map<string, number>(
+          RUN_PHASES.map(phase => [phase, 0]),
+        );
         for (const phase of runPhases()) {
           const key = phase ?? 'Pending';
           counts.set(key, (counts.get(key) ?? 0) + 1);
@@ -108,7 +120,9 @@ export async function startMetricsServer(
     if (path === '/metrics') {
       metrics.registry.metrics().then(
         body => {
-          response.writeHead(200, { 'Content-Type': metrics.registry.contentType });
+          response.writeHead(200, {
+            'Content-Type': metrics.registry.contentType,
+          });
           response.end(body);
         },
         error => {

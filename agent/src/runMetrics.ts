@@ -8,24 +8,46 @@ import type { ChaosRunResource } from '@chaoscraft/backstage-plugin-chaos-node';
  * exist while its ChaosRun does; deleting old runs drops them. Every replica exports them (the
  * standbys' caches are warm too), so dashboards aggregate with max by (namespace, run).
  */
-export function registerRunMetrics(registry: Registry, runs: () => Iterable<ChaosRunResource>): Gauge[] {
+export function registerRunMetrics(
+  registry: Registry,
+  runs: () => Iterable<ChaosRunResource>,
+): Gauge[] {
   const registers = [registry];
   /** Fills a gauge from every run in the cache; the previous scrape's series are dropped first. */
   const perRun = <L extends string>(
     gauge: Gauge<L>,
-    fill: (run: ChaosRunResource, labels: { namespace: string; run: string }, set: (labels: Partial<Record<L, string>>, value: number) => void) => void,
+    fill: (
+      run: ChaosRunResource,
+      labels: { namespace: string; run: string },
+      set: (labels: Partial<Record<L, string>>, value: number) => void,
+    ) => void,
   ): void => {
     gauge.reset();
     for (const run of runs()) {
-      const id = { namespace: run.metadata.namespace ?? '', run: run.metadata.name ?? '' };
-      fill(run, id, (labels, value) => gauge.set({ ...id, ...labels } as Partial<Record<L, string | number>>, value));
+      const id = {
+        namespace: run.metadata.namespace ?? '',
+        run: run.metadata.name ?? '',
+      };
+      fill(run, id, (labels, value) =>
+        gauge.set(
+          { ...id, ...labels } as Partial<Record<L, string | number>>,
+          value,
+        ),
+      );
     }
   };
 
   const info = new Gauge({
     name: 'chaoscraft_run_info',
     help: 'One series per ChaosRun: its phase, verdict and reason (empty until decided), and the experiment it came from',
-    labelNames: ['namespace', 'run', 'phase', 'verdict', 'reason', 'experiment'],
+    labelNames: [
+      'namespace',
+      'run',
+      'phase',
+      'verdict',
+      'reason',
+      'experiment',
+    ],
     registers,
     collect() {
       perRun(this, (run, _id, set) => {
@@ -43,7 +65,11 @@ export function registerRunMetrics(registry: Registry, runs: () => Iterable<Chao
     },
   });
 
-  const blastRadius = (name: string, help: string, field: 'selected' | 'eligible' | 'percent' | 'limit'): Gauge =>
+  const blastRadius = (
+    name: string,
+    help: string,
+    field: 'selected' | 'eligible' | 'percent' | 'limit',
+  ): Gauge =>
     new Gauge({
       name,
       help,
@@ -64,9 +90,16 @@ export function registerRunMetrics(registry: Registry, runs: () => Iterable<Chao
     registers,
     collect() {
       perRun(this, (run, _id, set) => {
-        const counts = new Map<string, { node: string; fault: string; phase: string; count: number }>();
+        const counts = new Map<
+          string,
+          { node: string; fault: string; phase: string; count: number }
+        >();
         for (const target of run.status?.targets ?? []) {
-          const labels = { node: target.node ?? '', fault: target.fault, phase: target.phase };
+          const labels = {
+            node: target.node ?? '',
+            fault: target.fault,
+            phase: target.phase,
+          };
           const key = `${labels.node}\u0000${labels.fault}\u0000${labels.phase}`;
           const entry = counts.get(key) ?? { ...labels, count: 0 };
           entry.count += 1;
@@ -91,10 +124,26 @@ export function registerRunMetrics(registry: Registry, runs: () => Iterable<Chao
   });
   return [
     info,
-    blastRadius('chaoscraft_run_blast_radius_selected', 'Pods the run selected as targets', 'selected'),
-    blastRadius('chaoscraft_run_blast_radius_eligible', 'Pods the run could have selected (matching, running, not protected)', 'eligible'),
-    blastRadius('chaoscraft_run_blast_radius_percent', 'Selected pods as a percent of the eligible ones', 'percent'),
-    blastRadius('chaoscraft_run_blast_radius_limit_percent', "The run's blast-radius cap, in percent of the eligible pods", 'limit'),
+    blastRadius(
+      'chaoscraft_run_blast_radius_selected',
+      'Pods the run selected as targets',
+      'selected',
+    ),
+    blastRadius(
+      'chaoscraft_run_blast_radius_eligible',
+      'Pods the run could have selected (matching, running, not protected)',
+      'eligible',
+    ),
+    blastRadius(
+      'chaoscraft_run_blast_radius_percent',
+      'Selected pods as a percent of the eligible ones',
+      'percent',
+    ),
+    blastRadius(
+      'chaoscraft_run_blast_radius_limit_percent',
+      "The run's blast-radius cap, in percent of the eligible pods",
+      'limit',
+    ),
     targets,
     abortLatency,
   ];

@@ -1,7 +1,11 @@
 import { trace, SpanStatusCode, type Attributes } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor, NodeTracerProvider, type SpanExporter } from '@opentelemetry/sdk-trace-node';
+import {
+  BatchSpanProcessor,
+  NodeTracerProvider,
+  type SpanExporter,
+} from '@opentelemetry/sdk-trace-node';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import {
   RUN_SPAN_ATTRIBUTES,
@@ -22,18 +26,25 @@ export function startTracing(
   options: { env?: NodeJS.ProcessEnv; exporter?: SpanExporter } = {},
 ): { shutdown(): Promise<void> } | undefined {
   const env = options.env ?? process.env;
-  const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT;
-  if ((!endpoint && !options.exporter) || env.OTEL_SDK_DISABLED === 'true') return undefined;
+  const endpoint =
+    env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  if ((!endpoint && !options.exporter) || env.OTEL_SDK_DISABLED === 'true')
+    return undefined;
   const provider = new NodeTracerProvider({
-    resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: env.OTEL_SERVICE_NAME || serviceName }),
-    spanProcessors: [new BatchSpanProcessor(options.exporter ?? new OTLPTraceExporter())],
+    resource: resourceFromAttributes({
+      [ATTR_SERVICE_NAME]: env.OTEL_SERVICE_NAME || serviceName,
+    }),
+    spanProcessors: [
+      new BatchSpanProcessor(options.exporter ?? new OTLPTraceExporter()),
+    ],
   });
   // Also the W3C trace context propagator, which reads the ChaosRun's traceparent annotation.
   provider.register();
   return { shutdown: () => provider.shutdown() };
 }
 
-export const agentTracer = (): ReturnType<typeof trace.getTracer> => trace.getTracer('chaoscraft-agent');
+export const agentTracer = (): ReturnType<typeof trace.getTracer> =>
+  trace.getTracer('chaoscraft-agent');
 
 const ms = (time: string | undefined, fallback: number): number => {
   const parsed = time ? Date.parse(time) : NaN;
@@ -61,12 +72,19 @@ export function recordRunTrace(run: ChaosRunResource, status: RunStatus): void {
     'chaoscraft.reason': status.reason ?? '',
   };
   if (status.blastRadius) {
-    attributes['chaoscraft.blast_radius.selected'] = status.blastRadius.selected;
-    attributes['chaoscraft.blast_radius.eligible'] = status.blastRadius.eligible;
+    attributes['chaoscraft.blast_radius.selected'] =
+      status.blastRadius.selected;
+    attributes['chaoscraft.blast_radius.eligible'] =
+      status.blastRadius.eligible;
     attributes['chaoscraft.blast_radius.percent'] = status.blastRadius.percent;
   }
-  if (status.abortLatencyMs !== undefined) attributes['chaoscraft.abort_latency_ms'] = status.abortLatencyMs;
-  const root = tracer.startSpan('chaos.run', { startTime: start, attributes }, parent);
+  if (status.abortLatencyMs !== undefined)
+    attributes['chaoscraft.abort_latency_ms'] = status.abortLatencyMs;
+  const root = tracer.startSpan(
+    'chaos.run',
+    { startTime: start, attributes },
+    parent,
+  );
   const inRun = trace.setSpan(parent, root);
 
   transitions.forEach((transition, i) => {
@@ -75,7 +93,14 @@ export function recordRunTrace(run: ChaosRunResource, status: RunStatus): void {
     tracer
       .startSpan(
         `chaos.phase ${transition.phase}`,
-        { startTime: from, attributes: { ...identity, 'chaoscraft.phase': transition.phase, 'chaoscraft.reason': transition.reason ?? '' } },
+        {
+          startTime: from,
+          attributes: {
+            ...identity,
+            'chaoscraft.phase': transition.phase,
+            'chaoscraft.reason': transition.reason ?? '',
+          },
+        },
         inRun,
       )
       .end(to);
@@ -100,9 +125,14 @@ export function recordRunTrace(run: ChaosRunResource, status: RunStatus): void {
       inRun,
     );
     for (const event of record.events ?? []) {
-      span.addEvent(event.reason, { message: event.message }, ms(event.time, from));
+      span.addEvent(
+        event.reason,
+        { message: event.message },
+        ms(event.time, from),
+      );
     }
-    if (record.phase === 'Failed') span.setStatus({ code: SpanStatusCode.ERROR, message: record.message });
+    if (record.phase === 'Failed')
+      span.setStatus({ code: SpanStatusCode.ERROR, message: record.message });
     span.end(Math.max(from, ms(record.recoveredAt, end)));
   }
 
@@ -119,18 +149,27 @@ export function recordRunTrace(run: ChaosRunResource, status: RunStatus): void {
             'chaoscraft.probe.type': probe.type,
             'chaoscraft.probe.phase': sample.phase,
             'chaoscraft.probe.ok': sample.ok,
-            ...(sample.value !== undefined ? { 'chaoscraft.probe.value': sample.value } : {}),
+            ...(sample.value !== undefined
+              ? { 'chaoscraft.probe.value': sample.value }
+              : {}),
           },
         },
         inRun,
       );
-      if (!sample.ok) span.setStatus({ code: SpanStatusCode.ERROR, message: sample.error ?? 'outside the hypothesis' });
+      if (!sample.ok)
+        span.setStatus({
+          code: SpanStatusCode.ERROR,
+          message: sample.error ?? 'outside the hypothesis',
+        });
       span.end(at);
     }
   }
 
   if (status.verdict === 'Failed' || status.phase === 'Failed') {
-    root.setStatus({ code: SpanStatusCode.ERROR, message: status.message ?? status.reason });
+    root.setStatus({
+      code: SpanStatusCode.ERROR,
+      message: status.message ?? status.reason,
+    });
   }
   root.end(Math.max(start, end));
 }

@@ -1,6 +1,15 @@
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,9 +27,18 @@ import {
   type ProbeResult,
   experimentSpecSchema,
 } from '@chaoscraft/backstage-plugin-chaos-common';
-import { ChaosRunClient, type ChaosRunResource } from '@chaoscraft/backstage-plugin-chaos-node';
+import {
+  ChaosRunClient,
+  type ChaosRunResource,
+} from '@chaoscraft/backstage-plugin-chaos-node';
 import { applyCrds } from '@chaoscraft/agent-testkit';
-import { SANDBOX_KUBECONFIG_ENV, WaitAbortedError, startSandbox, stopSandboxSync, waitFor } from '@chaoscraft/test-sandbox';
+import {
+  SANDBOX_KUBECONFIG_ENV,
+  WaitAbortedError,
+  startSandbox,
+  stopSandboxSync,
+  waitFor,
+} from '@chaoscraft/test-sandbox';
 import { DatabaseExperimentStore } from '../../plugins/chaos-backend/src/database/DatabaseExperimentStore';
 import { DatabaseRunStore } from '../../plugins/chaos-backend/src/database/DatabaseRunStore';
 import type { Clock } from '../../plugins/chaos-backend/src/clock';
@@ -85,7 +103,10 @@ const BUSY = 'bench-busy';
 const EMPTY = 'bench-empty';
 const GUEST = 'user:default/guest';
 /** The live run starts with this many samples per probe and gains one per signal, up to SAMPLES. */
-const LIVE_START_SAMPLES = Math.max(1, SAMPLES - Math.round(STREAM_MS / SIGNAL_MS));
+const LIVE_START_SAMPLES = Math.max(
+  1,
+  SAMPLES - Math.round(STREAM_MS / SIGNAL_MS),
+);
 
 function log(message: string): void {
   process.stderr.write(`bench-ui: ${message}\n`);
@@ -99,7 +120,11 @@ const ms = (n: number): string => String(Math.round(n));
 
 // --- Cleanup: everything started is stopped, in reverse order, on every way out ---------------
 
-type Cleanup = { name: string; run: () => Promise<void> | void; sync: () => void };
+type Cleanup = {
+  name: string;
+  run: () => Promise<void> | void;
+  sync: () => void;
+};
 const cleanups: Cleanup[] = [];
 let cleaning: Promise<void> | undefined;
 
@@ -139,9 +164,17 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 function newestMtime(dir: string): number {
   let newest = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (entry.name === 'node_modules' || entry.name === 'dist' || entry.name === 'dist-types') continue;
+    if (
+      entry.name === 'node_modules' ||
+      entry.name === 'dist' ||
+      entry.name === 'dist-types'
+    )
+      continue;
     const full = path.join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(full) : statSync(full).mtimeMs);
+    newest = Math.max(
+      newest,
+      entry.isDirectory() ? newestMtime(full) : statSync(full).mtimeMs,
+    );
   }
   return newest;
 }
@@ -149,15 +182,25 @@ function newestMtime(dir: string): number {
 /** Builds packages/app (the production bundle the backend serves) unless it is newer than its sources. */
 function ensureAppBuild(): void {
   const index = path.join(REPO, 'packages/app/dist/index.html');
-  const sources = ['packages/app', 'plugins/chaos', 'plugins/chaos-common'].map(d => newestMtime(path.join(REPO, d)));
-  if (existsSync(index) && statSync(index).mtimeMs > Math.max(...sources) && process.env.BENCH_UI_REBUILD !== '1') {
+  const sources = ['packages/app', 'plugins/chaos', 'plugins/chaos-common'].map(
+    d => newestMtime(path.join(REPO, d)),
+  );
+  if (
+    existsSync(index) &&
+    statSync(index).mtimeMs > Math.max(...sources) &&
+    process.env.BENCH_UI_REBUILD !== '1'
+  ) {
     log('packages/app/dist is newer than its sources: not rebuilding');
     return;
   }
   log('building packages/app (yarn workspace app build)');
   const t0 = Date.now();
-  const built = spawnSync('yarn', ['workspace', 'app', 'build'], { cwd: REPO, stdio: ['ignore', process.stderr, 'inherit'] });
-  if (built.status !== 0) throw new Error(`yarn workspace app build exited with ${built.status}`);
+  const built = spawnSync('yarn', ['workspace', 'app', 'build'], {
+    cwd: REPO,
+    stdio: ['ignore', process.stderr, 'inherit'],
+  });
+  if (built.status !== 0)
+    throw new Error(`yarn workspace app build exited with ${built.status}`);
   log(`built the app in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 }
 
@@ -172,12 +215,21 @@ async function sandbox(): Promise<{ dir: string; kc: KubeConfig }> {
   } else {
     log('starting a sandbox (infra/sandbox/sandbox.sh up, kwok only)');
     const started = await startSandbox({ nodes: 1, realNode: false });
-    cleanups.push({ name: 'sandbox', run: () => stopSandboxSync(started), sync: () => stopSandboxSync(started) });
+    cleanups.push({
+      name: 'sandbox',
+      run: () => stopSandboxSync(started),
+      sync: () => stopSandboxSync(started),
+    });
     dir = started.dir;
   }
   // Backstage's identity in the sandbox and the cluster config `make dev` gives the backend.
-  const access = spawnSync('bash', [path.join(REPO, 'infra/demo/access.sh'), dir], { stdio: ['ignore', process.stderr, 'inherit'] });
-  if (access.status !== 0) throw new Error(`infra/demo/access.sh exited with ${access.status}`);
+  const access = spawnSync(
+    'bash',
+    [path.join(REPO, 'infra/demo/access.sh'), dir],
+    { stdio: ['ignore', process.stderr, 'inherit'] },
+  );
+  if (access.status !== 0)
+    throw new Error(`infra/demo/access.sh exited with ${access.status}`);
   const kc = new KubeConfig();
   kc.loadFromFile(path.join(dir, 'kubeconfig'));
   await applyCrds(kc);
@@ -188,16 +240,34 @@ async function sandbox(): Promise<{ dir: string; kc: KubeConfig }> {
         const ns = await core.readNamespace({ name: NAMESPACE });
         return ns.status?.phase !== 'Terminating';
       } catch {
-        await core.createNamespace({ body: { metadata: { name: NAMESPACE } } }).catch(() => undefined);
+        await core
+          .createNamespace({ body: { metadata: { name: NAMESPACE } } })
+          .catch(() => undefined);
         return false;
       }
     },
     { timeoutMs: 120_000, description: `namespace ${NAMESPACE}` },
   );
   const removeNamespace = () => {
-    spawnSync(path.join(dir, 'bin/kubectl'), ['--kubeconfig', path.join(dir, 'kubeconfig'), 'delete', 'namespace', NAMESPACE, '--wait=false'], { stdio: 'ignore' });
+    spawnSync(
+      path.join(dir, 'bin/kubectl'),
+      [
+        '--kubeconfig',
+        path.join(dir, 'kubeconfig'),
+        'delete',
+        'namespace',
+        NAMESPACE,
+        '--wait=false',
+      ],
+      { stdio: 'ignore' },
+    );
   };
-  if (shared) cleanups.push({ name: `namespace ${NAMESPACE}`, run: removeNamespace, sync: removeNamespace });
+  if (shared)
+    cleanups.push({
+      name: `namespace ${NAMESPACE}`,
+      run: removeNamespace,
+      sync: removeNamespace,
+    });
   return { dir, kc };
 }
 
@@ -207,8 +277,13 @@ function experimentSpec(entity: string): ExperimentSpec {
   return experimentSpecSchema.parse({
     name: 'kill-one-pod',
     entityRef: `component:default/${entity}`,
-    description: 'Kill one pod and check the service keeps serving, by twenty probes.',
-    target: { namespace: NAMESPACE, labelSelector: { app: entity }, selection: { mode: 'one' } },
+    description:
+      'Kill one pod and check the service keeps serving, by twenty probes.',
+    target: {
+      namespace: NAMESPACE,
+      labelSelector: { app: entity },
+      selection: { mode: 'one' },
+    },
     faults: [{ type: 'pod-kill', gracePeriodSeconds: 0 }],
     duration: '2m',
     safety: { maxBlastRadiusPercent: 50 },
@@ -227,7 +302,11 @@ function experimentSpec(entity: string): ExperimentSpec {
 }
 
 /** Samples one second apart ending at `end`; a few fail during the injection, as real ones do. */
-function probeResults(count: number, samples: number, end: number): ProbeResult[] {
+function probeResults(
+  count: number,
+  samples: number,
+  end: number,
+): ProbeResult[] {
   return Array.from({ length: count }, (_, p) => ({
     name: `probe-${String(p + 1).padStart(2, '0')}`,
     type: 'promql' as const,
@@ -235,17 +314,34 @@ function probeResults(count: number, samples: number, end: number): ProbeResult[
     threshold: 0.05,
     verdict: 'Passed' as const,
     consecutiveFailures: 0,
-    samples: Array.from({ length: samples }, (__, s) => sample(p, s, samples, end - (samples - 1 - s) * 1000)),
+    samples: Array.from({ length: samples }, (__, s) =>
+      sample(p, s, samples, end - (samples - 1 - s) * 1000),
+    ),
   }));
 }
 
-function sample(p: number, s: number, total: number, time: number): ProbeResult['samples'][number] {
-  const value = Number((0.01 + 0.03 * Math.abs(Math.sin((s + p) / 7)) + (s % 29 === 0 ? 0.03 : 0)).toFixed(4));
-  const phase = s < total * 0.2 ? 'before' : s > total * 0.8 ? 'after' : 'during';
+function sample(
+  p: number,
+  s: number,
+  total: number,
+  time: number,
+): ProbeResult['samples'][number] {
+  const value = Number(
+    (
+      0.01 +
+      0.03 * Math.abs(Math.sin((s + p) / 7)) +
+      (s % 29 === 0 ? 0.03 : 0)
+    ).toFixed(4),
+  );
+  const phase =
+    s < total * 0.2 ? 'before' : s > total * 0.8 ? 'after' : 'during';
   return { time: new Date(time).toISOString(), phase, value, ok: value < 0.05 };
 }
 
-function terminalStatus(start: number, probes: ProbeResult[]): Partial<ChaosRunStatus> {
+function terminalStatus(
+  start: number,
+  probes: ProbeResult[],
+): Partial<ChaosRunStatus> {
   const iso = (t: number) => new Date(t).toISOString();
   const end = start + 150_000;
   return {
@@ -268,7 +364,9 @@ function terminalStatus(start: number, probes: ProbeResult[]): Partial<ChaosRunS
         phase: 'Recovered',
         injectedAt: iso(start + 2500),
         recoveredAt: iso(start + 20_000),
-        events: [{ time: iso(start + 2500), reason: 'Killed', message: 'pod deleted' }],
+        events: [
+          { time: iso(start + 2500), reason: 'Killed', message: 'pod deleted' },
+        ],
       },
     ],
     probes,
@@ -289,7 +387,12 @@ class SteppedClock implements Clock {
   }
 }
 
-type Seeded = { fullRunId: string; bareRunId: string; liveRunId: string; liveResource: string };
+type Seeded = {
+  fullRunId: string;
+  bareRunId: string;
+  liveRunId: string;
+  liveResource: string;
+};
 
 /**
  * Writes the history with the backend's own stores, on the SQLite file the backend then opens
@@ -303,11 +406,17 @@ async function seed(sqliteDir: string): Promise<Seeded> {
     useNullAsDefault: true,
   });
   try {
-    const database = { getClient: async () => knex, migrations: { skip: false } } as unknown as DatabaseService;
+    const database = {
+      getClient: async () => knex,
+      migrations: { skip: false },
+    } as unknown as DatabaseService;
     const now = Date.now();
     const first = now - (RUNS + 60) * 60_000;
     const clock = new SteppedClock(first);
-    const experiments = await DatabaseExperimentStore.create({ database, clock });
+    const experiments = await DatabaseExperimentStore.create({
+      database,
+      clock,
+    });
     const runs = await DatabaseRunStore.create({ database, clock });
     const spec = experimentSpec(BUSY);
     const experiment = await experiments.create(spec, GUEST);
@@ -328,25 +437,50 @@ async function seed(sqliteDir: string): Promise<Seeded> {
       resourceName: `kill-one-pod-${String(i).padStart(4, '0')}`,
       dryRun: false,
       createdBy: GUEST,
-      spec: { ...spec, experiment: { name: experiment.name, id: experiment.id } },
+      spec: {
+        ...spec,
+        experiment: { name: experiment.name, id: experiment.id },
+      },
     });
     for (let i = 0; i < finished; i++) {
       const start = first + i * 60_000;
       clock.set(start);
       const run = await runs.create(newRun(i));
       const full = i >= finished - FULL_RUNS;
-      const probes = i === bareAt ? [] : probeResults(PROBES, full ? SAMPLES : 12, start + 120_000);
+      const probes =
+        i === bareAt
+          ? []
+          : probeResults(PROBES, full ? SAMPLES : 12, start + 120_000);
       clock.set(start + 150_000);
-      const ref = { id: run.id, cluster: CLUSTER, namespace: NAMESPACE, resourceName: run.resourceName, uid: randomUUID() };
-      if (!(await runs.applyStatus(ref, terminalStatus(start, probes), '1'))) throw new Error(`seeding run ${i}: status not applied`);
+      const ref = {
+        id: run.id,
+        cluster: CLUSTER,
+        namespace: NAMESPACE,
+        resourceName: run.resourceName,
+        uid: randomUUID(),
+      };
+      if (!(await runs.applyStatus(ref, terminalStatus(start, probes), '1')))
+        throw new Error(`seeding run ${i}: status not applied`);
       if (i === bareAt) bareRunId = run.id;
       if (i === finished - 1) fullRunId = run.id;
     }
     // The newest run is live: Pending here; its ChaosRun's status (Running) comes through the mirror.
     clock.set(now);
     const live = await runs.create(newRun(finished));
-    log(`seeded ${RUNS} runs of ${spec.entityRef} (${FULL_RUNS} with ${PROBES}×${SAMPLES} samples) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-    return { fullRunId, bareRunId, liveRunId: live.id, liveResource: live.resourceName };
+    log(
+      `seeded ${RUNS} runs of ${
+        spec.entityRef
+      } (${FULL_RUNS} with ${PROBES}×${SAMPLES} samples) in ${(
+        (Date.now() - t0) /
+        1000
+      ).toFixed(1)} s`,
+    );
+    return {
+      fullRunId,
+      bareRunId,
+      liveRunId: live.id,
+      liveResource: live.resourceName,
+    };
   } finally {
     await knex.destroy();
   }
@@ -364,7 +498,16 @@ function liveStatus(start: number, samples: number): ChaosRunStatus {
     ],
     startedAt: iso(start),
     blastRadius: { selected: 1, eligible: 3, percent: 33.3, limit: 50 },
-    targets: [{ pod: `${BUSY}-7d9c-fghij`, node: 'kwok-node-0', fault: 'pod-kill', phase: 'Injected', injectedAt: iso(start + 2500), events: [] }],
+    targets: [
+      {
+        pod: `${BUSY}-7d9c-fghij`,
+        node: 'kwok-node-0',
+        fault: 'pod-kill',
+        phase: 'Injected',
+        injectedAt: iso(start + 2500),
+        events: [],
+      },
+    ],
     // Samples one second apart from the start: each new one extends every chart to the right.
     probes: probeResults(PROBES, samples, start + (samples - 1) * 1000),
     steps: [],
@@ -434,12 +577,24 @@ catalog:
   return config;
 }
 
-async function startBackend(work: string, configs: string[], url: string): Promise<void> {
+async function startBackend(
+  work: string,
+  configs: string[],
+  url: string,
+): Promise<void> {
   const logFile = path.join(work, 'backend.log');
   const out = openSync(logFile, 'a');
   const args = ['start', ...configs.flatMap(c => ['--config', c])];
-  log(`starting the backend (packages/backend: yarn ${args.join(' ')}); its log: ${logFile}`);
-  const child: ChildProcess = spawn('yarn', args, { cwd: path.join(REPO, 'packages/backend'), detached: true, stdio: ['ignore', out, out] });
+  log(
+    `starting the backend (packages/backend: yarn ${args.join(
+      ' ',
+    )}); its log: ${logFile}`,
+  );
+  const child: ChildProcess = spawn('yarn', args, {
+    cwd: path.join(REPO, 'packages/backend'),
+    detached: true,
+    stdio: ['ignore', out, out],
+  });
   const pid = child.pid!;
   let exited = false;
   child.once('exit', () => {
@@ -456,7 +611,8 @@ async function startBackend(work: string, configs: string[], url: string): Promi
     name: 'backend',
     run: async () => {
       killGroup('SIGTERM');
-      for (let i = 0; i < 40 && !exited; i++) await new Promise(r => setTimeout(r, 250));
+      for (let i = 0; i < 40 && !exited; i++)
+        await new Promise(r => setTimeout(r, 250));
       killGroup('SIGKILL');
     },
     sync: () => killGroup('SIGKILL'),
@@ -464,17 +620,28 @@ async function startBackend(work: string, configs: string[], url: string): Promi
   const t0 = Date.now();
   await waitFor(
     async () => {
-      if (exited) throw new WaitAbortedError(`the backend exited; see ${logFile}`);
-      return fetch(`${url}/.backstage/health/v1/readiness`).then(r => r.ok, () => false);
+      if (exited)
+        throw new WaitAbortedError(`the backend exited; see ${logFile}`);
+      return fetch(`${url}/.backstage/health/v1/readiness`).then(
+        r => r.ok,
+        () => false,
+      );
     },
-    { timeoutMs: 300_000, intervalMs: 500, description: 'the backend to be ready' },
+    {
+      timeoutMs: 300_000,
+      intervalMs: 500,
+      description: 'the backend to be ready',
+    },
   );
   log(`backend ready in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 }
 
 async function guestToken(url: string): Promise<string> {
-  const res = await fetch(`${url}/api/auth/guest/refresh`, { headers: { 'x-requested-with': 'XMLHttpRequest' } });
-  if (!res.ok) throw new Error(`guest sign-in: ${res.status} ${await res.text()}`);
+  const res = await fetch(`${url}/api/auth/guest/refresh`, {
+    headers: { 'x-requested-with': 'XMLHttpRequest' },
+  });
+  if (!res.ok)
+    throw new Error(`guest sign-in: ${res.status} ${await res.text()}`);
   const body = (await res.json()) as { backstageIdentity: { token: string } };
   return body.backstageIdentity.token;
 }
@@ -482,24 +649,49 @@ async function guestToken(url: string): Promise<string> {
 /** Until the catalog holds both entities and the chaos API shows the seeded history and the live run's status. */
 async function waitForData(url: string, seeded: Seeded): Promise<void> {
   const token = await guestToken(url);
-  const get = (p: string) => fetch(`${url}${p}`, { headers: { authorization: `Bearer ${token}` } });
+  const get = (p: string) =>
+    fetch(`${url}${p}`, { headers: { authorization: `Bearer ${token}` } });
   await waitFor(
     async () => {
       for (const name of [BUSY, EMPTY]) {
-        if (!(await get(`/api/catalog/entities/by-name/component/default/${name}`)).ok) return false;
+        if (
+          !(
+            await get(`/api/catalog/entities/by-name/component/default/${name}`)
+          ).ok
+        )
+          return false;
       }
       return true;
     },
-    { timeoutMs: 180_000, intervalMs: 1000, description: 'the catalog to hold the bench entities' },
+    {
+      timeoutMs: 180_000,
+      intervalMs: 1000,
+      description: 'the catalog to hold the bench entities',
+    },
   );
-  const page = (await (await get(`/api/chaos/runs?entityRef=${encodeURIComponent(`component:default/${BUSY}`)}&limit=10`)).json()) as { totalCount: number };
-  if (page.totalCount !== RUNS) throw new Error(`the chaos API lists ${page.totalCount} runs of ${BUSY}, not ${RUNS}`);
+  const page = (await (
+    await get(
+      `/api/chaos/runs?entityRef=${encodeURIComponent(
+        `component:default/${BUSY}`,
+      )}&limit=10`,
+    )
+  ).json()) as { totalCount: number };
+  if (page.totalCount !== RUNS)
+    throw new Error(
+      `the chaos API lists ${page.totalCount} runs of ${BUSY}, not ${RUNS}`,
+    );
   await waitFor(
     async () => {
-      const run = (await (await get(`/api/chaos/runs/${seeded.liveRunId}`)).json()) as { phase: string };
+      const run = (await (
+        await get(`/api/chaos/runs/${seeded.liveRunId}`)
+      ).json()) as { phase: string };
       return run.phase === 'Running';
     },
-    { timeoutMs: 60_000, intervalMs: 500, description: 'the mirror to apply the live run status' },
+    {
+      timeoutMs: 60_000,
+      intervalMs: 500,
+      description: 'the mirror to apply the live run status',
+    },
   );
 }
 
@@ -511,29 +703,62 @@ type Ready = 'tab' | 'run' | 'bare-run';
  * Navigates inside the app (history.pushState and popstate, as a link does: the app and the
  * entity stay loaded) and returns the milliseconds to the first animation frame where `ready` holds.
  */
-async function timeNavigation(page: Page, to: string, ready: Ready): Promise<number> {
+async function timeNavigation(
+  page: Page,
+  to: string,
+  ready: Ready,
+): Promise<number> {
   return page.evaluate(
     ({ to: target, ready: what, probes, samples }) =>
       new Promise<number>((resolve, reject) => {
         const isReady = (): boolean => {
           if (what === 'tab') {
-            const button = [...document.querySelectorAll('button')].find(b => b.textContent === 'New experiment');
-            const runs = document.querySelector('table[aria-label="Runs"] tbody');
-            const empty = [...document.querySelectorAll('h1,h2,h3,h4,h5,h6')].some(h => h.textContent === 'No runs yet');
-            const experiments = [...document.querySelectorAll('h1,h2,h3,h4,h5,h6')].some(h => /^\d+ experiments?$/.test(h.textContent ?? ''));
-            return Boolean(button && !(button as HTMLButtonElement).disabled && experiments && ((runs && runs.children.length > 0) || empty));
+            const button = [...document.querySelectorAll('button')].find(
+              b => b.textContent === 'New experiment',
+            );
+            const runs = document.querySelector(
+              'table[aria-label="Runs"] tbody',
+            );
+            const empty = [
+              ...document.querySelectorAll('h1,h2,h3,h4,h5,h6'),
+            ].some(h => h.textContent === 'No runs yet');
+            const experiments = [
+              ...document.querySelectorAll('h1,h2,h3,h4,h5,h6'),
+            ].some(h => /^\d+ experiments?$/.test(h.textContent ?? ''));
+            return Boolean(
+              button &&
+                !(button as HTMLButtonElement).disabled &&
+                experiments &&
+                ((runs && runs.children.length > 0) || empty),
+            );
           }
-          if (!document.querySelector('[data-testid="run-phase"]')) return false;
-          if (what === 'bare-run') return document.body.textContent!.includes('No probes: this run checked no steady-state hypothesis.');
-          const figures = document.querySelectorAll('figure[aria-label^="Samples of probe"]');
+          if (!document.querySelector('[data-testid="run-phase"]'))
+            return false;
+          if (what === 'bare-run')
+            return document.body.textContent!.includes(
+              'No probes: this run checked no steady-state hypothesis.',
+            );
+          const figures = document.querySelectorAll(
+            'figure[aria-label^="Samples of probe"]',
+          );
           if (figures.length !== probes) return false;
           // Every caption counting all samples, and the line of every chart in the viewport drawn
           // (the page draws a chart only in or near the viewport: what can be seen is complete).
           return [...figures].every(f => {
-            if (!f.querySelector('figcaption')?.textContent?.includes(`${samples} samples`)) return false;
+            if (
+              !f
+                .querySelector('figcaption')
+                ?.textContent?.includes(`${samples} samples`)
+            )
+              return false;
             const box = f.getBoundingClientRect();
             const seen = box.bottom > 0 && box.top < window.innerHeight;
-            return !seen || Boolean(f.querySelector('.recharts-line-curve')?.getAttribute('d'));
+            return (
+              !seen ||
+              Boolean(
+                f.querySelector('.recharts-line-curve')?.getAttribute('d'),
+              )
+            );
           });
         };
         const t0 = performance.now();
@@ -541,7 +766,8 @@ async function timeNavigation(page: Page, to: string, ready: Ready): Promise<num
         window.dispatchEvent(new PopStateEvent('popstate', { state: null }));
         const tick = () => {
           if (isReady()) resolve(performance.now() - t0);
-          else if (performance.now() - t0 > 60_000) reject(new Error(`not ready after 60 s: ${target}`));
+          else if (performance.now() - t0 > 60_000)
+            reject(new Error(`not ready after 60 s: ${target}`));
           else requestAnimationFrame(tick);
         };
         requestAnimationFrame(tick);
@@ -577,14 +803,22 @@ async function settle(page: Page, to: string): Promise<void> {
   await page.waitForTimeout(1500);
 }
 
-async function trials(page: Page, from: string, to: string, ready: Ready): Promise<{ first: number; median: number }> {
+async function trials(
+  page: Page,
+  from: string,
+  to: string,
+  ready: Ready,
+): Promise<{ first: number; median: number }> {
   const times: number[] = [];
   for (let i = 0; i < TRIALS; i++) {
     await settle(page, from);
     times.push(await timeNavigation(page, to, ready));
   }
   log(`${to}: ${times.map(ms).join(', ')} ms`);
-  return { first: times[0], median: median(times.slice(1).length ? times.slice(1) : times) };
+  return {
+    first: times[0],
+    median: median(times.slice(1).length ? times.slice(1) : times),
+  };
 }
 
 /**
@@ -593,7 +827,11 @@ async function trials(page: Page, from: string, to: string, ready: Ready): Promi
  * by bundle chunk (the production build splits the vendor code by package: module-recharts.*.js)
  * logged, so the cost can be pinned to a library without opening it.
  */
-async function profiled<T>(page: Page, name: string, work: () => Promise<T>): Promise<T> {
+async function profiled<T>(
+  page: Page,
+  name: string,
+  work: () => Promise<T>,
+): Promise<T> {
   if (process.env.BENCH_UI_PROFILE !== '1') return work();
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('Profiler.enable');
@@ -609,11 +847,17 @@ async function profiled<T>(page: Page, name: string, work: () => Promise<T>): Pr
   const deltas = profile.timeDeltas ?? [];
   (profile.samples ?? []).forEach((id, i) => {
     const frame = byNode.get(id)!.callFrame;
-    const chunk = frame.url ? path.basename(frame.url).replace(/\.[0-9a-f]{8,}\.js$/, '') : `(${frame.functionName || 'native'})`;
+    const chunk = frame.url
+      ? path.basename(frame.url).replace(/\.[0-9a-f]{8,}\.js$/, '')
+      : `(${frame.functionName || 'native'})`;
     self.set(chunk, (self.get(chunk) ?? 0) + (deltas[i] ?? 0) / 1000);
   });
   const top = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 12);
-  log(`profile ${name} (${file}): self time by chunk: ${top.map(([k, v]) => `${k} ${Math.round(v)} ms`).join(', ')}`);
+  log(
+    `profile ${name} (${file}): self time by chunk: ${top
+      .map(([k, v]) => `${k} ${Math.round(v)} ms`)
+      .join(', ')}`,
+  );
   return result;
 }
 
@@ -628,21 +872,38 @@ type StreamStats = {
   lastSamples: number;
 };
 
-async function stream(page: Page, kc: KubeConfig, seeded: Seeded, liveStart: number, signalsSeen: () => number): Promise<{ stats: StreamStats; signals: number; writes: number }> {
+async function stream(
+  page: Page,
+  kc: KubeConfig,
+  seeded: Seeded,
+  liveStart: number,
+  signalsSeen: () => number,
+): Promise<{ stats: StreamStats; signals: number; writes: number }> {
   const signalsBefore = signalsSeen();
   // The observers, started in the page before the first write.
   await page.evaluate(() => {
     const w = window as unknown as { benchStream: any };
-    const state = { gaps: [] as number[], last: performance.now(), tasks: [] as number[], counts: new Set<string>(), running: true, lastText: '' };
+    const state = {
+      gaps: [] as number[],
+      last: performance.now(),
+      tasks: [] as number[],
+      counts: new Set<string>(),
+      running: true,
+      lastText: '',
+    };
     w.benchStream = state;
     new PerformanceObserver(list => {
-      for (const entry of list.getEntries()) if (state.running) state.tasks.push(entry.duration);
+      for (const entry of list.getEntries())
+        if (state.running) state.tasks.push(entry.duration);
     }).observe({ type: 'longtask' });
     const frame = (t: number) => {
       if (!state.running) return;
       state.gaps.push(t - state.last);
       state.last = t;
-      const caption = document.querySelector('figure[aria-label^="Samples of probe"] figcaption')?.textContent ?? '';
+      const caption =
+        document.querySelector(
+          'figure[aria-label^="Samples of probe"] figcaption',
+        )?.textContent ?? '';
       const count = /(\d+) samples?/.exec(caption)?.[1] ?? '';
       state.counts.add(count);
       state.lastText = count;
@@ -661,12 +922,23 @@ async function stream(page: Page, kc: KubeConfig, seeded: Seeded, liveStart: num
   for (let i = 1; i <= ticks; i++) {
     const due = t0 + i * SIGNAL_MS;
     await new Promise(r => setTimeout(r, Math.max(0, due - Date.now())));
-    object.status = liveStatus(liveStart, Math.min(SAMPLES, LIVE_START_SAMPLES + i));
+    object.status = liveStatus(
+      liveStart,
+      Math.min(SAMPLES, LIVE_START_SAMPLES + i),
+    );
     object = await client.replaceStatus(object);
     writes++;
   }
   // Let the last signal land and the page draw it.
-  await page.waitForFunction(n => (window as unknown as { benchStream: { lastText: string } }).benchStream.lastText === String(n), Math.min(SAMPLES, LIVE_START_SAMPLES + ticks), { timeout: 15_000 }).catch(() => log('the page did not show the last status within 15 s'));
+  await page
+    .waitForFunction(
+      n =>
+        (window as unknown as { benchStream: { lastText: string } }).benchStream
+          .lastText === String(n),
+      Math.min(SAMPLES, LIVE_START_SAMPLES + ticks),
+      { timeout: 15_000 },
+    )
+    .catch(() => log('the page did not show the last status within 15 s'));
   const stats = await page.evaluate(() => {
     const s = (window as unknown as { benchStream: any }).benchStream;
     s.running = false;
@@ -697,7 +969,8 @@ async function main(): Promise<void> {
   ensureAppBuild();
   const work = mkdtempSync(path.join(os.tmpdir(), 'chaoscraft-bench-ui-'));
   const keep = process.env.BENCH_UI_KEEP === '1';
-  const removeWork = () => (keep ? undefined : rmSync(work, { recursive: true, force: true }));
+  const removeWork = () =>
+    keep ? undefined : rmSync(work, { recursive: true, force: true });
   cleanups.push({ name: 'work dir', run: removeWork, sync: removeWork });
 
   const { dir: sandboxDir, kc } = await sandbox();
@@ -711,9 +984,17 @@ async function main(): Promise<void> {
     metadata: {
       name: seeded.liveResource,
       namespace: NAMESPACE,
-      labels: { [CHAOS_RUN_ID_LABEL]: seeded.liveRunId, 'app.kubernetes.io/managed-by': 'chaoscraft-backstage' },
+      labels: {
+        [CHAOS_RUN_ID_LABEL]: seeded.liveRunId,
+        'app.kubernetes.io/managed-by': 'chaoscraft-backstage',
+      },
     },
-    spec: { ...experimentSpec(BUSY), experiment: { name: 'kill-one-pod' }, dryRun: false, abort: false } as ChaosRunResource['spec'],
+    spec: {
+      ...experimentSpec(BUSY),
+      experiment: { name: 'kill-one-pod' },
+      dryRun: false,
+      abort: false,
+    } as ChaosRunResource['spec'],
   } as ChaosRunResource);
   created.status = liveStatus(liveStart, LIVE_START_SAMPLES);
   await client.replaceStatus(created);
@@ -721,7 +1002,15 @@ async function main(): Promise<void> {
   const port = await freePort();
   const url = `http://localhost:${port}`;
   const config = writeCatalogAndConfig(work, port);
-  await startBackend(work, [path.join(REPO, 'app-config.yaml'), path.join(sandboxDir, 'app-config.yaml'), config], url);
+  await startBackend(
+    work,
+    [
+      path.join(REPO, 'app-config.yaml'),
+      path.join(sandboxDir, 'app-config.yaml'),
+      config,
+    ],
+    url,
+  );
   await waitForData(url, seeded);
 
   // playwright-core gives it a fresh profile of its own.
@@ -729,12 +1018,24 @@ async function main(): Promise<void> {
   const browser: Browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
     ],
   });
-  cleanups.push({ name: 'browser', run: () => browser.close(), sync: () => undefined });
-  const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+  cleanups.push({
+    name: 'browser',
+    run: () => browser.close(),
+    sync: () => undefined,
+  });
+  const page = await browser.newPage({
+    viewport: { width: 1440, height: 1000 },
+  });
   page.setDefaultTimeout(60_000);
   openPage = page;
   // The signal messages about the live run that reach the page (the signals socket opens at sign-in).
@@ -748,9 +1049,19 @@ async function main(): Promise<void> {
 
   const entityPath = (name: string) => `/catalog/default/component/${name}`;
   const chaosPath = (name: string) => `${entityPath(name)}/chaos`;
-  const baselineTab = await trials(page, entityPath(EMPTY), chaosPath(EMPTY), 'tab');
+  const baselineTab = await trials(
+    page,
+    entityPath(EMPTY),
+    chaosPath(EMPTY),
+    'tab',
+  );
   const tab = await trials(page, entityPath(BUSY), chaosPath(BUSY), 'tab');
-  const baselineRun = await trials(page, entityPath(BUSY), `${chaosPath(BUSY)}?run=${seeded.bareRunId}`, 'bare-run');
+  const baselineRun = await trials(
+    page,
+    entityPath(BUSY),
+    `${chaosPath(BUSY)}?run=${seeded.bareRunId}`,
+    'bare-run',
+  );
   const runUrl = `${chaosPath(BUSY)}?run=${seeded.fullRunId}`;
   const run = await trials(page, entityPath(BUSY), runUrl, 'run');
   if (process.env.BENCH_UI_PROFILE === '1') {
@@ -765,14 +1076,30 @@ async function main(): Promise<void> {
     window.dispatchEvent(new PopStateEvent('popstate', { state: null }));
   }, `${chaosPath(BUSY)}?run=${seeded.liveRunId}`);
   await page.getByTestId('run-live').waitFor();
-  const pushed = ((await page.getByTestId('run-live').textContent()) ?? '').includes('pushed');
-  if (!pushed) log('the run page says it polls: the signals plugin did not connect');
-  await page.locator('figure[aria-label^="Samples of probe"]').nth(PROBES - 1).waitFor();
+  const pushed = (
+    (await page.getByTestId('run-live').textContent()) ?? ''
+  ).includes('pushed');
+  if (!pushed)
+    log('the run page says it polls: the signals plugin did not connect');
+  await page
+    .locator('figure[aria-label^="Samples of probe"]')
+    .nth(PROBES - 1)
+    .waitFor();
   await page.waitForTimeout(1000);
-  log(`streaming: a status write every ${SIGNAL_MS} ms for ${STREAM_MS / 1000} s`);
-  const { stats, signals, writes } = await profiled(page, 'signals', () => stream(page, kc, seeded, liveStart, () => liveSignals));
-  log(`streaming: ${JSON.stringify(stats)}, ${signals} signal messages on the page's socket`);
-  await page.screenshot({ path: path.join(REPO, 'test-results/bench-ui-run-page.png') }).catch(() => undefined);
+  log(
+    `streaming: a status write every ${SIGNAL_MS} ms for ${STREAM_MS / 1000} s`,
+  );
+  const { stats, signals, writes } = await profiled(page, 'signals', () =>
+    stream(page, kc, seeded, liveStart, () => liveSignals),
+  );
+  log(
+    `streaming: ${JSON.stringify(
+      stats,
+    )}, ${signals} signal messages on the page's socket`,
+  );
+  await page
+    .screenshot({ path: path.join(REPO, 'test-results/bench-ui-run-page.png') })
+    .catch(() => undefined);
 
   log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   await cleanUp();
@@ -811,7 +1138,10 @@ main().then(
   async error => {
     log(`failed: ${error instanceof Error ? error.stack : error}`);
     if (openPage) {
-      await openPage.screenshot({ path: FAILED_SHOT }).then(() => log(`the page as it was: ${FAILED_SHOT}`), () => undefined);
+      await openPage.screenshot({ path: FAILED_SHOT }).then(
+        () => log(`the page as it was: ${FAILED_SHOT}`),
+        () => undefined,
+      );
     }
     await cleanUp();
     process.exit(1);

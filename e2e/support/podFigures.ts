@@ -15,15 +15,26 @@ export const DEMO_PORT = 8080;
  * Fetches `bytes` from the pod's /bytes endpoint and returns the throughput in kbit/s, from the
  * request to the last byte.
  */
-export async function downloadKbit(podIP: string, bytes: number, timeoutMs = 60_000): Promise<number> {
+export async function downloadKbit(
+  podIP: string,
+  bytes: number,
+  timeoutMs = 60_000,
+): Promise<number> {
   const started = performance.now();
-  const response = await fetch(`http://${podIP}:${DEMO_PORT}/bytes?n=${bytes}`, {
-    signal: AbortSignal.timeout(timeoutMs),
-  });
-  if (!response.ok) throw new Error(`GET /bytes from ${podIP}: ${response.status} ${await response.text()}`);
+  const response = await fetch(
+    `http://${podIP}:${DEMO_PORT}/bytes?n=${bytes}`,
+    {
+      signal: AbortSignal.timeout(timeoutMs),
+    },
+  );
+  if (!response.ok)
+    throw new Error(
+      `GET /bytes from ${podIP}: ${response.status} ${await response.text()}`,
+    );
   const received = (await response.arrayBuffer()).byteLength;
   const seconds = (performance.now() - started) / 1000;
-  if (received !== bytes) throw new Error(`GET /bytes from ${podIP}: ${received} of ${bytes} bytes`);
+  if (received !== bytes)
+    throw new Error(`GET /bytes from ${podIP}: ${received} of ${bytes} bytes`);
   return (received * 8) / 1000 / seconds;
 }
 
@@ -44,7 +55,8 @@ export async function connectFailures(
     const sockets = Array.from({ length: Math.min(batch, tries - done) }, () =>
       net.connect({ host: podIP, port: DEMO_PORT }).on('error', () => {}),
     );
-    const connected = () => sockets.filter(socket => !socket.connecting && !socket.destroyed).length;
+    const connected = () =>
+      sockets.filter(socket => !socket.connecting && !socket.destroyed).length;
     await new Promise<void>(resolve => {
       const timer = setTimeout(() => setImmediate(resolve), windowMs);
       // A batch that has connected in full needs no more waiting.
@@ -69,7 +81,11 @@ export async function connectFailures(
  * container by its ID, under a root of its own (`/chaoscraft-node-N/kubepods/<qos>`), so it is
  * looked for a few levels down.
  */
-export async function containerCgroup(hierarchy: string, podUid: string, containerId: string): Promise<string> {
+export async function containerCgroup(
+  hierarchy: string,
+  podUid: string,
+  containerId: string,
+): Promise<string> {
   const podNames = new Set([`pod${podUid}`, `pod${podUid.replace(/-/g, '_')}`]);
   const id = containerId.replace(/^[a-z]+:\/\//, '');
   const root = path.join('/sys/fs/cgroup', hierarchy);
@@ -77,12 +93,16 @@ export async function containerCgroup(hierarchy: string, podUid: string, contain
   for (let depth = 0; depth < 6 && level.length > 0; depth++) {
     const next: string[] = [];
     for (const dir of level) {
-      const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
+      const entries = await fs
+        .readdir(dir, { withFileTypes: true })
+        .catch(() => []);
       for (const entry of entries) {
         if (!entry.isDirectory()) continue;
         const child = path.join(dir, entry.name);
         if (podNames.has(entry.name)) {
-          const container = (await fs.readdir(child)).find(name => name.includes(id));
+          const container = (await fs.readdir(child)).find(name =>
+            name.includes(id),
+          );
           if (container) return path.join(child, container);
         }
         next.push(child);
@@ -90,7 +110,9 @@ export async function containerCgroup(hierarchy: string, podUid: string, contain
     }
     level = next;
   }
-  throw new Error(`no cgroup for container ${id} of pod ${podUid} under ${root}`);
+  throw new Error(
+    `no cgroup for container ${id} of pod ${podUid} under ${root}`,
+  );
 }
 
 async function readNumber(file: string): Promise<number> {
@@ -109,5 +131,7 @@ export async function cpuCores(cpuacctDir: string, ms = 3000): Promise<number> {
 
 /** A cgroup's memory use in MiB (memory.usage_in_bytes). */
 export async function memoryMiB(memoryDir: string): Promise<number> {
-  return (await readNumber(path.join(memoryDir, 'memory.usage_in_bytes'))) / 2 ** 20;
+  return (
+    (await readNumber(path.join(memoryDir, 'memory.usage_in_bytes'))) / 2 ** 20
+  );
 }

@@ -22,16 +22,29 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import {
+  Counter,
+  Gauge,
+  Histogram,
+  Registry,
+  collectDefaultMetrics,
+} from 'prom-client';
 
 const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
-function numberFromEnv(name: string, fallback: number, min: number, max: number): number {
+function numberFromEnv(
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
   if (!Number.isFinite(value) || value < min || value > max) {
-    throw new Error(`${name} must be a number in [${min}, ${max}], got '${raw}'`);
+    throw new Error(
+      `${name} must be a number in [${min}, ${max}], got '${raw}'`,
+    );
   }
   return value;
 }
@@ -43,9 +56,13 @@ interface Target {
 
 function parseTargets(raw: string): Target[] {
   return raw.split(',').map(part => {
-    const match = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?):(\d+(\.\d+)?)$/.exec(part.trim());
+    const match = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?):(\d+(\.\d+)?)$/.exec(
+      part.trim(),
+    );
     if (!match || Number(match[3]) <= 0 || Number(match[3]) > 1000) {
-      throw new Error(`LOAD_TARGETS: '${part}' is not service:rps with 0 < rps <= 1000`);
+      throw new Error(
+        `LOAD_TARGETS: '${part}' is not service:rps with 0 < rps <= 1000`,
+      );
     }
     return { service: match[1], rps: Number(match[3]) };
   });
@@ -55,7 +72,9 @@ const targets = parseTargets(process.env.LOAD_TARGETS ?? 'checkout:20');
 const timeoutMs = numberFromEnv('LOAD_TIMEOUT_MS', 1000, 10, 60_000);
 const maxInFlight = numberFromEnv('LOAD_MAX_IN_FLIGHT', 100, 1, 10_000);
 const port = numberFromEnv('LOAD_PORT', 8080, 1, 65535);
-const namespace = process.env.LOAD_NAMESPACE || readFileSync(`${SA_DIR}/namespace`, 'utf8').trim();
+const namespace =
+  process.env.LOAD_NAMESPACE ||
+  readFileSync(`${SA_DIR}/namespace`, 'utf8').trim();
 
 const registry = new Registry();
 collectDefaultMetrics({ register: registry });
@@ -86,7 +105,8 @@ const skipped = new Counter({
 });
 // Every outcome exists from the start, so rate() over the errors is 0 rather than empty.
 for (const { service } of targets) {
-  for (const code of ['200', '500', 'timeout', 'error']) requests.labels(service, code).inc(0);
+  for (const code of ['200', '500', 'timeout', 'error'])
+    requests.labels(service, code).inc(0);
   skipped.labels(service).inc(0);
 }
 
@@ -110,13 +130,23 @@ function getJson<T>(path: string): Promise<T> {
   const token = readFileSync(`${SA_DIR}/token`, 'utf8').trim();
   return new Promise((resolve, reject) => {
     const req = https.request(
-      { host: apiHost, port: apiPort, path, ca, headers: { authorization: `Bearer ${token}` }, timeout: 5000 },
+      {
+        host: apiHost,
+        port: apiPort,
+        path,
+        ca,
+        headers: { authorization: `Bearer ${token}` },
+        timeout: 5000,
+      },
       res => {
         let body = '';
         res.setEncoding('utf8');
         res.on('data', chunk => (body += chunk));
         res.on('end', () => {
-          if (res.statusCode !== 200) reject(new Error(`GET ${path}: ${res.statusCode} ${body.slice(0, 200)}`));
+          if (res.statusCode !== 200)
+            reject(
+              new Error(`GET ${path}: ${res.statusCode} ${body.slice(0, 200)}`),
+            );
           else resolve(JSON.parse(body) as T);
         });
       },
@@ -144,13 +174,16 @@ async function refreshEndpoints(service: string): Promise<void> {
   const before = endpoints.get(service)?.length;
   endpoints.set(service, found.sort());
   endpointsGauge.labels(service).set(found.length);
-  if (before !== found.length) log(`${service}: ${found.length} ready endpoint(s)`);
+  if (before !== found.length)
+    log(`${service}: ${found.length} ready endpoint(s)`);
 }
 
 async function refreshAll(): Promise<void> {
   await Promise.all(
     targets.map(({ service }) =>
-      refreshEndpoints(service).catch(error => log(`${service}: endpoints not refreshed: ${(error as Error).message}`)),
+      refreshEndpoints(service).catch(error =>
+        log(`${service}: endpoints not refreshed: ${(error as Error).message}`),
+      ),
     ),
   );
 }
@@ -180,11 +213,20 @@ function send(service: string): void {
   };
   // agent: false: a new connection per request, as many independent users would open, so a
   // lost handshake packet is felt as users feel it.
-  const req = http.get({ host, port: Number(hostPort), path: '/', agent: false, timeout: timeoutMs }, res => {
-    res.resume();
-    res.on('end', () => settle(String(res.statusCode)));
-    res.on('error', () => settle('error'));
-  });
+  const req = http.get(
+    {
+      host,
+      port: Number(hostPort),
+      path: '/',
+      agent: false,
+      timeout: timeoutMs,
+    },
+    res => {
+      res.resume();
+      res.on('end', () => settle(String(res.statusCode)));
+      res.on('error', () => settle('error'));
+    },
+  );
   const deadline = setTimeout(() => {
     settle('timeout');
     req.destroy();
@@ -231,7 +273,9 @@ process.once('SIGINT', () => process.exit(0));
 
 server.listen(port, '0.0.0.0', () => {
   log(
-    `sending ${targets.map(t => `${t.rps}/s to ${t.service}`).join(', ')} in ${namespace}; ` +
+    `sending ${targets
+      .map(t => `${t.rps}/s to ${t.service}`)
+      .join(', ')} in ${namespace}; ` +
       `timeout ${timeoutMs} ms, at most ${maxInFlight} in flight; metrics on :${port}`,
   );
   void refreshAll();

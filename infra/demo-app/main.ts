@@ -13,14 +13,26 @@
  * Environment: DEMO_PORT (8080), DEMO_ERROR_RATE (0), DEMO_DRAIN_SECONDS (2).
  */
 import http from 'node:http';
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import {
+  Counter,
+  Histogram,
+  Registry,
+  collectDefaultMetrics,
+} from 'prom-client';
 
-function numberFromEnv(name: string, fallback: number, min: number, max: number): number {
+function numberFromEnv(
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
   if (!Number.isFinite(value) || value < min || value > max) {
-    throw new Error(`${name} must be a number in [${min}, ${max}], got '${raw}'`);
+    throw new Error(
+      `${name} must be a number in [${min}, ${max}], got '${raw}'`,
+    );
   }
   return value;
 }
@@ -53,7 +65,9 @@ function log(message: string): void {
   process.stdout.write(`${new Date().toISOString()} demo-app: ${message}\n`);
 }
 
-async function fetchPeer(url: string): Promise<{ status: number; body: string }> {
+async function fetchPeer(
+  url: string,
+): Promise<{ status: number; body: string }> {
   const response = await fetch(url, { signal: AbortSignal.timeout(3000) });
   return { status: response.status, body: await response.text() };
 }

@@ -14,7 +14,9 @@ const path = require('node:path');
 
 const [fromDir, target, ...names] = process.argv.slice(2);
 if (!fromDir || !target || names.length === 0) {
-  process.stderr.write('usage: copy-packages.cjs FROM_DIR TARGET_NODE_MODULES NAME...\n');
+  process.stderr.write(
+    'usage: copy-packages.cjs FROM_DIR TARGET_NODE_MODULES NAME...\n',
+  );
   process.exit(2);
 }
 
@@ -22,8 +24,10 @@ if (!fromDir || !target || names.length === 0) {
 function packageDir(name, dir) {
   for (let d = path.resolve(dir); ; d = path.dirname(d)) {
     const candidate = path.join(d, 'node_modules', name);
-    if (fs.existsSync(path.join(candidate, 'package.json'))) return fs.realpathSync(candidate);
-    if (d === path.dirname(d)) throw new Error(`cannot resolve ${name} from ${dir}`);
+    if (fs.existsSync(path.join(candidate, 'package.json')))
+      return fs.realpathSync(candidate);
+    if (d === path.dirname(d))
+      throw new Error(`cannot resolve ${name} from ${dir}`);
   }
 }
 
@@ -50,7 +54,8 @@ function copy(name, fromDirectory, parentTarget) {
     recursive: true,
     dereference: true,
     // A package's own nested node_modules are resolved (and copied) through its dependencies.
-    filter: src => path.relative(source, src).split(path.sep)[0] !== 'node_modules',
+    filter: src =>
+      path.relative(source, src).split(path.sep)[0] !== 'node_modules',
   });
   const manifest = readManifest(source);
   const deps = { ...manifest.dependencies, ...manifest.optionalDependencies };
@@ -59,7 +64,10 @@ function copy(name, fromDirectory, parentTarget) {
       copy(dep, source, dest);
     } catch (error) {
       // An optional dependency for another platform is not installed; a required one must be.
-      if (!(manifest.optionalDependencies && dep in manifest.optionalDependencies)) throw error;
+      if (
+        !(manifest.optionalDependencies && dep in manifest.optionalDependencies)
+      )
+        throw error;
     }
   }
 }

@@ -24,13 +24,25 @@ export interface PanelImage {
   unit?: string;
 }
 
-const PALETTE = ['#73BF69', '#F2CC0C', '#8AB8FF', '#FF780A', '#F2495C', '#5794F2', '#B877D9', '#FADE2A'];
+const PALETTE = [
+  '#73BF69',
+  '#F2CC0C',
+  '#8AB8FF',
+  '#FF780A',
+  '#F2495C',
+  '#5794F2',
+  '#B877D9',
+  '#FADE2A',
+];
 const WIDTH = 960;
 const HEIGHT = 420;
 const PLOT = { left: 56, right: 20, top: 56, bottom: 78 };
 
 function escapeXml(text: string): string {
-  return text.replace(/[<>&"]/g, c => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c]!);
+  return text.replace(
+    /[<>&"]/g,
+    c => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' }[c]!),
+  );
 }
 
 /** A "nice" upper bound and tick step for the y axis (1, 2, 5 × 10^n). */
@@ -48,11 +60,18 @@ function clock(seconds: number): string {
 
 /** The panel as a standalone HTML page with one inline SVG; pure, so it can be checked alone. */
 export function panelHtml(panel: PanelImage): { html: string; drawn: number } {
-  const series = panel.series.map((s, i) => ({ ...s, color: s.color ?? PALETTE[i % PALETTE.length] }));
-  const times = [...new Set(series.flatMap(s => s.points.map(([t]) => t)))].sort((a, b) => a - b);
-  if (times.length < 2) throw new Error(`panel ${panel.title}: fewer than two timestamps to draw`);
+  const series = panel.series.map((s, i) => ({
+    ...s,
+    color: s.color ?? PALETTE[i % PALETTE.length],
+  }));
+  const times = [
+    ...new Set(series.flatMap(s => s.points.map(([t]) => t))),
+  ].sort((a, b) => a - b);
+  if (times.length < 2)
+    throw new Error(`panel ${panel.title}: fewer than two timestamps to draw`);
   // Stacking as Grafana does: each series on top of the ones before it, at every timestamp.
-  const valueAt = (s: PanelSeries, t: number): number => s.points.find(([pt]) => pt === t)?.[1] ?? 0;
+  const valueAt = (s: PanelSeries, t: number): number =>
+    s.points.find(([pt]) => pt === t)?.[1] ?? 0;
   const base = new Map(times.map(t => [t, 0]));
   const lines = series.map(s => {
     const ys = times.map(t => {
@@ -65,41 +84,84 @@ export function panelHtml(panel: PanelImage): { html: string; drawn: number } {
   const { top, step } = yTicks(Math.max(...lines.flatMap(l => l.ys)));
   const w = WIDTH - PLOT.left - PLOT.right;
   const h = HEIGHT - PLOT.top - PLOT.bottom;
-  const x = (t: number): number => PLOT.left + ((t - times[0]) / (times[times.length - 1] - times[0])) * w;
+  const x = (t: number): number =>
+    PLOT.left + ((t - times[0]) / (times[times.length - 1] - times[0])) * w;
   const y = (v: number): number => PLOT.top + h - (v / top) * h;
 
   const parts: string[] = [];
   for (let v = 0; v <= top + 1e-9; v += step) {
-    parts.push(`<line x1="${PLOT.left}" x2="${PLOT.left + w}" y1="${y(v)}" y2="${y(v)}" stroke="#2c3235"/>`);
-    parts.push(`<text x="${PLOT.left - 8}" y="${y(v) + 4}" text-anchor="end">${Number(v.toFixed(6))}${panel.unit ?? ''}</text>`);
+    parts.push(
+      `<line x1="${PLOT.left}" x2="${PLOT.left + w}" y1="${y(v)}" y2="${y(
+        v,
+      )}" stroke="#2c3235"/>`,
+    );
+    parts.push(
+      `<text x="${PLOT.left - 8}" y="${y(v) + 4}" text-anchor="end">${Number(
+        v.toFixed(6),
+      )}${panel.unit ?? ''}</text>`,
+    );
   }
   for (let i = 0; i <= 5; i++) {
     const t = times[0] + ((times[times.length - 1] - times[0]) * i) / 5;
-    parts.push(`<line x1="${x(t)}" x2="${x(t)}" y1="${PLOT.top}" y2="${PLOT.top + h}" stroke="#22252b"/>`);
+    parts.push(
+      `<line x1="${x(t)}" x2="${x(t)}" y1="${PLOT.top}" y2="${
+        PLOT.top + h
+      }" stroke="#22252b"/>`,
+    );
     // The outer labels stay inside the panel; the last one names the time zone.
     const anchors = ['start', 'middle', 'middle', 'middle', 'middle', 'end'];
     const label = i === 5 ? `${clock(t)} UTC` : clock(t);
-    parts.push(`<text x="${x(t)}" y="${PLOT.top + h + 18}" text-anchor="${anchors[i]}">${label}</text>`);
+    parts.push(
+      `<text x="${x(t)}" y="${PLOT.top + h + 18}" text-anchor="${
+        anchors[i]
+      }">${label}</text>`,
+    );
   }
   // Areas bottom-up, so that each band is filled between its line and the one below.
   lines.forEach((line, i) => {
     const below = panel.stacked && i > 0 ? lines[i - 1].ys : times.map(() => 0);
-    const upper = times.map((t, k) => `${x(t).toFixed(1)},${y(line.ys[k]).toFixed(1)}`);
-    const lower = times.map((t, k) => `${x(t).toFixed(1)},${y(below[k]).toFixed(1)}`).reverse();
-    parts.push(`<polygon class="area" points="${[...upper, ...lower].join(' ')}" fill="${line.color}" fill-opacity="${panel.stacked ? 0.55 : 0.18}"/>`);
-    parts.push(`<polyline class="series" points="${upper.join(' ')}" fill="none" stroke="${line.color}" stroke-width="${panel.stacked ? 1 : 2}"/>`);
+    const upper = times.map(
+      (t, k) => `${x(t).toFixed(1)},${y(line.ys[k]).toFixed(1)}`,
+    );
+    const lower = times
+      .map((t, k) => `${x(t).toFixed(1)},${y(below[k]).toFixed(1)}`)
+      .reverse();
+    parts.push(
+      `<polygon class="area" points="${[...upper, ...lower].join(' ')}" fill="${
+        line.color
+      }" fill-opacity="${panel.stacked ? 0.55 : 0.18}"/>`,
+    );
+    parts.push(
+      `<polyline class="series" points="${upper.join(
+        ' ',
+      )}" fill="none" stroke="${line.color}" stroke-width="${
+        panel.stacked ? 1 : 2
+      }"/>`,
+    );
   });
   let legendX = PLOT.left;
   for (const line of lines) {
-    parts.push(`<rect x="${legendX}" y="${HEIGHT - 34}" width="14" height="4" rx="1" fill="${line.color}"/>`);
-    parts.push(`<text x="${legendX + 20}" y="${HEIGHT - 28}" class="legend">${escapeXml(line.name)}</text>`);
+    parts.push(
+      `<rect x="${legendX}" y="${
+        HEIGHT - 34
+      }" width="14" height="4" rx="1" fill="${line.color}"/>`,
+    );
+    parts.push(
+      `<text x="${legendX + 20}" y="${HEIGHT - 28}" class="legend">${escapeXml(
+        line.name,
+      )}</text>`,
+    );
     legendX += 30 + line.name.length * 7.5;
   }
   const svg = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}">`,
     `<rect width="${WIDTH}" height="${HEIGHT}" rx="4" fill="#181b1f" stroke="#2c3235"/>`,
     `<text x="16" y="26" class="title">${escapeXml(panel.title)}</text>`,
-    panel.subtitle ? `<text x="16" y="44" class="subtitle">${escapeXml(panel.subtitle)}</text>` : '',
+    panel.subtitle
+      ? `<text x="16" y="44" class="subtitle">${escapeXml(
+          panel.subtitle,
+        )}</text>`
+      : '',
     ...parts,
     '</svg>',
   ].join('\n');
@@ -114,15 +176,31 @@ export function panelHtml(panel: PanelImage): { html: string; drawn: number } {
 }
 
 /** Renders the panel to `file` (PNG) in headless Chromium; returns how many series it drew. */
-export async function renderPanelPng(panel: PanelImage, file: string, executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'): Promise<number> {
+export async function renderPanelPng(
+  panel: PanelImage,
+  file: string,
+  executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+): Promise<number> {
   const { html, drawn } = panelHtml(panel);
   mkdirSync(path.dirname(file), { recursive: true });
   const browser = await chromium.launch({
     executablePath,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   try {
-    const page = await browser.newPage({ viewport: { width: WIDTH, height: HEIGHT }, deviceScaleFactor: 2 });
+    const page = await browser.newPage({
+      viewport: { width: WIDTH, height: HEIGHT },
+      deviceScaleFactor: 2,
+    });
     await page.setContent(html);
     const count = await page.locator('polyline.series').count();
     await page.locator('svg').screenshot({ path: file });

@@ -1,7 +1,11 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { CoordinationV1Api } from '@kubernetes/client-node';
-import { sandboxKubeconfigPath, useSandboxNamespace, waitFor } from '@chaoscraft/test-sandbox';
+import {
+  sandboxKubeconfigPath,
+  useSandboxNamespace,
+  waitFor,
+} from '@chaoscraft/test-sandbox';
 import {
   applyCrds,
   createDeployment,
@@ -20,7 +24,13 @@ jest.setTimeout(180_000);
 const AGENT_ROOT = path.resolve(__dirname, '../..');
 
 /** One controller replica as its own process, so that the test can SIGKILL it like a crashed pod. */
-function spawnReplica(kubeconfig: string, identity: string, agentNamespace: string, watchNamespace: string, leaseName: string): ChildProcess {
+function spawnReplica(
+  kubeconfig: string,
+  identity: string,
+  agentNamespace: string,
+  watchNamespace: string,
+  leaseName: string,
+): ChildProcess {
   const child = spawn(
     process.execPath,
     [
@@ -51,10 +61,19 @@ describe('restart safety against the sandbox', () => {
   beforeAll(() => applyCrds(target.kc));
 
   it('a restarted agent acts only on recorded targets not yet acted on', async () => {
-    const pods = await createDeployment(target.kc, target.namespace, 'resume', 10);
+    const pods = await createDeployment(
+      target.kc,
+      target.namespace,
+      'resume',
+      10,
+    );
     const names = pods.map(p => p.metadata!.name!).sort();
     await createRun(target.kc, target.namespace, 'resume', {
-      target: { namespace: target.namespace, labelSelector: { app: 'resume' }, selection: { mode: 'fixed', count: 3 } },
+      target: {
+        namespace: target.namespace,
+        labelSelector: { app: 'resume' },
+        selection: { mode: 'fixed', count: 3 },
+      },
       faults: [{ type: 'pod-kill' }],
       duration: '2s',
       safety: { maxBlastRadiusPercent: 30 },
@@ -87,12 +106,24 @@ describe('restart safety against the sandbox', () => {
       },
     });
     const deletions = await watchPodDeletions(target.kc, target.namespace);
-    const running = await startController(target.kc, { agentNamespace: agent.namespace, watchNamespaces: [target.namespace] });
+    const running = await startController(target.kc, {
+      agentNamespace: agent.namespace,
+      watchNamespaces: [target.namespace],
+    });
     try {
-      const done = await waitForRunPhase(target.kc, target.namespace, 'resume', ['Completed', 'Failed', 'Aborted']);
+      const done = await waitForRunPhase(
+        target.kc,
+        target.namespace,
+        'resume',
+        ['Completed', 'Failed', 'Aborted'],
+      );
       expect(done.status!.phase).toBe('Completed');
       expect([...deletions.deleted].sort()).toEqual(names.slice(1, 3));
-      expect(done.status!.targets.map(t => t.phase)).toEqual(['Injected', 'Injected', 'Injected']);
+      expect(done.status!.targets.map(t => t.phase)).toEqual([
+        'Injected',
+        'Injected',
+        'Injected',
+      ]);
     } finally {
       deletions.stop();
       await running.stop();
@@ -104,32 +135,77 @@ describe('restart safety against the sandbox', () => {
     const kubeconfig = await sandboxKubeconfigPath();
     const leaseName = 'failover-lease';
     const replicas = new Map<string, ChildProcess>([
-      ['replica-a', spawnReplica(kubeconfig, 'replica-a', agent.namespace, target.namespace, leaseName)],
-      ['replica-b', spawnReplica(kubeconfig, 'replica-b', agent.namespace, target.namespace, leaseName)],
+      [
+        'replica-a',
+        spawnReplica(
+          kubeconfig,
+          'replica-a',
+          agent.namespace,
+          target.namespace,
+          leaseName,
+        ),
+      ],
+      [
+        'replica-b',
+        spawnReplica(
+          kubeconfig,
+          'replica-b',
+          agent.namespace,
+          target.namespace,
+          leaseName,
+        ),
+      ],
     ]);
     const coordination = target.kc.makeApiClient(CoordinationV1Api);
     const deletions = await watchPodDeletions(target.kc, target.namespace);
     try {
       const leader = await waitFor(
-        async () => (await coordination.readNamespacedLease({ name: leaseName, namespace: agent.namespace })).spec?.holderIdentity || undefined,
+        async () =>
+          (
+            await coordination.readNamespacedLease({
+              name: leaseName,
+              namespace: agent.namespace,
+            })
+          ).spec?.holderIdentity || undefined,
         { timeoutMs: 60_000, description: 'a leader' },
       );
       await createRun(target.kc, target.namespace, 'failover', {
-        target: { namespace: target.namespace, labelSelector: { app: 'failover' }, selection: { mode: 'percent', percent: 30 } },
+        target: {
+          namespace: target.namespace,
+          labelSelector: { app: 'failover' },
+          selection: { mode: 'percent', percent: 30 },
+        },
         faults: [{ type: 'pod-kill' }],
         duration: '8s',
         safety: { maxBlastRadiusPercent: 50 },
       });
-      const live = await waitForRunPhase(target.kc, target.namespace, 'failover', ['Running', 'Completed', 'Failed']);
+      const live = await waitForRunPhase(
+        target.kc,
+        target.namespace,
+        'failover',
+        ['Running', 'Completed', 'Failed'],
+      );
       expect(live.status!.phase).toBe('Running');
       const planned = targetPods(live);
       replicas.get(leader)!.kill('SIGKILL');
       const standby = [...replicas.keys()].find(id => id !== leader)!;
       await waitFor(
-        async () => (await coordination.readNamespacedLease({ name: leaseName, namespace: agent.namespace })).spec?.holderIdentity === standby,
+        async () =>
+          (
+            await coordination.readNamespacedLease({
+              name: leaseName,
+              namespace: agent.namespace,
+            })
+          ).spec?.holderIdentity === standby,
         { timeoutMs: 30_000, description: `${standby} to take over the lease` },
       );
-      const done = await waitForRunPhase(target.kc, target.namespace, 'failover', ['Completed', 'Failed', 'Aborted'], 60_000);
+      const done = await waitForRunPhase(
+        target.kc,
+        target.namespace,
+        'failover',
+        ['Completed', 'Failed', 'Aborted'],
+        60_000,
+      );
       expect(done.status!.phase).toBe('Completed');
       expect(targetPods(done)).toEqual(planned);
       expect([...deletions.deleted].sort()).toEqual(planned);

@@ -1,6 +1,18 @@
 import { DEFAULT_CEILINGS } from '@chaoscraft/backstage-plugin-chaos-common';
-import { expectApiError, useSandboxNamespace, waitFor } from '@chaoscraft/test-sandbox';
-import { applyCrds, createRun, OPT_IN, RunningController, startController, waitForRunPhase, watchPodDeletions } from '@chaoscraft/agent-testkit';
+import {
+  expectApiError,
+  useSandboxNamespace,
+  waitFor,
+} from '@chaoscraft/test-sandbox';
+import {
+  applyCrds,
+  createRun,
+  OPT_IN,
+  RunningController,
+  startController,
+  waitForRunPhase,
+  watchPodDeletions,
+} from '@chaoscraft/agent-testkit';
 
 jest.setTimeout(120_000);
 
@@ -14,7 +26,11 @@ describe('preflight safety against the sandbox', () => {
     await applyCrds(target.kc);
     running = await startController(target.kc, {
       agentNamespace: agent.namespace,
-      watchNamespaces: [target.namespace, notOptedIn.namespace, agent.namespace],
+      watchNamespaces: [
+        target.namespace,
+        notOptedIn.namespace,
+        agent.namespace,
+      ],
     });
   });
   afterAll(async () => {
@@ -27,24 +43,58 @@ describe('preflight safety against the sandbox', () => {
   });
 
   it('refuses protected namespaces: kube-system and the agent namespace', async () => {
-    await createRun(target.kc, target.namespace, 'kube-system', podKill('kube-system'));
-    await createRun(target.kc, agent.namespace, 'own', podKill(agent.namespace));
+    await createRun(
+      target.kc,
+      target.namespace,
+      'kube-system',
+      podKill('kube-system'),
+    );
+    await createRun(
+      target.kc,
+      agent.namespace,
+      'own',
+      podKill(agent.namespace),
+    );
     for (const [namespace, name, protectedNs] of [
       [target.namespace, 'kube-system', 'kube-system'],
       [agent.namespace, 'own', agent.namespace],
     ]) {
-      const done = await waitForRunPhase(target.kc, namespace, name, ['Failed', 'Completed', 'Aborted']);
-      expect(done.status).toMatchObject({ phase: 'Failed', verdict: 'Refused', reason: 'ProtectedNamespace' });
+      const done = await waitForRunPhase(target.kc, namespace, name, [
+        'Failed',
+        'Completed',
+        'Aborted',
+      ]);
+      expect(done.status).toMatchObject({
+        phase: 'Failed',
+        verdict: 'Refused',
+        reason: 'ProtectedNamespace',
+      });
       expect(done.status!.message).toContain(protectedNs);
     }
   });
 
   it('refuses a namespace that has not opted in', async () => {
-    await createRun(target.kc, notOptedIn.namespace, 'not-opted-in', podKill(notOptedIn.namespace));
-    const done = await waitForRunPhase(target.kc, notOptedIn.namespace, 'not-opted-in', ['Failed', 'Completed', 'Aborted']);
-    expect(done.status).toMatchObject({ phase: 'Failed', verdict: 'Refused', reason: 'NamespaceNotOptedIn' });
+    await createRun(
+      target.kc,
+      notOptedIn.namespace,
+      'not-opted-in',
+      podKill(notOptedIn.namespace),
+    );
+    const done = await waitForRunPhase(
+      target.kc,
+      notOptedIn.namespace,
+      'not-opted-in',
+      ['Failed', 'Completed', 'Aborted'],
+    );
+    expect(done.status).toMatchObject({
+      phase: 'Failed',
+      verdict: 'Refused',
+      reason: 'NamespaceNotOptedIn',
+    });
     expect(done.status!.message).toContain('chaoscraft.io/chaos-enabled=true');
-    expect(done.status!.conditions.find(c => c.type === 'Preflight')).toMatchObject({ status: 'False', reason: 'NamespaceNotOptedIn' });
+    expect(
+      done.status!.conditions.find(c => c.type === 'Preflight'),
+    ).toMatchObject({ status: 'False', reason: 'NamespaceNotOptedIn' });
   });
 
   it('a PodDisruptionBudget blocks eviction: targets Blocked with its name, no more disrupted than it allows', async () => {
@@ -52,29 +102,55 @@ describe('preflight safety against the sandbox', () => {
     for (let i = 0; i < 10; i++) {
       await target.core.createNamespacedPod({
         namespace: target.namespace,
-        body: { metadata: { name: `guarded-${i}`, labels: { app: 'guarded' } }, spec: { containers: [{ name: 'app', image: 'chaoscraft-demo/app:1' }] } },
+        body: {
+          metadata: { name: `guarded-${i}`, labels: { app: 'guarded' } },
+          spec: {
+            containers: [{ name: 'app', image: 'chaoscraft-demo/app:1' }],
+          },
+        },
       });
     }
     await target.policy.createNamespacedPodDisruptionBudget({
       namespace: target.namespace,
-      body: { metadata: { name: 'guarded-pdb' }, spec: { minAvailable: 9, selector: { matchLabels: { app: 'guarded' } } } },
+      body: {
+        metadata: { name: 'guarded-pdb' },
+        spec: {
+          minAvailable: 9,
+          selector: { matchLabels: { app: 'guarded' } },
+        },
+      },
     });
     await waitFor(
       async () => {
-        const pdb = await target.policy.readNamespacedPodDisruptionBudget({ name: 'guarded-pdb', namespace: target.namespace });
-        return pdb.status?.observedGeneration === pdb.metadata?.generation && pdb.status?.currentHealthy === 10 && pdb.status.disruptionsAllowed === 1;
+        const pdb = await target.policy.readNamespacedPodDisruptionBudget({
+          name: 'guarded-pdb',
+          namespace: target.namespace,
+        });
+        return (
+          pdb.status?.observedGeneration === pdb.metadata?.generation &&
+          pdb.status?.currentHealthy === 10 &&
+          pdb.status.disruptionsAllowed === 1
+        );
       },
       { description: 'PDB observed with 1 disruption allowed' },
     );
     const deletions = await watchPodDeletions(target.kc, target.namespace);
     try {
       await createRun(target.kc, target.namespace, 'pdb', {
-        target: { namespace: target.namespace, labelSelector: { app: 'guarded' }, selection: { mode: 'fixed', count: 3 } },
+        target: {
+          namespace: target.namespace,
+          labelSelector: { app: 'guarded' },
+          selection: { mode: 'fixed', count: 3 },
+        },
         faults: [{ type: 'pod-kill' }],
         duration: '1s',
         safety: { maxBlastRadiusPercent: 30 },
       });
-      const done = await waitForRunPhase(target.kc, target.namespace, 'pdb', ['Completed', 'Failed', 'Aborted']);
+      const done = await waitForRunPhase(target.kc, target.namespace, 'pdb', [
+        'Completed',
+        'Failed',
+        'Aborted',
+      ]);
       const blocked = done.status!.targets.filter(t => t.phase === 'Blocked');
       const injected = done.status!.targets.filter(t => t.phase === 'Injected');
       expect(injected.length).toBeLessThanOrEqual(1);
@@ -84,10 +160,18 @@ describe('preflight safety against the sandbox', () => {
         expect(record.message).toContain('guarded-pdb');
       }
       expect(deletions.deleted.size).toBe(injected.length);
-      const pods = await target.core.listNamespacedPod({ namespace: target.namespace, labelSelector: 'app=guarded' });
-      expect(pods.items.filter(p => !p.metadata?.deletionTimestamp).length).toBeGreaterThanOrEqual(9);
+      const pods = await target.core.listNamespacedPod({
+        namespace: target.namespace,
+        labelSelector: 'app=guarded',
+      });
+      expect(
+        pods.items.filter(p => !p.metadata?.deletionTimestamp).length,
+      ).toBeGreaterThanOrEqual(9);
       const event = await waitFor(async () => {
-        const list = await target.core.listNamespacedEvent({ namespace: target.namespace, fieldSelector: `involvedObject.name=${blocked[0].pod}` });
+        const list = await target.core.listNamespacedEvent({
+          namespace: target.namespace,
+          fieldSelector: `involvedObject.name=${blocked[0].pod}`,
+        });
         return list.items.find(e => e.reason === 'ChaosEvictionBlocked');
       });
       expect(event.message).toContain('guarded-pdb');
@@ -99,14 +183,21 @@ describe('preflight safety against the sandbox', () => {
   it('the API server rejects a spec that violates the schema, naming the field', async () => {
     const percentMissing = await expectApiError(
       createRun(target.kc, target.namespace, 'bad-percent', {
-        target: { namespace: target.namespace, labelSelector: { app: 'web' }, selection: { mode: 'percent' } },
+        target: {
+          namespace: target.namespace,
+          labelSelector: { app: 'web' },
+          selection: { mode: 'percent' },
+        },
         faults: [{ type: 'pod-kill' }],
       }),
       422,
     );
     expect(percentMissing.message).toContain('spec.target.selection.percent');
     const emptySelector = await expectApiError(
-      createRun(target.kc, target.namespace, 'bad-selector', { target: { namespace: target.namespace, labelSelector: {} }, faults: [{ type: 'pod-kill' }] }),
+      createRun(target.kc, target.namespace, 'bad-selector', {
+        target: { namespace: target.namespace, labelSelector: {} },
+        faults: [{ type: 'pod-kill' }],
+      }),
       422,
     );
     expect(emptySelector.message).toContain('spec.target.labelSelector');
@@ -123,7 +214,11 @@ describe('preflight safety against the sandbox', () => {
     const twoOfAType = await expectApiError(
       createRun(target.kc, target.namespace, 'two-kills', {
         target: { namespace: target.namespace, labelSelector: { app: 'web' } },
-        faults: [{ type: 'pod-kill' }, { type: 'network-loss', lossPercent: 10 }, { type: 'pod-kill', gracePeriodSeconds: 0 }],
+        faults: [
+          { type: 'pod-kill' },
+          { type: 'network-loss', lossPercent: 10 },
+          { type: 'pod-kill', gracePeriodSeconds: 0 },
+        ],
       }),
       422,
     );
@@ -142,7 +237,11 @@ describe("the operator's ceilings, enforced by the agent itself", () => {
     running = await startController(target.kc, {
       agentNamespace: agent.namespace,
       watchNamespaces: [target.namespace],
-      ceilings: { ...DEFAULT_CEILINGS, maxBlastRadiusPercent: 20, allowedFaultTypes: ['pod-kill'] },
+      ceilings: {
+        ...DEFAULT_CEILINGS,
+        maxBlastRadiusPercent: 20,
+        allowedFaultTypes: ['pod-kill'],
+      },
     });
   });
   afterAll(async () => {
@@ -154,13 +253,35 @@ describe("the operator's ceilings, enforced by the agent itself", () => {
     try {
       await createRun(target.kc, target.namespace, 'too-wide', {
         target: { namespace: target.namespace, labelSelector: { app: 'web' } },
-        faults: [{ type: 'pod-kill' }, { type: 'network-loss', lossPercent: 10 }],
+        faults: [
+          { type: 'pod-kill' },
+          { type: 'network-loss', lossPercent: 10 },
+        ],
         safety: { maxBlastRadiusPercent: 50 },
-        hypothesis: { probes: [{ type: 'http', name: 'metadata', url: 'http://169.254.169.254/latest/meta-data/' }] },
+        hypothesis: {
+          probes: [
+            {
+              type: 'http',
+              name: 'metadata',
+              url: 'http://169.254.169.254/latest/meta-data/',
+            },
+          ],
+        },
       });
-      const done = await waitForRunPhase(target.kc, target.namespace, 'too-wide', ['Failed', 'Completed', 'Aborted']);
-      expect(done.status).toMatchObject({ phase: 'Failed', verdict: 'Refused', reason: 'CeilingExceeded' });
-      expect(done.status!.message).toContain('spec.safety.maxBlastRadiusPercent');
+      const done = await waitForRunPhase(
+        target.kc,
+        target.namespace,
+        'too-wide',
+        ['Failed', 'Completed', 'Aborted'],
+      );
+      expect(done.status).toMatchObject({
+        phase: 'Failed',
+        verdict: 'Refused',
+        reason: 'CeilingExceeded',
+      });
+      expect(done.status!.message).toContain(
+        'spec.safety.maxBlastRadiusPercent',
+      );
       expect(done.status!.message).toContain('network-loss');
       expect(done.status!.message).toContain('169.254.169.254');
       expect(done.status!.targets).toEqual([]);

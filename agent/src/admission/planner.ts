@@ -7,7 +7,13 @@ import {
 import type { ChaosRunResource } from '@chaoscraft/backstage-plugin-chaos-node';
 import type { FaultRouter } from '../faults';
 import type { PodSource } from '../controller/podCache';
-import { checkBlastRadius, checkCeilings, checkNamespace, checkSpecSupport, type SafetyPolicy } from '../safety/preflight';
+import {
+  checkBlastRadius,
+  checkCeilings,
+  checkNamespace,
+  checkSpecSupport,
+  type SafetyPolicy,
+} from '../safety/preflight';
 import { computeBlastRadius } from '../selection/blastRadius';
 import { plannedCount, selectTargets } from '../selection/selectTargets';
 
@@ -25,7 +31,10 @@ export interface AdmissionPlannerDeps {
  * `before` probes come first), progressive runs, aborted runs and runs with faults a node daemon
  * applies keep the controller's own preflight.
  */
-export function plannableAtAdmission(spec: ChaosRunSpec, faults: FaultRouter): boolean {
+export function plannableAtAdmission(
+  spec: ChaosRunSpec,
+  faults: FaultRouter,
+): boolean {
   return (
     !spec.dryRun &&
     !spec.abort &&
@@ -46,7 +55,11 @@ export async function planAtAdmission(
   deps: AdmissionPlannerDeps,
 ): Promise<AdmissionPlan | undefined> {
   if (!plannableAtAdmission(spec, deps.faults)) return undefined;
-  if (checkSpecSupport(spec, type => deps.faults.supports(type)) ?? checkCeilings(spec, deps.policy)) return undefined;
+  if (
+    checkSpecSupport(spec, type => deps.faults.supports(type)) ??
+    checkCeilings(spec, deps.policy)
+  )
+    return undefined;
   const refusal = checkNamespace(
     {
       runNamespace,
@@ -56,27 +69,47 @@ export async function planAtAdmission(
     deps.policy,
   );
   if (refusal) return undefined;
-  const candidates = await deps.pods.candidates(spec.target.namespace, spec.target.labelSelector);
+  const candidates = await deps.pods.candidates(
+    spec.target.namespace,
+    spec.target.labelSelector,
+  );
   const selection = selectTargets(candidates, spec.target.selection, spec.seed);
-  const blastRadius = computeBlastRadius(selection.selected.length, selection.eligible, spec.safety.maxBlastRadiusPercent);
+  const blastRadius = computeBlastRadius(
+    selection.selected.length,
+    selection.eligible,
+    spec.safety.maxBlastRadiusPercent,
+  );
   if (checkBlastRadius(blastRadius)) return undefined;
   return {
     version: 1,
-    targets: selection.selected.map(pod => ({ name: pod.name, uid: pod.uid, ...(pod.node ? { node: pod.node } : {}) })),
+    targets: selection.selected.map(pod => ({
+      name: pod.name,
+      uid: pod.uid,
+      ...(pod.node ? { node: pod.node } : {}),
+    })),
     blastRadius,
     seed: selection.seed,
   };
 }
 
 /** The plan annotation of a run: absent, a well-formed plan, or why it is not one. */
-export type PlanAnnotation = { plan: AdmissionPlan } | { invalid: string } | undefined;
+export type PlanAnnotation =
+  | { plan: AdmissionPlan }
+  | { invalid: string }
+  | undefined;
 
 export function readAdmissionPlan(run: ChaosRunResource): PlanAnnotation {
   const raw = run.metadata.annotations?.[ADMISSION_PLAN_ANNOTATION];
   if (raw === undefined) return undefined;
   try {
     const parsed = admissionPlanSchema.safeParse(JSON.parse(raw));
-    return parsed.success ? { plan: parsed.data } : { invalid: `${ADMISSION_PLAN_ANNOTATION} is not a plan: ${parsed.error.issues[0]?.message ?? 'invalid'}` };
+    return parsed.success
+      ? { plan: parsed.data }
+      : {
+          invalid: `${ADMISSION_PLAN_ANNOTATION} is not a plan: ${
+            parsed.error.issues[0]?.message ?? 'invalid'
+          }`,
+        };
   } catch {
     return { invalid: `${ADMISSION_PLAN_ANNOTATION} is not JSON` };
   }
@@ -96,15 +129,27 @@ export function checkAdmissionPlan(
   plannedGone: number,
 ): string | undefined {
   const { selected, eligible } = plan.blastRadius;
-  if (selected !== plan.targets.length || new Set(plan.targets.map(t => t.uid)).size !== plan.targets.length) {
+  if (
+    selected !== plan.targets.length ||
+    new Set(plan.targets.map(t => t.uid)).size !== plan.targets.length
+  ) {
     return `the plan lists ${plan.targets.length} target(s) but states ${selected}`;
   }
   if (eligible > eligibleNow + plannedGone) {
-    return `the plan states ${eligible} eligible pods; the namespace accounts for at most ${eligibleNow + plannedGone}`;
+    return `the plan states ${eligible} eligible pods; the namespace accounts for at most ${
+      eligibleNow + plannedGone
+    }`;
   }
   if (selected !== plannedCount(spec.target.selection, eligible)) {
-    return `the plan selects ${selected} of ${eligible} pods; the run's selection asks for ${plannedCount(spec.target.selection, eligible)}`;
+    return `the plan selects ${selected} of ${eligible} pods; the run's selection asks for ${plannedCount(
+      spec.target.selection,
+      eligible,
+    )}`;
   }
-  const radius = computeBlastRadius(selected, eligible, spec.safety.maxBlastRadiusPercent);
+  const radius = computeBlastRadius(
+    selected,
+    eligible,
+    spec.safety.maxBlastRadiusPercent,
+  );
   return checkBlastRadius(radius)?.message;
 }

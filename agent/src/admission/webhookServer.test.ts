@@ -1,4 +1,8 @@
-import { ADMISSION_PLAN_ANNOTATION, chaosRunSpecSchema, type AdmissionPlan } from '@chaoscraft/backstage-plugin-chaos-common';
+import {
+  ADMISSION_PLAN_ANNOTATION,
+  chaosRunSpecSchema,
+  type AdmissionPlan,
+} from '@chaoscraft/backstage-plugin-chaos-common';
 import pino from 'pino';
 import { KubeConfig } from '@kubernetes/client-node';
 import { FaultRouter } from '../faults';
@@ -9,7 +13,10 @@ import { admissionPatch, review } from './webhookServer';
 /** Clients that are only routed, never called: a server nothing listens on. */
 function offlineKubeConfig(): KubeConfig {
   const kc = new KubeConfig();
-  kc.loadFromClusterAndUser({ name: 'offline', server: 'https://127.0.0.1:9', skipTLSVerify: true }, { name: 'offline' });
+  kc.loadFromClusterAndUser(
+    { name: 'offline', server: 'https://127.0.0.1:9', skipTLSVerify: true },
+    { name: 'offline' },
+  );
   return kc;
 }
 
@@ -20,7 +27,11 @@ const plan: AdmissionPlan = {
   seed: 7,
 };
 const spec = {
-  target: { namespace: 'shop', labelSelector: { app: 'web' }, selection: { mode: 'one' } },
+  target: {
+    namespace: 'shop',
+    labelSelector: { app: 'web' },
+    selection: { mode: 'one' },
+  },
   faults: [{ type: 'pod-kill' }],
   duration: '10s',
 };
@@ -32,70 +43,190 @@ const request = (overrides: object = {}) => ({
   object: { metadata: { name: 'run-1', namespace: 'shop' }, spec },
   ...overrides,
 });
-const options = (planner: () => Promise<AdmissionPlan | undefined>) => ({ plan: planner, planTimeoutMs: 50, log: pino({ level: 'silent' }) });
-const decode = (patch: unknown) => JSON.parse(Buffer.from(String(patch), 'base64').toString('utf8'));
+const options = (planner: () => Promise<AdmissionPlan | undefined>) => ({
+  plan: planner,
+  planTimeoutMs: 50,
+  log: pino({ level: 'silent' }),
+});
+const decode = (patch: unknown) =>
+  JSON.parse(Buffer.from(String(patch), 'base64').toString('utf8'));
 
 describe('admissionPatch', () => {
   it('adds the annotation map and the finalizer list when the object has neither', () => {
     expect(admissionPatch({ metadata: {} }, plan)).toEqual([
-      { op: 'add', path: '/metadata/annotations', value: { [ADMISSION_PLAN_ANNOTATION]: JSON.stringify(plan) } },
-      { op: 'add', path: '/metadata/finalizers', value: ['chaoscraft.io/finalizer'] },
+      {
+        op: 'add',
+        path: '/metadata/annotations',
+        value: { [ADMISSION_PLAN_ANNOTATION]: JSON.stringify(plan) },
+      },
+      {
+        op: 'add',
+        path: '/metadata/finalizers',
+        value: ['chaoscraft.io/finalizer'],
+      },
     ]);
   });
 
   it('adds to existing ones, escaping the "/" of the annotation key, and never duplicates the finalizer', () => {
-    expect(admissionPatch({ metadata: { annotations: { a: 'b' }, finalizers: ['other'] } }, plan)).toEqual([
-      { op: 'add', path: '/metadata/annotations/chaoscraft.io~1admission-plan', value: JSON.stringify(plan) },
-      { op: 'add', path: '/metadata/finalizers/-', value: 'chaoscraft.io/finalizer' },
+    expect(
+      admissionPatch(
+        { metadata: { annotations: { a: 'b' }, finalizers: ['other'] } },
+        plan,
+      ),
+    ).toEqual([
+      {
+        op: 'add',
+        path: '/metadata/annotations/chaoscraft.io~1admission-plan',
+        value: JSON.stringify(plan),
+      },
+      {
+        op: 'add',
+        path: '/metadata/finalizers/-',
+        value: 'chaoscraft.io/finalizer',
+      },
     ]);
-    expect(admissionPatch({ metadata: { annotations: {}, finalizers: ['chaoscraft.io/finalizer'] } }, plan)).toHaveLength(1);
+    expect(
+      admissionPatch(
+        {
+          metadata: {
+            annotations: {},
+            finalizers: ['chaoscraft.io/finalizer'],
+          },
+        },
+        plan,
+      ),
+    ).toHaveLength(1);
   });
 });
 
 describe('review', () => {
   it('admits a planned create with the plan and finalizer as a JSON patch', async () => {
-    const answer = await review(request(), options(async () => plan));
-    expect(answer).toMatchObject({ uid: 'req-1', allowed: true, patchType: 'JSONPatch' });
-    expect(decode(answer.patch)[0].value[ADMISSION_PLAN_ANNOTATION]).toBe(JSON.stringify(plan));
+    const answer = await review(
+      request(),
+      options(async () => plan),
+    );
+    expect(answer).toMatchObject({
+      uid: 'req-1',
+      allowed: true,
+      patchType: 'JSONPatch',
+    });
+    expect(decode(answer.patch)[0].value[ADMISSION_PLAN_ANNOTATION]).toBe(
+      JSON.stringify(plan),
+    );
   });
 
   it('admits unchanged what it does not plan: other operations, a bad spec, no plan, a slow plan, a failing plan', async () => {
     const planned = options(async () => plan);
-    expect(await review(request({ operation: 'UPDATE' }), planned)).toEqual({ uid: 'req-1', allowed: true });
-    expect(await review(request({ object: { metadata: {}, spec: { faults: [] } } }), planned)).toEqual({ uid: 'req-1', allowed: true });
-    expect(await review(request(), options(async () => undefined))).toEqual({ uid: 'req-1', allowed: true });
-    expect(await review(request(), options(() => new Promise(() => {})))).toEqual({ uid: 'req-1', allowed: true });
-    expect(await review(request(), options(async () => Promise.reject(new Error('cache down'))))).toEqual({ uid: 'req-1', allowed: true });
+    expect(await review(request({ operation: 'UPDATE' }), planned)).toEqual({
+      uid: 'req-1',
+      allowed: true,
+    });
+    expect(
+      await review(
+        request({ object: { metadata: {}, spec: { faults: [] } } }),
+        planned,
+      ),
+    ).toEqual({ uid: 'req-1', allowed: true });
+    expect(
+      await review(
+        request(),
+        options(async () => undefined),
+      ),
+    ).toEqual({ uid: 'req-1', allowed: true });
+    expect(
+      await review(
+        request(),
+        options(() => new Promise(() => {})),
+      ),
+    ).toEqual({ uid: 'req-1', allowed: true });
+    expect(
+      await review(
+        request(),
+        options(async () => Promise.reject(new Error('cache down'))),
+      ),
+    ).toEqual({ uid: 'req-1', allowed: true });
   });
 
   it('takes out a plan the creator wrote, and overwrites it with its own', async () => {
-    const forged = request({ object: { metadata: { annotations: { [ADMISSION_PLAN_ANNOTATION]: '{"version":1}' } }, spec } });
-    const unplanned = await review(forged, options(async () => undefined));
-    expect(decode(unplanned.patch)).toEqual([{ op: 'remove', path: '/metadata/annotations/chaoscraft.io~1admission-plan' }]);
-    const planned = await review(forged, options(async () => plan));
-    expect(decode(planned.patch)[0]).toEqual({ op: 'add', path: '/metadata/annotations/chaoscraft.io~1admission-plan', value: JSON.stringify(plan) });
+    const forged = request({
+      object: {
+        metadata: {
+          annotations: { [ADMISSION_PLAN_ANNOTATION]: '{"version":1}' },
+        },
+        spec,
+      },
+    });
+    const unplanned = await review(
+      forged,
+      options(async () => undefined),
+    );
+    expect(decode(unplanned.patch)).toEqual([
+      {
+        op: 'remove',
+        path: '/metadata/annotations/chaoscraft.io~1admission-plan',
+      },
+    ]);
+    const planned = await review(
+      forged,
+      options(async () => plan),
+    );
+    expect(decode(planned.patch)[0]).toEqual({
+      op: 'add',
+      path: '/metadata/annotations/chaoscraft.io~1admission-plan',
+      value: JSON.stringify(plan),
+    });
   });
 });
 
 describe('plannableAtAdmission', () => {
   // Routing only: no call reaches a cluster.
-  const faults = FaultRouter.forController({ clients: makeKubeClients(offlineKubeConfig()) });
-  const parse = (extra: object) => chaosRunSpecSchema.parse({ ...spec, ...extra });
+  const faults = FaultRouter.forController({
+    clients: makeKubeClients(offlineKubeConfig()),
+  });
+  const parse = (extra: object) =>
+    chaosRunSpecSchema.parse({ ...spec, ...extra });
 
   it('takes a plain pod-kill, and leaves dry runs, hypotheses, progressive steps and aborts to preflight', () => {
     expect(plannableAtAdmission(parse({}), faults)).toBe(true);
     expect(plannableAtAdmission(parse({ dryRun: true }), faults)).toBe(false);
     expect(plannableAtAdmission(parse({ abort: true }), faults)).toBe(false);
     expect(
-      plannableAtAdmission(parse({ hypothesis: { probes: [{ type: 'k8s', name: 'up', deployment: 'web', minAvailableRatio: 0.5 }] } }), faults),
+      plannableAtAdmission(
+        parse({
+          hypothesis: {
+            probes: [
+              {
+                type: 'k8s',
+                name: 'up',
+                deployment: 'web',
+                minAvailableRatio: 0.5,
+              },
+            ],
+          },
+        }),
+        faults,
+      ),
     ).toBe(false);
     expect(
-      plannableAtAdmission(parse({ safety: { maxBlastRadiusPercent: 20, progressiveSteps: [{ selection: { mode: 'one' }, hold: '5s' }] } }), faults),
+      plannableAtAdmission(
+        parse({
+          safety: {
+            maxBlastRadiusPercent: 20,
+            progressiveSteps: [{ selection: { mode: 'one' }, hold: '5s' }],
+          },
+        }),
+        faults,
+      ),
     ).toBe(false);
   });
 
   it('leaves faults a node daemon applies to preflight', () => {
     expect(faults.executorOf('network-loss')).toBe('node');
-    expect(plannableAtAdmission(parse({ faults: [{ type: 'network-loss', lossPercent: 10 }] }), faults)).toBe(false);
+    expect(
+      plannableAtAdmission(
+        parse({ faults: [{ type: 'network-loss', lossPercent: 10 }] }),
+        faults,
+      ),
+    ).toBe(false);
   });
 });

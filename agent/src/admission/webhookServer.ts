@@ -26,7 +26,10 @@ export interface AdmissionWebhookOptions {
   /** Directory holding tls.crt and tls.key (a Kubernetes TLS Secret mounted as files). */
   certDir: string;
   /** Plans a run being created; undefined leaves it to the controller's preflight. */
-  plan(spec: ChaosRunSpec, namespace: string): Promise<AdmissionPlan | undefined>;
+  plan(
+    spec: ChaosRunSpec,
+    namespace: string,
+  ): Promise<AdmissionPlan | undefined>;
   /** Past this, the run is admitted unplanned rather than slowing the create down. */
   planTimeoutMs: number;
   log: Logger;
@@ -42,35 +45,68 @@ interface AdmissionRequest {
   kind?: { group?: string; kind?: string };
   operation?: string;
   namespace?: string;
-  object?: { metadata?: { namespace?: string; annotations?: Record<string, string>; finalizers?: string[] }; spec?: unknown };
+  object?: {
+    metadata?: {
+      namespace?: string;
+      annotations?: Record<string, string>;
+      finalizers?: string[];
+    };
+    spec?: unknown;
+  };
 }
 
 /** RFC 6901: a map key as one JSON-pointer segment. */
-const pointerSegment = (key: string): string => key.replace(/~/g, '~0').replace(/\//g, '~1');
+const pointerSegment = (key: string): string =>
+  key.replace(/~/g, '~0').replace(/\//g, '~1');
 
 /**
  * The JSON patch that puts the plan and the controller's finalizer into the object being
  * created, so both are persisted by the create itself.
  */
-export function admissionPatch(object: NonNullable<AdmissionRequest['object']>, plan: AdmissionPlan): object[] {
+export function admissionPatch(
+  object: NonNullable<AdmissionRequest['object']>,
+  plan: AdmissionPlan,
+): object[] {
   const value = JSON.stringify(plan);
   const metadata = object.metadata ?? {};
   const ops: object[] = [];
   if (metadata.annotations) {
-    ops.push({ op: 'add', path: `/metadata/annotations/${pointerSegment(ADMISSION_PLAN_ANNOTATION)}`, value });
+    ops.push({
+      op: 'add',
+      path: `/metadata/annotations/${pointerSegment(
+        ADMISSION_PLAN_ANNOTATION,
+      )}`,
+      value,
+    });
   } else {
-    ops.push({ op: 'add', path: '/metadata/annotations', value: { [ADMISSION_PLAN_ANNOTATION]: value } });
+    ops.push({
+      op: 'add',
+      path: '/metadata/annotations',
+      value: { [ADMISSION_PLAN_ANNOTATION]: value },
+    });
   }
   if (!metadata.finalizers) {
-    ops.push({ op: 'add', path: '/metadata/finalizers', value: [CHAOS_FINALIZER] });
+    ops.push({
+      op: 'add',
+      path: '/metadata/finalizers',
+      value: [CHAOS_FINALIZER],
+    });
   } else if (!metadata.finalizers.includes(CHAOS_FINALIZER)) {
-    ops.push({ op: 'add', path: '/metadata/finalizers/-', value: CHAOS_FINALIZER });
+    ops.push({
+      op: 'add',
+      path: '/metadata/finalizers/-',
+      value: CHAOS_FINALIZER,
+    });
   }
   return ops;
 }
 
-const withoutSuppliedPlan = { op: 'remove', path: `/metadata/annotations/${pointerSegment(ADMISSION_PLAN_ANNOTATION)}` };
-const encodePatch = (ops: object[]): string => Buffer.from(JSON.stringify(ops)).toString('base64');
+const withoutSuppliedPlan = {
+  op: 'remove',
+  path: `/metadata/annotations/${pointerSegment(ADMISSION_PLAN_ANNOTATION)}`,
+};
+const encodePatch = (ops: object[]): string =>
+  Buffer.from(JSON.stringify(ops)).toString('base64');
 
 /**
  * The answer to one AdmissionReview. It always admits: validating a ChaosRun is the CRD schema's
@@ -83,7 +119,12 @@ export async function review(
 ): Promise<Record<string, unknown>> {
   const allowed = { uid: request.uid, allowed: true };
   const object = request.object;
-  if (request.operation !== 'CREATE' || request.kind?.group !== CHAOS_GROUP || request.kind?.kind !== CHAOS_RUN.kind || !object) {
+  if (
+    request.operation !== 'CREATE' ||
+    request.kind?.group !== CHAOS_GROUP ||
+    request.kind?.kind !== CHAOS_RUN.kind ||
+    !object
+  ) {
     return allowed;
   }
   const spec = chaosRunSpecSchema.safeParse(object.spec);
@@ -97,15 +138,25 @@ export async function review(
         timer = setTimeout(() => resolve(undefined), options.planTimeoutMs);
       }),
     ]);
-    const supplied = object.metadata?.annotations?.[ADMISSION_PLAN_ANNOTATION] !== undefined;
+    const supplied =
+      object.metadata?.annotations?.[ADMISSION_PLAN_ANNOTATION] !== undefined;
     if (!plan) {
       // A plan only this webhook may write: one the creator supplied is taken out.
-      return supplied ? { ...allowed, patchType: 'JSONPatch', patch: encodePatch([withoutSuppliedPlan]) } : allowed;
+      return supplied
+        ? {
+            ...allowed,
+            patchType: 'JSONPatch',
+            patch: encodePatch([withoutSuppliedPlan]),
+          }
+        : allowed;
     }
     const patch = encodePatch(admissionPatch(object, plan));
     return { ...allowed, patchType: 'JSONPatch', patch };
   } catch (error) {
-    options.log.warn({ err: error instanceof Error ? error.message : String(error) }, 'planning at admission failed; the controller will plan');
+    options.log.warn(
+      { err: error instanceof Error ? error.message : String(error) },
+      'planning at admission failed; the controller will plan',
+    );
     return allowed;
   } finally {
     clearTimeout(timer);
@@ -113,15 +164,23 @@ export async function review(
 }
 
 /** Serves the ChaosRun mutating webhook over HTTPS (the API server only calls webhooks over TLS). */
-export async function startAdmissionWebhook(options: AdmissionWebhookOptions): Promise<AdmissionWebhook> {
+export async function startAdmissionWebhook(
+  options: AdmissionWebhookOptions,
+): Promise<AdmissionWebhook> {
   const server: Server = createServer(
-    { cert: readFileSync(path.join(options.certDir, 'tls.crt')), key: readFileSync(path.join(options.certDir, 'tls.key')) },
+    {
+      cert: readFileSync(path.join(options.certDir, 'tls.crt')),
+      key: readFileSync(path.join(options.certDir, 'tls.key')),
+    },
     (req, res) => {
       const reply = (status: number, body: unknown): void => {
         res.writeHead(status, { 'content-type': 'application/json' });
         res.end(JSON.stringify(body));
       };
-      if (req.method !== 'POST' || req.url?.split('?')[0] !== MUTATE_CHAOSRUN_PATH) {
+      if (
+        req.method !== 'POST' ||
+        req.url?.split('?')[0] !== MUTATE_CHAOSRUN_PATH
+      ) {
         reply(404, { error: `only POST ${MUTATE_CHAOSRUN_PATH}` });
         return;
       }
@@ -144,9 +203,16 @@ export async function startAdmissionWebhook(options: AdmissionWebhookOptions): P
           reply(400, { error: 'AdmissionReview.request.uid is required' });
           return;
         }
-        const answer = size > MAX_BODY_BYTES ? Promise.resolve({ uid: request.uid, allowed: true }) : review(request, options);
+        const answer =
+          size > MAX_BODY_BYTES
+            ? Promise.resolve({ uid: request.uid, allowed: true })
+            : review(request, options);
         void answer.then(response =>
-          reply(200, { apiVersion: body.apiVersion ?? 'admission.k8s.io/v1', kind: 'AdmissionReview', response }),
+          reply(200, {
+            apiVersion: body.apiVersion ?? 'admission.k8s.io/v1',
+            kind: 'AdmissionReview',
+            response,
+          }),
         );
       });
     },
@@ -156,7 +222,10 @@ export async function startAdmissionWebhook(options: AdmissionWebhookOptions): P
     server.listen(options.port, options.host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
-  options.log.info({ port, path: MUTATE_CHAOSRUN_PATH }, 'admission webhook listening');
+  options.log.info(
+    { port, path: MUTATE_CHAOSRUN_PATH },
+    'admission webhook listening',
+  );
   return {
     port,
     close: () =>

@@ -1,4 +1,9 @@
-import { AppsV1Api, CoreV1Api, KubeConfig, V1Namespace } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  CoreV1Api,
+  KubeConfig,
+  V1Namespace,
+} from '@kubernetes/client-node';
 import { isTerminalPhase } from '@chaoscraft/backstage-plugin-chaos-common';
 import type { ControllerConfig } from '../config';
 import { FaultRouter } from '../faults';
@@ -17,7 +22,11 @@ import {
 import { makeKubeClients } from '../kube/clients';
 import { NODE_DAEMON_LABEL, nodeDaemonPresence } from '../kube/nodeDaemonLease';
 import { createLogger, Logger } from '../log';
-import { ControllerMetrics, MetricsServer, startMetricsServer } from '../metrics';
+import {
+  ControllerMetrics,
+  MetricsServer,
+  startMetricsServer,
+} from '../metrics';
 import { EventRecorder } from '../status/kubeEvents';
 import { ProbeHypothesisGate } from '../hypothesis/gate';
 import { inClusterApiServerHosts } from '../probes/http';
@@ -26,8 +35,14 @@ import { freshPodSource, PodCache, PodSource } from './podCache';
 import { LeaderElector } from './leaderElection';
 import { ReconcileDeps } from './pipeline';
 import { RunReconciler } from './reconciler';
-import { planAtAdmission, type AdmissionPlannerDeps } from '../admission/planner';
-import { startAdmissionWebhook, type AdmissionWebhook } from '../admission/webhookServer';
+import {
+  planAtAdmission,
+  type AdmissionPlannerDeps,
+} from '../admission/planner';
+import {
+  startAdmissionWebhook,
+  type AdmissionWebhook,
+} from '../admission/webhookServer';
 
 export interface ControllerOptions {
   log?: Logger;
@@ -45,7 +60,10 @@ export interface ControllerOptions {
  * drains through the reconcile pipeline. Standbys keep their caches warm so failover is quick.
  */
 export class ChaosController {
-  private readonly runInformers = new Map<string, ResilientInformer<ChaosRunResource>>();
+  private readonly runInformers = new Map<
+    string,
+    ResilientInformer<ChaosRunResource>
+  >();
   private readonly namespaces: ResilientInformer<V1Namespace>;
   private readonly queue: WorkQueue;
   private readonly elector: LeaderElector | undefined;
@@ -67,10 +85,19 @@ export class ChaosController {
     private readonly options: ControllerOptions = {},
   ) {
     this.log = options.log ?? createLogger(config.logLevel);
-    const kc = options.kubeConfig ?? (this.ownKubeConfig = loadKubeConfig(config.kubeconfig, { rateLimit: config.kubeRateLimit }));
+    const kc =
+      options.kubeConfig ??
+      (this.ownKubeConfig = loadKubeConfig(config.kubeconfig, {
+        rateLimit: config.kubeRateLimit,
+      }));
     const clients = makeKubeClients(kc);
     // Probes may never reach the API server: as this agent reaches it, and as pods do.
-    const apiServerHosts = [new URL(kc.getCurrentCluster()?.server ?? 'https://kubernetes.default.svc').hostname, ...inClusterApiServerHosts()];
+    const apiServerHosts = [
+      new URL(
+        kc.getCurrentCluster()?.server ?? 'https://kubernetes.default.svc',
+      ).hostname,
+      ...inClusterApiServerHosts(),
+    ];
     const runs = new ChaosRunClient(kc);
     this.metrics = new ControllerMetrics(
       () => this.allRuns().map(run => run.status?.phase),
@@ -78,7 +105,10 @@ export class ChaosController {
     );
     // Events have a client and a token bucket of their own (as controller-runtime's recorder):
     // a large run's one Event per target must never queue its evictions behind them.
-    const eventsClient = kc instanceof KeepAliveKubeConfig ? kc.withOwnRateLimit().makeApiClient(CoreV1Api) : clients.core;
+    const eventsClient =
+      kc instanceof KeepAliveKubeConfig
+        ? kc.withOwnRateLimit().makeApiClient(CoreV1Api)
+        : clients.core;
     this.events = new EventRecorder(eventsClient, this.log, config.identity);
 
     this.namespaces = new ResilientInformer<V1Namespace>({
@@ -86,12 +116,23 @@ export class ChaosController {
       path: '/api/v1/namespaces',
       list: async () => {
         const list = await clients.core.listNamespace();
-        return { items: list.items, resourceVersion: list.metadata?.resourceVersion };
+        return {
+          items: list.items,
+          resourceVersion: list.metadata?.resourceVersion,
+        };
       },
       relistPeriodMs: config.relistPeriodMs,
-      onError: (error, delayMs) => this.informerFailed('namespaceInformer', '/api/v1/namespaces', error, delayMs),
+      onError: (error, delayMs) =>
+        this.informerFailed(
+          'namespaceInformer',
+          '/api/v1/namespaces',
+          error,
+          delayMs,
+        ),
     });
-    const watched = config.watchNamespaces.length ? config.watchNamespaces : [''];
+    const watched = config.watchNamespaces.length
+      ? config.watchNamespaces
+      : [''];
     for (const namespace of watched) {
       this.runInformers.set(
         namespace,
@@ -100,11 +141,20 @@ export class ChaosController {
           path: chaosRunsPath(namespace || undefined),
           list: async () => {
             const list = await runs.list({ namespace: namespace || undefined });
-            return { items: list.items, resourceVersion: list.metadata?.resourceVersion };
+            return {
+              items: list.items,
+              resourceVersion: list.metadata?.resourceVersion,
+            };
           },
           relistPeriodMs: config.relistPeriodMs,
           onEvent: (event, run) => this.onRunEvent(event, run),
-          onError: (error, delayMs) => this.informerFailed('runInformer', chaosRunsPath(namespace || undefined), error, delayMs),
+          onError: (error, delayMs) =>
+            this.informerFailed(
+              'runInformer',
+              chaosRunsPath(namespace || undefined),
+              error,
+              delayMs,
+            ),
         }),
       );
     }
@@ -114,13 +164,21 @@ export class ChaosController {
       new ProbeHypothesisGate({
         prometheusUrl: config.prometheusUrl,
         apps: kc.makeApiClient(AppsV1Api),
-        probes: { http: { hosts: config.ceilings.probeHosts, extraDeniedHosts: apiServerHosts } },
+        probes: {
+          http: {
+            hosts: config.ceilings.probeHosts,
+            extraDeniedHosts: apiServerHosts,
+          },
+        },
       });
     if (config.podCache) {
-      const cache = new PodCache(kc, config.relistPeriodMs, this.log, () => this.metrics.errors.inc({ step: 'podCache' }));
+      const cache = new PodCache(kc, config.relistPeriodMs, this.log, () =>
+        this.metrics.errors.inc({ step: 'podCache' }),
+      );
       // Runs may only target their own namespace (unless cross-namespace is allowed), so the
       // watched namespaces are where targets will be: warm their caches up front.
-      if (!config.allowCrossNamespaceTargets) config.watchNamespaces.forEach(namespace => cache.watch(namespace));
+      if (!config.allowCrossNamespaceTargets)
+        config.watchNamespaces.forEach(namespace => cache.watch(namespace));
       this.pods = cache;
     } else {
       this.pods = freshPodSource(kc);
@@ -163,12 +221,24 @@ export class ChaosController {
         if (this.acting) this.queue.add(key);
       },
     };
-    this.planner = { pods: deps.pods, faults: deps.faults, policy: deps.policy, namespaceLabels: deps.namespaceLabels };
+    this.planner = {
+      pods: deps.pods,
+      faults: deps.faults,
+      policy: deps.policy,
+      namespaceLabels: deps.namespaceLabels,
+    };
     const reconciler = new RunReconciler(deps, this.log);
     this.queue = new WorkQueue(
       key => reconciler.reconcile(key),
       (key, error, delayMs) =>
-        this.log.error({ err: error instanceof Error ? error.message : String(error), key, delayMs }, 'reconcile failed; retrying'),
+        this.log.error(
+          {
+            err: error instanceof Error ? error.message : String(error),
+            key,
+            delayMs,
+          },
+          'reconcile failed; retrying',
+        ),
     );
 
     if (config.leaderElect) {
@@ -207,7 +277,8 @@ export class ChaosController {
         host: this.config.webhookHost,
         port: this.config.webhookPort,
         certDir: this.config.webhookCertDir,
-        plan: (spec, namespace) => planAtAdmission(spec, namespace, this.planner),
+        plan: (spec, namespace) =>
+          planAtAdmission(spec, namespace, this.planner),
         planTimeoutMs: 1_500,
         log: this.log,
       });
@@ -217,7 +288,11 @@ export class ChaosController {
     if (this.elector) this.elector.start();
     else this.setActing(true);
     this.log.info(
-      { metricsPort: this.server.port, identity: this.config.identity, watchNamespaces: this.config.watchNamespaces },
+      {
+        metricsPort: this.server.port,
+        identity: this.config.identity,
+        watchNamespaces: this.config.watchNamespaces,
+      },
       'controller started',
     );
   }
@@ -227,7 +302,11 @@ export class ChaosController {
     if (this.elector) await this.elector.stop();
     this.setActing(false);
     await this.leadership;
-    await Promise.all([this.namespaces.stop(), ...[...this.runInformers.values()].map(i => i.stop()), this.pods.stop()]);
+    await Promise.all([
+      this.namespaces.stop(),
+      ...[...this.runInformers.values()].map(i => i.stop()),
+      this.pods.stop(),
+    ]);
     await this.gate.close?.();
     await this.events.flush();
     await this.server?.close();
@@ -249,7 +328,10 @@ export class ChaosController {
   }
 
   hasSynced(): boolean {
-    return this.namespaces.hasSynced() && [...this.runInformers.values()].every(i => i.hasSynced());
+    return (
+      this.namespaces.hasSynced() &&
+      [...this.runInformers.values()].every(i => i.hasSynced())
+    );
   }
 
   private setActing(acting: boolean): void {
@@ -267,12 +349,23 @@ export class ChaosController {
     });
   }
 
-  private informerFailed(step: string, path: string, error: unknown, delayMs: number): void {
+  private informerFailed(
+    step: string,
+    path: string,
+    error: unknown,
+    delayMs: number,
+  ): void {
     this.metrics.errors.inc({ step });
-    this.log.warn({ err: String(error), path, delayMs }, 'list/watch failed; restarting after backoff');
+    this.log.warn(
+      { err: String(error), path, delayMs },
+      'list/watch failed; restarting after backoff',
+    );
   }
 
-  private onRunEvent(event: 'add' | 'update' | 'delete', run: ChaosRunResource): void {
+  private onRunEvent(
+    event: 'add' | 'update' | 'delete',
+    run: ChaosRunResource,
+  ): void {
     const key = runKey(run);
     if (event === 'delete') {
       this.queue.forget(key);
@@ -281,7 +374,8 @@ export class ChaosController {
     }
     if (!this.acting) return;
     // Finished runs without our finalizer need nothing; skipping them keeps relists cheap.
-    if (isTerminalPhase(run.status?.phase) && !run.metadata.finalizers?.length) return;
+    if (isTerminalPhase(run.status?.phase) && !run.metadata.finalizers?.length)
+      return;
     this.queue.add(key);
   }
 
@@ -291,7 +385,9 @@ export class ChaosController {
 
   private latest(key: string): ChaosRunResource | undefined {
     const namespace = key.split('/')[0];
-    return (this.runInformers.get(namespace) ?? this.runInformers.get(''))?.get(key);
+    return (this.runInformers.get(namespace) ?? this.runInformers.get(''))?.get(
+      key,
+    );
   }
 
   private async namespaceLabels(

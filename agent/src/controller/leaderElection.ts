@@ -1,6 +1,15 @@
-import { CoordinationV1Api, V1Lease, V1MicroTime } from '@kubernetes/client-node';
+import {
+  CoordinationV1Api,
+  V1Lease,
+  V1MicroTime,
+} from '@kubernetes/client-node';
 import type { Logger } from '../log';
-import { apiErrorCode, isConflict, isNotFound, Sleeper } from '@chaoscraft/backstage-plugin-chaos-node';
+import {
+  apiErrorCode,
+  isConflict,
+  isNotFound,
+  Sleeper,
+} from '@chaoscraft/backstage-plugin-chaos-node';
 
 export interface LeaderElectionOptions {
   namespace: string;
@@ -31,7 +40,9 @@ export class LeaderElector {
   private stopped = false;
   private loop: Promise<void> | undefined;
   private readonly sleeper = new Sleeper();
-  private observed: { holder?: string; renewTime?: string; at: number } | undefined;
+  private observed:
+    | { holder?: string; renewTime?: string; at: number }
+    | undefined;
 
   constructor(
     private readonly coordination: CoordinationV1Api,
@@ -75,10 +86,16 @@ export class LeaderElector {
         lastRenewal = now;
         if (!this.leading) {
           this.leading = true;
-          this.log.info({ lease: this.options.leaseName, identity: this.options.identity }, 'became leader');
+          this.log.info(
+            { lease: this.options.leaseName, identity: this.options.identity },
+            'became leader',
+          );
           this.callbacks.onStartedLeading();
         }
-      } else if (this.leading && now - lastRenewal > this.options.renewDeadlineMs) {
+      } else if (
+        this.leading &&
+        now - lastRenewal > this.options.renewDeadlineMs
+      ) {
         // Could not renew in time: another replica may take over soon, so stop acting first.
         this.leading = false;
         this.log.warn({ lease: this.options.leaseName }, 'lost leadership');
@@ -101,11 +118,17 @@ export class LeaderElector {
       },
       spec: {
         holderIdentity: this.options.identity,
-        leaseDurationSeconds: Math.max(1, Math.round(this.options.leaseDurationMs / 1000)),
+        leaseDurationSeconds: Math.max(
+          1,
+          Math.round(this.options.leaseDurationMs / 1000),
+        ),
         // MicroTime: the API server wants microseconds, which a plain Date does not serialize.
-        acquireTime: new V1MicroTime(changedHands ? now : spec.acquireTime ?? now),
+        acquireTime: new V1MicroTime(
+          changedHands ? now : spec.acquireTime ?? now,
+        ),
         renewTime: new V1MicroTime(now),
-        leaseTransitions: (spec.leaseTransitions ?? 0) + (changedHands && existing ? 1 : 0),
+        leaseTransitions:
+          (spec.leaseTransitions ?? 0) + (changedHands && existing ? 1 : 0),
       },
     };
   }
@@ -120,7 +143,10 @@ export class LeaderElector {
     } catch (error) {
       if (!isNotFound(error)) throw error;
       try {
-        await this.coordination.createNamespacedLease({ namespace, body: this.leaseBody(undefined, now) });
+        await this.coordination.createNamespacedLease({
+          namespace,
+          body: this.leaseBody(undefined, now),
+        });
         return true;
       } catch (createError) {
         if (apiErrorCode(createError) === 409) return false;
@@ -128,16 +154,30 @@ export class LeaderElector {
       }
     }
     const holder = lease.spec?.holderIdentity || undefined;
-    const renewTime = lease.spec?.renewTime ? new Date(lease.spec.renewTime).toISOString() : undefined;
-    if (!this.observed || this.observed.holder !== holder || this.observed.renewTime !== renewTime) {
+    const renewTime = lease.spec?.renewTime
+      ? new Date(lease.spec.renewTime).toISOString()
+      : undefined;
+    if (
+      !this.observed ||
+      this.observed.holder !== holder ||
+      this.observed.renewTime !== renewTime
+    ) {
       this.observed = { holder, renewTime, at: Date.now() };
     }
     const durationMs = (lease.spec?.leaseDurationSeconds ?? 0) * 1000;
-    if (holder && holder !== identity && this.observed.at + durationMs > Date.now()) {
+    if (
+      holder &&
+      holder !== identity &&
+      this.observed.at + durationMs > Date.now()
+    ) {
       return false;
     }
     try {
-      await this.coordination.replaceNamespacedLease({ name, namespace, body: this.leaseBody(lease, now) });
+      await this.coordination.replaceNamespacedLease({
+        name,
+        namespace,
+        body: this.leaseBody(lease, now),
+      });
       return true;
     } catch (error) {
       if (isConflict(error)) return false;
@@ -148,7 +188,10 @@ export class LeaderElector {
   private async release(): Promise<void> {
     const { namespace, leaseName: name, identity } = this.options;
     try {
-      const lease = await this.coordination.readNamespacedLease({ name, namespace });
+      const lease = await this.coordination.readNamespacedLease({
+        name,
+        namespace,
+      });
       if (lease.spec?.holderIdentity !== identity) return;
       await this.coordination.replaceNamespacedLease({
         name,
@@ -159,14 +202,19 @@ export class LeaderElector {
             ...lease.spec,
             holderIdentity: '',
             leaseDurationSeconds: 1,
-            acquireTime: lease.spec?.acquireTime ? new V1MicroTime(lease.spec.acquireTime) : undefined,
+            acquireTime: lease.spec?.acquireTime
+              ? new V1MicroTime(lease.spec.acquireTime)
+              : undefined,
             renewTime: new V1MicroTime(),
           },
         },
       });
       this.log.info({ lease: name }, 'released the leader lease');
     } catch (error) {
-      this.log.warn({ err: String(error) }, 'could not release the leader lease');
+      this.log.warn(
+        { err: String(error) },
+        'could not release the leader lease',
+      );
     }
   }
 }

@@ -1,5 +1,9 @@
 import type { ChaosRunSpec } from '@chaoscraft/backstage-plugin-chaos-common';
-import { type ChaosRunClient, type ChaosRunResource, type StatusWriter } from '@chaoscraft/backstage-plugin-chaos-node';
+import {
+  type ChaosRunClient,
+  type ChaosRunResource,
+  type StatusWriter,
+} from '@chaoscraft/backstage-plugin-chaos-node';
 import type { KubeClients } from '../kube/clients';
 import type { Logger } from '../log';
 import type { ControllerMetrics } from '../metrics';
@@ -72,7 +76,9 @@ export interface RunContext {
   finalizer?: Promise<ChaosRunResource>;
 }
 
-export type StepOutcome = { continue: true } | { continue: false; requeueAfterMs?: number };
+export type StepOutcome =
+  | { continue: true }
+  | { continue: false; requeueAfterMs?: number };
 
 export const CONTINUE: StepOutcome = { continue: true };
 export function stop(requeueAfterMs?: number): StepOutcome {

@@ -6,20 +6,26 @@ import { listCandidatePods, listPods } from '../selection/listCandidates';
 
 /** What the pipeline asks for: the pods a run could target, as selection sees them. */
 export interface PodSource {
-  candidates(namespace: string, labelSelector: Record<string, string>): Promise<CandidatePod[]>;
+  candidates(
+    namespace: string,
+    labelSelector: Record<string, string>,
+  ): Promise<CandidatePod[]>;
   stop(): Promise<void>;
 }
 
 /** Always a fresh list from the API server (the behaviour without --pod-cache). */
 export function freshPodSource(kc: KubeConfig): PodSource {
   return {
-    candidates: (namespace, labelSelector) => listCandidatePods(kc, namespace, labelSelector),
+    candidates: (namespace, labelSelector) =>
+      listCandidatePods(kc, namespace, labelSelector),
     stop: async () => undefined,
   };
 }
 
 function matches(pod: CandidatePod, selector: Record<string, string>): boolean {
-  return Object.entries(selector).every(([key, value]) => pod.labels[key] === value);
+  return Object.entries(selector).every(
+    ([key, value]) => pod.labels[key] === value,
+  );
 }
 
 /**
@@ -27,7 +33,12 @@ function matches(pod: CandidatePod, selector: Record<string, string>): boolean {
  * (not whole V1Pods): the list comes from the trimmed protobuf lister, watch events are trimmed
  * the same way. A cache whose watch is not connected (`live` false) is never used.
  */
-function namespacePods(kc: KubeConfig, namespace: string, relistPeriodMs: number, onError: (error: unknown, delayMs: number) => void) {
+function namespacePods(
+  kc: KubeConfig,
+  namespace: string,
+  relistPeriodMs: number,
+  onError: (error: unknown, delayMs: number) => void,
+) {
   return new ResilientInformer<CandidatePod, V1Pod>({
     kc,
     path: `/api/v1/namespaces/${namespace}/pods`,
@@ -54,7 +65,10 @@ function namespacePods(kc: KubeConfig, namespace: string, relistPeriodMs: number
  * record is Skipped; a pod that appeared in it is not yet Running, so it is not eligible anyway.
  */
 export class PodCache implements PodSource {
-  private readonly namespaces = new Map<string, ResilientInformer<CandidatePod, V1Pod>>();
+  private readonly namespaces = new Map<
+    string,
+    ResilientInformer<CandidatePod, V1Pod>
+  >();
 
   constructor(
     private readonly kc: KubeConfig,
@@ -66,16 +80,27 @@ export class PodCache implements PodSource {
   /** Starts caching a namespace's pods (idempotent). */
   watch(namespace: string): void {
     if (!this.namespaces.has(namespace)) {
-      const pods = namespacePods(this.kc, namespace, this.relistPeriodMs, (error, delayMs) => {
-        this.onError();
-        this.log.warn({ err: String(error), namespace, delayMs }, 'pod cache list/watch failed; selection lists fresh meanwhile');
-      });
+      const pods = namespacePods(
+        this.kc,
+        namespace,
+        this.relistPeriodMs,
+        (error, delayMs) => {
+          this.onError();
+          this.log.warn(
+            { err: String(error), namespace, delayMs },
+            'pod cache list/watch failed; selection lists fresh meanwhile',
+          );
+        },
+      );
       this.namespaces.set(namespace, pods);
       pods.start();
     }
   }
 
-  async candidates(namespace: string, labelSelector: Record<string, string>): Promise<CandidatePod[]> {
+  async candidates(
+    namespace: string,
+    labelSelector: Record<string, string>,
+  ): Promise<CandidatePod[]> {
     const cached = this.namespaces.get(namespace);
     if (cached?.live) {
       return cached.list().filter(pod => matches(pod, labelSelector));

@@ -1,4 +1,9 @@
-import { type ChaosRunResource, splitRunKey, isNotFound, type WorkResult } from '@chaoscraft/backstage-plugin-chaos-node';
+import {
+  type ChaosRunResource,
+  splitRunKey,
+  isNotFound,
+  type WorkResult,
+} from '@chaoscraft/backstage-plugin-chaos-node';
 import { runLogger, Logger } from '../log';
 import type { ReconcileDeps, ReconcileStep, RunContext } from './pipeline';
 import { ensureFinalizer } from './steps/ensureFinalizer';
@@ -44,7 +49,12 @@ export class RunReconciler {
     if (!run) {
       return {};
     }
-    const context: RunContext = { key, run, log: runLogger(this.log, run), deps: this.deps };
+    const context: RunContext = {
+      key,
+      run,
+      log: runLogger(this.log, run),
+      deps: this.deps,
+    };
     let stepName = 'none';
     const endTimer = this.deps.metrics.reconcileDuration.startTimer();
     try {
@@ -58,7 +68,13 @@ export class RunReconciler {
       return {};
     } catch (error) {
       this.deps.metrics.errors.inc({ step: stepName });
-      context.log.warn({ step: stepName, err: error instanceof Error ? error.message : String(error) }, 'reconcile step failed');
+      context.log.warn(
+        {
+          step: stepName,
+          err: error instanceof Error ? error.message : String(error),
+        },
+        'reconcile step failed',
+      );
       throw error;
     } finally {
       endTimer({ step: stepName });
@@ -71,7 +87,10 @@ export class RunReconciler {
    * skipping the read keeps injection latency at watch speed. Any run already in progress is
    * re-read, because acting on a stale plan could touch a target twice.
    */
-  private async freshRun(key: string, cached: ChaosRunResource): Promise<ChaosRunResource | undefined> {
+  private async freshRun(
+    key: string,
+    cached: ChaosRunResource,
+  ): Promise<ChaosRunResource | undefined> {
     if (!cached.status?.phase) {
       return cached;
     }

@@ -12,7 +12,10 @@ import { UnknownFaultTypeError } from './types';
 /** Clients that are only routed, never called: a server nothing listens on. */
 function offlineKubeConfig(): KubeConfig {
   const kc = new KubeConfig();
-  kc.loadFromClusterAndUser({ name: 'offline', server: 'https://127.0.0.1:9', skipTLSVerify: true }, { name: 'offline' });
+  kc.loadFromClusterAndUser(
+    { name: 'offline', server: 'https://127.0.0.1:9', skipTLSVerify: true },
+    { name: 'offline' },
+  );
   return kc;
 }
 
@@ -23,10 +26,14 @@ describe('the fault registry', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  const controller = () => FaultRouter.forController({ clients: makeKubeClients(offlineKubeConfig()) });
+  const controller = () =>
+    FaultRouter.forController({
+      clients: makeKubeClients(offlineKubeConfig()),
+    });
   const node = async () =>
     FaultRouter.forNode({
-      ledger: (await Ledger.open(path.join(dir, `ledger-${Math.random()}`))).ledger,
+      ledger: (await Ledger.open(path.join(dir, `ledger-${Math.random()}`)))
+        .ledger,
       resolver: new StaticNetnsResolver({}),
       capabilities: { netem: false, iptables: 'iptables' },
     });
@@ -35,8 +42,14 @@ describe('the fault registry', () => {
     const types = FAULT_MODULES.map(module => module.type);
     expect(new Set(types).size).toBe(types.length);
     expect([...types].sort()).toEqual([...FAULT_TYPES].sort());
-    expect(FAULT_MODULES.find(m => m.type === 'pod-kill')?.executor).toBe('controller');
-    expect(FAULT_MODULES.filter(m => m.type !== 'pod-kill').every(m => m.executor === 'node')).toBe(true);
+    expect(FAULT_MODULES.find(m => m.type === 'pod-kill')?.executor).toBe(
+      'controller',
+    );
+    expect(
+      FAULT_MODULES.filter(m => m.type !== 'pod-kill').every(
+        m => m.executor === 'node',
+      ),
+    ).toBe(true);
   });
 
   it('routes each executor its own faults, and knows where the others run', async () => {
@@ -46,7 +59,9 @@ describe('the fault registry', () => {
     expect(forNode.route('network-loss').type).toBe('network-loss');
     expect(forController.executorOf('network-loss')).toBe('node');
     expect(forNode.executorOf('pod-kill')).toBe('controller');
-    expect(() => forController.route('network-loss')).toThrow(/executed by the node, not here/);
+    expect(() => forController.route('network-loss')).toThrow(
+      /executed by the node, not here/,
+    );
     expect(() => forNode.route('pod-kill')).toThrow(UnknownFaultTypeError);
   });
 

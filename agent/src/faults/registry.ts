@@ -1,4 +1,7 @@
-import type { Fault, FaultType } from '@chaoscraft/backstage-plugin-chaos-common';
+import type {
+  Fault,
+  FaultType,
+} from '@chaoscraft/backstage-plugin-chaos-common';
 import type { NodeCapabilities } from './network/types';
 import { NETWORK_FAULTS } from './network/fault';
 import { podKill } from './podKill/podKill';
@@ -13,7 +16,11 @@ import {
 } from './types';
 
 /** Every fault the agent can run, one module per type. */
-export const FAULT_MODULES: readonly FaultModule[] = [podKill, ...NETWORK_FAULTS, ...STRESS_FAULTS];
+export const FAULT_MODULES: readonly FaultModule[] = [
+  podKill,
+  ...NETWORK_FAULTS,
+  ...STRESS_FAULTS,
+];
 
 /**
  * Routes a fault type to its implementation, for one executor: the controller's router holds
@@ -26,7 +33,9 @@ export class FaultRouter {
 
   private constructor(
     modules: readonly FaultModule[],
-    deps: { executor: 'controller'; controller: ControllerFaultDeps } | { executor: 'node'; node: NodeFaultDeps },
+    deps:
+      | { executor: 'controller'; controller: ControllerFaultDeps }
+      | { executor: 'node'; node: NodeFaultDeps },
   ) {
     for (const module of modules) {
       this.modules.set(module.type, module);
@@ -39,12 +48,21 @@ export class FaultRouter {
   }
 
   /** The controller's faults (through the API server), built with its clients. */
-  static forController(deps: ControllerFaultDeps, modules: readonly FaultModule[] = FAULT_MODULES): FaultRouter {
-    return new FaultRouter(modules, { executor: 'controller', controller: deps });
+  static forController(
+    deps: ControllerFaultDeps,
+    modules: readonly FaultModule[] = FAULT_MODULES,
+  ): FaultRouter {
+    return new FaultRouter(modules, {
+      executor: 'controller',
+      controller: deps,
+    });
   }
 
   /** A node daemon's faults (inside pods on its node), built with its ledger and resolver. */
-  static forNode(deps: NodeFaultDeps, modules: readonly FaultModule[] = FAULT_MODULES): FaultRouter {
+  static forNode(
+    deps: NodeFaultDeps,
+    modules: readonly FaultModule[] = FAULT_MODULES,
+  ): FaultRouter {
     return new FaultRouter(modules, { executor: 'node', node: deps });
   }
 
@@ -59,9 +77,14 @@ export class FaultRouter {
   }
 
   /** Why a node with these capabilities cannot run the fault; undefined when it can. */
-  unsupportedOn(fault: Fault, capabilities: NodeCapabilities): string | undefined {
+  unsupportedOn(
+    fault: Fault,
+    capabilities: NodeCapabilities,
+  ): string | undefined {
     const module = this.modules.get(fault.type);
-    return module?.executor === 'node' ? module.unsupportedOn?.(fault, capabilities) : undefined;
+    return module?.executor === 'node'
+      ? module.unsupportedOn?.(fault, capabilities)
+      : undefined;
   }
 
   /** @throws UnknownFaultTypeError for an unknown type, or one another executor runs. */
@@ -69,7 +92,10 @@ export class FaultRouter {
     const implementation = this.implementations.get(type);
     if (!implementation) {
       const executor = this.executorOf(type);
-      throw new UnknownFaultTypeError(type, executor ? `it is executed by the ${executor}, not here` : undefined);
+      throw new UnknownFaultTypeError(
+        type,
+        executor ? `it is executed by the ${executor}, not here` : undefined,
+      );
     }
     return implementation;
   }

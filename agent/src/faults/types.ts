@@ -1,4 +1,9 @@
-import type { Fault, FaultType, Safety, TargetPhase } from '@chaoscraft/backstage-plugin-chaos-common';
+import type {
+  Fault,
+  FaultType,
+  Safety,
+  TargetPhase,
+} from '@chaoscraft/backstage-plugin-chaos-common';
 import type { KubeClients } from '../kube/clients';
 import type { Logger } from '../log';
 import type { NetworkInjectorOptions } from './network/injector';
@@ -63,15 +68,25 @@ export type FaultExecutor = 'controller' | 'node';
 export interface FaultImplementation<F extends Fault = Fault> {
   readonly type: F['type'];
   readonly executor: FaultExecutor;
-  apply(target: FaultTarget, fault: F, context: ApplyContext): Promise<FaultOutcome>;
+  apply(
+    target: FaultTarget,
+    fault: F,
+    context: ApplyContext,
+  ): Promise<FaultOutcome>;
   /** Reverts the fault; undefined when there is nothing to revert (a killed pod stays killed). */
-  recover(target: FaultTarget, context: FaultContext): Promise<FaultOutcome | undefined>;
+  recover(
+    target: FaultTarget,
+    context: FaultContext,
+  ): Promise<FaultOutcome | undefined>;
 }
 
 /** Thrown by the router for a fault type nobody registered, or one another executor runs. */
 export class UnknownFaultTypeError extends Error {
   readonly name = 'UnknownFaultTypeError';
-  constructor(readonly faultType: FaultType | string, why = 'no implementation is registered for it') {
+  constructor(
+    readonly faultType: FaultType | string,
+    why = 'no implementation is registered for it',
+  ) {
     super(`fault type '${faultType}': ${why}`);
   }
 }
@@ -95,11 +110,18 @@ export type NodeFaultDeps = NetworkInjectorOptions & {
  * its line there.
  */
 export type FaultModule =
-  | { readonly type: FaultType; readonly executor: 'controller'; create(deps: ControllerFaultDeps): FaultImplementation }
+  | {
+      readonly type: FaultType;
+      readonly executor: 'controller';
+      create(deps: ControllerFaultDeps): FaultImplementation;
+    }
   | {
       readonly type: FaultType;
       readonly executor: 'node';
       create(deps: NodeFaultDeps): FaultImplementation;
       /** Why a node with these capabilities cannot run the fault (checked at preflight). */
-      unsupportedOn?(fault: Fault, capabilities: NodeCapabilities): string | undefined;
+      unsupportedOn?(
+        fault: Fault,
+        capabilities: NodeCapabilities,
+      ): string | undefined;
     };

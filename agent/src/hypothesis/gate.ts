@@ -1,8 +1,17 @@
 import type { AppsV1Api } from '@kubernetes/client-node';
 import type { ChaosRunSpec } from '@chaoscraft/backstage-plugin-chaos-common';
-import type { GateCheck, GateInput, GateVerdict, HypothesisGate } from './hypothesisGate';
+import type {
+  GateCheck,
+  GateInput,
+  GateVerdict,
+  HypothesisGate,
+} from './hypothesisGate';
 import { SteadyStateProbes, type SteadyStateProbesOptions } from '../probes';
-import { HypothesisMonitor, type HypothesisWatch, type RunEnding } from './monitor';
+import {
+  HypothesisMonitor,
+  type HypothesisWatch,
+  type RunEnding,
+} from './monitor';
 
 export interface ProbeHypothesisGateOptions {
   /** Agent flag --prometheus-url; promql probes fail with a clear error without it. */
@@ -13,7 +22,11 @@ export interface ProbeHypothesisGateOptions {
 }
 
 /** status.reason values of a run that ran its full course (duration, or every progressive step). */
-const COMPLETED_REASONS = new Set(['Completed', 'DurationElapsed', 'ProgressiveStepsCompleted']);
+const COMPLETED_REASONS = new Set([
+  'Completed',
+  'DurationElapsed',
+  'ProgressiveStepsCompleted',
+]);
 
 interface LiveRun {
   monitor: HypothesisMonitor;
@@ -40,12 +53,18 @@ export class ProbeHypothesisGate implements HypothesisGate {
     }
     const key = runKeyOf(input);
     await this.drop(key);
-    const unreachable = input.spec.hypothesis.probes.filter(probe => probe.type === 'promql' && !this.options.prometheusUrl);
+    const unreachable = input.spec.hypothesis.probes.filter(
+      probe => probe.type === 'promql' && !this.options.prometheusUrl,
+    );
     if (unreachable.length > 0) {
       return {
         ok: false,
         reason: 'PrometheusNotConfigured',
-        message: `promql probe(s) ${unreachable.map(p => p.name).join(', ')} need a Prometheus, but this agent has no --prometheus-url; nothing was touched`,
+        message: `promql probe(s) ${unreachable
+          .map(p => p.name)
+          .join(
+            ', ',
+          )} need a Prometheus, but this agent has no --prometheus-url; nothing was touched`,
       };
     }
     const run = { monitor: this.monitorFor(input.spec) };
@@ -55,7 +74,12 @@ export class ProbeHypothesisGate implements HypothesisGate {
     if (!judgement.holds) {
       run.monitor.conclude({ kind: 'refused', judgement });
       this.runs.delete(key);
-      return { ok: false, reason: 'SteadyStateNotMet', message: judgement.message, probes: run.monitor.results() };
+      return {
+        ok: false,
+        reason: 'SteadyStateNotMet',
+        message: judgement.message,
+        probes: run.monitor.results(),
+      };
     }
     return { ok: true, message: judgement.message, probes };
   }
@@ -90,7 +114,8 @@ export class ProbeHypothesisGate implements HypothesisGate {
       return {
         verdict: 'Inconclusive',
         reason: 'NoHypothesisEvaluated',
-        message: 'the run has no steady-state hypothesis; the faults ran, nothing was checked',
+        message:
+          'the run has no steady-state hypothesis; the faults ran, nothing was checked',
       };
     }
     await run.watch?.stop();
@@ -99,9 +124,18 @@ export class ProbeHypothesisGate implements HypothesisGate {
     if (violation) {
       ending = { kind: 'violated', violation };
     } else if (input.spec.abort) {
-      ending = { kind: 'interrupted', reason: 'the run was aborted (spec.abort)' };
-    } else if (input.status.reason && !COMPLETED_REASONS.has(input.status.reason)) {
-      ending = { kind: 'interrupted', reason: input.status.message ?? input.status.reason };
+      ending = {
+        kind: 'interrupted',
+        reason: 'the run was aborted (spec.abort)',
+      };
+    } else if (
+      input.status.reason &&
+      !COMPLETED_REASONS.has(input.status.reason)
+    ) {
+      ending = {
+        kind: 'interrupted',
+        reason: input.status.message ?? input.status.reason,
+      };
     }
     try {
       const recovery = await run.monitor.awaitRecovery();

@@ -1,4 +1,8 @@
-import type { ChaosRunSpec, ProbeResult, Verdict } from '@chaoscraft/backstage-plugin-chaos-common';
+import type {
+  ChaosRunSpec,
+  ProbeResult,
+  Verdict,
+} from '@chaoscraft/backstage-plugin-chaos-common';
 import type { Logger } from '../log';
 import type { RunStatus } from '@chaoscraft/backstage-plugin-chaos-node';
 

@@ -1,5 +1,12 @@
-import { hypothesisSchema, type Probe } from '@chaoscraft/backstage-plugin-chaos-common';
-import { SteadyStateProbes, type ProbeCheck, type ProbeChecker } from '../probes';
+import {
+  hypothesisSchema,
+  type Probe,
+} from '@chaoscraft/backstage-plugin-chaos-common';
+import {
+  SteadyStateProbes,
+  type ProbeCheck,
+  type ProbeChecker,
+} from '../probes';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HypothesisMonitor } from './monitor';
 
@@ -7,7 +14,9 @@ import { HypothesisMonitor } from './monitor';
 class ScriptedChecker implements ProbeChecker {
   readonly type = 'k8s' as const;
   readonly calls: string[] = [];
-  constructor(private readonly script: (name: string, call: number) => ProbeCheck) {}
+  constructor(
+    private readonly script: (name: string, call: number) => ProbeCheck,
+  ) {}
   async check(probe: Probe): Promise<ProbeCheck> {
     this.calls.push(probe.name);
     const n = this.calls.filter(c => c === probe.name).length;
@@ -15,14 +24,22 @@ class ScriptedChecker implements ProbeChecker {
   }
 }
 
-function monitorWith(script: (name: string, call: number) => ProbeCheck, overrides: Record<string, unknown> = {}) {
+function monitorWith(
+  script: (name: string, call: number) => ProbeCheck,
+  overrides: Record<string, unknown> = {},
+) {
   const checker = new ScriptedChecker(script);
   const hypothesis = hypothesisSchema.parse({
     interval: '20ms',
     failureThreshold: 3,
     recoveryTimeout: '200ms',
     probes: [
-      { type: 'k8s', name: 'available', deployment: 'web', minAvailableRatio: 0.5 },
+      {
+        type: 'k8s',
+        name: 'available',
+        deployment: 'web',
+        minAvailableRatio: 0.5,
+      },
       { type: 'k8s', name: 'other', deployment: 'db', minAvailableRatio: 0.9 },
     ],
     ...overrides,
@@ -40,7 +57,9 @@ const healthy: ProbeCheck = { ok: true, value: 1 };
 describe('HypothesisMonitor', () => {
   it('refuses before injection, naming each failing probe with its value and bound', async () => {
     const { monitor } = monitorWith(name =>
-      name === 'available' ? { ok: false, value: 0.25 } : { ok: false, error: 'Deployment n/db not found' },
+      name === 'available'
+        ? { ok: false, value: 0.25 }
+        : { ok: false, error: 'Deployment n/db not found' },
     );
     const before = await monitor.checkBefore();
     expect(before.holds).toBe(false);
@@ -48,7 +67,9 @@ describe('HypothesisMonitor', () => {
       'steady state does not hold before injection: available (k8s) = 0.25, must be >= 0.5; ' +
         'other (k8s), must be >= 0.9: Deployment n/db not found',
     );
-    expect(monitor.conclude({ kind: 'refused', judgement: before })).toMatchObject({
+    expect(
+      monitor.conclude({ kind: 'refused', judgement: before }),
+    ).toMatchObject({
       verdict: 'Refused',
       reason: 'SteadyStateNotMet',
     });
@@ -59,7 +80,9 @@ describe('HypothesisMonitor', () => {
     // "available": ok, fail, ok (resets), fail, fail, fail -> violation at its 6th check.
     const pattern = [true, false, true, false, false, false];
     const { monitor, checker } = monitorWith((name, call) =>
-      name === 'available' && !pattern[call - 1] ? { ok: false, value: 0.25 } : healthy,
+      name === 'available' && !pattern[call - 1]
+        ? { ok: false, value: 0.25 }
+        : healthy,
     );
     const watch = monitor.watch();
     const violation = await watch.violation;
@@ -72,7 +95,8 @@ describe('HypothesisMonitor', () => {
       comparison: '>=',
       threshold: 0.5,
       consecutiveFailures: 3,
-      message: 'probe available (k8s) failed: 0.25, must be >= 0.5 (3 consecutive failed checks)',
+      message:
+        'probe available (k8s) failed: 0.25, must be >= 0.5 (3 consecutive failed checks)',
     });
     expect(checker.calls.filter(c => c === 'available')).toHaveLength(6);
     const result = monitor.results()[0];
@@ -96,21 +120,30 @@ describe('HypothesisMonitor', () => {
   });
 
   it('waits for recovery within recoveryTimeout and concludes', async () => {
-    const { monitor } = monitorWith((_name, call) => (call < 3 ? { ok: false, value: 0 } : healthy));
+    const { monitor } = monitorWith((_name, call) =>
+      call < 3 ? { ok: false, value: 0 } : healthy,
+    );
     const recovery = await monitor.awaitRecovery();
     expect(recovery.holds).toBe(true);
     expect(recovery.recoveredAfterMs).toBeGreaterThanOrEqual(35);
-    expect(monitor.conclude({ kind: 'completed' }, recovery)).toMatchObject({ verdict: 'Passed', reason: 'SteadyStateHeld' });
+    expect(monitor.conclude({ kind: 'completed' }, recovery)).toMatchObject({
+      verdict: 'Passed',
+      reason: 'SteadyStateHeld',
+    });
     expect(monitor.results().map(r => r.verdict)).toEqual(['Passed', 'Passed']);
   });
 
   it('fails the verdict when steady state does not come back in time', async () => {
-    const { monitor } = monitorWith(name => (name === 'other' ? { ok: false, value: 0.5 } : healthy));
+    const { monitor } = monitorWith(name =>
+      name === 'other' ? { ok: false, value: 0.5 } : healthy,
+    );
     const started = Date.now();
     const recovery = await monitor.awaitRecovery();
     expect(Date.now() - started).toBeLessThan(1000);
     expect(recovery.holds).toBe(false);
-    expect(recovery.message).toMatch(/did not recover within 0.2 s: other \(k8s\) = 0.5, must be >= 0.9/);
+    expect(recovery.message).toMatch(
+      /did not recover within 0.2 s: other \(k8s\) = 0.5, must be >= 0.9/,
+    );
     expect(monitor.conclude({ kind: 'completed' }, recovery)).toMatchObject({
       verdict: 'Failed',
       reason: 'SteadyStateNotRecovered',
@@ -124,8 +157,20 @@ describe('HypothesisMonitor', () => {
       hypothesis: hypothesisSchema.parse({
         interval: '10ms',
         probes: [
-          { type: 'k8s', name: 'pre', deployment: 'a', minAvailableRatio: 1, checkAt: ['before'] },
-          { type: 'k8s', name: 'live', deployment: 'b', minAvailableRatio: 1, checkAt: ['during'] },
+          {
+            type: 'k8s',
+            name: 'pre',
+            deployment: 'a',
+            minAvailableRatio: 1,
+            checkAt: ['before'],
+          },
+          {
+            type: 'k8s',
+            name: 'live',
+            deployment: 'b',
+            minAvailableRatio: 1,
+            checkAt: ['during'],
+          },
         ],
       }),
       context: { namespace: 'n' },

@@ -130,7 +130,9 @@ export class HypothesisMonitor {
       ...judgement,
       message: judgement.holds
         ? 'steady state holds before injection'
-        : `steady state does not hold before injection: ${judgement.failures.join('; ')}`,
+        : `steady state does not hold before injection: ${judgement.failures.join(
+            '; ',
+          )}`,
     };
   }
 
@@ -143,11 +145,14 @@ export class HypothesisMonitor {
     const records = this.recordsAt('during');
     const stopper = new AbortController();
     const checks = stopper.signal;
-    const settler: { settle?: (violation: HypothesisViolation | undefined) => void } = {};
+    const settler: {
+      settle?: (violation: HypothesisViolation | undefined) => void;
+    } = {};
     const violation = new Promise<HypothesisViolation | undefined>(resolve => {
       settler.settle = resolve;
     });
-    const settle = (found: HypothesisViolation | undefined): void => settler.settle!(found);
+    const settle = (found: HypothesisViolation | undefined): void =>
+      settler.settle!(found);
 
     const loop = async (): Promise<void> => {
       let nextRound = this.now();
@@ -191,14 +196,18 @@ export class HypothesisMonitor {
         return {
           ...round,
           recoveredAfterMs,
-          message: `steady state recovered ${formatSeconds(recoveredAfterMs)} after rollback`,
+          message: `steady state recovered ${formatSeconds(
+            recoveredAfterMs,
+          )} after rollback`,
         };
       }
       const remaining = deadline - this.now();
       if (remaining <= 0) {
         return {
           ...round,
-          message: `steady state did not recover within ${formatSeconds(this.recoveryTimeoutMs)}: ${round.failures.join('; ')}`,
+          message: `steady state did not recover within ${formatSeconds(
+            this.recoveryTimeoutMs,
+          )}: ${round.failures.join('; ')}`,
         };
       }
       await pause(Math.min(this.intervalMs, remaining));
@@ -209,7 +218,10 @@ export class HypothesisMonitor {
    * The run's verdict from how it ended and, unless it was refused, whether steady state came
    * back. Also settles each probe's own verdict.
    */
-  conclude(ending: RunEnding, recovery?: RecoveryJudgement): HypothesisConclusion {
+  conclude(
+    ending: RunEnding,
+    recovery?: RecoveryJudgement,
+  ): HypothesisConclusion {
     const failed = new Set<string>();
     for (const record of this.records) {
       const latest = record.latest;
@@ -232,7 +244,11 @@ export class HypothesisMonitor {
     const recoveryNote = recovery ? `; ${recovery.message}` : '';
     switch (ending.kind) {
       case 'refused':
-        return { verdict: 'Refused', reason: 'SteadyStateNotMet', message: ending.judgement.message };
+        return {
+          verdict: 'Refused',
+          reason: 'SteadyStateNotMet',
+          message: ending.judgement.message,
+        };
       case 'violated':
         return {
           verdict: 'Failed',
@@ -241,12 +257,28 @@ export class HypothesisMonitor {
         };
       case 'completed':
         return recovered
-          ? { verdict: 'Passed', reason: 'SteadyStateHeld', message: `steady state held during the run${recoveryNote}` }
-          : { verdict: 'Failed', reason: 'SteadyStateNotRecovered', message: recovery!.message };
+          ? {
+              verdict: 'Passed',
+              reason: 'SteadyStateHeld',
+              message: `steady state held during the run${recoveryNote}`,
+            }
+          : {
+              verdict: 'Failed',
+              reason: 'SteadyStateNotRecovered',
+              message: recovery!.message,
+            };
       case 'interrupted':
         return recovered
-          ? { verdict: 'Inconclusive', reason: 'Interrupted', message: `${ending.reason}${recoveryNote}` }
-          : { verdict: 'Failed', reason: 'SteadyStateNotRecovered', message: `${ending.reason}; ${recovery!.message}` };
+          ? {
+              verdict: 'Inconclusive',
+              reason: 'Interrupted',
+              message: `${ending.reason}${recoveryNote}`,
+            }
+          : {
+              verdict: 'Failed',
+              reason: 'SteadyStateNotRecovered',
+              message: `${ending.reason}; ${recovery!.message}`,
+            };
       default: {
         const unknown: never = ending;
         throw new TypeError(`unknown run ending ${JSON.stringify(unknown)}`);
@@ -258,7 +290,9 @@ export class HypothesisMonitor {
     return this.records.filter(record => record.probe.checkAt.includes(phase));
   }
 
-  private async judgeRound(phase: 'before' | 'after'): Promise<SteadyStateJudgement> {
+  private async judgeRound(
+    phase: 'before' | 'after',
+  ): Promise<SteadyStateJudgement> {
     const records = this.recordsAt(phase);
     await Promise.all(records.map(record => this.sample(record, phase)));
     const failures = records
@@ -267,11 +301,16 @@ export class HypothesisMonitor {
     return {
       holds: failures.length === 0,
       failures,
-      message: failures.length === 0 ? 'steady state holds' : failures.join('; '),
+      message:
+        failures.length === 0 ? 'steady state holds' : failures.join('; '),
     };
   }
 
-  private async sample(record: ProbeRecord, phase: ProbePhase, signal?: AbortSignal): Promise<ProbeSample | undefined> {
+  private async sample(
+    record: ProbeRecord,
+    phase: ProbePhase,
+    signal?: AbortSignal,
+  ): Promise<ProbeSample | undefined> {
     const time = this.now();
     const check = await this.probes.check(record.probe, {
       ...this.context,
@@ -287,15 +326,26 @@ export class HypothesisMonitor {
     return sample;
   }
 
-  private async sampleDuring(record: ProbeRecord, signal: AbortSignal): Promise<HypothesisViolation | undefined> {
+  private async sampleDuring(
+    record: ProbeRecord,
+    signal: AbortSignal,
+  ): Promise<HypothesisViolation | undefined> {
     const sample = await this.sample(record, 'during', signal);
     if (!sample || record.consecutiveFailures < this.failureThreshold) {
       return undefined;
     }
     const { comparison, threshold } = probeBound(record.probe);
     const value = sample.value;
-    const what = value !== undefined ? `${formatValue(value)}, must be ${comparison} ${formatValue(threshold)}` : sample.error ?? 'no value';
-    const streak = this.failureThreshold > 1 ? ` (${record.consecutiveFailures} consecutive failed checks)` : '';
+    const what =
+      value !== undefined
+        ? `${formatValue(value)}, must be ${comparison} ${formatValue(
+            threshold,
+          )}`
+        : sample.error ?? 'no value';
+    const streak =
+      this.failureThreshold > 1
+        ? ` (${record.consecutiveFailures} consecutive failed checks)`
+        : '';
     return {
       probe: record.probe.name,
       type: record.probe.type,
@@ -306,7 +356,11 @@ export class HypothesisMonitor {
       consecutiveFailures: record.consecutiveFailures,
       since: record.violationSince ?? this.now(),
       detectedAt: this.now(),
-      message: `probe ${record.probe.name} (${record.probe.type}) failed: ${what}${value !== undefined && sample.error ? ` (${sample.error})` : ''}${streak}`,
+      message: `probe ${record.probe.name} (${
+        record.probe.type
+      }) failed: ${what}${
+        value !== undefined && sample.error ? ` (${sample.error})` : ''
+      }${streak}`,
     };
   }
 }
@@ -324,5 +378,7 @@ async function pause(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 function formatSeconds(ms: number): string {
-  return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
+  return ms < 10_000
+    ? `${(ms / 1000).toFixed(1)} s`
+    : `${Math.round(ms / 1000)} s`;
 }

@@ -21,13 +21,35 @@ describe('planProgressiveSteps', () => {
   ];
 
   it('yields cumulative counts, blast radius and holds: 1 pod, then 5%, then 10% of 100', () => {
-    const plan = planProgressiveSteps({ eligible: 100, steps, maxBlastRadiusPercent: 10 });
+    const plan = planProgressiveSteps({
+      eligible: 100,
+      steps,
+      maxBlastRadiusPercent: 10,
+    });
     expect(plan).toEqual({
       ok: true,
       steps: [
-        { index: 0, targetCount: 1, newTargets: 1, holdMs: 30_000, blastRadius: { selected: 1, eligible: 100, percent: 1, limit: 10 } },
-        { index: 1, targetCount: 5, newTargets: 4, holdMs: 60_000, blastRadius: { selected: 5, eligible: 100, percent: 5, limit: 10 } },
-        { index: 2, targetCount: 10, newTargets: 5, holdMs: 500, blastRadius: { selected: 10, eligible: 100, percent: 10, limit: 10 } },
+        {
+          index: 0,
+          targetCount: 1,
+          newTargets: 1,
+          holdMs: 30_000,
+          blastRadius: { selected: 1, eligible: 100, percent: 1, limit: 10 },
+        },
+        {
+          index: 1,
+          targetCount: 5,
+          newTargets: 4,
+          holdMs: 60_000,
+          blastRadius: { selected: 5, eligible: 100, percent: 5, limit: 10 },
+        },
+        {
+          index: 2,
+          targetCount: 10,
+          newTargets: 5,
+          holdMs: 500,
+          blastRadius: { selected: 10, eligible: 100, percent: 10, limit: 10 },
+        },
       ],
     });
   });
@@ -41,7 +63,9 @@ describe('planProgressiveSteps', () => {
       ],
       maxBlastRadiusPercent: 20,
     });
-    expect(plan.ok && plan.steps.map(s => [s.targetCount, s.newTargets])).toEqual([
+    expect(
+      plan.ok && plan.steps.map(s => [s.targetCount, s.newTargets]),
+    ).toEqual([
       [3, 3],
       [3, 0],
     ]);
@@ -49,16 +73,23 @@ describe('planProgressiveSteps', () => {
   });
 
   it('refuses a plan whose step would pass the blast-radius limit, naming the step', () => {
-    const plan = planProgressiveSteps({ eligible: 12, steps, maxBlastRadiusPercent: 10 });
+    const plan = planProgressiveSteps({
+      eligible: 12,
+      steps,
+      maxBlastRadiusPercent: 10,
+    });
     expect(plan).toEqual({
       ok: false,
       reason: 'BlastRadiusExceeded',
-      message: 'progressive step 3 would disrupt 2 of 12 eligible pods (16.67%), above the 10% limit',
+      message:
+        'progressive step 3 would disrupt 2 of 12 eligible pods (16.67%), above the 10% limit',
     });
   });
 
   it('refuses when nothing is eligible', () => {
-    expect(planProgressiveSteps({ eligible: 0, steps, maxBlastRadiusPercent: 10 })).toMatchObject({
+    expect(
+      planProgressiveSteps({ eligible: 0, steps, maxBlastRadiusPercent: 10 }),
+    ).toMatchObject({
       ok: false,
       reason: 'NoEligibleTargets',
     });
@@ -77,7 +108,11 @@ describe('planProgressiveSteps agrees with a plain run', () => {
     const plain = selectTargets(pods(375), selection, 1);
     expect(plain.selected).toHaveLength(33);
     expect(plannedCount(selection, 375)).toBe(33);
-    const plan = planProgressiveSteps({ eligible: 375, steps: [{ selection, hold: '1s' }], maxBlastRadiusPercent: limit });
+    const plan = planProgressiveSteps({
+      eligible: 375,
+      steps: [{ selection, hold: '1s' }],
+      maxBlastRadiusPercent: limit,
+    });
     expect(plan.ok && plan.steps[0].targetCount).toBe(33);
   });
 
@@ -87,15 +122,23 @@ describe('planProgressiveSteps agrees with a plain run', () => {
       steps: [{ selection: { mode: 'fixed', count: 23 }, hold: '1s' }],
       maxBlastRadiusPercent: limit,
     });
-    expect(plan.ok && plan.steps[0].blastRadius).toEqual(computeBlastRadius(23, 160, limit));
+    expect(plan.ok && plan.steps[0].blastRadius).toEqual(
+      computeBlastRadius(23, 160, limit),
+    );
   });
 
   it('caps a step as preflight caps a plain run: 1 of 3 pods is over a 33.33% limit', () => {
     const radius = computeBlastRadius(1, 3, 33.33);
     expect(exceedsLimit(radius)).toBe(true);
-    expect(checkBlastRadius(radius)).toMatchObject({ reason: 'BlastRadiusExceeded' });
+    expect(checkBlastRadius(radius)).toMatchObject({
+      reason: 'BlastRadiusExceeded',
+    });
     expect(
-      planProgressiveSteps({ eligible: 3, steps: [{ selection: { mode: 'one' }, hold: '1s' }], maxBlastRadiusPercent: 33.33 }),
+      planProgressiveSteps({
+        eligible: 3,
+        steps: [{ selection: { mode: 'one' }, hold: '1s' }],
+        maxBlastRadiusPercent: 33.33,
+      }),
     ).toMatchObject({ ok: false, reason: 'BlastRadiusExceeded' });
   });
 
@@ -105,6 +148,9 @@ describe('planProgressiveSteps agrees with a plain run', () => {
       steps: [{ selection: { mode: 'percent', percent: 30 }, hold: '1s' }],
       maxBlastRadiusPercent: 30,
     });
-    expect(plan).toMatchObject({ ok: true, steps: [{ targetCount: 3, blastRadius: { percent: 30 } }] });
+    expect(plan).toMatchObject({
+      ok: true,
+      steps: [{ targetCount: 3, blastRadius: { percent: 30 } }],
+    });
   });
 });

@@ -1,4 +1,8 @@
-import { parseDuration, type BlastRadius, type ProgressiveStep } from '@chaoscraft/backstage-plugin-chaos-common';
+import {
+  parseDuration,
+  type BlastRadius,
+  type ProgressiveStep,
+} from '@chaoscraft/backstage-plugin-chaos-common';
 import { computeBlastRadius, exceedsLimit } from '../selection/blastRadius';
 import { plannedCount } from '../selection/selectTargets';
 
@@ -16,7 +20,11 @@ export interface PlannedStep {
 
 export type ProgressivePlan =
   | { ok: true; steps: PlannedStep[] }
-  | { ok: false; reason: 'NoEligibleTargets' | 'BlastRadiusExceeded'; message: string };
+  | {
+      ok: false;
+      reason: 'NoEligibleTargets' | 'BlastRadiusExceeded';
+      message: string;
+    };
 
 /**
  * Resolves spec.safety.progressiveSteps against the eligible pods: each step's cumulative target
@@ -34,18 +42,29 @@ export function planProgressiveSteps(input: {
 }): ProgressivePlan {
   const { eligible, steps, maxBlastRadiusPercent: limit } = input;
   if (eligible <= 0) {
-    return { ok: false, reason: 'NoEligibleTargets', message: 'no eligible pods to disrupt' };
+    return {
+      ok: false,
+      reason: 'NoEligibleTargets',
+      message: 'no eligible pods to disrupt',
+    };
   }
   const planned: PlannedStep[] = [];
   let previous = 0;
   for (const [index, step] of steps.entries()) {
-    const targetCount = Math.max(previous, plannedCount(step.selection, eligible));
+    const targetCount = Math.max(
+      previous,
+      plannedCount(step.selection, eligible),
+    );
     const blastRadius = computeBlastRadius(targetCount, eligible, limit);
     if (exceedsLimit(blastRadius)) {
       return {
         ok: false,
         reason: 'BlastRadiusExceeded',
-        message: `progressive step ${index + 1} would disrupt ${targetCount} of ${eligible} eligible pods (${blastRadius.percent}%), above the ${limit}% limit`,
+        message: `progressive step ${
+          index + 1
+        } would disrupt ${targetCount} of ${eligible} eligible pods (${
+          blastRadius.percent
+        }%), above the ${limit}% limit`,
       };
     }
     planned.push({
@@ -83,12 +102,19 @@ export type ProgressiveAction =
  */
 export function nextProgressiveAction(
   plan: PlannedStep[],
-  steps: ReadonlyArray<{ index: number; startedAt: string; injectedAt?: string; result: 'Running' | 'Passed' | 'Failed' }>,
+  steps: ReadonlyArray<{
+    index: number;
+    startedAt: string;
+    injectedAt?: string;
+    result: 'Running' | 'Passed' | 'Failed';
+  }>,
   now: number,
 ): ProgressiveAction {
   const last = steps[steps.length - 1];
   if (!last) {
-    return plan.length > 0 ? { kind: 'widen', step: plan[0] } : { kind: 'complete' };
+    return plan.length > 0
+      ? { kind: 'widen', step: plan[0] }
+      : { kind: 'complete' };
   }
   const step = plan[last.index];
   if (!step) {
@@ -103,10 +129,14 @@ export function nextProgressiveAction(
         return { kind: 'injecting', step };
       }
       const remainingMs = step.holdMs - (now - Date.parse(last.injectedAt));
-      return remainingMs <= 0 ? { kind: 'pass', step } : { kind: 'hold', step, remainingMs };
+      return remainingMs <= 0
+        ? { kind: 'pass', step }
+        : { kind: 'hold', step, remainingMs };
     }
     case 'Passed':
-      return last.index + 1 < plan.length ? { kind: 'widen', step: plan[last.index + 1] } : { kind: 'complete' };
+      return last.index + 1 < plan.length
+        ? { kind: 'widen', step: plan[last.index + 1] }
+        : { kind: 'complete' };
     default:
       return { kind: 'complete' };
   }

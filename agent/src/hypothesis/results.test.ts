@@ -57,7 +57,12 @@ describe('ProbeRecord', () => {
       verdict: 'Unknown',
       consecutiveFailures: 1,
       samples: [
-        { time: '1970-01-01T00:00:00.000Z', phase: 'before', ok: false, error: 'x'.repeat(512) },
+        {
+          time: '1970-01-01T00:00:00.000Z',
+          phase: 'before',
+          ok: false,
+          error: 'x'.repeat(512),
+        },
         { time: '1970-01-01T00:00:01.000Z', phase: 'during', ok: false },
       ],
     });

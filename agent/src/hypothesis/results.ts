@@ -41,8 +41,12 @@ export class ProbeRecord {
       time: new Date(time).toISOString(),
       phase,
       ok: check.ok,
-      ...(check.value !== undefined && Number.isFinite(check.value) ? { value: check.value } : {}),
-      ...(check.error !== undefined ? { error: check.error.slice(0, MAX_ERROR_LENGTH) } : {}),
+      ...(check.value !== undefined && Number.isFinite(check.value)
+        ? { value: check.value }
+        : {}),
+      ...(check.error !== undefined
+        ? { error: check.error.slice(0, MAX_ERROR_LENGTH) }
+        : {}),
     };
     this.samples.push(sample);
     if (this.samples.length > MAX_PROBE_SAMPLES) {
@@ -83,14 +87,18 @@ export class ProbeRecord {
 }
 
 /** One line naming a probe, what it measured and what it must satisfy. */
-export function describeSample(probe: Probe, sample: ProbeSample | undefined): string {
+export function describeSample(
+  probe: Probe,
+  sample: ProbeSample | undefined,
+): string {
   const { comparison, threshold } = probeBound(probe);
   const head = `${probe.name} (${probe.type})`;
   const bound = `must be ${comparison} ${formatValue(threshold)}`;
   if (!sample) {
     return `${head}: not checked yet, ${bound}`;
   }
-  const value = sample.value !== undefined ? ` = ${formatValue(sample.value)}` : '';
+  const value =
+    sample.value !== undefined ? ` = ${formatValue(sample.value)}` : '';
   const error = sample.error ? `: ${sample.error}` : '';
   return `${head}${value}, ${bound}${error}`;
 }

@@ -20,7 +20,10 @@ export const NODE_LEASE_DURATION_S = 30;
 export function nodeLeaseName(nodeName: string): string {
   const name = `chaoscraft-node-${nodeName}`;
   if (name.length <= 253) return name;
-  const digest = createHash('sha256').update(nodeName).digest('hex').slice(0, 10);
+  const digest = createHash('sha256')
+    .update(nodeName)
+    .digest('hex')
+    .slice(0, 10);
   return `${name.slice(0, 242)}-${digest}`;
 }
 
@@ -35,14 +38,22 @@ export interface NodeDaemonPresence {
 }
 
 /** Reads the daemons' leases (as listed with NODE_DAEMON_LABEL) at a point in time. */
-export function nodeDaemonPresence(leases: V1Lease[], nowMs: number): Map<string, NodeDaemonPresence> {
+export function nodeDaemonPresence(
+  leases: V1Lease[],
+  nowMs: number,
+): Map<string, NodeDaemonPresence> {
   const byNode = new Map<string, NodeDaemonPresence>();
   for (const lease of leases) {
-    const node = lease.metadata?.labels?.[NODE_NAME_LABEL] ?? lease.spec?.holderIdentity;
+    const node =
+      lease.metadata?.labels?.[NODE_NAME_LABEL] ?? lease.spec?.holderIdentity;
     if (!node) continue;
     const renewed = lease.spec?.renewTime ?? lease.spec?.acquireTime;
-    const renewedMs = renewed ? new Date(renewed as unknown as string).getTime() : NaN;
-    const ageSeconds = Number.isFinite(renewedMs) ? Math.max(0, (nowMs - renewedMs) / 1000) : Infinity;
+    const renewedMs = renewed
+      ? new Date(renewed as unknown as string).getTime()
+      : NaN;
+    const ageSeconds = Number.isFinite(renewedMs)
+      ? Math.max(0, (nowMs - renewedMs) / 1000)
+      : Infinity;
     const duration = lease.spec?.leaseDurationSeconds ?? NODE_LEASE_DURATION_S;
     let capabilities: NodeCapabilities | undefined;
     try {
@@ -51,7 +62,12 @@ export function nodeDaemonPresence(leases: V1Lease[], nowMs: number): Map<string
     } catch {
       capabilities = undefined;
     }
-    byNode.set(node, { node, fresh: ageSeconds <= duration, ageSeconds, capabilities });
+    byNode.set(node, {
+      node,
+      fresh: ageSeconds <= duration,
+      ageSeconds,
+      capabilities,
+    });
   }
   return byNode;
 }

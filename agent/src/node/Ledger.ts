@@ -35,7 +35,12 @@ export interface LedgerEntry {
   /** targetKey(): the same for every attempt on the same (run, pod, fault). */
   key: string;
   run: LedgerRun;
-  target: { podNamespace: string; pod: string; podUid?: string; fault: FaultType };
+  target: {
+    podNamespace: string;
+    pod: string;
+    podUid?: string;
+    fault: FaultType;
+  };
   /**
    * For network faults: the pod's network namespace, and its nsfs inode so a reused path is
    * never mistaken for it.

@@ -1,5 +1,10 @@
 import { KubeConfig } from '@kubernetes/client-node';
-import { chaosRunSpecSchema, parseDuration, type ChaosRunSpec, type TargetRecord } from '@chaoscraft/backstage-plugin-chaos-common';
+import {
+  chaosRunSpecSchema,
+  parseDuration,
+  type ChaosRunSpec,
+  type TargetRecord,
+} from '@chaoscraft/backstage-plugin-chaos-common';
 import {
   ChaosRunClient,
   chaosRunsPath,
@@ -22,7 +27,13 @@ import { crashPoint } from './crashPoint';
 import { FreshRun, JanitorDeps, runJanitor } from './janitor';
 import { Ledger, LedgerEntry, LedgerRun, targetKey } from './Ledger';
 import type { NetnsResolver } from './netns';
-import { failedUpdate, MAY_HOLD_FAULT, outcomeUpdate, recoveredUpdate, WANTS_INJECTION } from './recordUpdates';
+import {
+  failedUpdate,
+  MAY_HOLD_FAULT,
+  outcomeUpdate,
+  recoveredUpdate,
+  WANTS_INJECTION,
+} from './recordUpdates';
 import { NodeDaemonLease } from './nodeLease';
 import { assessRun, isOwnRecord, RunAssessment } from './runAssessment';
 
@@ -51,8 +62,12 @@ async function traced(
   );
   try {
     const outcome = await action();
-    span.setAttributes({ 'chaoscraft.target.phase': outcome.phase, 'chaoscraft.target.reason': outcome.reason });
-    if (outcome.phase === 'Failed') span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.message });
+    span.setAttributes({
+      'chaoscraft.target.phase': outcome.phase,
+      'chaoscraft.target.reason': outcome.reason,
+    });
+    if (outcome.phase === 'Failed')
+      span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.message });
     return outcome;
   } finally {
     span.end();
@@ -115,12 +130,19 @@ export class NodeDaemon implements JanitorDeps {
       path: chaosRunsPath(),
       list: async () => {
         const list = await this.runs.list();
-        return { items: list.items, resourceVersion: list.metadata?.resourceVersion };
+        return {
+          items: list.items,
+          resourceVersion: list.metadata?.resourceVersion,
+        };
       },
       keyOf: run => run.metadata.uid!,
       relistPeriodMs: config.relistPeriodMs ?? 60_000,
       onEvent: (_event, run) => this.enqueue(run.metadata.uid!),
-      onError: (error, delayMs) => config.logger.warn({ err: error, delayMs }, 'ChaosRun list/watch failed; relisting'),
+      onError: (error, delayMs) =>
+        config.logger.warn(
+          { err: error, delayMs },
+          'ChaosRun list/watch failed; relisting',
+        ),
     });
     this.lease = new NodeDaemonLease(config.kc, {
       namespace: config.namespace,
@@ -133,7 +155,11 @@ export class NodeDaemon implements JanitorDeps {
         await this.reconcile(uid);
         return {};
       },
-      (uid, error, delayMs) => config.logger.error({ err: error, runUid: uid, delayMs }, 'reconcile failed; retrying'),
+      (uid, error, delayMs) =>
+        config.logger.error(
+          { err: error, runUid: uid, delayMs },
+          'reconcile failed; retrying',
+        ),
     );
   }
 
@@ -151,7 +177,11 @@ export class NodeDaemon implements JanitorDeps {
     this.config.logger.info({ held }, 'janitor started');
     await runJanitor(this);
     this.config.logger.info(
-      { held, left: this.config.ledger.entries().length, ms: Date.now() - janitorStarted },
+      {
+        held,
+        left: this.config.ledger.entries().length,
+        ms: Date.now() - janitorStarted,
+      },
       'janitor done',
     );
     this.informer.start();
@@ -176,7 +206,11 @@ export class NodeDaemon implements JanitorDeps {
     await this.queue.stop();
     if (options.revert) {
       for (const entry of this.config.ledger.entries()) {
-        await this.recoverEntry(entry, 'DaemonStopping', 'the node daemon is stopping');
+        await this.recoverEntry(
+          entry,
+          'DaemonStopping',
+          'the node daemon is stopping',
+        );
       }
     }
   }
@@ -184,9 +218,12 @@ export class NodeDaemon implements JanitorDeps {
   /** Every run this node holds a fault for or has records on, enqueued again. */
   private tick(): void {
     if (this.stopped) return;
-    const uids = new Set(this.config.ledger.entries().map(entry => entry.run.uid));
+    const uids = new Set(
+      this.config.ledger.entries().map(entry => entry.run.uid),
+    );
     for (const run of this.informer.list()) {
-      if ((run.status?.targets ?? []).some(record => this.owns(record))) uids.add(run.metadata.uid!);
+      if ((run.status?.targets ?? []).some(record => this.owns(record)))
+        uids.add(run.metadata.uid!);
     }
     uids.forEach(uid => this.enqueue(uid));
   }
@@ -195,7 +232,8 @@ export class NodeDaemon implements JanitorDeps {
     if (!this.stopped) this.queue.add(uid);
   }
 
-  private owns = (record: TargetRecord): boolean => isOwnRecord(record, this.config.nodeName, this.faults);
+  private owns = (record: TargetRecord): boolean =>
+    isOwnRecord(record, this.config.nodeName, this.faults);
 
   assess(run: ChaosRunResource | undefined): RunAssessment {
     return assessRun(run, Date.now(), this.config.heartbeatTimeoutMs);
@@ -206,7 +244,12 @@ export class NodeDaemon implements JanitorDeps {
       const run = await this.runs.find(ref.namespace, ref.name);
       return { ok: true, run: run?.metadata.uid === ref.uid ? run : undefined };
     } catch (error) {
-      return { ok: false, message: `the run cannot be read from the API server (${String(error)}): reverting` };
+      return {
+        ok: false,
+        message: `the run cannot be read from the API server (${String(
+          error,
+        )}): reverting`,
+      };
     }
   }
 
@@ -214,7 +257,12 @@ export class NodeDaemon implements JanitorDeps {
     let run = this.informer.get(uid);
     let assessment = this.assess(run);
     const held = this.config.ledger.entriesForRun(uid);
-    if (!assessment.inject && held.length > 0 && (assessment.reason === 'RunDeleted' || assessment.reason === 'HeartbeatLost')) {
+    if (
+      !assessment.inject &&
+      held.length > 0 &&
+      (assessment.reason === 'RunDeleted' ||
+        assessment.reason === 'HeartbeatLost')
+    ) {
       // Before reverting on what the cache says (deleted, stale heartbeat), ask the API server:
       // a stalled watch must not revert a healthy run. If it cannot answer, revert anyway.
       const fresh = await this.readRun(run ? ledgerRun(run) : held[0].run);
@@ -225,7 +273,10 @@ export class NodeDaemon implements JanitorDeps {
     }
     const logger = run
       ? runLogger(this.config.logger, run).child({ runUid: uid })
-      : this.config.logger.child({ runUid: uid, run: `${held[0]?.run.namespace}/${held[0]?.run.name}` });
+      : this.config.logger.child({
+          runUid: uid,
+          run: `${held[0]?.run.namespace}/${held[0]?.run.name}`,
+        });
     if (assessment.inject && run) {
       await this.inject(run, logger);
     } else if (!assessment.inject) {
@@ -241,33 +292,71 @@ export class NodeDaemon implements JanitorDeps {
     const context: FaultContext = { run: ledgerRun(run), log: logger };
     const updates: RecordUpdate[] = [];
     for (const record of own) {
-      const namespace = parsed.success ? parsed.data.target.namespace : run.metadata.namespace!;
-      const target = { namespace, pod: record.pod, uid: record.uid, node: record.node };
+      const namespace = parsed.success
+        ? parsed.data.target.namespace
+        : run.metadata.namespace!;
+      const target = {
+        namespace,
+        pod: record.pod,
+        uid: record.uid,
+        node: record.node,
+      };
       const entry = this.config.ledger.entryForKey(
-        targetKey({ runUid: run.metadata.uid!, podNamespace: namespace, pod: record.pod, fault: record.fault }),
+        targetKey({
+          runUid: run.metadata.uid!,
+          podNamespace: namespace,
+          pod: record.pod,
+          fault: record.fault,
+        }),
       );
-      const wanted = WANTS_INJECTION.includes(record.phase) || (record.phase === 'Injected' && !entry?.appliedAt);
+      const wanted =
+        WANTS_INJECTION.includes(record.phase) ||
+        (record.phase === 'Injected' && !entry?.appliedAt);
       if (!wanted) continue;
       if (!parsed.success) {
-        updates.push(failedUpdate(record, 'InvalidSpec', `the run's spec is invalid: ${parsed.error.message}`));
+        updates.push(
+          failedUpdate(
+            record,
+            'InvalidSpec',
+            `the run's spec is invalid: ${parsed.error.message}`,
+          ),
+        );
         continue;
       }
       const fault = parsed.data.faults.find(f => f.type === record.fault);
       if (!fault) {
-        updates.push(failedUpdate(record, 'FaultNotInSpec', `the spec has no ${record.fault} fault`));
+        updates.push(
+          failedUpdate(
+            record,
+            'FaultNotInSpec',
+            `the spec has no ${record.fault} fault`,
+          ),
+        );
         continue;
       }
-      const outcome = await traced(run, `chaos.node.apply ${fault.type}`, record, this.config.nodeName, () =>
-        this.faults.route(fault.type).apply({ ...target, container: parsed.data.target.container }, fault, {
-          ...context,
-          safety: parsed.data.safety,
-          deadlineMs: runLengthMs(parsed.data) + DEADLINE_MARGIN_MS,
-        }),
+      const outcome = await traced(
+        run,
+        `chaos.node.apply ${fault.type}`,
+        record,
+        this.config.nodeName,
+        () =>
+          this.faults
+            .route(fault.type)
+            .apply(
+              { ...target, container: parsed.data.target.container },
+              fault,
+              {
+                ...context,
+                safety: parsed.data.safety,
+                deadlineMs: runLengthMs(parsed.data) + DEADLINE_MARGIN_MS,
+              },
+            ),
       );
       updates.push(outcomeUpdate(record, outcome));
     }
     await this.writeRecords(run, updates);
-    if (updates.some(update => update.phase === 'Injected')) crashPoint('after-injected-status');
+    if (updates.some(update => update.phase === 'Injected'))
+      crashPoint('after-injected-status');
   }
 
   /** Lets go of every fault this node holds for the run, and says so on its records. */
@@ -280,30 +369,66 @@ export class NodeDaemon implements JanitorDeps {
     const updates: RecordUpdate[] = [];
     const reverted = new Set<string>();
     for (const entry of this.config.ledger.entriesForRun(uid)) {
-      const outcome = await this.recoverOne(entry, assessment.reason, assessment.message, logger);
+      const outcome = await this.recoverOne(
+        entry,
+        assessment.reason,
+        assessment.message,
+        logger,
+      );
       if (!outcome) continue;
       const { pod, podUid, fault } = entry.target;
       reverted.add(`${pod}/${fault}`);
-      updates.push(recoveredUpdate({ pod, uid: podUid, fault }, assessment.reason, `${assessment.message}; ${outcome.message}`));
+      updates.push(
+        recoveredUpdate(
+          { pod, uid: podUid, fault },
+          assessment.reason,
+          `${assessment.message}; ${outcome.message}`,
+        ),
+      );
     }
-    if (run && assessment.reason !== 'NotStarted' && assessment.reason !== 'RunDeleted') {
+    if (
+      run &&
+      assessment.reason !== 'NotStarted' &&
+      assessment.reason !== 'RunDeleted'
+    ) {
       for (const record of run.status?.targets ?? []) {
-        if (!this.owns(record) || reverted.has(`${record.pod}/${record.fault}`) || !MAY_HOLD_FAULT.includes(record.phase)) continue;
+        if (
+          !this.owns(record) ||
+          reverted.has(`${record.pod}/${record.fault}`) ||
+          !MAY_HOLD_FAULT.includes(record.phase)
+        )
+          continue;
         if (record.phase === 'Selected') {
           // Never injected. Rolling back or finished: say so, so the controller stops waiting.
           // A stale heartbeat alone leaves it Selected: the controller may yet come back.
           if (assessment.reason !== 'HeartbeatLost') {
-            updates.push(recoveredUpdate(record, 'NotInjected', `${assessment.message}; nothing was injected`));
+            updates.push(
+              recoveredUpdate(
+                record,
+                'NotInjected',
+                `${assessment.message}; nothing was injected`,
+              ),
+            );
           }
           continue;
         }
-        updates.push(recoveredUpdate(record, assessment.reason, `${assessment.message}; nothing held on this node`));
+        updates.push(
+          recoveredUpdate(
+            record,
+            assessment.reason,
+            `${assessment.message}; nothing held on this node`,
+          ),
+        );
       }
     }
     if (run) await this.writeRecords(run, updates);
   }
 
-  async recoverEntry(entry: LedgerEntry, reason: string, message: string): Promise<boolean> {
+  async recoverEntry(
+    entry: LedgerEntry,
+    reason: string,
+    message: string,
+  ): Promise<boolean> {
     return (await this.recoverOne(entry, reason, message)) !== undefined;
   }
 
@@ -319,15 +444,26 @@ export class NodeDaemon implements JanitorDeps {
     try {
       const outcome = (await this.faults
         .route(fault)
-        .recover({ namespace: podNamespace, pod, uid: podUid }, { run: entry.run, log: logger })) ?? {
+        .recover(
+          { namespace: podNamespace, pod, uid: podUid },
+          { run: entry.run, log: logger },
+        )) ?? {
         phase: 'Recovered' as const,
         reason: 'NothingHeld',
         message: 'nothing was held',
         eventType: 'Normal' as const,
       };
       logger.info(
-        { pod, fault, reason, outcome: outcome.message, objects: entry.objects, ms: Date.now() - started },
-        `recovered ${fault} on ${pod}: ${message}`);
+        {
+          pod,
+          fault,
+          reason,
+          outcome: outcome.message,
+          objects: entry.objects,
+          ms: Date.now() - started,
+        },
+        `recovered ${fault} on ${pod}: ${message}`,
+      );
       return outcome;
     } catch (error) {
       logger.error({ err: error, pod, fault }, 'recovery failed; will retry');
@@ -335,7 +471,10 @@ export class NodeDaemon implements JanitorDeps {
     }
   }
 
-  async writeRecords(run: ChaosRunResource, updates: RecordUpdate[]): Promise<void> {
+  async writeRecords(
+    run: ChaosRunResource,
+    updates: RecordUpdate[],
+  ): Promise<void> {
     if (updates.length === 0) return;
     await this.status.updateRecords(run, updates, this.owns);
   }
@@ -343,10 +482,17 @@ export class NodeDaemon implements JanitorDeps {
 
 /** How long a run wants its faults: its duration, or its progressive steps' holds together. */
 function runLengthMs(spec: ChaosRunSpec): number {
-  const holds = (spec.safety.progressiveSteps ?? []).reduce((sum, step) => sum + parseDuration(step.hold), 0);
+  const holds = (spec.safety.progressiveSteps ?? []).reduce(
+    (sum, step) => sum + parseDuration(step.hold),
+    0,
+  );
   return Math.max(parseDuration(spec.duration), holds);
 }
 
 function ledgerRun(run: ChaosRunResource): LedgerRun {
-  return { namespace: run.metadata.namespace!, name: run.metadata.name!, uid: run.metadata.uid! };
+  return {
+    namespace: run.metadata.namespace!,
+    name: run.metadata.name!,
+    uid: run.metadata.uid!,
+  };
 }

@@ -143,7 +143,19 @@ describe('CrictlNetnsResolver', () => {
         ],
       },
       inspect: { info: { pid: process.pid } },
-      inspectp: { info: { pid: 1, runtimeSpec: { linux: { namespaces: [{ type: 'pid' }, { type: 'network', path: '/proc/1/ns/net' }] } } } },
+      inspectp: {
+        info: {
+          pid: 1,
+          runtimeSpec: {
+            linux: {
+              namespaces: [
+                { type: 'pid' },
+                { type: 'network', path: '/proc/1/ns/net' },
+              ],
+            },
+          },
+        },
+      },
     };
     const resolver = new CrictlNetnsResolver({
       run: async (_file, args) => {
@@ -186,12 +198,25 @@ describe('CrictlNetnsResolver', () => {
       pods: { items: [{ id: 'sb', metadata: { name: 'p', namespace: 'n' } }] },
       ps: { containers: [{ id: 'c', metadata: { name: 'app' } }] },
       inspect: { info: { pid: process.pid } },
-      inspectp: { info: { pid: 1, runtimeSpec: { linux: { namespaces: [{ type: 'pid' }, { type: 'mount' }] } } } },
+      inspectp: {
+        info: {
+          pid: 1,
+          runtimeSpec: {
+            linux: { namespaces: [{ type: 'pid' }, { type: 'mount' }] },
+          },
+        },
+      },
     };
     const resolver = new CrictlNetnsResolver({
-      run: async (_file, args) => ({ code: 0, stdout: JSON.stringify(outputs[args[2]]), stderr: '' }),
+      run: async (_file, args) => ({
+        code: 0,
+        stdout: JSON.stringify(outputs[args[2]]),
+        stderr: '',
+      }),
     });
-    expect((await resolver.resolve({ namespace: 'n', name: 'p' })).hostNetwork).toBe(true);
+    expect(
+      (await resolver.resolve({ namespace: 'n', name: 'p' })).hostNetwork,
+    ).toBe(true);
   });
 
   it('falls back to the sandbox process when no container runs', async () => {
@@ -250,10 +275,20 @@ describe('parseNodeDaemonArgs', () => {
   });
 
   it('reads the client rate limit, either flag alone over the 50/100 default', () => {
-    expect(parseNodeDaemonArgs(['--kube-qps', '20', '--kube-burst=30'], {}).kubeRateLimit).toEqual({ qps: 20, burst: 30 });
-    expect(parseNodeDaemonArgs(['--kube-burst=30'], {}).kubeRateLimit).toEqual({ qps: 50, burst: 30 });
+    expect(
+      parseNodeDaemonArgs(['--kube-qps', '20', '--kube-burst=30'], {})
+        .kubeRateLimit,
+    ).toEqual({ qps: 20, burst: 30 });
+    expect(parseNodeDaemonArgs(['--kube-burst=30'], {}).kubeRateLimit).toEqual({
+      qps: 50,
+      burst: 30,
+    });
     expect(parseNodeDaemonArgs([], {}).kubeRateLimit).toBeUndefined();
-    expect(() => parseNodeDaemonArgs(['--kube-qps', 'x'], {})).toThrow(/--kube-qps/);
-    expect(() => parseNodeDaemonArgs(['--kube-burst', '0'], {})).toThrow(/--kube-burst/);
+    expect(() => parseNodeDaemonArgs(['--kube-qps', 'x'], {})).toThrow(
+      /--kube-qps/,
+    );
+    expect(() => parseNodeDaemonArgs(['--kube-burst', '0'], {})).toThrow(
+      /--kube-burst/,
+    );
   });
 });

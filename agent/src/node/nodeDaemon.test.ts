@@ -13,7 +13,21 @@ import {
   useSandboxNamespace,
   waitFor,
 } from '@chaoscraft/test-sandbox';
-import { applyCrds, createDeployment, createRun, getRun, OPT_IN, RunningController, startController, waitForRunPhase, kernelHasNetem, LabPodName, NetnsLab, netnsUnavailableReason, TEST_CEILINGS } from '@chaoscraft/agent-testkit';
+import {
+  applyCrds,
+  createDeployment,
+  createRun,
+  getRun,
+  OPT_IN,
+  RunningController,
+  startController,
+  waitForRunPhase,
+  kernelHasNetem,
+  LabPodName,
+  NetnsLab,
+  netnsUnavailableReason,
+  TEST_CEILINGS,
+} from '@chaoscraft/agent-testkit';
 import { CrashPoint, CRASH_POINT_ENV } from './crashPoint';
 import { readLedgerFile } from './Ledger';
 import { CHAOS_RUN_COORDINATES } from '@chaoscraft/backstage-plugin-chaos-node';
@@ -74,7 +88,7 @@ describeNetns(
       await lab.serve('b', { tcp: TCP, udp: UDP });
       await lab.serve('c', { tcp: TCP, udp: UDP });
       controller = await startController(target.kc, {
-      ceilings: TEST_CEILINGS,
+        ceilings: TEST_CEILINGS,
         agentNamespace: agent.namespace,
         watchNamespaces: [target.namespace],
         rollbackTimeoutMs: 20_000,
@@ -253,9 +267,15 @@ describeNetns(
       const injected = await waitForRecord(name, ['Injected', 'Failed']);
       expect(injected).toMatchObject({ phase: 'Injected', node: nodeName });
       // Running means the faults are in: it is entered only after the daemon reported Injected.
-      const running = await waitForRunPhase(target.kc, target.namespace, name, ['Running']);
-      const runningSince = running.status!.phaseTransitions.find(t => t.phase === 'Running')!.time;
-      expect(Date.parse(runningSince)).toBeGreaterThanOrEqual(Date.parse(injected.injectedAt!));
+      const running = await waitForRunPhase(target.kc, target.namespace, name, [
+        'Running',
+      ]);
+      const runningSince = running.status!.phaseTransitions.find(
+        t => t.phase === 'Running',
+      )!.time;
+      expect(Date.parse(runningSince)).toBeGreaterThanOrEqual(
+        Date.parse(injected.injectedAt!),
+      );
       const limited = await lab.throughput('a', 'b', {
         port: 6102,
         windowMs: 4000,

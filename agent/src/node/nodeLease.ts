@@ -1,4 +1,11 @@
-import { CoordinationV1Api, KubeConfig, PatchStrategy, setHeaderOptions, V1Lease, V1MicroTime } from '@kubernetes/client-node';
+import {
+  CoordinationV1Api,
+  KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+  V1Lease,
+  V1MicroTime,
+} from '@kubernetes/client-node';
 import { isNotFound } from '@chaoscraft/backstage-plugin-chaos-node';
 import type { Logger } from 'pino';
 import type { NodeCapabilities } from '../faults/network';
@@ -22,7 +29,12 @@ export class NodeDaemonLease {
 
   constructor(
     kc: KubeConfig,
-    private readonly options: { namespace: string; nodeName: string; capabilities: NodeCapabilities; logger: Logger },
+    private readonly options: {
+      namespace: string;
+      nodeName: string;
+      capabilities: NodeCapabilities;
+      logger: Logger;
+    },
   ) {
     this.api = kc.makeApiClient(CoordinationV1Api);
     this.name = nodeLeaseName(options.nodeName);
@@ -32,7 +44,12 @@ export class NodeDaemonLease {
   async start(): Promise<void> {
     await this.renew();
     this.timer = setInterval(() => {
-      this.renew().catch(error => this.options.logger.warn({ err: String(error), lease: this.name }, 'node daemon lease renewal failed'));
+      this.renew().catch(error =>
+        this.options.logger.warn(
+          { err: String(error), lease: this.name },
+          'node daemon lease renewal failed',
+        ),
+      );
     }, NODE_LEASE_RENEW_MS);
     this.timer.unref();
   }
@@ -40,9 +57,16 @@ export class NodeDaemonLease {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     try {
-      await this.api.deleteNamespacedLease({ name: this.name, namespace: this.options.namespace });
+      await this.api.deleteNamespacedLease({
+        name: this.name,
+        namespace: this.options.namespace,
+      });
     } catch (error) {
-      if (!isNotFound(error)) this.options.logger.warn({ err: String(error), lease: this.name }, 'could not delete the node daemon lease');
+      if (!isNotFound(error))
+        this.options.logger.warn(
+          { err: String(error), lease: this.name },
+          'could not delete the node daemon lease',
+        );
     }
   }
 
@@ -56,9 +80,15 @@ export class NodeDaemonLease {
         name: this.name,
         namespace,
         labels: { [NODE_DAEMON_LABEL]: 'true', [NODE_NAME_LABEL]: nodeName },
-        annotations: { [CAPABILITIES_ANNOTATION]: JSON.stringify(capabilities) },
+        annotations: {
+          [CAPABILITIES_ANNOTATION]: JSON.stringify(capabilities),
+        },
       },
-      spec: { holderIdentity: nodeName, leaseDurationSeconds: NODE_LEASE_DURATION_S, renewTime: micro as never },
+      spec: {
+        holderIdentity: nodeName,
+        leaseDurationSeconds: NODE_LEASE_DURATION_S,
+        renewTime: micro as never,
+      },
     };
     try {
       await this.api.patchNamespacedLease(
@@ -69,7 +99,14 @@ export class NodeDaemonLease {
       if (!isNotFound(error)) throw error;
       await this.api.createNamespacedLease({
         namespace,
-        body: { ...lease, spec: { ...lease.spec, acquireTime: new V1MicroTime(now), renewTime: new V1MicroTime(now) } },
+        body: {
+          ...lease,
+          spec: {
+            ...lease.spec,
+            acquireTime: new V1MicroTime(now),
+            renewTime: new V1MicroTime(now),
+          },
+        },
       });
     }
   }

@@ -7,7 +7,11 @@ import type { ChaosRunResource } from '@chaoscraft/backstage-plugin-chaos-node';
 import type { FaultRouter } from '../faults';
 
 /** Records a node daemon acts on: faults executed by node daemons, on its own node. */
-export function isOwnRecord(record: TargetRecord, nodeName: string, faults: FaultRouter): boolean {
+export function isOwnRecord(
+  record: TargetRecord,
+  nodeName: string,
+  faults: FaultRouter,
+): boolean {
   return record.node === nodeName && faults.executorOf(record.fault) === 'node';
 }
 

@@ -1,7 +1,11 @@
 import { parseDuration } from '@chaoscraft/backstage-plugin-chaos-common';
 import pino, { Logger } from 'pino';
 import { detectNetem, runCommand } from '../faults/network';
-import { type ApiRateLimit, DEFAULT_API_RATE_LIMIT, loadKubeConfig } from '@chaoscraft/backstage-plugin-chaos-node';
+import {
+  type ApiRateLimit,
+  DEFAULT_API_RATE_LIMIT,
+  loadKubeConfig,
+} from '@chaoscraft/backstage-plugin-chaos-node';
 import { kubeRateLimit } from '../controllerArgs';
 import { Ledger } from './Ledger';
 import {
@@ -75,7 +79,10 @@ export function parseNodeDaemonArgs(
   argv: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
 ): NodeDaemonOptions {
-  const options: NodeDaemonOptions = { nodeName: env.NODE_NAME, namespace: env.POD_NAMESPACE };
+  const options: NodeDaemonOptions = {
+    nodeName: env.NODE_NAME,
+    namespace: env.POD_NAMESPACE,
+  };
   const take = (i: number, flag: string): string => {
     const value = argv[i + 1];
     if (value === undefined || value.startsWith('--')) {
@@ -104,10 +111,18 @@ export function parseNodeDaemonArgs(
         options.kubeconfig = value();
         break;
       case '--kube-qps':
-        options.kubeRateLimit = kubeRateLimit(value(), undefined, options.kubeRateLimit ?? DEFAULT_API_RATE_LIMIT);
+        options.kubeRateLimit = kubeRateLimit(
+          value(),
+          undefined,
+          options.kubeRateLimit ?? DEFAULT_API_RATE_LIMIT,
+        );
         break;
       case '--kube-burst':
-        options.kubeRateLimit = kubeRateLimit(undefined, value(), options.kubeRateLimit ?? DEFAULT_API_RATE_LIMIT);
+        options.kubeRateLimit = kubeRateLimit(
+          undefined,
+          value(),
+          options.kubeRateLimit ?? DEFAULT_API_RATE_LIMIT,
+        );
         break;
       case '--ledger':
         options.ledger = value();
@@ -181,7 +196,9 @@ export async function runNodeDaemon(
   const logger = (options.logger ?? pino({ name: 'chaoscraft-node' })).child({
     node: nodeName,
   });
-  const kc = loadKubeConfig(options.kubeconfig, { rateLimit: options.kubeRateLimit ?? DEFAULT_API_RATE_LIMIT });
+  const kc = loadKubeConfig(options.kubeconfig, {
+    rateLimit: options.kubeRateLimit ?? DEFAULT_API_RATE_LIMIT,
+  });
   let resolver: NetnsResolver;
   if (options.netnsResolver === 'static') {
     if (!options.netnsMap) {
@@ -203,8 +220,17 @@ export async function runNodeDaemon(
     `netem ${probe.available ? 'available' : 'unavailable'}`,
   );
 
-  const stressNg = (await runCommand('stress-ng', ['--version']).catch(() => undefined))?.code === 0;
-  logger.info({ stressNg }, `stress-ng ${stressNg ? 'available' : 'unavailable: stress faults are refused at preflight'}`);
+  const stressNg =
+    (await runCommand('stress-ng', ['--version']).catch(() => undefined))
+      ?.code === 0;
+  logger.info(
+    { stressNg },
+    `stress-ng ${
+      stressNg
+        ? 'available'
+        : 'unavailable: stress faults are refused at preflight'
+    }`,
+  );
 
   const ledgerPath = options.ledger ?? DEFAULT_LEDGER_PATH;
   const { ledger, skippedLines } = await Ledger.open(ledgerPath);

@@ -22,16 +22,35 @@ describe('satisfies', () => {
 describe('probeBound', () => {
   it('reads each probe type its own way', () => {
     expect(
-      probeBound({ type: 'promql', name: 'a', checkAt: ['during'], query: 'up', comparison: '<', threshold: 0.05 }),
+      probeBound({
+        type: 'promql',
+        name: 'a',
+        checkAt: ['during'],
+        query: 'up',
+        comparison: '<',
+        threshold: 0.05,
+      }),
     ).toEqual({ comparison: '<', threshold: 0.05 });
     expect(
       probeBound({
-        type: 'http', name: 'b', checkAt: ['during'], url: 'http://x/', expectedStatus: 200,
-        maxLatencyMs: 100, requests: 5, minSuccessRatio: 0.9,
+        type: 'http',
+        name: 'b',
+        checkAt: ['during'],
+        url: 'http://x/',
+        expectedStatus: 200,
+        maxLatencyMs: 100,
+        requests: 5,
+        minSuccessRatio: 0.9,
       }),
     ).toEqual({ comparison: '>=', threshold: 0.9 });
     expect(
-      probeBound({ type: 'k8s', name: 'c', checkAt: ['during'], deployment: 'd', minAvailableRatio: 0.5 }),
+      probeBound({
+        type: 'k8s',
+        name: 'c',
+        checkAt: ['during'],
+        deployment: 'd',
+        minAvailableRatio: 0.5,
+      }),
     ).toEqual({ comparison: '>=', threshold: 0.5 });
   });
 });

@@ -1,8 +1,15 @@
-import type { Comparison, Probe } from '@chaoscraft/backstage-plugin-chaos-common';
+import type {
+  Comparison,
+  Probe,
+} from '@chaoscraft/backstage-plugin-chaos-common';
 import type { ProbeBound } from './types';
 
 /** Does `value <comparison> threshold` hold? NaN never satisfies a comparison. */
-export function satisfies(value: number, comparison: Comparison, threshold: number): boolean {
+export function satisfies(
+  value: number,
+  comparison: Comparison,
+  threshold: number,
+): boolean {
   if (Number.isNaN(value)) {
     return false;
   }
@@ -54,5 +61,7 @@ export function formatValue(value: number | undefined): string {
   if (!Number.isFinite(value)) {
     return String(value);
   }
-  return Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(4)));
+  return Number.isInteger(value)
+    ? String(value)
+    : String(Number(value.toPrecision(4)));
 }

@@ -28,14 +28,22 @@ export interface HttpProbeOptions {
 }
 
 /** The API server as a pod sees it. */
-export function inClusterApiServerHosts(env: NodeJS.ProcessEnv = process.env): string[] {
+export function inClusterApiServerHosts(
+  env: NodeJS.ProcessEnv = process.env,
+): string[] {
   return env.KUBERNETES_SERVICE_HOST ? [env.KUBERNETES_SERVICE_HOST] : [];
 }
 
 /** Why a probe may not fetch this URL, before any request: its host as written. */
-export function probeUrlRefusal(url: string, rules: ProbeHostRules, extraDenied: readonly string[]): string | undefined {
+export function probeUrlRefusal(
+  url: string,
+  rules: ProbeHostRules,
+  extraDenied: readonly string[],
+): string | undefined {
   const host = urlHost(url);
-  return host === undefined ? `'${url}' has no host` : probeHostRefusal(host, rules, extraDenied);
+  return host === undefined
+    ? `'${url}' has no host`
+    : probeHostRefusal(host, rules, extraDenied);
 }
 
 /**
@@ -43,23 +51,41 @@ export function probeUrlRefusal(url: string, rules: ProbeHostRules, extraDenied:
  * 127.0.0.1 or 169.254.169.254 cannot stand in for the address itself. It runs at connect time,
  * on the addresses actually connected to, so a name that changes its answer gains nothing.
  */
-export function guardedLookup(rules: ProbeHostRules, extraDenied: readonly string[]): LookupFunction {
+export function guardedLookup(
+  rules: ProbeHostRules,
+  extraDenied: readonly string[],
+): LookupFunction {
   return (hostname, options, callback) => {
-    dnsLookup(hostname, { ...options, all: true }, (error, addresses: LookupAddress[]) => {
-      if (error) {
-        callback(error, '', 4);
-        return;
-      }
-      for (const a of addresses) {
-        const refusal = probeHostRefusal(a.address, rules, extraDenied);
-        if (refusal) {
-          callback(Object.assign(new Error(`${hostname} resolves to ${a.address}: ${refusal}`), { code: 'EPROBEHOSTDENIED' }), '', 4);
+    dnsLookup(
+      hostname,
+      { ...options, all: true },
+      (error, addresses: LookupAddress[]) => {
+        if (error) {
+          callback(error, '', 4);
           return;
         }
-      }
-      if ((options as { all?: boolean }).all) (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
-      else callback(null, addresses[0].address, addresses[0].family);
-    });
+        for (const a of addresses) {
+          const refusal = probeHostRefusal(a.address, rules, extraDenied);
+          if (refusal) {
+            callback(
+              Object.assign(
+                new Error(`${hostname} resolves to ${a.address}: ${refusal}`),
+                { code: 'EPROBEHOSTDENIED' },
+              ),
+              '',
+              4,
+            );
+            return;
+          }
+        }
+        if ((options as { all?: boolean }).all)
+          (callback as unknown as (e: null, a: LookupAddress[]) => void)(
+            null,
+            addresses,
+          );
+        else callback(null, addresses[0].address, addresses[0].family);
+      },
+    );
   };
 }
 
@@ -82,15 +108,23 @@ export class HttpProbeChecker implements ProbeChecker<HttpProbe> {
   constructor(options: HttpProbeOptions = {}) {
     this.concurrency = Math.max(1, options.concurrency ?? 5);
     this.hosts = options.hosts ?? DEFAULT_CEILINGS.probeHosts;
-    this.extraDeniedHosts = options.extraDeniedHosts ?? inClusterApiServerHosts();
-    this.dispatcher = new Agent({ connect: { lookup: guardedLookup(this.hosts, this.extraDeniedHosts) } });
+    this.extraDeniedHosts =
+      options.extraDeniedHosts ?? inClusterApiServerHosts();
+    this.dispatcher = new Agent({
+      connect: { lookup: guardedLookup(this.hosts, this.extraDeniedHosts) },
+    });
   }
 
   async check(probe: HttpProbe, ctx: ProbeContext): Promise<ProbeCheck> {
     // A denied host is refused before any request, in every phase: a dry run's steady-state check
     // fetches too, so it must not be a way to read what the agent can reach.
-    const refused = probeUrlRefusal(probe.url, this.hosts, this.extraDeniedHosts);
-    if (refused) return { ok: false, error: `probe refused: ${refused}`.slice(0, 512) };
+    const refused = probeUrlRefusal(
+      probe.url,
+      this.hosts,
+      this.extraDeniedHosts,
+    );
+    if (refused)
+      return { ok: false, error: `probe refused: ${refused}`.slice(0, 512) };
     const outcomes: Outcome[] = [];
     let next = 0;
     const worker = async (): Promise<void> => {
@@ -100,7 +134,10 @@ export class HttpProbeChecker implements ProbeChecker<HttpProbe> {
       }
     };
     await Promise.all(
-      Array.from({ length: Math.min(this.concurrency, probe.requests) }, worker),
+      Array.from(
+        { length: Math.min(this.concurrency, probe.requests) },
+        worker,
+      ),
     );
     if (outcomes.length < probe.requests) {
       return { ok: false, error: 'check cancelled' };
@@ -116,10 +153,16 @@ export class HttpProbeChecker implements ProbeChecker<HttpProbe> {
 
   private async request(probe: HttpProbe, ctx: ProbeContext): Promise<Outcome> {
     const timeout = AbortSignal.timeout(probe.maxLatencyMs);
-    const signal = ctx.signal ? AbortSignal.any([ctx.signal, timeout]) : timeout;
+    const signal = ctx.signal
+      ? AbortSignal.any([ctx.signal, timeout])
+      : timeout;
     const started = performance.now();
     try {
-      const response = await fetch(probe.url, { redirect: 'manual', signal, dispatcher: this.dispatcher });
+      const response = await fetch(probe.url, {
+        redirect: 'manual',
+        signal,
+        dispatcher: this.dispatcher,
+      });
       // Drain the body so the connection is released; it counts towards the latency.
       await response.arrayBuffer();
       const latency = performance.now() - started;
@@ -134,8 +177,11 @@ export class HttpProbeChecker implements ProbeChecker<HttpProbe> {
       if (timeout.aborted) {
         return { ok: false, cause: `timeout after ${probe.maxLatencyMs} ms` };
       }
-      const cause = (error as Error & { cause?: { code?: string; message?: string } }).cause;
-      if (cause?.code === 'EPROBEHOSTDENIED') return { ok: false, cause: `probe refused: ${cause.message}` };
+      const cause = (
+        error as Error & { cause?: { code?: string; message?: string } }
+      ).cause;
+      if (cause?.code === 'EPROBEHOSTDENIED')
+        return { ok: false, cause: `probe refused: ${cause.message}` };
       return { ok: false, cause: cause?.code ?? (error as Error).message };
     }
   }

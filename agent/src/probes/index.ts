@@ -4,7 +4,12 @@ import { K8sProbeChecker } from './k8s';
 import { PromqlProbeChecker, type PromqlProbeOptions } from './promql';
 import type { ProbeCheck, ProbeChecker, ProbeContext } from './types';
 
-export type { ProbeBound, ProbeCheck, ProbeChecker, ProbeContext } from './types';
+export type {
+  ProbeBound,
+  ProbeCheck,
+  ProbeChecker,
+  ProbeContext,
+} from './types';
 export { formatValue, probeBound, satisfies } from './comparison';
 export { HttpProbeChecker } from './http';
 export { K8sProbeChecker } from './k8s';
@@ -53,7 +58,12 @@ export class SteadyStateProbes {
     try {
       return await checker.check(probe, ctx);
     } catch (error) {
-      return { ok: false, error: `probe check threw: ${(error as Error).message ?? String(error)}`.slice(0, 512) };
+      return {
+        ok: false,
+        error: `probe check threw: ${
+          (error as Error).message ?? String(error)
+        }`.slice(0, 512),
+      };
     }
   }
 }

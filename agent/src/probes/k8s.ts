@@ -19,7 +19,10 @@ export class K8sProbeChecker implements ProbeChecker<K8sProbe> {
 
   async check(probe: K8sProbe, ctx: ProbeContext): Promise<ProbeCheck> {
     if (!ctx.apps) {
-      return { ok: false, error: 'no Kubernetes client configured for k8s probes' };
+      return {
+        ok: false,
+        error: 'no Kubernetes client configured for k8s probes',
+      };
     }
     let deployment;
     try {
@@ -30,12 +33,18 @@ export class K8sProbeChecker implements ProbeChecker<K8sProbe> {
     } catch (error) {
       const status = apiStatus(error);
       if (status === 404) {
-        return { ok: false, error: `Deployment ${ctx.namespace}/${probe.deployment} not found` };
+        return {
+          ok: false,
+          error: `Deployment ${ctx.namespace}/${probe.deployment} not found`,
+        };
       }
-      const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+      const message =
+        error instanceof Error ? error.message.split('\n')[0] : String(error);
       return {
         ok: false,
-        error: `reading Deployment ${ctx.namespace}/${probe.deployment} failed${status ? ` (HTTP ${status})` : ''}: ${message}`.slice(0, 512),
+        error: `reading Deployment ${ctx.namespace}/${probe.deployment} failed${
+          status ? ` (HTTP ${status})` : ''
+        }: ${message}`.slice(0, 512),
       };
     }
     const desired = deployment.spec?.replicas ?? 1;

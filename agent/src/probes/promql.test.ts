@@ -7,14 +7,20 @@ describe('readSingleValue', () => {
     status: 'success' as const,
     data: {
       resultType: 'vector' as const,
-      result: values.map((v, i) => ({ metric: { job: `j${i}` }, value: [1, v] })),
+      result: values.map((v, i) => ({
+        metric: { job: `j${i}` },
+        value: [1, v],
+      })),
     },
   });
 
   it('reads a one-series vector and a scalar', () => {
     expect(readSingleValue(vector('0.25'))).toEqual({ value: 0.25 });
     expect(
-      readSingleValue({ status: 'success', data: { resultType: 'scalar', result: [1, '3'] } }),
+      readSingleValue({
+        status: 'success',
+        data: { resultType: 'scalar', result: [1, '3'] },
+      }),
     ).toEqual({ value: 3 });
     expect(readSingleValue(vector('+Inf'))).toEqual({ value: Infinity });
   });
@@ -22,23 +28,41 @@ describe('readSingleValue', () => {
   it('calls no data and several series errors, naming the series', () => {
     expect(readSingleValue(vector()).error).toMatch(/no data/);
     const many = readSingleValue(vector('1', '2'));
-    expect(many.error).toMatch(/2 series \(\{job="j0"\}, \{job="j1"\}\).*sum\(\)/);
+    expect(many.error).toMatch(
+      /2 series \(\{job="j0"\}, \{job="j1"\}\).*sum\(\)/,
+    );
   });
 
   it('calls NaN and Prometheus errors errors', () => {
     expect(readSingleValue(vector('NaN')).error).toMatch(/NaN/);
     expect(
-      readSingleValue({ status: 'error', errorType: 'bad_data', error: 'parse error' }).error,
+      readSingleValue({
+        status: 'error',
+        errorType: 'bad_data',
+        error: 'parse error',
+      }).error,
     ).toBe('Prometheus error (bad_data): parse error');
   });
 });
 
 /** A stand-in for Prometheus' query endpoint that answers whatever value the test sets. */
-async function fakePrometheus(): Promise<{ url: string; set(v: string): void; close(): Promise<void> }> {
+async function fakePrometheus(): Promise<{
+  url: string;
+  set(v: string): void;
+  close(): Promise<void>;
+}> {
   let value = '0';
   const server = http.createServer((_req, res) => {
     res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify({ status: 'success', data: { resultType: 'vector', result: [{ metric: {}, value: [0, value] }] } }));
+    res.end(
+      JSON.stringify({
+        status: 'success',
+        data: {
+          resultType: 'vector',
+          result: [{ metric: {}, value: [0, value] }],
+        },
+      }),
+    );
   });
   await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -70,18 +94,35 @@ describe('PromqlProbeChecker', () => {
       const ctx = { namespace: 'n', prometheusUrl: prom.url, now: () => clock };
       prom.set('0.2');
       // Before injection there is no grace window.
-      expect(await checker.check(probe, { ...ctx, phase: 'before' })).toEqual({ ok: false, value: 0.2 });
-      expect(await checker.check(probe, { ...ctx, phase: 'during' })).toEqual({ ok: true, value: 0.2, pending: true });
+      expect(await checker.check(probe, { ...ctx, phase: 'before' })).toEqual({
+        ok: false,
+        value: 0.2,
+      });
+      expect(await checker.check(probe, { ...ctx, phase: 'during' })).toEqual({
+        ok: true,
+        value: 0.2,
+        pending: true,
+      });
       clock += 9_999;
-      expect(await checker.check(probe, { ...ctx, phase: 'during' })).toMatchObject({ ok: true, pending: true });
+      expect(
+        await checker.check(probe, { ...ctx, phase: 'during' }),
+      ).toMatchObject({ ok: true, pending: true });
       clock += 1;
-      expect(await checker.check(probe, { ...ctx, phase: 'during' })).toEqual({ ok: false, value: 0.2 });
+      expect(await checker.check(probe, { ...ctx, phase: 'during' })).toEqual({
+        ok: false,
+        value: 0.2,
+      });
       // A good sample resets the window.
       prom.set('0.01');
-      expect(await checker.check(probe, { ...ctx, phase: 'during' })).toEqual({ ok: true, value: 0.01 });
+      expect(await checker.check(probe, { ...ctx, phase: 'during' })).toEqual({
+        ok: true,
+        value: 0.01,
+      });
       prom.set('0.2');
       clock += 60_000;
-      expect(await checker.check(probe, { ...ctx, phase: 'during' })).toMatchObject({ ok: true, pending: true });
+      expect(
+        await checker.check(probe, { ...ctx, phase: 'during' }),
+      ).toMatchObject({ ok: true, pending: true });
     } finally {
       await prom.close();
     }
@@ -89,9 +130,22 @@ describe('PromqlProbeChecker', () => {
 
   it('reports an unreachable Prometheus and a missing URL as errors', async () => {
     const checker = new PromqlProbeChecker({ queryTimeoutMs: 1000 });
-    const noUrl = await checker.check(probe, { namespace: 'n', phase: 'before' });
-    expect(noUrl).toEqual({ ok: false, error: expect.stringMatching(/--prometheus-url/) });
-    const down = await checker.check(probe, { namespace: 'n', phase: 'before', prometheusUrl: 'http://127.0.0.1:1' });
-    expect(down).toEqual({ ok: false, error: expect.stringMatching(/Prometheus query failed/) });
+    const noUrl = await checker.check(probe, {
+      namespace: 'n',
+      phase: 'before',
+    });
+    expect(noUrl).toEqual({
+      ok: false,
+      error: expect.stringMatching(/--prometheus-url/),
+    });
+    const down = await checker.check(probe, {
+      namespace: 'n',
+      phase: 'before',
+      prometheusUrl: 'http://127.0.0.1:1',
+    });
+    expect(down).toEqual({
+      ok: false,
+      error: expect.stringMatching(/Prometheus query failed/),
+    });
   });
 });

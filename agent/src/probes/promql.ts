@@ -48,9 +48,16 @@ function describeSeries(metric: Record<string, string>): string {
  * a wrong query or a target that stopped being scraped, and several series mean the query
  * forgot an aggregation; neither can be judged against one threshold.
  */
-export function readSingleValue(body: PrometheusQueryResponse): { value?: number; error?: string } {
+export function readSingleValue(body: PrometheusQueryResponse): {
+  value?: number;
+  error?: string;
+} {
   if (body.status !== 'success' || !body.data) {
-    return { error: `Prometheus error (${body.errorType ?? 'unknown'}): ${body.error ?? 'no data in response'}` };
+    return {
+      error: `Prometheus error (${body.errorType ?? 'unknown'}): ${
+        body.error ?? 'no data in response'
+      }`,
+    };
   }
   const { resultType, result } = body.data;
   if (resultType === 'scalar') {
@@ -58,16 +65,26 @@ export function readSingleValue(body: PrometheusQueryResponse): { value?: number
     return checkNumber(parseSampleValue(raw));
   }
   if (resultType !== 'vector') {
-    return { error: `query returned a ${resultType}; it must return a scalar or a single-series vector` };
+    return {
+      error: `query returned a ${resultType}; it must return a scalar or a single-series vector`,
+    };
   }
   const series = result as VectorSample[];
   if (series.length === 0) {
-    return { error: 'query returned no data (empty vector): check the query and that its series are being scraped' };
+    return {
+      error:
+        'query returned no data (empty vector): check the query and that its series are being scraped',
+    };
   }
   if (series.length > 1) {
-    const shown = series.slice(0, 3).map(s => describeSeries(s.metric)).join(', ');
+    const shown = series
+      .slice(0, 3)
+      .map(s => describeSeries(s.metric))
+      .join(', ');
     return {
-      error: `query returned ${series.length} series (${shown}${series.length > 3 ? ', ...' : ''}); aggregate it to one series, e.g. with sum()`,
+      error: `query returned ${series.length} series (${shown}${
+        series.length > 3 ? ', ...' : ''
+      }); aggregate it to one series, e.g. with sum()`,
     };
   }
   return checkNumber(parseSampleValue(series[0].value[1]));
@@ -76,7 +93,9 @@ export function readSingleValue(body: PrometheusQueryResponse): { value?: number
 function checkNumber(value: number): { value?: number; error?: string } {
   if (Number.isNaN(value)) {
     // 0/0, e.g. an error ratio while no requests were made at all.
-    return { error: 'query returned NaN (for a ratio: no traffic in the window?)' };
+    return {
+      error: 'query returned NaN (for a ratio: no traffic in the window?)',
+    };
   }
   return { value };
 }
@@ -117,13 +136,26 @@ export class PromqlProbeChecker implements ProbeChecker<PromqlProbe> {
     return { ok: true, value: raw.value, pending: true };
   }
 
-  private async evaluate(probe: PromqlProbe, ctx: ProbeContext): Promise<ProbeCheck> {
+  private async evaluate(
+    probe: PromqlProbe,
+    ctx: ProbeContext,
+  ): Promise<ProbeCheck> {
     if (!ctx.prometheusUrl) {
-      return { ok: false, error: 'no Prometheus URL configured (agent flag --prometheus-url)' };
+      return {
+        ok: false,
+        error: 'no Prometheus URL configured (agent flag --prometheus-url)',
+      };
     }
-    const url = new URL('api/v1/query', ctx.prometheusUrl.endsWith('/') ? ctx.prometheusUrl : `${ctx.prometheusUrl}/`);
+    const url = new URL(
+      'api/v1/query',
+      ctx.prometheusUrl.endsWith('/')
+        ? ctx.prometheusUrl
+        : `${ctx.prometheusUrl}/`,
+    );
     const timeout = AbortSignal.timeout(this.queryTimeoutMs);
-    const signal = ctx.signal ? AbortSignal.any([ctx.signal, timeout]) : timeout;
+    const signal = ctx.signal
+      ? AbortSignal.any([ctx.signal, timeout])
+      : timeout;
     let body: PrometheusQueryResponse;
     try {
       const response = await fetch(url, {
@@ -136,13 +168,24 @@ export class PromqlProbeChecker implements ProbeChecker<PromqlProbe> {
       try {
         body = JSON.parse(text);
       } catch {
-        return { ok: false, error: `Prometheus answered HTTP ${response.status} with a non-JSON body: ${text.slice(0, 200)}` };
+        return {
+          ok: false,
+          error: `Prometheus answered HTTP ${
+            response.status
+          } with a non-JSON body: ${text.slice(0, 200)}`,
+        };
       }
     } catch (error) {
       if (timeout.aborted) {
-        return { ok: false, error: `Prometheus query timed out after ${this.queryTimeoutMs} ms` };
+        return {
+          ok: false,
+          error: `Prometheus query timed out after ${this.queryTimeoutMs} ms`,
+        };
       }
-      return { ok: false, error: `Prometheus query failed: ${(error as Error).message}` };
+      return {
+        ok: false,
+        error: `Prometheus query failed: ${(error as Error).message}`,
+      };
     }
     const { value, error } = readSingleValue(body);
     if (error !== undefined || value === undefined) {

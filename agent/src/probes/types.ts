@@ -1,5 +1,8 @@
 import type { AppsV1Api } from '@kubernetes/client-node';
-import type { Probe, ProbePhase } from '@chaoscraft/backstage-plugin-chaos-common';
+import type {
+  Probe,
+  ProbePhase,
+} from '@chaoscraft/backstage-plugin-chaos-common';
 
 /**
  * One observation of a probe. `ok` says whether the probe counts as holding; `value` is the

@@ -4,18 +4,46 @@ import { checkNodeDaemons } from './nodeDaemons';
 
 const NOW = Date.parse('2031-01-01T00:01:00Z');
 const lease = (node: string, renewed: string, netem = true) => ({
-  metadata: { labels: { 'chaoscraft.io/node': node }, annotations: { 'chaoscraft.io/capabilities': JSON.stringify({ netem, iptables: 'iptables' }) } },
-  spec: { holderIdentity: node, leaseDurationSeconds: 30, renewTime: new Date(renewed) },
+  metadata: {
+    labels: { 'chaoscraft.io/node': node },
+    annotations: {
+      'chaoscraft.io/capabilities': JSON.stringify({
+        netem,
+        iptables: 'iptables',
+      }),
+    },
+  },
+  spec: {
+    holderIdentity: node,
+    leaseDurationSeconds: 30,
+    renewTime: new Date(renewed),
+  },
 });
 const presence = nodeDaemonPresence(
-  [lease('fresh', '2031-01-01T00:00:50Z'), lease('stale', '2031-01-01T00:00:10Z'), lease('old-kernel', '2031-01-01T00:00:55Z', false)] as never,
+  [
+    lease('fresh', '2031-01-01T00:00:50Z'),
+    lease('stale', '2031-01-01T00:00:10Z'),
+    lease('old-kernel', '2031-01-01T00:00:55Z', false),
+  ] as never,
   NOW,
 );
-const executorOf = (type: string) => (type === 'pod-kill' ? 'controller' : 'node');
-const unsupportedOn = (fault: { type: string }, capabilities: { netem: boolean }) =>
-  fault.type === 'network-latency' && !capabilities.netem ? 'netem unavailable' : undefined;
+const executorOf = (type: string) =>
+  type === 'pod-kill' ? 'controller' : 'node';
+const unsupportedOn = (
+  fault: { type: string },
+  capabilities: { netem: boolean },
+) =>
+  fault.type === 'network-latency' && !capabilities.netem
+    ? 'netem unavailable'
+    : undefined;
 const check = (type: string, nodes: (string | undefined)[]) =>
-  checkNodeDaemons({ faults: [faultSchema.parse({ type, latencyMs: 50, lossPercent: 10 })], nodes, presence, executorOf, unsupportedOn });
+  checkNodeDaemons({
+    faults: [faultSchema.parse({ type, latencyMs: 50, lossPercent: 10 })],
+    nodes,
+    presence,
+    executorOf,
+    unsupportedOn,
+  });
 
 describe('checkNodeDaemons', () => {
   it('lets controller faults through whatever the nodes', () => {
@@ -28,8 +56,12 @@ describe('checkNodeDaemons', () => {
       reason: 'NodeDaemonUnavailable',
       message: expect.stringContaining('stale (last heartbeat 50 s ago)'),
     });
-    expect(check('network-loss', ['kwok-node-0'])?.message).toContain('none is running on kwok-node-0');
-    expect(check('network-loss', [undefined])?.message).toContain('pods not yet scheduled');
+    expect(check('network-loss', ['kwok-node-0'])?.message).toContain(
+      'none is running on kwok-node-0',
+    );
+    expect(check('network-loss', [undefined])?.message).toContain(
+      'pods not yet scheduled',
+    );
   });
 
   it('refuses a fault the node cannot run, naming the node and why', () => {

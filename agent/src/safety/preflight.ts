@@ -9,7 +9,11 @@ import {
 import { exceedsLimit } from '../selection/blastRadius';
 
 /** Namespaces no run may ever target, whatever the configuration adds. */
-export const ALWAYS_PROTECTED_NAMESPACES = ['kube-system', 'kube-public', 'kube-node-lease'] as const;
+export const ALWAYS_PROTECTED_NAMESPACES = [
+  'kube-system',
+  'kube-public',
+  'kube-node-lease',
+] as const;
 
 /** Why a run was refused; these become status.reason, so they are API. */
 export type RefusalReason =
@@ -59,7 +63,9 @@ export const DEFAULT_SAFETY_POLICY: Omit<SafetyPolicy, 'agentNamespace'> = {
   allowCrossNamespaceTargets: false,
 };
 
-export function protectedNamespaceSet(policy: SafetyPolicy): ReadonlySet<string> {
+export function protectedNamespaceSet(
+  policy: SafetyPolicy,
+): ReadonlySet<string> {
   return new Set<string>([
     ...ALWAYS_PROTECTED_NAMESPACES,
     policy.agentNamespace,
@@ -87,7 +93,10 @@ const protectedNamespace: Rule<NamespaceFacts> = (facts, policy) =>
 
 const namespaceExists: Rule<NamespaceFacts> = facts =>
   facts.targetNamespaceLabels === undefined
-    ? { reason: 'NamespaceNotFound', message: `namespace ${facts.targetNamespace} does not exist` }
+    ? {
+        reason: 'NamespaceNotFound',
+        message: `namespace ${facts.targetNamespace} does not exist`,
+      }
     : undefined;
 
 const namespaceOptedIn: Rule<NamespaceFacts> = (facts, policy) =>
@@ -99,7 +108,8 @@ const namespaceOptedIn: Rule<NamespaceFacts> = (facts, policy) =>
       };
 
 const sameNamespace: Rule<NamespaceFacts> = (facts, policy) =>
-  policy.allowCrossNamespaceTargets || facts.runNamespace === facts.targetNamespace
+  policy.allowCrossNamespaceTargets ||
+  facts.runNamespace === facts.targetNamespace
     ? undefined
     : {
         reason: 'CrossNamespaceTarget',
@@ -115,7 +125,10 @@ const NAMESPACE_RULES: Array<Rule<NamespaceFacts>> = [
 ];
 
 /** The namespace guard, evaluated before any pod of the namespace is even listed. */
-export function checkNamespace(facts: NamespaceFacts, policy: SafetyPolicy): Refusal | undefined {
+export function checkNamespace(
+  facts: NamespaceFacts,
+  policy: SafetyPolicy,
+): Refusal | undefined {
   for (const rule of NAMESPACE_RULES) {
     const refusal = rule(facts, policy);
     if (refusal) {
@@ -130,7 +143,9 @@ export function checkSpecSupport(
   spec: Pick<ChaosRunSpec, 'faults'>,
   isSupportedFault: (type: string) => boolean,
 ): Refusal | undefined {
-  const unsupported = spec.faults.map(f => f.type).filter(type => !isSupportedFault(type));
+  const unsupported = spec.faults
+    .map(f => f.type)
+    .filter(type => !isSupportedFault(type));
   if (unsupported.length > 0) {
     return {
       reason: 'UnsupportedFault',
@@ -166,10 +181,16 @@ export function checkCeilings(
   spec: Pick<ChaosRunSpec, 'faults' | 'duration' | 'safety' | 'hypothesis'>,
   policy: Pick<SafetyPolicy, 'ceilings' | 'apiServerHosts'>,
 ): Refusal | undefined {
-  const issues = ceilingIssues(spec, policy.ceilings ?? DEFAULT_CEILINGS, policy.apiServerHosts ?? []);
+  const issues = ceilingIssues(
+    spec,
+    policy.ceilings ?? DEFAULT_CEILINGS,
+    policy.apiServerHosts ?? [],
+  );
   if (issues.length === 0) return undefined;
   return {
     reason: 'CeilingExceeded',
-    message: `beyond the operator's ceilings: ${issues.map(i => `spec.${i.field}: ${i.message}`).join('; ')}`.slice(0, 1024),
+    message: `beyond the operator's ceilings: ${issues
+      .map(i => `spec.${i.field}: ${i.message}`)
+      .join('; ')}`.slice(0, 1024),
   };
 }

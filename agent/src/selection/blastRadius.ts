@@ -6,8 +6,13 @@ import type { BlastRadius } from '@chaoscraft/backstage-plugin-chaos-common';
  * division is the only rounding: (selected / eligible) * 100 * 100 would make 23 of 160
  * (14.375%) 14.374999999999998 first, and show 14.37.
  */
-export function computeBlastRadius(selected: number, eligible: number, limitPercent: number): BlastRadius {
-  const percent = eligible === 0 ? 0 : Math.round((selected * 10_000) / eligible) / 100;
+export function computeBlastRadius(
+  selected: number,
+  eligible: number,
+  limitPercent: number,
+): BlastRadius {
+  const percent =
+    eligible === 0 ? 0 : Math.round((selected * 10_000) / eligible) / 100;
   return { selected, eligible, percent, limit: limitPercent };
 }
 

@@ -17,7 +17,13 @@ export interface CandidatePod {
 
 /** The few fields of a pod selection reads, whether from the typed client or raw JSON. */
 export interface PodFields {
-  metadata?: { name?: string; uid?: string; labels?: Record<string, string>; creationTimestamp?: unknown; deletionTimestamp?: unknown };
+  metadata?: {
+    name?: string;
+    uid?: string;
+    labels?: Record<string, string>;
+    creationTimestamp?: unknown;
+    deletionTimestamp?: unknown;
+  };
   spec?: { nodeName?: string };
   status?: { phase?: string };
 }

@@ -2,7 +2,11 @@ import https from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { labelSelectorQuery, toCandidatePod } from './candidates';
 import type { CandidatePod } from './candidates';
-import { decodePodList, PROTOBUF_ACCEPT, PROTOBUF_CONTENT_TYPE } from './podListProtobuf';
+import {
+  decodePodList,
+  PROTOBUF_ACCEPT,
+  PROTOBUF_CONTENT_TYPE,
+} from './podListProtobuf';
 
 /**
  * Pods per page. A protobuf pod is ~2 KB (most of it managedFields and the spec, which the
@@ -15,7 +19,13 @@ const PAGE_SIZE = 1000;
 interface RawPodList {
   metadata?: { continue?: string; resourceVersion?: string };
   items: Array<{
-    metadata?: { name?: string; uid?: string; labels?: Record<string, string>; creationTimestamp?: string; deletionTimestamp?: string };
+    metadata?: {
+      name?: string;
+      uid?: string;
+      labels?: Record<string, string>;
+      creationTimestamp?: string;
+      deletionTimestamp?: string;
+    };
     spec?: { nodeName?: string };
     status?: { phase?: string };
   }>;
@@ -30,12 +40,22 @@ export interface PodListPage {
 function decodeJsonPodList(body: Buffer, into: CandidatePod[]): PodListPage {
   const page = JSON.parse(body.toString('utf8')) as RawPodList;
   for (const pod of page.items) into.push(toCandidatePod(pod));
-  return { continueToken: page.metadata?.continue || undefined, resourceVersion: page.metadata?.resourceVersion };
+  return {
+    continueToken: page.metadata?.continue || undefined,
+    resourceVersion: page.metadata?.resourceVersion,
+  };
 }
 
 /** GETs one page and appends its pods to `into`, decoding protobuf, or JSON if the server chose it. */
-async function getPodPage(kc: KubeConfig, url: URL, into: CandidatePod[]): Promise<PodListPage> {
-  const options: https.RequestOptions = { method: 'GET', headers: { Accept: PROTOBUF_ACCEPT } };
+async function getPodPage(
+  kc: KubeConfig,
+  url: URL,
+  into: CandidatePod[],
+): Promise<PodListPage> {
+  const options: https.RequestOptions = {
+    method: 'GET',
+    headers: { Accept: PROTOBUF_ACCEPT },
+  };
   await kc.applyToHTTPSOptions(options);
   return new Promise<PodListPage>((resolve, reject) => {
     const request = https.request(url, options, response => {
@@ -48,18 +68,31 @@ async function getPodPage(kc: KubeConfig, url: URL, into: CandidatePod[]): Promi
         if ((response.statusCode ?? 500) >= 300) {
           // Error Statuses come as JSON whatever was asked for.
           const text = body.toString('utf8');
-          reject(Object.assign(new Error(`HTTP ${response.statusCode}: ${text.slice(0, 512)}`), { code: response.statusCode, body: text }));
+          reject(
+            Object.assign(
+              new Error(`HTTP ${response.statusCode}: ${text.slice(0, 512)}`),
+              { code: response.statusCode, body: text },
+            ),
+          );
           return;
         }
         try {
-          const protobuf = (response.headers['content-type'] ?? '').startsWith(PROTOBUF_CONTENT_TYPE);
-          resolve(protobuf ? decodePodList(body, into) : decodeJsonPodList(body, into));
+          const protobuf = (response.headers['content-type'] ?? '').startsWith(
+            PROTOBUF_CONTENT_TYPE,
+          );
+          resolve(
+            protobuf
+              ? decodePodList(body, into)
+              : decodeJsonPodList(body, into),
+          );
         } catch (error) {
           reject(error);
         }
       });
     });
-    request.setTimeout(60_000, () => request.destroy(new Error('pod list timed out')));
+    request.setTimeout(60_000, () =>
+      request.destroy(new Error('pod list timed out')),
+    );
     request.on('error', reject);
     request.end();
   });
@@ -93,7 +126,11 @@ export async function listPods(
   let continueToken: string | undefined;
   let resourceVersion: string | undefined;
   do {
-    const url = new URL(`${server.replace(/\/$/, '')}/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`);
+    const url = new URL(
+      `${server.replace(/\/$/, '')}/api/v1/namespaces/${encodeURIComponent(
+        namespace,
+      )}/pods`,
+    );
     if (labelSelector && Object.keys(labelSelector).length) {
       url.searchParams.set('labelSelector', labelSelectorQuery(labelSelector));
     }

@@ -75,21 +75,30 @@ function varint(value: number): number[] {
   const bytes: number[] = [];
   let rest = value;
   while (rest >= 0x80) {
-    bytes.push((rest % 0x80) | 0x80);
+    bytes.push(rest % 0x80 | 0x80);
     rest = Math.floor(rest / 0x80);
   }
   bytes.push(rest);
   return bytes;
 }
 function bytesField(field: number, content: number[] | string): number[] {
-  const body = typeof content === 'string' ? [...Buffer.from(content, 'utf8')] : content;
+  const body =
+    typeof content === 'string' ? [...Buffer.from(content, 'utf8')] : content;
   return [...varint(field * 8 + 2), ...varint(body.length), ...body];
 }
 function varintField(field: number, value: number): number[] {
   return [...varint(field * 8), ...varint(value)];
 }
 function envelope(podList: number[]): Buffer {
-  return Buffer.from([0x6b, 0x38, 0x73, 0x00, ...bytesField(1, bytesField(2, 'v1')), ...bytesField(2, podList), ...bytesField(4, '')]);
+  return Buffer.from([
+    0x6b,
+    0x38,
+    0x73,
+    0x00,
+    ...bytesField(1, bytesField(2, 'v1')),
+    ...bytesField(2, podList),
+    ...bytesField(4, ''),
+  ]);
 }
 
 describe('decodePodList', () => {
@@ -125,18 +134,39 @@ describe('decodePodList', () => {
         ...bytesField(1, 'web-1'),
         ...varintField(7, 2 ** 40), // generation: a 64-bit varint
         ...bytesField(5, 'uid-1'),
-        ...bytesField(8, [...varintField(1, 1_795_330_793), ...varintField(2, 5)]), // creationTimestamp
+        ...bytesField(8, [
+          ...varintField(1, 1_795_330_793),
+          ...varintField(2, 5),
+        ]), // creationTimestamp
         ...bytesField(11, [...bytesField(1, 'app'), ...bytesField(2, 'web')]),
-        ...bytesField(17, [...bytesField(1, 'kubectl'), ...bytesField(7, '{"f:spec":{}}')]), // managedFields
+        ...bytesField(17, [
+          ...bytesField(1, 'kubectl'),
+          ...bytesField(7, '{"f:spec":{}}'),
+        ]), // managedFields
         ...[0x5d, 1, 2, 3, 4], // field 11 as fixed32: not a label entry, skipped
         ...[0x61, 1, 2, 3, 4, 5, 6, 7, 8], // field 12 as fixed64
       ]),
-      ...bytesField(2, [...bytesField(1, [...bytesField(1, 'app')]), ...bytesField(10, 'node-a')]),
-      ...bytesField(3, [...bytesField(1, 'Running'), ...bytesField(2, [...bytesField(1, 'Ready')])]),
+      ...bytesField(2, [
+        ...bytesField(1, [...bytesField(1, 'app')]),
+        ...bytesField(10, 'node-a'),
+      ]),
+      ...bytesField(3, [
+        ...bytesField(1, 'Running'),
+        ...bytesField(2, [...bytesField(1, 'Ready')]),
+      ]),
     ];
-    const listMeta = [...bytesField(2, '42'), ...bytesField(3, 'next-page'), ...varintField(4, 7)];
-    const into: CandidatePod[] = [{ name: 'earlier', uid: 'u0', deleting: false, labels: {} }];
-    const list = decodePodList(envelope([...bytesField(1, listMeta), ...bytesField(2, pod)]), into);
+    const listMeta = [
+      ...bytesField(2, '42'),
+      ...bytesField(3, 'next-page'),
+      ...varintField(4, 7),
+    ];
+    const into: CandidatePod[] = [
+      { name: 'earlier', uid: 'u0', deleting: false, labels: {} },
+    ];
+    const list = decodePodList(
+      envelope([...bytesField(1, listMeta), ...bytesField(2, pod)]),
+      into,
+    );
     expect(list.pods).toBe(into);
     expect(into.map(p => p.name)).toEqual(['earlier', 'web-1']);
     expect(into[1]).toEqual({
@@ -148,17 +178,37 @@ describe('decodePodList', () => {
       labels: { app: 'web' },
       createdAt: 1_795_330_793_000,
     });
-    expect(list).toMatchObject({ continueToken: 'next-page', resourceVersion: '42' });
+    expect(list).toMatchObject({
+      continueToken: 'next-page',
+      resourceVersion: '42',
+    });
   });
 
   it('treats the empty strings Go writes for unset fields as absent', () => {
-    const pod = [...bytesField(1, bytesField(1, 'p')), ...bytesField(2, bytesField(10, '')), ...bytesField(3, bytesField(1, ''))];
-    const [decoded] = decodePodList(envelope([...bytesField(1, bytesField(3, '')), ...bytesField(2, pod)])).pods;
-    expect(decoded).toEqual({ name: 'p', uid: '', node: undefined, phase: undefined, deleting: false, labels: {} });
+    const pod = [
+      ...bytesField(1, bytesField(1, 'p')),
+      ...bytesField(2, bytesField(10, '')),
+      ...bytesField(3, bytesField(1, '')),
+    ];
+    const [decoded] = decodePodList(
+      envelope([...bytesField(1, bytesField(3, '')), ...bytesField(2, pod)]),
+    ).pods;
+    expect(decoded).toEqual({
+      name: 'p',
+      uid: '',
+      node: undefined,
+      phase: undefined,
+      deleting: false,
+      labels: {},
+    });
   });
 
   it('refuses a body that is not Kubernetes protobuf, and a truncated one', () => {
-    expect(() => decodePodList(Buffer.from('{"items":[]}'))).toThrow(/not a Kubernetes protobuf/);
-    expect(() => decodePodList(REAL_POD_LIST.subarray(0, REAL_POD_LIST.length - 100))).toThrow(/protobuf:/);
+    expect(() => decodePodList(Buffer.from('{"items":[]}'))).toThrow(
+      /not a Kubernetes protobuf/,
+    );
+    expect(() =>
+      decodePodList(REAL_POD_LIST.subarray(0, REAL_POD_LIST.length - 100)),
+    ).toThrow(/protobuf:/);
   });
 });

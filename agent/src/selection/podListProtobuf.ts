@@ -27,7 +27,8 @@ import type { CandidatePod } from './candidates';
  */
 
 /** The `Accept` value that asks for protobuf, with JSON as the fallback a server may choose. */
-export const PROTOBUF_ACCEPT = 'application/vnd.kubernetes.protobuf, application/json;q=0.9';
+export const PROTOBUF_ACCEPT =
+  'application/vnd.kubernetes.protobuf, application/json;q=0.9';
 export const PROTOBUF_CONTENT_TYPE = 'application/vnd.kubernetes.protobuf';
 
 const MAGIC = [0x6b, 0x38, 0x73, 0x00];
@@ -49,11 +50,7 @@ export interface DecodedPodList {
 class Reader {
   pos: number;
 
-  constructor(
-    readonly buf: Buffer,
-    start: number,
-    readonly end: number,
-  ) {
+  constructor(readonly buf: Buffer, start: number, readonly end: number) {
     this.pos = start;
   }
 
@@ -81,7 +78,8 @@ class Reader {
     const length = this.varint();
     const start = this.pos;
     const end = start + length;
-    if (end > this.end) throw new Error('protobuf: field runs past its message');
+    if (end > this.end)
+      throw new Error('protobuf: field runs past its message');
     this.pos = end;
     return [start, end];
   }
@@ -108,7 +106,8 @@ class Reader {
       default:
         throw new Error(`protobuf: unsupported wire type ${wireType}`);
     }
-    if (this.pos > this.end) throw new Error('protobuf: field runs past its message');
+    if (this.pos > this.end)
+      throw new Error('protobuf: field runs past its message');
   }
 
   /** A reader for the length-delimited field at the cursor. */
@@ -122,7 +121,12 @@ class Reader {
  * Reads the one field `wanted` of a message, if it has the wire type `wire`, with `read`; skips
  * the rest (a repeated field keeps its last value).
  */
-function singleField<T>(message: Reader, wanted: number, wire: number, read: (reader: Reader) => T): T | undefined {
+function singleField<T>(
+  message: Reader,
+  wanted: number,
+  wire: number,
+  read: (reader: Reader) => T,
+): T | undefined {
   let found: T | undefined;
   while (message.more()) {
     const tag = message.varint();
@@ -187,7 +191,14 @@ function decodeObjectMeta(meta: Reader, pod: CandidatePod): void {
 }
 
 function decodePod(reader: Reader): CandidatePod {
-  const pod: CandidatePod = { name: '', uid: '', node: undefined, phase: undefined, deleting: false, labels: {} };
+  const pod: CandidatePod = {
+    name: '',
+    uid: '',
+    node: undefined,
+    phase: undefined,
+    deleting: false,
+    labels: {},
+  };
   while (reader.more()) {
     const tag = reader.varint();
     const wire = tag & 7;
@@ -217,8 +228,10 @@ function decodeListMeta(meta: Reader, list: DecodedPodList): void {
   while (meta.more()) {
     const tag = meta.varint();
     const wire = tag & 7;
-    if (tag >>> 3 === 2 && wire === WIRE_BYTES) list.resourceVersion = meta.string();
-    else if (tag >>> 3 === 3 && wire === WIRE_BYTES) list.continueToken = meta.string() || undefined;
+    if (tag >>> 3 === 2 && wire === WIRE_BYTES)
+      list.resourceVersion = meta.string();
+    else if (tag >>> 3 === 3 && wire === WIRE_BYTES)
+      list.continueToken = meta.string() || undefined;
     else meta.skip(wire);
   }
 }
@@ -227,9 +240,14 @@ function decodeListMeta(meta: Reader, list: DecodedPodList): void {
  * Decodes a protobuf PodList response body (magic + runtime.Unknown envelope), appending the
  * pods to `into` so that pages accumulate in one array.
  */
-export function decodePodList(body: Buffer, into: CandidatePod[] = []): DecodedPodList {
+export function decodePodList(
+  body: Buffer,
+  into: CandidatePod[] = [],
+): DecodedPodList {
   if (body.length < MAGIC.length || MAGIC.some((byte, i) => body[i] !== byte)) {
-    throw new Error('protobuf: the response is not a Kubernetes protobuf object');
+    throw new Error(
+      'protobuf: the response is not a Kubernetes protobuf object',
+    );
   }
   const envelope = new Reader(body, MAGIC.length, body.length);
   let raw: Reader | undefined;
@@ -244,7 +262,8 @@ export function decodePodList(body: Buffer, into: CandidatePod[] = []): DecodedP
     const tag = raw.varint();
     const wire = tag & 7;
     if (tag >>> 3 === 1 && wire === WIRE_BYTES) decodeListMeta(raw.sub(), list);
-    else if (tag >>> 3 === 2 && wire === WIRE_BYTES) into.push(decodePod(raw.sub()));
+    else if (tag >>> 3 === 2 && wire === WIRE_BYTES)
+      into.push(decodePod(raw.sub()));
     else raw.skip(wire);
   }
   return list;

@@ -2,7 +2,10 @@ import { CandidatePod } from './candidates';
 import { computeBlastRadius, exceedsLimit } from './blastRadius';
 import { plannedCount, selectTargets } from './selectTargets';
 
-function pods(count: number, overrides: Partial<CandidatePod> = {}): CandidatePod[] {
+function pods(
+  count: number,
+  overrides: Partial<CandidatePod> = {},
+): CandidatePod[] {
   return Array.from({ length: count }, (_, i) => ({
     name: `web-${String(i).padStart(3, '0')}`,
     uid: `uid-${i}`,
@@ -45,15 +48,27 @@ describe('selectTargets', () => {
       { ...pods(1)[0], name: 'pending', phase: 'Pending' },
       { ...pods(1)[0], name: 'terminating', deleting: true },
     ];
-    const result = selectTargets(candidates, { mode: 'percent', percent: 100 }, 1);
+    const result = selectTargets(
+      candidates,
+      { mode: 'percent', percent: 100 },
+      1,
+    );
     expect(result.eligible).toBe(3);
-    expect(result.selected.map(p => p.name)).toEqual(['web-000', 'web-001', 'web-002']);
+    expect(result.selected.map(p => p.name)).toEqual([
+      'web-000',
+      'web-001',
+      'web-002',
+    ]);
   });
 
   it('is reproducible with a seed, whatever order the pods were listed in', () => {
     const listed = pods(50);
     const a = selectTargets(listed, { mode: 'fixed', count: 5 }, 1234);
-    const b = selectTargets([...listed].reverse(), { mode: 'fixed', count: 5 }, 1234);
+    const b = selectTargets(
+      [...listed].reverse(),
+      { mode: 'fixed', count: 5 },
+      1234,
+    );
     expect(a.selected.map(p => p.name)).toEqual(b.selected.map(p => p.name));
     expect(a.seed).toBe(1234);
   });
@@ -61,7 +76,11 @@ describe('selectTargets', () => {
   it('picks differently with different seeds and spreads over the set', () => {
     const listed = pods(50);
     const picks = new Set(
-      Array.from({ length: 20 }, (_, seed) => selectTargets(listed, { mode: 'one' }, seed).selected[0].name),
+      Array.from(
+        { length: 20 },
+        (_, seed) =>
+          selectTargets(listed, { mode: 'one' }, seed).selected[0].name,
+      ),
     );
     expect(picks.size).toBeGreaterThan(5);
   });
@@ -76,7 +95,12 @@ describe('selectTargets', () => {
 
 describe('blast radius', () => {
   it('is selected over eligible in percent, against the limit', () => {
-    expect(computeBlastRadius(1, 10, 10)).toEqual({ selected: 1, eligible: 10, percent: 10, limit: 10 });
+    expect(computeBlastRadius(1, 10, 10)).toEqual({
+      selected: 1,
+      eligible: 10,
+      percent: 10,
+      limit: 10,
+    });
     expect(computeBlastRadius(1, 3, 50).percent).toBe(33.33);
     expect(computeBlastRadius(0, 0, 10).percent).toBe(0);
   });

@@ -32,7 +32,8 @@ export function plannedCount(selection: Selection, eligible: number): number {
       return Math.min(selection.count ?? 1, eligible);
     case 'percent': {
       // Round away float noise first: 7 * 100 / 100 must be 7, not 7.000000000000001 -> 8.
-      const exact = Math.round(((selection.percent ?? 0) * eligible) / 100 * 1e9) / 1e9;
+      const exact =
+        Math.round((((selection.percent ?? 0) * eligible) / 100) * 1e9) / 1e9;
       return Math.min(Math.max(Math.ceil(exact), 1), eligible);
     }
     default:
@@ -50,9 +51,7 @@ export function selectTargets(
   selection: Selection,
   seed: number = randomSeed(),
 ): TargetSelection {
-  const eligible = candidates
-    .filter(isEligible)
-    .sort(byName);
+  const eligible = candidates.filter(isEligible).sort(byName);
   const count = plannedCount(selection, eligible.length);
   const random = seededRandom(seed);
   // O(n log n) for the sort, O(count) for the draw; `eligible` is already a fresh array (from

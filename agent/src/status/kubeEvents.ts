@@ -54,7 +54,10 @@ export class EventRecorder {
         },
       });
     } catch (error) {
-      this.log.warn({ err: String(error), reason: event.reason }, 'could not record a Kubernetes Event');
+      this.log.warn(
+        { err: String(error), reason: event.reason },
+        'could not record a Kubernetes Event',
+      );
     }
   }
 }

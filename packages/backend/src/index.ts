@@ -17,7 +17,9 @@ backend.add(import('@backstage/plugin-auth-backend-module-guest-provider'));
 backend.add(import('@backstage/plugin-catalog-backend'));
 backend.add(import('@backstage/plugin-catalog-backend-module-logs'));
 // Template entities (the scaffolder's) are valid catalog entities only with this module.
-backend.add(import('@backstage/plugin-catalog-backend-module-scaffolder-entity-model'));
+backend.add(
+  import('@backstage/plugin-catalog-backend-module-scaffolder-entity-model'),
+);
 
 backend.add(import('@backstage/plugin-permission-backend'));
 backend.add(import('./permissionPolicy'));
@@ -37,7 +39,9 @@ backend.add(localFileUrlReaderFactory);
 
 // Software templates, with ChaosCraft's actions (chaos:experiment:create, :write-file, chaos:run).
 backend.add(import('@backstage/plugin-scaffolder-backend'));
-backend.add(import('@chaoscraft/backstage-plugin-scaffolder-backend-module-chaos'));
+backend.add(
+  import('@chaoscraft/backstage-plugin-scaffolder-backend-module-chaos'),
+);
 
 // Backstage actions (the chaos plugin's among them) as MCP tools for AI clients: /api/mcp-actions/v1.
 backend.add(import('@backstage/plugin-mcp-actions-backend'));

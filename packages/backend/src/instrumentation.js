@@ -6,12 +6,18 @@
 // the POST that started it (plugins/chaos-backend: the chaos.run.start span).
 const { isMainThread } = require('node:worker_threads');
 
-const endpoint = process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
+const endpoint =
+  process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ||
+  process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
 
 if (isMainThread && endpoint && process.env.OTEL_SDK_DISABLED !== 'true') {
   const { NodeSDK } = require('@opentelemetry/sdk-node');
-  const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-http');
-  const { HttpInstrumentation } = require('@opentelemetry/instrumentation-http');
+  const {
+    OTLPTraceExporter,
+  } = require('@opentelemetry/exporter-trace-otlp-http');
+  const {
+    HttpInstrumentation,
+  } = require('@opentelemetry/instrumentation-http');
 
   const sdk = new NodeSDK({
     serviceName: process.env.OTEL_SERVICE_NAME || 'chaoscraft-backend',

@@ -13,11 +13,18 @@ import {
   chaosRunCreatePermission,
   chaosWritePermissions,
 } from '@chaoscraft/backstage-plugin-chaos-common';
-import { ChaosCraftPermissionPolicy, readAdminGroups } from './permissionPolicy';
+import {
+  ChaosCraftPermissionPolicy,
+  readAdminGroups,
+} from './permissionPolicy';
 
 function userWith(ownershipEntityRefs: string[]) {
   return {
-    identity: { type: 'user' as const, userEntityRef: ownershipEntityRefs[0], ownershipEntityRefs },
+    identity: {
+      type: 'user' as const,
+      userEntityRef: ownershipEntityRefs[0],
+      ownershipEntityRefs,
+    },
     info: { userEntityRef: ownershipEntityRefs[0], ownershipEntityRefs },
     credentials: {} as any,
     token: 'token',
@@ -30,31 +37,66 @@ describe('ChaosCraftPermissionPolicy', () => {
   const policy = new ChaosCraftPermissionPolicy();
 
   it('lets anyone read experiments and the catalog', async () => {
-    for (const permission of [chaosExperimentReadPermission, catalogEntityReadPermission]) {
-      expect(await policy.handle({ permission }, guest as any)).toEqual({ result: AuthorizeResult.ALLOW });
+    for (const permission of [
+      chaosExperimentReadPermission,
+      catalogEntityReadPermission,
+    ]) {
+      expect(await policy.handle({ permission }, guest as any)).toEqual({
+        result: AuthorizeResult.ALLOW,
+      });
     }
   });
 
-  it.each([catalogLocationCreatePermission, catalogLocationDeletePermission, catalogEntityDeletePermission, catalogEntityRefreshPermission, kubernetesProxyPermission].map(p => [p.name, p]))(
+  it.each(
+    [
+      catalogLocationCreatePermission,
+      catalogLocationDeletePermission,
+      catalogEntityDeletePermission,
+      catalogEntityRefreshPermission,
+      kubernetesProxyPermission,
+    ].map(p => [p.name, p]),
+  )(
     'denies %s to non-admins (ownership comes from the catalog), and allows it to admins',
     async (_name, permission) => {
-      expect(await policy.handle({ permission } as any, guest as any)).toEqual({ result: AuthorizeResult.DENY });
-      expect(await policy.handle({ permission } as any)).toEqual({ result: AuthorizeResult.DENY });
-      expect(await policy.handle({ permission } as any, admin as any)).toEqual({ result: AuthorizeResult.ALLOW });
+      expect(await policy.handle({ permission } as any, guest as any)).toEqual({
+        result: AuthorizeResult.DENY,
+      });
+      expect(await policy.handle({ permission } as any)).toEqual({
+        result: AuthorizeResult.DENY,
+      });
+      expect(await policy.handle({ permission } as any, admin as any)).toEqual({
+        result: AuthorizeResult.ALLOW,
+      });
     },
   );
 
   it('reads the admin groups from config', async () => {
-    const config = mockServices.rootConfig({ data: { chaos: { adminGroups: ['group:default/platform'] } } });
-    const configured = new ChaosCraftPermissionPolicy({ adminGroups: readAdminGroups(config) });
+    const config = mockServices.rootConfig({
+      data: { chaos: { adminGroups: ['group:default/platform'] } },
+    });
+    const configured = new ChaosCraftPermissionPolicy({
+      adminGroups: readAdminGroups(config),
+    });
     const platform = userWith(['user:default/p', 'group:default/platform']);
-    expect(await configured.handle({ permission: catalogLocationCreatePermission }, platform as any)).toEqual({ result: AuthorizeResult.ALLOW });
-    expect(await configured.handle({ permission: catalogLocationCreatePermission }, admin as any)).toEqual({ result: AuthorizeResult.DENY });
-    expect(readAdminGroups(mockServices.rootConfig({ data: {} }))).toEqual(['group:default/admins']);
+    expect(
+      await configured.handle(
+        { permission: catalogLocationCreatePermission },
+        platform as any,
+      ),
+    ).toEqual({ result: AuthorizeResult.ALLOW });
+    expect(
+      await configured.handle(
+        { permission: catalogLocationCreatePermission },
+        admin as any,
+      ),
+    ).toEqual({ result: AuthorizeResult.DENY });
+    expect(readAdminGroups(mockServices.rootConfig({ data: {} }))).toEqual([
+      'group:default/admins',
+    ]);
   });
 
   it.each(chaosWritePermissions.map(p => [p.name, p]))(
-    '%s is conditional on owning the entity, with the user\'s ownership refs',
+    "%s is conditional on owning the entity, with the user's ownership refs",
     async (_name, permission) => {
       const decision = await policy.handle({ permission }, guest as any);
       expect(decision).toEqual({
@@ -64,14 +106,18 @@ describe('ChaosCraftPermissionPolicy', () => {
         conditions: {
           rule: 'IS_ENTITY_OWNER',
           resourceType: 'catalog-entity',
-          params: { claims: ['user:default/guest', 'group:default/team-checkout'] },
+          params: {
+            claims: ['user:default/guest', 'group:default/team-checkout'],
+          },
         },
       });
     },
   );
 
   it('gives a caller without ownership refs a condition nobody meets', async () => {
-    const decision = await policy.handle({ permission: chaosRunCreatePermission });
+    const decision = await policy.handle({
+      permission: chaosRunCreatePermission,
+    });
     expect(decision).toMatchObject({ conditions: { params: { claims: [] } } });
   });
 });

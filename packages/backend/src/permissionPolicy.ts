@@ -54,7 +54,9 @@ export const DEFAULT_ADMIN_GROUPS = ['group:default/admins'];
 
 /** `chaos.adminGroups`: the groups whose members may write the catalog. */
 export function readAdminGroups(config: Config): string[] {
-  return (config.getOptionalStringArray('chaos.adminGroups') ?? DEFAULT_ADMIN_GROUPS).map(g => g.toLocaleLowerCase('en-US'));
+  return (
+    config.getOptionalStringArray('chaos.adminGroups') ?? DEFAULT_ADMIN_GROUPS
+  ).map(g => g.toLocaleLowerCase('en-US'));
 }
 
 /**
@@ -71,14 +73,27 @@ export class ChaosCraftPermissionPolicy implements PermissionPolicy {
   private readonly adminGroups: Set<string>;
 
   constructor(options: { adminGroups?: string[] } = {}) {
-    this.adminGroups = new Set((options.adminGroups ?? DEFAULT_ADMIN_GROUPS).map(g => g.toLocaleLowerCase('en-US')));
+    this.adminGroups = new Set(
+      (options.adminGroups ?? DEFAULT_ADMIN_GROUPS).map(g =>
+        g.toLocaleLowerCase('en-US'),
+      ),
+    );
   }
 
-  async handle(request: PolicyQuery, user?: PolicyQueryUser): Promise<PolicyDecision> {
+  async handle(
+    request: PolicyQuery,
+    user?: PolicyQueryUser,
+  ): Promise<PolicyDecision> {
     const { permission } = request;
     if (ADMIN_ONLY_PERMISSIONS.includes(permission.name)) {
-      const refs = (user?.info.ownershipEntityRefs ?? []).map(r => r.toLocaleLowerCase('en-US'));
-      return { result: refs.some(r => this.adminGroups.has(r)) ? AuthorizeResult.ALLOW : AuthorizeResult.DENY };
+      const refs = (user?.info.ownershipEntityRefs ?? []).map(r =>
+        r.toLocaleLowerCase('en-US'),
+      );
+      return {
+        result: refs.some(r => this.adminGroups.has(r))
+          ? AuthorizeResult.ALLOW
+          : AuthorizeResult.DENY,
+      };
     }
     if (permission.name === chaosExperimentReadPermission.name) {
       return { result: AuthorizeResult.ALLOW };
@@ -105,7 +120,11 @@ export default createBackendModule({
     reg.registerInit({
       deps: { policy: policyExtensionPoint, config: coreServices.rootConfig },
       async init({ policy, config }) {
-        policy.setPolicy(new ChaosCraftPermissionPolicy({ adminGroups: readAdminGroups(config) }));
+        policy.setPolicy(
+          new ChaosCraftPermissionPolicy({
+            adminGroups: readAdminGroups(config),
+          }),
+        );
       },
     });
   },

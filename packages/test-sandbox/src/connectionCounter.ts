@@ -18,7 +18,9 @@ export interface ConnectionCounter {
  * TLS passes through untouched (the server's certificate is for 127.0.0.1, whatever the port), so
  * what the relay counts is what the API server sees: how many connections a client opened.
  */
-export async function startConnectionCounter(kubeconfigPath: string): Promise<ConnectionCounter> {
+export async function startConnectionCounter(
+  kubeconfigPath: string,
+): Promise<ConnectionCounter> {
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfigPath);
   const upstream = new URL(kc.getCurrentCluster()!.server);
@@ -43,9 +45,14 @@ export async function startConnectionCounter(kubeconfigPath: string): Promise<Co
   const relayed = new KubeConfig();
   relayed.loadFromFile(kubeconfigPath);
   relayed.clusters = relayed.clusters.map(c =>
-    c.name === relayed.getCurrentCluster()!.name ? { ...c, server: `https://127.0.0.1:${port}` } : c,
+    c.name === relayed.getCurrentCluster()!.name
+      ? { ...c, server: `https://127.0.0.1:${port}` }
+      : c,
   );
-  const file = path.join(os.tmpdir(), `chaoscraft-relay-${process.pid}-${port}.kubeconfig`);
+  const file = path.join(
+    os.tmpdir(),
+    `chaoscraft-relay-${process.pid}-${port}.kubeconfig`,
+  );
   writeFileSync(file, relayed.exportConfig(), { mode: 0o600 });
 
   return {

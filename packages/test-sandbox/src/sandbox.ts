@@ -96,7 +96,9 @@ export async function startSandbox(
  */
 async function runScript(args: string[]): Promise<void> {
   const code = await new Promise<number | null>((resolve, reject) => {
-    const child = spawn('bash', args, { stdio: ['ignore', 'ignore', 'inherit'] });
+    const child = spawn('bash', args, {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
     child.once('error', reject);
     child.once('exit', resolve);
   });
@@ -107,7 +109,13 @@ async function runScript(args: string[]): Promise<void> {
 
 /** Stops a sandbox with `sandbox.sh down --purge`, removing its directory. */
 export async function stopSandbox(sandbox: StartedSandbox): Promise<void> {
-  await runScript([sandboxScriptPath(), 'down', '--purge', '--dir', sandbox.dir]);
+  await runScript([
+    sandboxScriptPath(),
+    'down',
+    '--purge',
+    '--dir',
+    sandbox.dir,
+  ]);
 }
 
 /** Synchronous stop, for `process.on('exit')` handlers where nothing async can run. */

@@ -7,18 +7,39 @@ import { Worker } from 'node:worker_threads';
 import knexFactory, { Knex } from 'knex';
 import { createServiceFactory } from '@backstage/backend-plugin-api';
 import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
-import { Entity, parseEntityRef, stringifyEntityRef } from '@backstage/catalog-model';
+import {
+  Entity,
+  parseEntityRef,
+  stringifyEntityRef,
+} from '@backstage/catalog-model';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { loadKubeConfig } from '@chaoscraft/backstage-plugin-chaos-node';
 import { applyCrds } from '@chaoscraft/agent-testkit';
-import { SANDBOX_KUBECONFIG_ENV, startSandbox, stopSandbox, stopSandboxSync, StartedSandbox, waitFor } from '@chaoscraft/test-sandbox';
+import {
+  SANDBOX_KUBECONFIG_ENV,
+  startSandbox,
+  stopSandbox,
+  stopSandboxSync,
+  StartedSandbox,
+  waitFor,
+} from '@chaoscraft/test-sandbox';
 import { chaosPlugin } from '../src/plugin';
 import { LoadJob, LoadResult, OPERATIONS, Operation } from './load';
 import { normalizeSql, openRawDb, RawDb, rawOperations } from './rawSql';
-import { Dialect, entityName, entityRef, experimentForCreate, largeRuns, runId, SEED_END, seedHistory, SeedShape } from './seed';
+import {
+  Dialect,
+  entityName,
+  entityRef,
+  experimentForCreate,
+  largeRuns,
+  runId,
+  SEED_END,
+  seedHistory,
+  SeedShape,
+} from './seed';
 
 /**
  * bench-backend: the chaos backend's history at scale, against the same SQL sent raw.
@@ -38,7 +59,9 @@ import { Dialect, entityName, entityRef, experimentForCreate, largeRuns, runId, 
  */
 
 const DIALECT: Dialect = process.env.BENCH_DB === 'sqlite' ? 'sqlite' : 'pg';
-const RUNS = Number(process.env.BENCH_RUNS ?? (DIALECT === 'pg' ? 1_000_000 : 100_000));
+const RUNS = Number(
+  process.env.BENCH_RUNS ?? (DIALECT === 'pg' ? 1_000_000 : 100_000),
+);
 const ENTITIES = Number(process.env.BENCH_ENTITIES ?? 5000);
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 50);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
@@ -47,7 +70,9 @@ const SLICES = Number(process.env.BENCH_SLICES ?? 3);
 const THINK_MS = Number(process.env.BENCH_THINK_MS ?? 100);
 /** Knex's default pool for PostgreSQL (min 2, max 10): the backend's, and so the baseline's. */
 /** BENCH_OPS=list_first,get_run measures only those. */
-const OPS = (process.env.BENCH_OPS?.split(',') ?? [...OPERATIONS]) as Operation[];
+const OPS = (process.env.BENCH_OPS?.split(',') ?? [
+  ...OPERATIONS,
+]) as Operation[];
 const POOL_SIZE = DIALECT === 'pg' ? 10 : 1;
 const NAMESPACE = 'chaos-bench';
 const CLUSTER = 'bench';
@@ -61,20 +86,30 @@ function log(message: string): void {
 function percentile(values: number[], p: number): number {
   if (!values.length) return NaN;
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+  return sorted[
+    Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)
+  ];
 }
 
 const fmt = (n: number): string => n.toFixed(1);
 
-type Cleanup = { name: string; run: () => Promise<void> | void; sync?: () => void };
+type Cleanup = {
+  name: string;
+  run: () => Promise<void> | void;
+  sync?: () => void;
+};
 
 /** A private PostgreSQL from scripts/postgres.sh, or BENCH_PG_URL's. */
 function startPostgres(cleanups: Cleanup[]): string {
   if (process.env.BENCH_PG_URL) return process.env.BENCH_PG_URL;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'chaoscraft-bench-pg-'));
   const script = path.join(REPO_ROOT, 'scripts/postgres.sh');
-  const started = spawnSync('bash', [script, 'start', dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-  if (started.status !== 0) throw new Error(`scripts/postgres.sh start failed (${started.status})`);
+  const started = spawnSync('bash', [script, 'start', dir], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  if (started.status !== 0)
+    throw new Error(`scripts/postgres.sh start failed (${started.status})`);
   const stop = () => {
     spawnSync('bash', [script, 'stop', dir], { stdio: 'ignore' });
     rmSync(dir, { recursive: true, force: true });
@@ -91,10 +126,22 @@ function startPostgres(cleanups: Cleanup[]): string {
 function benchCatalog(entities: Entity[]) {
   const catalog = catalogServiceMock({ entities: entities.slice(0, 1) });
   const byRef = new Map(entities.map(e => [stringifyEntityRef(e), e]));
-  catalog.getEntityByRef = async (ref: string | { kind: string; namespace?: string; name: string }) =>
-    byRef.get(typeof ref === 'string' ? stringifyEntityRef(parseEntityRef(ref)) : stringifyEntityRef(ref));
-  catalog.getEntitiesByRefs = async (request: { entityRefs: string[] }) => ({ items: request.entityRefs.map(ref => byRef.get(ref)) });
-  return createServiceFactory({ service: catalogServiceRef, deps: {}, factory: () => catalog });
+  catalog.getEntityByRef = async (
+    ref: string | { kind: string; namespace?: string; name: string },
+  ) =>
+    byRef.get(
+      typeof ref === 'string'
+        ? stringifyEntityRef(parseEntityRef(ref))
+        : stringifyEntityRef(ref),
+    );
+  catalog.getEntitiesByRefs = async (request: { entityRefs: string[] }) => ({
+    items: request.entityRefs.map(ref => byRef.get(ref)),
+  });
+  return createServiceFactory({
+    service: catalogServiceRef,
+    deps: {},
+    factory: () => catalog,
+  });
 }
 
 function entitiesOf(count: number): Entity[] {
@@ -110,7 +157,11 @@ function entitiesOf(count: number): Entity[] {
         'chaoscraft.io/cluster': CLUSTER,
       },
     },
-    spec: { type: 'service', owner: 'user:default/mock', lifecycle: 'production' },
+    spec: {
+      type: 'service',
+      owner: 'user:default/mock',
+      lifecycle: 'production',
+    },
     relations: [{ type: 'ownedBy', targetRef: 'user:default/mock' }],
   }));
 }
@@ -118,27 +169,52 @@ function entitiesOf(count: number): Entity[] {
 /** Seeds unless BENCH_REUSE_SEED=1 finds this very shape already seeded (a marker table says). */
 async function prepareDatabase(knex: Knex, shape: SeedShape): Promise<void> {
   const marker = JSON.stringify(shape);
-  if (process.env.BENCH_REUSE_SEED === '1' && (await knex.schema.hasTable('bench_seed'))) {
+  if (
+    process.env.BENCH_REUSE_SEED === '1' &&
+    (await knex.schema.hasTable('bench_seed'))
+  ) {
     const [row] = await knex('bench_seed').select('shape');
     if (row?.shape === marker) {
       log('reusing the seeded database (BENCH_REUSE_SEED=1)');
-      await knex.migrate.latest({ directory: path.resolve(__dirname, '../migrations') });
+      await knex.migrate.latest({
+        directory: path.resolve(__dirname, '../migrations'),
+      });
       // Back to the seed: the runs earlier benches created go (their events and targets cascade).
-      const removed = await knex('chaos_runs').where('created_at', '>', new Date(SEED_END)).delete();
+      const removed = await knex('chaos_runs')
+        .where('created_at', '>', new Date(SEED_END))
+        .delete();
       if (removed) log(`removed ${removed} runs an earlier bench created`);
       return;
     }
   }
-  for (const table of ['chaos_run_targets', 'chaos_run_events', 'chaos_runs', 'chaos_experiments', 'knex_migrations', 'knex_migrations_lock', 'bench_seed']) {
+  for (const table of [
+    'chaos_run_targets',
+    'chaos_run_events',
+    'chaos_runs',
+    'chaos_experiments',
+    'knex_migrations',
+    'knex_migrations_lock',
+    'bench_seed',
+  ]) {
     await knex.schema.dropTableIfExists(table);
   }
   // Every other table the plugin's migrations make, so that they start from nothing.
   const others: string[] =
     DIALECT === 'pg'
-      ? (await knex.raw(`select tablename from pg_tables where schemaname = 'public'`)).rows.map((r: any) => r.tablename)
-      : (await knex.raw(`select name from sqlite_master where type = 'table' and name not like 'sqlite_%'`)).map((r: any) => r.name);
+      ? (
+          await knex.raw(
+            `select tablename from pg_tables where schemaname = 'public'`,
+          )
+        ).rows.map((r: any) => r.tablename)
+      : (
+          await knex.raw(
+            `select name from sqlite_master where type = 'table' and name not like 'sqlite_%'`,
+          )
+        ).map((r: any) => r.name);
   for (const table of others) await knex.schema.dropTableIfExists(table);
-  await knex.migrate.latest({ directory: path.resolve(__dirname, '../migrations') });
+  await knex.migrate.latest({
+    directory: path.resolve(__dirname, '../migrations'),
+  });
   const t0 = Date.now();
   await seedHistory(knex, DIALECT, shape, log);
   await knex.raw(DIALECT === 'pg' ? 'VACUUM ANALYZE' : 'ANALYZE');
@@ -166,16 +242,22 @@ async function ensureNamespace(core: CoreV1Api): Promise<void> {
 function runLoad(job: LoadJob): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
     // The worker loads the TypeScript through the same runtime transform as this process.
-    const worker = new Worker(`require(${JSON.stringify(path.join(__dirname, 'load.ts'))})`, {
-      eval: true,
-      workerData: job,
-      execArgv: process.execArgv,
-    });
-    worker.once('message', (message: { result?: LoadResult; error?: string }) => {
-      if (message.error) reject(new Error(message.error));
-      else resolve(message.result!);
-      void worker.terminate();
-    });
+    const worker = new Worker(
+      `require(${JSON.stringify(path.join(__dirname, 'load.ts'))})`,
+      {
+        eval: true,
+        workerData: job,
+        execArgv: process.execArgv,
+      },
+    );
+    worker.once(
+      'message',
+      (message: { result?: LoadResult; error?: string }) => {
+        if (message.error) reject(new Error(message.error));
+        else resolve(message.result!);
+        void worker.terminate();
+      },
+    );
     worker.once('error', reject);
   });
 }
@@ -188,7 +270,15 @@ async function checkSameSql(
   knex: Knex,
   raw: RawDb,
   backendUrl: string,
-  samples: Record<Operation, { path: string; method: string; body?: unknown; raw: (ops: ReturnType<typeof rawOperations>) => Promise<unknown> }>,
+  samples: Record<
+    Operation,
+    {
+      path: string;
+      method: string;
+      body?: unknown;
+      raw: (ops: ReturnType<typeof rawOperations>) => Promise<unknown>;
+    }
+  >,
 ): Promise<void> {
   const seen: string[] = [];
   const listener = (q: { sql: string }) => seen.push(normalizeSql(q.sql));
@@ -208,7 +298,8 @@ async function checkSameSql(
     close: raw.close,
   };
   const ops = rawOperations(recording, DIALECT);
-  const ignore = (sql: string) => /^(begin|commit|rollback)\b|^(savepoint|release savepoint)/.test(sql);
+  const ignore = (sql: string) =>
+    /^(begin|commit|rollback)\b|^(savepoint|release savepoint)/.test(sql);
   for (const op of OPERATIONS) {
     const sample = samples[op];
     seen.length = 0;
@@ -219,18 +310,25 @@ async function checkSameSql(
       body: sample.body === undefined ? undefined : JSON.stringify(sample.body),
     });
     knex.off('query', listener);
-    if (!res.ok) throw new Error(`warm-up ${op}: ${res.status} ${await res.text()}`);
+    if (!res.ok)
+      throw new Error(`warm-up ${op}: ${res.status} ${await res.text()}`);
     recorded.length = 0;
     await sample.raw(ops);
-    const backend = [...new Set(seen.filter(s => !ignore(s) && /chaos_/.test(s)))].sort();
+    const backend = [
+      ...new Set(seen.filter(s => !ignore(s) && /chaos_/.test(s))),
+    ].sort();
     const baseline = [...new Set(recorded.filter(s => !ignore(s)))].sort();
     if (JSON.stringify(backend) !== JSON.stringify(baseline)) {
       throw new Error(
         `the raw baseline of ${op} no longer sends what the backend sends; update bench/rawSql.ts.\n` +
-          `backend:\n  ${backend.join('\n  ')}\nraw:\n  ${baseline.join('\n  ')}`,
+          `backend:\n  ${backend.join('\n  ')}\nraw:\n  ${baseline.join(
+            '\n  ',
+          )}`,
       );
     }
-    log(`warm-up ${op}: the baseline sends the backend's ${backend.length} statements`);
+    log(
+      `warm-up ${op}: the baseline sends the backend's ${backend.length} statements`,
+    );
   }
 }
 
@@ -242,7 +340,11 @@ function backendProfiler(file: string) {
   const session = new inspector.Session();
   session.connect();
   const post = (method: string, params?: object) =>
-    new Promise<any>((resolve, reject) => session.post(method, params, (error, result) => (error ? reject(error) : resolve(result))));
+    new Promise<any>((resolve, reject) =>
+      session.post(method, params, (error, result) =>
+        error ? reject(error) : resolve(result),
+      ),
+    );
   const profiles: any[] = [];
   return {
     start: async () => {
@@ -252,7 +354,9 @@ function backendProfiler(file: string) {
     stop: async () => {
       profiles.push((await post('Profiler.stop')).profile);
       // The slices' profiles side by side: each is a complete profile.
-      profiles.forEach((profile, i) => writeFileSync(`${file}.${i}.cpuprofile`, JSON.stringify(profile)));
+      profiles.forEach((profile, i) =>
+        writeFileSync(`${file}.${i}.cpuprofile`, JSON.stringify(profile)),
+      );
     },
   };
 }
@@ -265,7 +369,12 @@ async function main(): Promise<void> {
     process.exit(2);
   }, WATCHDOG_MS);
   watchdog.unref();
-  log(`load average at start: ${os.loadavg().map(l => l.toFixed(2)).join(' ')} (${os.cpus().length} cores)`);
+  log(
+    `load average at start: ${os
+      .loadavg()
+      .map(l => l.toFixed(2))
+      .join(' ')} (${os.cpus().length} cores)`,
+  );
   try {
     // The database.
     let knex: Knex;
@@ -273,26 +382,59 @@ async function main(): Promise<void> {
     let sqlitePath: string | undefined;
     if (DIALECT === 'pg') {
       const server = startPostgres(cleanups);
-      const admin = knexFactory({ client: 'pg', connection: `${server}/postgres` });
-      const exists = (await admin.raw(`select 1 from pg_database where datname = 'chaos_bench'`)).rows.length > 0;
+      const admin = knexFactory({
+        client: 'pg',
+        connection: `${server}/postgres`,
+      });
+      const exists =
+        (
+          await admin.raw(
+            `select 1 from pg_database where datname = 'chaos_bench'`,
+          )
+        ).rows.length > 0;
       if (!exists) await admin.raw('create database chaos_bench');
       await admin.destroy();
       pgUrl = `${server}/chaos_bench`;
-      knex = knexFactory({ client: 'pg', connection: pgUrl, pool: { min: 2, max: POOL_SIZE } });
+      knex = knexFactory({
+        client: 'pg',
+        connection: pgUrl,
+        pool: { min: 2, max: POOL_SIZE },
+      });
     } else {
-      const dir = process.env.BENCH_SQLITE_DIR ?? mkdtempSync(path.join(os.tmpdir(), 'chaoscraft-bench-sqlite-'));
-      if (!process.env.BENCH_SQLITE_DIR) cleanups.push({ name: 'sqlite', run: () => rmSync(dir, { recursive: true, force: true }) });
+      const dir =
+        process.env.BENCH_SQLITE_DIR ??
+        mkdtempSync(path.join(os.tmpdir(), 'chaoscraft-bench-sqlite-'));
+      if (!process.env.BENCH_SQLITE_DIR)
+        cleanups.push({
+          name: 'sqlite',
+          run: () => rmSync(dir, { recursive: true, force: true }),
+        });
       sqlitePath = path.join(dir, 'chaos.sqlite');
-      knex = knexFactory({ client: 'better-sqlite3', connection: { filename: sqlitePath }, useNullAsDefault: true });
+      knex = knexFactory({
+        client: 'better-sqlite3',
+        connection: { filename: sqlitePath },
+        useNullAsDefault: true,
+      });
     }
     cleanups.push({ name: 'knex', run: () => knex.destroy() });
-    const shape: SeedShape = { entities: ENTITIES, runs: RUNS, namespace: NAMESPACE, cluster: CLUSTER };
+    const shape: SeedShape = {
+      entities: ENTITIES,
+      runs: RUNS,
+      namespace: NAMESPACE,
+      cluster: CLUSTER,
+    };
     await prepareDatabase(knex, shape);
-    const [{ count: totalRuns }] = await knex('chaos_runs').count({ count: '*' });
+    const [{ count: totalRuns }] = await knex('chaos_runs').count({
+      count: '*',
+    });
     const hot = entityRef(0);
-    const [{ count: hotRuns }] = await knex('chaos_runs').where({ entity_ref: hot }).count({ count: '*' });
+    const [{ count: hotRuns }] = await knex('chaos_runs')
+      .where({ entity_ref: hot })
+      .count({ count: '*' });
     const deepOffset = Math.floor((Number(hotRuns) * 0.85) / 20) * 20;
-    log(`${totalRuns} runs; the busiest entity ${hot} has ${hotRuns}; the deep page starts at ${deepOffset}`);
+    log(
+      `${totalRuns} runs; the busiest entity ${hot} has ${hotRuns}; the deep page starts at ${deepOffset}`,
+    );
 
     // The cluster.
     let sandbox: StartedSandbox | undefined;
@@ -302,7 +444,11 @@ async function main(): Promise<void> {
       sandbox = await startSandbox({ nodes: 1 });
       kubeconfigPath = sandbox.kubeconfigPath;
       const owned = sandbox;
-      cleanups.push({ name: 'sandbox', run: () => stopSandbox(owned), sync: () => stopSandboxSync(owned) });
+      cleanups.push({
+        name: 'sandbox',
+        run: () => stopSandbox(owned),
+        sync: () => stopSandboxSync(owned),
+      });
     }
     const kc = loadKubeConfig(kubeconfigPath);
     cleanups.push({ name: 'kubeconfig', run: () => kc.close() });
@@ -343,35 +489,64 @@ async function main(): Promise<void> {
     const large = largeRuns(RUNS).map(runId);
     // Creates take experiments in turn (experimentForCreate), never one with a live run.
     let nextExperiment = 0;
-    const raw = await openRawDb(DIALECT, { pgUrl, sqlitePath, poolSize: POOL_SIZE });
+    const raw = await openRawDb(DIALECT, {
+      pgUrl,
+      sqlitePath,
+      poolSize: POOL_SIZE,
+    });
     cleanups.push({ name: 'raw', run: () => raw.close() });
     const someEntity = entityRef(7);
     await checkSameSql(knex, raw, backendUrl, {
-      list_first: { method: 'GET', path: `/runs?entityRef=${encodeURIComponent(someEntity)}&limit=20`, raw: ops => ops.list(someEntity, 0, 20) },
+      list_first: {
+        method: 'GET',
+        path: `/runs?entityRef=${encodeURIComponent(someEntity)}&limit=20`,
+        raw: ops => ops.list(someEntity, 0, 20),
+      },
       list_deep: {
         method: 'GET',
-        path: `/runs?entityRef=${encodeURIComponent(hot)}&offset=${deepOffset}&limit=20`,
+        path: `/runs?entityRef=${encodeURIComponent(
+          hot,
+        )}&offset=${deepOffset}&limit=20`,
         raw: ops => ops.list(hot, deepOffset, 20),
       },
-      get_run: { method: 'GET', path: `/runs/${large[0]}`, raw: ops => ops.getRun(large[0]) },
+      get_run: {
+        method: 'GET',
+        path: `/runs/${large[0]}`,
+        raw: ops => ops.getRun(large[0]),
+      },
       create: {
         method: 'POST',
-        path: `/experiments/${experimentForCreate(nextExperiment++, ENTITIES)}/runs`,
+        path: `/experiments/${experimentForCreate(
+          nextExperiment++,
+          ENTITIES,
+        )}/runs`,
         body: { dryRun: false },
-        raw: ops => ops.createRun(experimentForCreate(nextExperiment++, ENTITIES), 'user:default/mock', async () => undefined),
+        raw: ops =>
+          ops.createRun(
+            experimentForCreate(nextExperiment++, ENTITIES),
+            'user:default/mock',
+            async () => undefined,
+          ),
       },
     });
 
     // The load: raw and backend alternate, slice by slice.
     const sliceMs = (SECONDS * 1000) / SLICES;
     const totals: Record<'backend' | 'raw', LoadResult['latencies']> = {
-      backend: Object.fromEntries(OPERATIONS.map(op => [op, []])) as unknown as LoadResult['latencies'],
-      raw: Object.fromEntries(OPERATIONS.map(op => [op, []])) as unknown as LoadResult['latencies'],
+      backend: Object.fromEntries(
+        OPERATIONS.map(op => [op, []]),
+      ) as unknown as LoadResult['latencies'],
+      raw: Object.fromEntries(
+        OPERATIONS.map(op => [op, []]),
+      ) as unknown as LoadResult['latencies'],
     };
     const errors: string[] = [];
-    const profiler = process.env.BENCH_PROFILE ? backendProfiler(process.env.BENCH_PROFILE) : undefined;
+    const profiler = process.env.BENCH_PROFILE
+      ? backendProfiler(process.env.BENCH_PROFILE)
+      : undefined;
     for (let slice = 0; slice < SLICES; slice++) {
-      const order: Array<'backend' | 'raw'> = slice % 2 ? ['backend', 'raw'] : ['raw', 'backend'];
+      const order: Array<'backend' | 'raw'> =
+        slice % 2 ? ['backend', 'raw'] : ['raw', 'backend'];
       for (const target of order) {
         if (target === 'backend') await profiler?.start();
         const result = await runLoad({
@@ -398,31 +573,59 @@ async function main(): Promise<void> {
         nextExperiment = result.nextExperiment;
         for (const op of OPERATIONS) {
           totals[target][op].push(...result.latencies[op]);
-          if (result.errors[op].count) errors.push(`${target} ${op}: ${result.errors[op].count} errors, e.g. ${result.errors[op].sample}`);
+          if (result.errors[op].count)
+            errors.push(
+              `${target} ${op}: ${result.errors[op].count} errors, e.g. ${result.errors[op].sample}`,
+            );
         }
-        const n = OPERATIONS.reduce((sum, op) => sum + result.latencies[op].length, 0);
-        log(`slice ${slice + 1}/${SLICES} ${target}: ${n} requests in ${(sliceMs / 1000).toFixed(0)} s (${(n / (sliceMs / 1000)).toFixed(0)}/s)`);
+        const n = OPERATIONS.reduce(
+          (sum, op) => sum + result.latencies[op].length,
+          0,
+        );
+        log(
+          `slice ${slice + 1}/${SLICES} ${target}: ${n} requests in ${(
+            sliceMs / 1000
+          ).toFixed(0)} s (${(n / (sliceMs / 1000)).toFixed(0)}/s)`,
+        );
       }
     }
-    if (errors.length) throw new Error(`requests failed, so the figures would flatter:\n${errors.join('\n')}`);
+    if (errors.length)
+      throw new Error(
+        `requests failed, so the figures would flatter:\n${errors.join('\n')}`,
+      );
 
     const seconds = SECONDS;
     for (const op of OPS) {
       const b = totals.backend[op];
       const r = totals.raw[op];
       process.stdout.write(
-        `op=${op} backend_p50_ms=${fmt(percentile(b, 50))} backend_p99_ms=${fmt(percentile(b, 99))} ` +
-          `raw_p50_ms=${fmt(percentile(r, 50))} raw_p99_ms=${fmt(percentile(r, 99))} ratio=${(percentile(b, 99) / percentile(r, 99)).toFixed(2)} ` +
-          `backend_rps=${(b.length / seconds).toFixed(0)} raw_rps=${(r.length / seconds).toFixed(0)}\n`,
+        `op=${op} backend_p50_ms=${fmt(percentile(b, 50))} backend_p99_ms=${fmt(
+          percentile(b, 99),
+        )} ` +
+          `raw_p50_ms=${fmt(percentile(r, 50))} raw_p99_ms=${fmt(
+            percentile(r, 99),
+          )} ratio=${(percentile(b, 99) / percentile(r, 99)).toFixed(2)} ` +
+          `backend_rps=${(b.length / seconds).toFixed(0)} raw_rps=${(
+            r.length / seconds
+          ).toFixed(0)}\n`,
       );
     }
     const all = (t: 'backend' | 'raw') => OPS.flatMap(op => totals[t][op]);
     const backendP99 = percentile(all('backend'), 99);
     const rawP99 = percentile(all('raw'), 99);
-    log(`load average at end: ${os.loadavg().map(l => l.toFixed(2)).join(' ')}`);
+    log(
+      `load average at end: ${os
+        .loadavg()
+        .map(l => l.toFixed(2))
+        .join(' ')}`,
+    );
     process.stdout.write(
-      `backend_p99_ms=${fmt(backendP99)} raw_p99_ms=${fmt(rawP99)} ratio=${(backendP99 / rawP99).toFixed(2)} ` +
-        `db=${DIALECT === 'pg' ? 'postgres' : 'sqlite'} runs=${totalRuns} clients=${CLIENTS} think_ms=${THINK_MS}\n`,
+      `backend_p99_ms=${fmt(backendP99)} raw_p99_ms=${fmt(rawP99)} ratio=${(
+        backendP99 / rawP99
+      ).toFixed(2)} ` +
+        `db=${
+          DIALECT === 'pg' ? 'postgres' : 'sqlite'
+        } runs=${totalRuns} clients=${CLIENTS} think_ms=${THINK_MS}\n`,
     );
   } finally {
     for (const c of cleanups.reverse()) {
@@ -439,7 +642,11 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0),
   error => {
-    process.stderr.write(`bench-backend failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+    process.stderr.write(
+      `bench-backend failed: ${
+        error instanceof Error ? error.stack ?? error.message : String(error)
+      }\n`,
+    );
     process.exit(1);
   },
 );

@@ -1,12 +1,24 @@
 import http from 'node:http';
 import { parentPort, workerData } from 'node:worker_threads';
-import { CHAOS_API_VERSION, CHAOS_RUN, CHAOS_RUN_ID_LABEL } from '@chaoscraft/backstage-plugin-chaos-common';
-import { ChaosRunClient, loadKubeConfig } from '@chaoscraft/backstage-plugin-chaos-node';
+import {
+  CHAOS_API_VERSION,
+  CHAOS_RUN,
+  CHAOS_RUN_ID_LABEL,
+} from '@chaoscraft/backstage-plugin-chaos-common';
+import {
+  ChaosRunClient,
+  loadKubeConfig,
+} from '@chaoscraft/backstage-plugin-chaos-node';
 import { openRawDb, rawOperations } from './rawSql';
 import { Dialect, entityOfRun, entityRef, experimentForCreate } from './seed';
 
 /** The four operations, in the order each client cycles through them. */
-export const OPERATIONS = ['list_first', 'list_deep', 'get_run', 'create'] as const;
+export const OPERATIONS = [
+  'list_first',
+  'list_deep',
+  'get_run',
+  'create',
+] as const;
 export type Operation = (typeof OPERATIONS)[number];
 
 export type LoadJob = {
@@ -58,8 +70,10 @@ async function run(job: LoadJob): Promise<LoadResult> {
     return experimentForCreate(nextExperiment++, job.entities);
   };
   // The first page of an entity picked as a page view would pick it: weighted by its runs.
-  const someEntity = (): string => entityRef(entityOfRun(1 + Math.floor(random() * job.runs), job.entities));
-  const someLargeRun = (): string => job.largeRunIds[Math.floor(random() * job.largeRunIds.length)];
+  const someEntity = (): string =>
+    entityRef(entityOfRun(1 + Math.floor(random() * job.runs), job.entities));
+  const someLargeRun = (): string =>
+    job.largeRunIds[Math.floor(random() * job.largeRunIds.length)];
 
   let perform: (op: Operation) => Promise<void>;
   let close: () => Promise<void>;
@@ -76,14 +90,28 @@ async function run(job: LoadJob): Promise<LoadResult> {
             port: url.port,
             method,
             path: `/api/chaos${path}`,
-            headers: { 'content-type': 'application/json', ...(payload ? { 'content-length': Buffer.byteLength(payload) } : {}) },
+            headers: {
+              'content-type': 'application/json',
+              ...(payload
+                ? { 'content-length': Buffer.byteLength(payload) }
+                : {}),
+            },
           },
           res => {
             const chunks: Buffer[] = [];
             res.on('data', c => chunks.push(c));
             res.on('end', () => {
               if (res.statusCode! >= 200 && res.statusCode! < 300) resolve();
-              else reject(new Error(`${method} ${path}: ${res.statusCode} ${Buffer.concat(chunks).toString().slice(0, 300)}`));
+              else
+                reject(
+                  new Error(
+                    `${method} ${path}: ${res.statusCode} ${Buffer.concat(
+                      chunks,
+                    )
+                      .toString()
+                      .slice(0, 300)}`,
+                  ),
+                );
             });
             res.on('error', reject);
           },
@@ -94,20 +122,34 @@ async function run(job: LoadJob): Promise<LoadResult> {
     perform = async op => {
       switch (op) {
         case 'list_first':
-          return request('GET', `/runs?entityRef=${encodeURIComponent(someEntity())}&limit=20`);
+          return request(
+            'GET',
+            `/runs?entityRef=${encodeURIComponent(someEntity())}&limit=20`,
+          );
         case 'list_deep':
-          return request('GET', `/runs?entityRef=${encodeURIComponent(job.deep.entityRef)}&offset=${job.deep.offset}&limit=20`);
+          return request(
+            'GET',
+            `/runs?entityRef=${encodeURIComponent(job.deep.entityRef)}&offset=${
+              job.deep.offset
+            }&limit=20`,
+          );
         case 'get_run':
           return request('GET', `/runs/${someLargeRun()}`);
         case 'create':
-          return request('POST', `/experiments/${takeExperiment()}/runs`, { dryRun: false });
+          return request('POST', `/experiments/${takeExperiment()}/runs`, {
+            dryRun: false,
+          });
         default:
           throw new Error(op);
       }
     };
     close = async () => agent.destroy();
   } else {
-    const db = await openRawDb(job.dialect, { pgUrl: job.pgUrl, sqlitePath: job.sqlitePath, poolSize: job.poolSize });
+    const db = await openRawDb(job.dialect, {
+      pgUrl: job.pgUrl,
+      sqlitePath: job.sqlitePath,
+      poolSize: job.poolSize,
+    });
     const ops = rawOperations(db, job.dialect);
     const kc = loadKubeConfig(job.kubeconfigPath);
     const chaosRuns = new ChaosRunClient(kc);
@@ -124,18 +166,25 @@ async function run(job: LoadJob): Promise<LoadResult> {
           return;
         case 'create':
           // The same ChaosRun create the launcher sends, on the same kind of client.
-          await ops.createRun(takeExperiment(), 'user:default/mock', async row => {
-            await chaosRuns.create({
-              apiVersion: CHAOS_API_VERSION,
-              kind: CHAOS_RUN.kind,
-              metadata: {
-                name: String(row.resource_name),
-                namespace: String(row.namespace),
-                labels: { [CHAOS_RUN_ID_LABEL]: String(row.id), 'app.kubernetes.io/managed-by': 'chaoscraft-backstage' },
-              },
-              spec: JSON.parse(String(row.spec)),
-            });
-          });
+          await ops.createRun(
+            takeExperiment(),
+            'user:default/mock',
+            async row => {
+              await chaosRuns.create({
+                apiVersion: CHAOS_API_VERSION,
+                kind: CHAOS_RUN.kind,
+                metadata: {
+                  name: String(row.resource_name),
+                  namespace: String(row.namespace),
+                  labels: {
+                    [CHAOS_RUN_ID_LABEL]: String(row.id),
+                    'app.kubernetes.io/managed-by': 'chaoscraft-backstage',
+                  },
+                },
+                spec: JSON.parse(String(row.spec)),
+              });
+            },
+          );
           return;
         default:
           throw new Error(op);
@@ -147,13 +196,19 @@ async function run(job: LoadJob): Promise<LoadResult> {
     };
   }
 
-  const latencies = Object.fromEntries(OPERATIONS.map(op => [op, [] as number[]])) as LoadResult['latencies'];
-  const errors = Object.fromEntries(OPERATIONS.map(op => [op, { count: 0 }])) as LoadResult['errors'];
+  const latencies = Object.fromEntries(
+    OPERATIONS.map(op => [op, [] as number[]]),
+  ) as LoadResult['latencies'];
+  const errors = Object.fromEntries(
+    OPERATIONS.map(op => [op, { count: 0 }]),
+  ) as LoadResult['errors'];
   const deadline = performance.now() + job.durationMs;
   await Promise.all(
     Array.from({ length: job.clients }, async (_, client) => {
       // Clients start spread over one think time, not all in the same millisecond.
-      await new Promise(r => setTimeout(r, (client / job.clients) * job.thinkMs));
+      await new Promise(r =>
+        setTimeout(r, (client / job.clients) * job.thinkMs),
+      );
       for (let k = 0; performance.now() < deadline; k++) {
         const op = job.operations[(client + k) % job.operations.length];
         const t0 = performance.now();
@@ -162,7 +217,10 @@ async function run(job: LoadJob): Promise<LoadResult> {
           latencies[op].push(performance.now() - t0);
         } catch (error) {
           errors[op].count++;
-          errors[op].sample ??= String((error as Error).message ?? error).slice(0, 400);
+          errors[op].sample ??= String((error as Error).message ?? error).slice(
+            0,
+            400,
+          );
         }
         if (job.thinkMs) await new Promise(r => setTimeout(r, job.thinkMs));
       }

@@ -16,10 +16,16 @@ export interface RawDb {
   close(): Promise<void>;
 }
 
-export async function openRawDb(dialect: Dialect, options: { pgUrl?: string; sqlitePath?: string; poolSize: number }): Promise<RawDb> {
+export async function openRawDb(
+  dialect: Dialect,
+  options: { pgUrl?: string; sqlitePath?: string; poolSize: number },
+): Promise<RawDb> {
   if (dialect === 'pg') {
     const { Pool } = await import('pg');
-    const pool = new Pool({ connectionString: options.pgUrl, max: options.poolSize });
+    const pool = new Pool({
+      connectionString: options.pgUrl,
+      max: options.poolSize,
+    });
     const numbered = new Map<string, string>();
     const toPg = (sql: string): string => {
       let out = numbered.get(sql);
@@ -31,12 +37,18 @@ export async function openRawDb(dialect: Dialect, options: { pgUrl?: string; sql
       return out;
     };
     return {
-      query: async (sql, params = []) => (await pool.query(toPg(sql), params)).rows,
+      query: async (sql, params = []) =>
+        (await pool.query(toPg(sql), params)).rows,
       tx: async work => {
         const client = await pool.connect();
         try {
           await client.query('BEGIN');
-          const result = await work(async (sql, params = []) => (await client.query(toPg(sql), params)).rows);
+          const result = await work(
+            async (sql, params = []) =>
+              (
+                await client.query(toPg(sql), params)
+              ).rows,
+          );
           await client.query('COMMIT');
           return result;
         } catch (error) {
@@ -104,9 +116,29 @@ const terminal = TERMINAL_PHASES.map(() => '?').join(', ');
  */
 // Knex writes an insert's columns in sorted order.
 export const RUN_COLUMNS = [
-  'id', 'experiment_id', 'experiment_name', 'entity_ref', 'cluster', 'namespace', 'resource_name', 'dry_run', 'spec',
-  'phase', 'verdict', 'reason', 'message', 'blast_radius', 'probes', 'steps', 'abort_latency_ms', 'resource_version',
-  'created_by', 'created_at', 'updated_at', 'started_at', 'finished_at',
+  'id',
+  'experiment_id',
+  'experiment_name',
+  'entity_ref',
+  'cluster',
+  'namespace',
+  'resource_name',
+  'dry_run',
+  'spec',
+  'phase',
+  'verdict',
+  'reason',
+  'message',
+  'blast_radius',
+  'probes',
+  'steps',
+  'abort_latency_ms',
+  'resource_version',
+  'created_by',
+  'created_at',
+  'updated_at',
+  'started_at',
+  'finished_at',
 ].sort();
 const q = (c: string) => `"${c}"`;
 
@@ -122,20 +154,35 @@ export const SQL = {
   lockEntity: `select "id" from "chaos_experiments" where "entity_ref" = ? for update`,
   liveOfExperiment: `select "id" from "chaos_runs" where "phase" not in (${terminal}) and "dry_run" = ? and "experiment_id" = ? limit ?`,
   liveOfEntity: `select count(*) as "count" from "chaos_runs" where "phase" not in (${terminal}) and "dry_run" = ? and "entity_ref" = ?`,
-  insertRun: `insert into "chaos_runs" (${RUN_COLUMNS.map(q).join(', ')}) values (${RUN_COLUMNS.map(() => '?').join(', ')})`,
+  insertRun: `insert into "chaos_runs" (${RUN_COLUMNS.map(q).join(
+    ', ',
+  )}) values (${RUN_COLUMNS.map(() => '?').join(', ')})`,
   /** The run's fault types, one row each (what the resilience score reads). */
-  insertFaults: (count: number) => `insert into "chaos_run_faults" ("fault_type", "run_id") values ${Array(count).fill('(?, ?)').join(', ')}`,
+  insertFaults: (count: number) =>
+    `insert into "chaos_run_faults" ("fault_type", "run_id") values ${Array(
+      count,
+    )
+      .fill('(?, ?)')
+      .join(', ')}`,
   insertEvent: `insert into "chaos_run_events" ("message", "phase", "reason", "run_id", "time") values (?, ?, ?, ?, ?)`,
 };
 
-export type Experiment = { id: string; entity_ref: string; name: string; spec: string };
+export type Experiment = {
+  id: string;
+  entity_ref: string;
+  name: string;
+  spec: string;
+};
 
 /** The raw operations: what each API call costs the database, and nothing else. */
 export function rawOperations(db: RawDb, dialect: Dialect) {
   const getRun = async (id: string) => {
     const [row] = await db.query(SQL.getRun, [id, 1]);
     if (!row) throw new Error(`no run ${id}`);
-    const [targets, events] = await Promise.all([db.query(SQL.getTargets, [id]), db.query(SQL.getEvents, [id])]);
+    const [targets, events] = await Promise.all([
+      db.query(SQL.getTargets, [id]),
+      db.query(SQL.getEvents, [id]),
+    ]);
     return { row, targets, events };
   };
   return {
@@ -148,8 +195,15 @@ export function rawOperations(db: RawDb, dialect: Dialect) {
     },
     getRun,
     /** Records a run as DatabaseRunStore.create does, then reads it back as the launcher does. */
-    async createRun(experimentId: string, createdBy: string, afterInsert: (row: Record<string, unknown>) => Promise<void>) {
-      const [experiment] = (await db.query(SQL.getExperiment, [experimentId, 1])) as Experiment[];
+    async createRun(
+      experimentId: string,
+      createdBy: string,
+      afterInsert: (row: Record<string, unknown>) => Promise<void>,
+    ) {
+      const [experiment] = (await db.query(SQL.getExperiment, [
+        experimentId,
+        1,
+      ])) as Experiment[];
       if (!experiment) throw new Error(`no experiment ${experimentId}`);
       const id = randomUUID();
       const now = new Date();
@@ -163,7 +217,12 @@ export function rawOperations(db: RawDb, dialect: Dialect) {
         namespace: spec.target.namespace,
         resource_name: `${experiment.name}-${id.slice(0, 8)}`,
         dry_run: false,
-        spec: JSON.stringify({ ...spec, name: undefined, experiment: { name: experiment.name, id: experiment.id }, dryRun: false }),
+        spec: JSON.stringify({
+          ...spec,
+          name: undefined,
+          experiment: { name: experiment.name, id: experiment.id },
+          dryRun: false,
+        }),
         phase: 'Pending',
         verdict: null,
         reason: null,
@@ -181,13 +240,38 @@ export function rawOperations(db: RawDb, dialect: Dialect) {
       };
       await db.tx(async tx => {
         if (dialect === 'pg') await tx(SQL.lockEntity, [experiment.entity_ref]);
-        const same = await tx(SQL.liveOfExperiment, [...TERMINAL_PHASES, false, experiment.id, 1]);
-        if (same.length) throw new Error(`experiment ${experiment.id} already has a live run`);
-        await tx(SQL.liveOfEntity, [...TERMINAL_PHASES, false, experiment.entity_ref]);
-        await tx(SQL.insertRun, RUN_COLUMNS.map(c => row[c]));
-        const faultTypes = [...new Set((spec.faults as Array<{ type: string }>).map(f => f.type))];
-        if (faultTypes.length) await tx(SQL.insertFaults(faultTypes.length), faultTypes.flatMap(type => [type, id]));
-        await tx(SQL.insertEvent, [`Run requested by ${createdBy}`, 'Pending', 'Created', id, now]);
+        const same = await tx(SQL.liveOfExperiment, [
+          ...TERMINAL_PHASES,
+          false,
+          experiment.id,
+          1,
+        ]);
+        if (same.length)
+          throw new Error(`experiment ${experiment.id} already has a live run`);
+        await tx(SQL.liveOfEntity, [
+          ...TERMINAL_PHASES,
+          false,
+          experiment.entity_ref,
+        ]);
+        await tx(
+          SQL.insertRun,
+          RUN_COLUMNS.map(c => row[c]),
+        );
+        const faultTypes = [
+          ...new Set((spec.faults as Array<{ type: string }>).map(f => f.type)),
+        ];
+        if (faultTypes.length)
+          await tx(
+            SQL.insertFaults(faultTypes.length),
+            faultTypes.flatMap(type => [type, id]),
+          );
+        await tx(SQL.insertEvent, [
+          `Run requested by ${createdBy}`,
+          'Pending',
+          'Created',
+          id,
+          now,
+        ]);
       });
       await afterInsert(row);
       return getRun(id);

@@ -9,8 +9,14 @@
  */
 exports.up = async function up(knex) {
   await knex.schema.alterTable('chaos_runs', table => {
-    table.text('steps').nullable().comment('JSON: status.steps of a progressive run');
-    table.integer('abort_latency_ms').nullable().comment('status.abortLatencyMs');
+    table
+      .text('steps')
+      .nullable()
+      .comment('JSON: status.steps of a progressive run');
+    table
+      .integer('abort_latency_ms')
+      .nullable()
+      .comment('status.abortLatencyMs');
   });
 };
 

@@ -10,8 +10,14 @@
  */
 exports.up = async function up(knex) {
   await knex.schema.alterTable('chaos_experiments', table => {
-    table.string('schedule', 128).nullable().comment('spec.schedule, for the scheduler to query');
-    table.timestamp('schedule_checked_at', { useTz: true }).nullable().comment('Occurrences up to here are done');
+    table
+      .string('schedule', 128)
+      .nullable()
+      .comment('spec.schedule, for the scheduler to query');
+    table
+      .timestamp('schedule_checked_at', { useTz: true })
+      .nullable()
+      .comment('Occurrences up to here are done');
     table.index(['schedule'], 'chaos_experiments_schedule_idx');
   });
   const rows = await knex('chaos_experiments').select('id', 'spec');
@@ -19,7 +25,9 @@ exports.up = async function up(knex) {
   for (const row of rows) {
     const schedule = JSON.parse(row.spec).schedule;
     if (schedule) {
-      await knex('chaos_experiments').where({ id: row.id }).update({ schedule, schedule_checked_at: now });
+      await knex('chaos_experiments')
+        .where({ id: row.id })
+        .update({ schedule, schedule_checked_at: now });
     }
   }
 };

@@ -10,8 +10,15 @@
  */
 exports.up = async function up(knex) {
   await knex.schema.alterTable('chaos_runs', table => {
-    table.string('resource_uid', 64).nullable().comment('metadata.uid of the ChaosRun the backend created');
-    table.integer('status_version').notNullable().defaultTo(0).comment('Incremented by every applied status write');
+    table
+      .string('resource_uid', 64)
+      .nullable()
+      .comment('metadata.uid of the ChaosRun the backend created');
+    table
+      .integer('status_version')
+      .notNullable()
+      .defaultTo(0)
+      .comment('Incremented by every applied status write');
     table.index(['experiment_id', 'phase'], 'chaos_runs_experiment_phase_idx');
   });
 };
@@ -19,7 +26,10 @@ exports.up = async function up(knex) {
 /** @param {import('knex').Knex} knex */
 exports.down = async function down(knex) {
   await knex.schema.alterTable('chaos_runs', table => {
-    table.dropIndex(['experiment_id', 'phase'], 'chaos_runs_experiment_phase_idx');
+    table.dropIndex(
+      ['experiment_id', 'phase'],
+      'chaos_runs_experiment_phase_idx',
+    );
     table.dropColumn('resource_uid');
     table.dropColumn('status_version');
   });

@@ -1,2 +1,5 @@
 export { chaosPlugin as default } from './plugin';
-export { localFileUrlReaderFactory, LocalFileUrlReader } from './experimentsAsCode/LocalFileUrlReader';
+export {
+  localFileUrlReaderFactory,
+  LocalFileUrlReader,
+} from './experimentsAsCode/LocalFileUrlReader';

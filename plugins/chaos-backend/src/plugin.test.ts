@@ -15,7 +15,9 @@ const validBody = {
   faults: [{ type: 'pod-kill', gracePeriodSeconds: 0 }],
 };
 
-async function startBackend(result: AuthorizeResult.ALLOW | AuthorizeResult.DENY) {
+async function startBackend(
+  result: AuthorizeResult.ALLOW | AuthorizeResult.DENY,
+) {
   const auditor = mockServices.auditor.mock();
   const event = { success: jest.fn(), fail: jest.fn() };
   auditor.createEvent.mockResolvedValue(event);
@@ -24,7 +26,12 @@ async function startBackend(result: AuthorizeResult.ALLOW | AuthorizeResult.DENY
       chaosPlugin,
       mockServices.permissions.factory({ result }),
       mockServices.rootConfig.factory({
-        data: { permission: { enabled: true }, chaos: { clusters: [{ name: 'nowhere', url: 'https://127.0.0.1:59999' }] } },
+        data: {
+          permission: { enabled: true },
+          chaos: {
+            clusters: [{ name: 'nowhere', url: 'https://127.0.0.1:59999' }],
+          },
+        },
       }),
       auditor.factory,
       catalogServiceMock.factory({
@@ -37,8 +44,12 @@ async function startBackend(result: AuthorizeResult.ALLOW | AuthorizeResult.DENY
 
 describe('chaos backend plugin', () => {
   it('creates an experiment for an owner, lists it, and audits the write', async () => {
-    const { server, auditor, event } = await startBackend(AuthorizeResult.ALLOW);
-    const created = await request(server).post('/api/chaos/experiments').send(validBody);
+    const { server, auditor, event } = await startBackend(
+      AuthorizeResult.ALLOW,
+    );
+    const created = await request(server)
+      .post('/api/chaos/experiments')
+      .send(validBody);
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({
       id: expect.any(String),
@@ -57,42 +68,85 @@ describe('chaos backend plugin', () => {
     expect(list.body).toMatchObject({ totalCount: 1, offset: 0, limit: 5 });
     expect(list.body.items[0].id).toBe(created.body.id);
 
-    const fetched = await request(server).get(`/api/chaos/experiments/${created.body.id}`);
+    const fetched = await request(server).get(
+      `/api/chaos/experiments/${created.body.id}`,
+    );
     expect(fetched.body).toEqual(created.body);
   });
 
   it.each([
-    ['a missing field', { ...validBody, target: { namespace: 'shop' } }, 'labelSelector'],
-    ['a field of the wrong type', { ...validBody, faults: [{ type: 'network-latency', latencyMs: 'slow' }] }, 'latencyMs'],
-    ['a rule only zod knows', { ...validBody, target: { ...validBody.target, selection: { mode: 'fixed' } } }, 'target.selection.count'],
-    ['an empty selector', { ...validBody, target: { namespace: 'shop', labelSelector: {} } }, 'labelSelector'],
+    [
+      'a missing field',
+      { ...validBody, target: { namespace: 'shop' } },
+      'labelSelector',
+    ],
+    [
+      'a field of the wrong type',
+      {
+        ...validBody,
+        faults: [{ type: 'network-latency', latencyMs: 'slow' }],
+      },
+      'latencyMs',
+    ],
+    [
+      'a rule only zod knows',
+      {
+        ...validBody,
+        target: { ...validBody.target, selection: { mode: 'fixed' } },
+      },
+      'target.selection.count',
+    ],
+    [
+      'an empty selector',
+      { ...validBody, target: { namespace: 'shop', labelSelector: {} } },
+      'labelSelector',
+    ],
     ['a bad entity ref', { ...validBody, entityRef: 'checkout' }, 'entityRef'],
-    ['two faults of one type', { ...validBody, faults: [{ type: 'pod-kill' }, { type: 'pod-kill' }] }, 'faults.1.type'],
-  ])('answers 400 naming the field for %s, and stores nothing', async (_what, body, field) => {
-    const { server } = await startBackend(AuthorizeResult.ALLOW);
-    const res = await request(server).post('/api/chaos/experiments').send(body);
-    expect(res.status).toBe(400);
-    expect(res.body.error.name).toBe('InputError');
-    expect(res.body.error.message).toContain(field);
-    const list = await request(server).get('/api/chaos/experiments');
-    expect(list.body.totalCount).toBe(0);
-  });
+    [
+      'two faults of one type',
+      { ...validBody, faults: [{ type: 'pod-kill' }, { type: 'pod-kill' }] },
+      'faults.1.type',
+    ],
+  ])(
+    'answers 400 naming the field for %s, and stores nothing',
+    async (_what, body, field) => {
+      const { server } = await startBackend(AuthorizeResult.ALLOW);
+      const res = await request(server)
+        .post('/api/chaos/experiments')
+        .send(body);
+      expect(res.status).toBe(400);
+      expect(res.body.error.name).toBe('InputError');
+      expect(res.body.error.message).toContain(field);
+      const list = await request(server).get('/api/chaos/experiments');
+      expect(list.body.totalCount).toBe(0);
+    },
+  );
 
   it('refuses writes by a non-owner with 403 and writes nothing', async () => {
     const { server, event } = await startBackend(AuthorizeResult.DENY);
-    const res = await request(server).post('/api/chaos/experiments').send(validBody);
+    const res = await request(server)
+      .post('/api/chaos/experiments')
+      .send(validBody);
     expect(res.status).toBe(403);
     expect(res.body.error.message).toContain('only its owners may');
     expect(event.fail).toHaveBeenCalled();
-    expect((await request(server).get('/api/chaos/experiments')).body.totalCount).toBe(0);
+    expect(
+      (await request(server).get('/api/chaos/experiments')).body.totalCount,
+    ).toBe(0);
   });
 
   it('updates and deletes, with 404 for an unknown id and 409 for a duplicate name', async () => {
     const { server } = await startBackend(AuthorizeResult.ALLOW);
-    const a = await request(server).post('/api/chaos/experiments').send(validBody);
-    await request(server).post('/api/chaos/experiments').send({ ...validBody, name: 'kill-two' });
+    const a = await request(server)
+      .post('/api/chaos/experiments')
+      .send(validBody);
+    await request(server)
+      .post('/api/chaos/experiments')
+      .send({ ...validBody, name: 'kill-two' });
 
-    const dup = await request(server).post('/api/chaos/experiments').send(validBody);
+    const dup = await request(server)
+      .post('/api/chaos/experiments')
+      .send(validBody);
     expect(dup.status).toBe(409);
 
     const renamed = await request(server)
@@ -106,26 +160,48 @@ describe('chaos backend plugin', () => {
       .send({ ...validBody, entityRef: 'component:default/cart' });
     expect(moved.status).toBe(400);
 
-    expect((await request(server).delete(`/api/chaos/experiments/${a.body.id}`)).status).toBe(204);
-    expect((await request(server).get(`/api/chaos/experiments/${a.body.id}`)).status).toBe(404);
-    expect((await request(server).delete(`/api/chaos/experiments/${a.body.id}`)).status).toBe(404);
+    expect(
+      (await request(server).delete(`/api/chaos/experiments/${a.body.id}`))
+        .status,
+    ).toBe(204);
+    expect(
+      (await request(server).get(`/api/chaos/experiments/${a.body.id}`)).status,
+    ).toBe(404);
+    expect(
+      (await request(server).delete(`/api/chaos/experiments/${a.body.id}`))
+        .status,
+    ).toBe(404);
   });
 
   it('answers 503 and records the run Failed when the cluster cannot be reached at all', async () => {
     const { server } = await startBackend(AuthorizeResult.ALLOW);
-    const experiment = await request(server).post('/api/chaos/experiments').send(validBody);
-    const run = await request(server).post(`/api/chaos/experiments/${experiment.body.id}/runs`).send({});
+    const experiment = await request(server)
+      .post('/api/chaos/experiments')
+      .send(validBody);
+    const run = await request(server)
+      .post(`/api/chaos/experiments/${experiment.body.id}/runs`)
+      .send({});
     expect(run.status).toBe(503);
-    expect(run.body.error.message).toContain('Could not create the ChaosRun in cluster nowhere');
+    expect(run.body.error.message).toContain(
+      'Could not create the ChaosRun in cluster nowhere',
+    );
     const runs = await request(server).get('/api/chaos/runs');
-    expect(runs.body.items).toEqual([expect.objectContaining({ phase: 'Failed', reason: 'ClusterError' })]);
+    expect(runs.body.items).toEqual([
+      expect.objectContaining({ phase: 'Failed', reason: 'ClusterError' }),
+    ]);
   });
 
   it('answers 403 to a non-owner on run and abort, and 404 for unknown runs', async () => {
     const { server } = await startBackend(AuthorizeResult.DENY);
-    const run = await request(server).post('/api/chaos/experiments/00000000-0000-0000-0000-000000000000/runs').send({});
+    const run = await request(server)
+      .post('/api/chaos/experiments/00000000-0000-0000-0000-000000000000/runs')
+      .send({});
     expect(run.status).toBe(404);
-    expect((await request(server).get('/api/chaos/runs/nope')).status).toBe(404);
-    expect((await request(server).post('/api/chaos/runs/nope/abort')).status).toBe(404);
+    expect((await request(server).get('/api/chaos/runs/nope')).status).toBe(
+      404,
+    );
+    expect(
+      (await request(server).post('/api/chaos/runs/nope/abort')).status,
+    ).toBe(404);
   });
 });

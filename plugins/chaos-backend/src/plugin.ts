@@ -15,7 +15,11 @@ import { DatabaseExperimentStore } from './database/DatabaseExperimentStore';
 import { DatabaseRunStore } from './database/DatabaseRunStore';
 import { launchExperimentRun } from './runs/RunLauncher';
 import { NotFoundError } from '@backstage/errors';
-import { RUN_MIRROR_TASK_ID, MIRROR_WINDOW_MS, RunMirror } from './runs/RunMirror';
+import {
+  RUN_MIRROR_TASK_ID,
+  MIRROR_WINDOW_MS,
+  RunMirror,
+} from './runs/RunMirror';
 import { readCeilings } from './service/ceilingsConfig';
 import { EntityAccess } from './service/EntityAccess';
 import { SCHEDULED_RUNS_TASK_ID, ScheduledRuns } from './runs/ScheduledRuns';
@@ -56,26 +60,54 @@ export const chaosPlugin = createBackendPlugin({
         notifications: notificationService,
       },
       async init(deps) {
-        const { database, httpAuth, httpRouter, permissions, permissionsRegistry, auditor, logger } = deps;
+        const {
+          database,
+          httpAuth,
+          httpRouter,
+          permissions,
+          permissionsRegistry,
+          auditor,
+          logger,
+        } = deps;
         permissionsRegistry.addPermissions(chaosPermissions);
         const experiments = await DatabaseExperimentStore.create({ database });
-        const sources = await DatabaseExperimentSourceStore.create({ database });
+        const sources = await DatabaseExperimentSourceStore.create({
+          database,
+        });
         const runStore = await DatabaseRunStore.create({ database });
         // Every change of a run is signalled (run page and history refetch on it); its end is
         // announced to the entity's owners and the starter, unless chaos.notifications.enabled
         // is false (an app without the notifications backend).
-        const notifier = deps.config.getOptionalBoolean('chaos.notifications.enabled') === false
-          ? undefined
-          : new RunEndNotifier({ notifications: deps.notifications, catalog: deps.catalog, auth: deps.auth, runs: runStore, logger });
-        const runs = new ObservedRunStore(runStore, new RunChangeFeed({ signals: deps.signals, notifier, logger }));
+        const notifier =
+          deps.config.getOptionalBoolean('chaos.notifications.enabled') ===
+          false
+            ? undefined
+            : new RunEndNotifier({
+                notifications: deps.notifications,
+                catalog: deps.catalog,
+                auth: deps.auth,
+                runs: runStore,
+                logger,
+              });
+        const runs = new ObservedRunStore(
+          runStore,
+          new RunChangeFeed({ signals: deps.signals, notifier, logger }),
+        );
         const scores = await DatabaseScoreStore.create({ database });
         const clusters = ClusterRegistry.fromConfig(deps.config);
         const ceilings = readCeilings(deps.config);
-        const permissionsEnabled = deps.config.getOptionalBoolean('permission.enabled') ?? false;
+        const permissionsEnabled =
+          deps.config.getOptionalBoolean('permission.enabled') ?? false;
         if (!permissionsEnabled) {
-          logger.warn('permission.enabled is false: chaos writes are limited to the owners of each entity by the catalog\'s ownedBy relations');
+          logger.warn(
+            "permission.enabled is false: chaos writes are limited to the owners of each entity by the catalog's ownedBy relations",
+          );
         }
-        const access = new EntityAccess({ catalog: deps.catalog, permissions, permissionsEnabled });
+        const access = new EntityAccess({
+          catalog: deps.catalog,
+          permissions,
+          permissionsEnabled,
+        });
         const mirror = new RunMirror(clusters, runs, logger);
         deps.lifecycle.addShutdownHook(async () => {
           await clusters.close();
@@ -102,12 +134,23 @@ export const chaosPlugin = createBackendPlugin({
             const event = await auditor.createEvent({
               eventId: 'run-create',
               severityLevel: 'medium',
-              meta: { experimentId: experiment.id, dryRun: false, trigger: 'schedule', schedule: experiment.schedule },
+              meta: {
+                experimentId: experiment.id,
+                dryRun: false,
+                trigger: 'schedule',
+                schedule: experiment.schedule,
+              },
             });
             try {
               const credentials = await deps.auth.getOwnServiceCredentials();
-              const entity = await deps.catalog.getEntityByRef(experiment.entityRef, { credentials });
-              if (!entity) throw new NotFoundError(`Entity ${experiment.entityRef} is not in the catalog`);
+              const entity = await deps.catalog.getEntityByRef(
+                experiment.entityRef,
+                { credentials },
+              );
+              if (!entity)
+                throw new NotFoundError(
+                  `Entity ${experiment.entityRef} is not in the catalog`,
+                );
               const run = await launchExperimentRun({
                 experiment,
                 entity,
@@ -160,7 +203,15 @@ export const chaosPlugin = createBackendPlugin({
           sources,
           runs,
           access,
-          runOperations: new RunOperations({ experiments, runs, clusters, mirror, access, ceilings, logger }),
+          runOperations: new RunOperations({
+            experiments,
+            runs,
+            clusters,
+            mirror,
+            access,
+            ceilings,
+            logger,
+          }),
         });
         httpRouter.use(
           await createRouter({

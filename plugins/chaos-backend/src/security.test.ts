@@ -22,11 +22,19 @@ jest.setTimeout(60_000);
 const GUEST = 'user:default/guest';
 const STRANGER = 'user:default/stranger';
 
-function component(name: string, owner: string, annotations: Record<string, string> | undefined): Entity {
+function component(
+  name: string,
+  owner: string,
+  annotations: Record<string, string> | undefined,
+): Entity {
   return {
     apiVersion: 'backstage.io/v1alpha1',
     kind: 'Component',
-    metadata: { name, namespace: 'default', ...(annotations ? { annotations } : {}) },
+    metadata: {
+      name,
+      namespace: 'default',
+      ...(annotations ? { annotations } : {}),
+    },
     spec: { type: 'service', owner },
     relations: [{ type: 'ownedBy', targetRef: `group:default/${owner}` }],
   };
@@ -65,31 +73,52 @@ function catalogHiding(hidden: string, from: string) {
     factory: () =>
       Object.assign(Object.create(inner), {
         getEntityByRef: async (ref: any, options: any) =>
-          visible(String(ref), options?.credentials) ? inner.getEntityByRef(ref, options) : undefined,
+          visible(String(ref), options?.credentials)
+            ? inner.getEntityByRef(ref, options)
+            : undefined,
         getEntitiesByRefs: async (req: any, options: any) => {
           const { items } = await inner.getEntitiesByRefs(req, options);
-          return { items: items.map((e, i) => (visible(req.entityRefs[i], options?.credentials) ? e : null)) };
+          return {
+            items: items.map((e, i) =>
+              visible(req.entityRefs[i], options?.credentials) ? e : null,
+            ),
+          };
         },
       }),
   });
 }
 
-async function startBackend(options: {
-  result?: AuthorizeResult.ALLOW | AuthorizeResult.DENY;
-  config?: object;
-  catalog?: ReturnType<typeof catalogHiding>;
-  knex?: Knex;
-} = {}) {
+async function startBackend(
+  options: {
+    result?: AuthorizeResult.ALLOW | AuthorizeResult.DENY;
+    config?: object;
+    catalog?: ReturnType<typeof catalogHiding>;
+    knex?: Knex;
+  } = {},
+) {
   const { server } = await startTestBackend({
     features: [
       chaosPlugin,
-      ...(options.knex ? [mockServices.database.factory({ knex: options.knex, migrations: { skip: false } })] : []),
-      mockServices.permissions.factory({ result: options.result ?? AuthorizeResult.ALLOW }),
-      mockServices.httpAuth.factory({ defaultCredentials: mockCredentials.user(GUEST) }),
+      ...(options.knex
+        ? [
+            mockServices.database.factory({
+              knex: options.knex,
+              migrations: { skip: false },
+            }),
+          ]
+        : []),
+      mockServices.permissions.factory({
+        result: options.result ?? AuthorizeResult.ALLOW,
+      }),
+      mockServices.httpAuth.factory({
+        defaultCredentials: mockCredentials.user(GUEST),
+      }),
       mockServices.rootConfig.factory({
         data: {
           permission: { enabled: true },
-          chaos: { clusters: [{ name: 'sandbox', url: 'https://127.0.0.1:59999' }] },
+          chaos: {
+            clusters: [{ name: 'sandbox', url: 'https://127.0.0.1:59999' }],
+          },
           ...options.config,
         },
       }),
@@ -107,7 +136,9 @@ const checkoutBody = {
 };
 
 async function count(server: any, path: string, as = GUEST): Promise<number> {
-  const res = await request(server).get(path).set('authorization', mockCredentials.user.header(as));
+  const res = await request(server)
+    .get(path)
+    .set('authorization', mockCredentials.user.header(as));
   return res.body.totalCount;
 }
 
@@ -116,17 +147,26 @@ describe('targets derive from the entity', () => {
     const server = await startBackend();
     const res = await request(server)
       .post('/api/chaos/experiments')
-      .send({ ...checkoutBody, target: { namespace: 'chaos-demo', labelSelector: { app: 'payments' } } });
+      .send({
+        ...checkoutBody,
+        target: { namespace: 'chaos-demo', labelSelector: { app: 'payments' } },
+      });
     expect(res.status).toBe(400);
     expect(res.body.error.message).toContain('target.labelSelector');
     expect(await count(server, '/api/chaos/experiments')).toBe(0);
   });
 
-  it('refuses a target in another namespace than the entity\'s', async () => {
+  it("refuses a target in another namespace than the entity's", async () => {
     const server = await startBackend();
     const res = await request(server)
       .post('/api/chaos/experiments')
-      .send({ ...checkoutBody, target: { namespace: 'kube-system', labelSelector: { app: 'checkout' } } });
+      .send({
+        ...checkoutBody,
+        target: {
+          namespace: 'kube-system',
+          labelSelector: { app: 'checkout' },
+        },
+      });
     expect(res.status).toBe(400);
     expect(res.body.error.message).toContain('target.namespace');
   });
@@ -135,11 +175,20 @@ describe('targets derive from the entity', () => {
     const server = await startBackend();
     const created = await request(server)
       .post('/api/chaos/experiments')
-      .send({ ...checkoutBody, target: { namespace: 'chaos-demo', labelSelector: { app: 'checkout', tier: 'web' } } });
+      .send({
+        ...checkoutBody,
+        target: {
+          namespace: 'chaos-demo',
+          labelSelector: { app: 'checkout', tier: 'web' },
+        },
+      });
     expect(created.status).toBe(201);
     const widened = await request(server)
       .put(`/api/chaos/experiments/${created.body.id}`)
-      .send({ ...checkoutBody, target: { namespace: 'chaos-demo', labelSelector: { tier: 'web' } } });
+      .send({
+        ...checkoutBody,
+        target: { namespace: 'chaos-demo', labelSelector: { tier: 'web' } },
+      });
     expect(widened.status).toBe(400);
     expect(widened.body.error.message).toContain('target.labelSelector');
   });
@@ -150,14 +199,18 @@ describe('targets derive from the entity', () => {
       .post('/api/chaos/experiments')
       .send({ ...checkoutBody, entityRef: 'component:default/legacy-batch' });
     expect(res.status).toBe(400);
-    expect(res.body.error.message).toContain('backstage.io/kubernetes-namespace');
+    expect(res.body.error.message).toContain(
+      'backstage.io/kubernetes-namespace',
+    );
   });
 });
 
 describe('operator ceilings', () => {
-  it('refuses raising the blast radius above the entity\'s cap (PUT to 50 on a 30% entity)', async () => {
+  it("refuses raising the blast radius above the entity's cap (PUT to 50 on a 30% entity)", async () => {
     const server = await startBackend();
-    const created = await request(server).post('/api/chaos/experiments').send(checkoutBody);
+    const created = await request(server)
+      .post('/api/chaos/experiments')
+      .send(checkoutBody);
     expect(created.status).toBe(201);
     const raised = await request(server)
       .put(`/api/chaos/experiments/${created.body.id}`)
@@ -167,16 +220,90 @@ describe('operator ceilings', () => {
   });
 
   it.each([
-    ['a probe of the cloud metadata service', { hypothesis: { probes: [{ type: 'http', name: 'm', url: 'http://169.254.169.254/latest/meta-data/' }] } }, 'hypothesis.probes.0.url'],
-    ['a probe of loopback', { hypothesis: { probes: [{ type: 'http', name: 'm', url: 'http://[::1]:8080/' }] } }, 'hypothesis.probes.0.url'],
-    ['a probe of the cluster API server', { hypothesis: { probes: [{ type: 'http', name: 'm', url: 'https://127.0.0.1:59999/api' }] } }, 'hypothesis.probes.0.url'],
-    ['a probe every 10 ms', { hypothesis: { interval: '10ms', probes: [{ type: 'k8s', name: 'k', deployment: 'checkout', minAvailableRatio: 0.5 }] } }, 'hypothesis.interval'],
-    ['20 probes of 1,000 requests', { hypothesis: { probes: Array.from({ length: 20 }, (_, i) => ({ type: 'http', name: `p${i}`, url: 'http://checkout.chaos-demo.svc/', requests: 1000 })) } }, 'hypothesis.probes'],
+    [
+      'a probe of the cloud metadata service',
+      {
+        hypothesis: {
+          probes: [
+            {
+              type: 'http',
+              name: 'm',
+              url: 'http://169.254.169.254/latest/meta-data/',
+            },
+          ],
+        },
+      },
+      'hypothesis.probes.0.url',
+    ],
+    [
+      'a probe of loopback',
+      {
+        hypothesis: {
+          probes: [{ type: 'http', name: 'm', url: 'http://[::1]:8080/' }],
+        },
+      },
+      'hypothesis.probes.0.url',
+    ],
+    [
+      'a probe of the cluster API server',
+      {
+        hypothesis: {
+          probes: [
+            { type: 'http', name: 'm', url: 'https://127.0.0.1:59999/api' },
+          ],
+        },
+      },
+      'hypothesis.probes.0.url',
+    ],
+    [
+      'a probe every 10 ms',
+      {
+        hypothesis: {
+          interval: '10ms',
+          probes: [
+            {
+              type: 'k8s',
+              name: 'k',
+              deployment: 'checkout',
+              minAvailableRatio: 0.5,
+            },
+          ],
+        },
+      },
+      'hypothesis.interval',
+    ],
+    [
+      '20 probes of 1,000 requests',
+      {
+        hypothesis: {
+          probes: Array.from({ length: 20 }, (_, i) => ({
+            type: 'http',
+            name: `p${i}`,
+            url: 'http://checkout.chaos-demo.svc/',
+            requests: 1000,
+          })),
+        },
+      },
+      'hypothesis.probes',
+    ],
     ['a day-long run', { duration: '24h' }, 'duration'],
-    ['a fault type the operator does not allow', { faults: [{ type: 'cpu-stress' }] }, 'faults.0.type'],
+    [
+      'a fault type the operator does not allow',
+      { faults: [{ type: 'cpu-stress' }] },
+      'faults.0.type',
+    ],
   ])('refuses %s, naming the field', async (_what, extra, field) => {
-    const server = await startBackend({ config: { chaos: { clusters: [{ name: 'sandbox', url: 'https://127.0.0.1:59999' }], ceilings: { allowedFaultTypes: ['pod-kill', 'network-latency'] } } } });
-    const res = await request(server).post('/api/chaos/experiments').send({ ...checkoutBody, ...extra });
+    const server = await startBackend({
+      config: {
+        chaos: {
+          clusters: [{ name: 'sandbox', url: 'https://127.0.0.1:59999' }],
+          ceilings: { allowedFaultTypes: ['pod-kill', 'network-latency'] },
+        },
+      },
+    });
+    const res = await request(server)
+      .post('/api/chaos/experiments')
+      .send({ ...checkoutBody, ...extra });
     expect(res.status).toBe(400);
     expect(res.body.error.message).toContain(field);
     expect(await count(server, '/api/chaos/experiments')).toBe(0);
@@ -184,16 +311,28 @@ describe('operator ceilings', () => {
 });
 
 describe('with permission.enabled false the plugin fails closed', () => {
-  const open = { permission: { enabled: false }, chaos: { clusters: [{ name: 'sandbox', url: 'https://127.0.0.1:59999' }] } };
+  const open = {
+    permission: { enabled: false },
+    chaos: { clusters: [{ name: 'sandbox', url: 'https://127.0.0.1:59999' }] },
+  };
 
-  it('lets an owner by the catalog\'s relations write, and nobody else', async () => {
+  it("lets an owner by the catalog's relations write, and nobody else", async () => {
     // What Backstage's permissions service answers when the framework is off: ALLOW to all.
-    const server = await startBackend({ result: AuthorizeResult.ALLOW, config: open });
-    const own = await request(server).post('/api/chaos/experiments').send(checkoutBody);
+    const server = await startBackend({
+      result: AuthorizeResult.ALLOW,
+      config: open,
+    });
+    const own = await request(server)
+      .post('/api/chaos/experiments')
+      .send(checkoutBody);
     expect(own.status).toBe(201);
     const theirs = await request(server)
       .post('/api/chaos/experiments')
-      .send({ ...checkoutBody, entityRef: 'component:default/payments', target: { namespace: 'chaos-demo', labelSelector: { app: 'payments' } } });
+      .send({
+        ...checkoutBody,
+        entityRef: 'component:default/payments',
+        target: { namespace: 'chaos-demo', labelSelector: { app: 'payments' } },
+      });
     expect(theirs.status).toBe(403);
     const stranger = await request(server)
       .delete(`/api/chaos/experiments/${own.body.id}`)
@@ -209,31 +348,60 @@ describe('with permission.enabled false the plugin fails closed', () => {
 
 describe('reads are authorized', () => {
   it('answers 404 for experiments of an entity the caller cannot see, and leaves them out of lists', async () => {
-    const server = await startBackend({ catalog: catalogHiding('component:default/payments', STRANGER) });
+    const server = await startBackend({
+      catalog: catalogHiding('component:default/payments', STRANGER),
+    });
     const created = await request(server)
       .post('/api/chaos/experiments')
       .set('authorization', mockCredentials.user.header(GUEST))
-      .send({ ...checkoutBody, entityRef: 'component:default/payments', target: { namespace: 'chaos-demo', labelSelector: { app: 'payments' } } });
+      .send({
+        ...checkoutBody,
+        entityRef: 'component:default/payments',
+        target: { namespace: 'chaos-demo', labelSelector: { app: 'payments' } },
+      });
     expect(created.status).toBe(201);
     const asStranger = (path: string, query: object = {}) =>
-      request(server).get(path).query(query).set('authorization', mockCredentials.user.header(STRANGER));
-    expect((await asStranger(`/api/chaos/experiments/${created.body.id}`)).status).toBe(404);
-    expect((await asStranger('/api/chaos/experiments')).body.totalCount).toBe(0);
-    const scoped = await asStranger('/api/chaos/experiments', { entityRef: 'component:default/payments' });
+      request(server)
+        .get(path)
+        .query(query)
+        .set('authorization', mockCredentials.user.header(STRANGER));
+    expect(
+      (await asStranger(`/api/chaos/experiments/${created.body.id}`)).status,
+    ).toBe(404);
+    expect((await asStranger('/api/chaos/experiments')).body.totalCount).toBe(
+      0,
+    );
+    const scoped = await asStranger('/api/chaos/experiments', {
+      entityRef: 'component:default/payments',
+    });
     expect(scoped.body).toMatchObject({ totalCount: 0 });
     expect(await count(server, '/api/chaos/experiments', GUEST)).toBe(1);
   });
 
   it('answers 404 when the policy denies chaos.experiment.read', async () => {
-    const knex = knexFactory({ client: 'better-sqlite3', connection: ':memory:', useNullAsDefault: true });
+    const knex = knexFactory({
+      client: 'better-sqlite3',
+      connection: ':memory:',
+      useNullAsDefault: true,
+    });
     try {
       const server = await startBackend({ knex });
-      const created = await request(server).post('/api/chaos/experiments').send(checkoutBody);
+      const created = await request(server)
+        .post('/api/chaos/experiments')
+        .send(checkoutBody);
       expect(created.status).toBe(201);
-      expect((await request(server).get(`/api/chaos/experiments/${created.body.id}`)).status).toBe(200);
+      expect(
+        (await request(server).get(`/api/chaos/experiments/${created.body.id}`))
+          .status,
+      ).toBe(200);
       const denied = await startBackend({ result: AuthorizeResult.DENY, knex });
-      expect((await request(denied).get(`/api/chaos/experiments/${created.body.id}`)).status).toBe(404);
-      expect((await request(denied).get('/api/chaos/experiments')).body.totalCount).toBe(0);
+      expect(
+        (await request(denied).get(`/api/chaos/experiments/${created.body.id}`))
+          .status,
+      ).toBe(404);
+      expect(
+        (await request(denied).get('/api/chaos/experiments')).body.totalCount,
+      ).toBe(0);
     } finally {
       await knex.destroy();
     }

@@ -3,17 +3,22 @@
  * pods; ChaosCraft adds only what those cannot say. docs/annotations.md documents each.
  */
 export const KUBERNETES_ID_ANNOTATION = 'backstage.io/kubernetes-id';
-export const KUBERNETES_NAMESPACE_ANNOTATION = 'backstage.io/kubernetes-namespace';
-export const KUBERNETES_LABEL_SELECTOR_ANNOTATION = 'backstage.io/kubernetes-label-selector';
+export const KUBERNETES_NAMESPACE_ANNOTATION =
+  'backstage.io/kubernetes-namespace';
+export const KUBERNETES_LABEL_SELECTOR_ANNOTATION =
+  'backstage.io/kubernetes-label-selector';
 
 /** Cluster name, as configured for the backend; required for chaos. */
 export const CHAOS_CLUSTER_ANNOTATION = 'chaoscraft.io/cluster';
 /** Lowers the operator's blast-radius ceiling for this entity (never raises it), in percent. */
-export const CHAOS_MAX_BLAST_RADIUS_ANNOTATION = 'chaoscraft.io/max-blast-radius-percent';
+export const CHAOS_MAX_BLAST_RADIUS_ANNOTATION =
+  'chaoscraft.io/max-blast-radius-percent';
 /** PromQL that new experiments get as their default steady-state probe. */
-export const CHAOS_HYPOTHESIS_QUERY_ANNOTATION = 'chaoscraft.io/hypothesis-query';
+export const CHAOS_HYPOTHESIS_QUERY_ANNOTATION =
+  'chaoscraft.io/hypothesis-query';
 /** Where experiments kept as code live (a URL the catalog can read). */
-export const CHAOS_EXPERIMENTS_LOCATION_ANNOTATION = 'chaoscraft.io/experiments-location';
+export const CHAOS_EXPERIMENTS_LOCATION_ANNOTATION =
+  'chaoscraft.io/experiments-location';
 
 /** Namespace label that opts a namespace in to chaos; the agent refuses all others. */
 export const CHAOS_NAMESPACE_OPT_IN_LABEL = 'chaoscraft.io/chaos-enabled';

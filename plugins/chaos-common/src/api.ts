@@ -115,7 +115,9 @@ export function runSummaryOf(run: Run & Partial<RunDetail>): Run {
 }
 
 /** What `POST /experiments/{id}/runs` accepts. */
-export const runRequestSchema = z.object({ dryRun: z.boolean().default(false) });
+export const runRequestSchema = z.object({
+  dryRun: z.boolean().default(false),
+});
 export type RunRequest = z.input<typeof runRequestSchema>;
 
 export const runListSchema = pageSchema(runSchema);
@@ -161,7 +163,9 @@ export const experimentSourceSchema = z.object({
 });
 export type ExperimentSource = z.infer<typeof experimentSourceSchema>;
 
-export const experimentSourceListSchema = z.object({ items: z.array(experimentSourceSchema) });
+export const experimentSourceListSchema = z.object({
+  items: z.array(experimentSourceSchema),
+});
 export type ExperimentSourceList = z.infer<typeof experimentSourceListSchema>;
 /**
  * The resilience score's decay: a fault type passed at most this many days ago counts in full...
@@ -220,7 +224,10 @@ export const entityCeilingsSchema = z.object({
   allowedFaultTypes: z.array(faultTypeSchema),
   minProbeIntervalMs: z.number().int().min(0),
   maxProbeRequestsPerCheck: z.number().int().min(0),
-  probeHosts: z.object({ allow: z.array(z.string()), deny: z.array(z.string()) }),
+  probeHosts: z.object({
+    allow: z.array(z.string()),
+    deny: z.array(z.string()),
+  }),
   maxLiveRunsPerEntity: z.number().int().min(1),
 });
 export type EntityCeilings = z.infer<typeof entityCeilingsSchema>;
@@ -232,4 +239,5 @@ export type EntityCeilings = z.infer<typeof entityCeilingsSchema>;
  */
 export type ChaosRunSignal = { runId: string };
 export const runSignalChannel = (runId: string): string => `chaos:run:${runId}`;
-export const entityRunsSignalChannel = (entityRef: string): string => `chaos:entity:${entityRef}`;
+export const entityRunsSignalChannel = (entityRef: string): string =>
+  `chaos:entity:${entityRef}`;

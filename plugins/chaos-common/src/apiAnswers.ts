@@ -29,34 +29,54 @@ export const chaosApiAnswers = {
   listExperimentSources: experimentSourceListSchema,
   getResilienceScore: resilienceScoreSchema,
   getEntityCeilings: entityCeilingsSchema,
-} satisfies Record<Exclude<keyof DefaultApiClient, 'deleteExperiment'>, z.ZodType>;
+} satisfies Record<
+  Exclude<keyof DefaultApiClient, 'deleteExperiment'>,
+  z.ZodType
+>;
 
 export type ChaosApiOperation = keyof typeof chaosApiAnswers;
 /** The body of an operation's success answer. */
-export type ChaosApiAnswer<O extends ChaosApiOperation> = z.output<(typeof chaosApiAnswers)[O]>;
+export type ChaosApiAnswer<O extends ChaosApiOperation> = z.output<
+  (typeof chaosApiAnswers)[O]
+>;
 
 /**
  * Paths of the fields parsing dropped from `input` (fields its schema does not name) and of
  * those it added (defaults the answer should have carried).
  */
-function fieldDiff(input: unknown, output: unknown, path: string[] = []): { extra: string[]; missing: string[] } {
+function fieldDiff(
+  input: unknown,
+  output: unknown,
+  path: string[] = [],
+): { extra: string[]; missing: string[] } {
   const diff = { extra: [] as string[], missing: [] as string[] };
   if (Array.isArray(input) && Array.isArray(output)) {
-    input.forEach((item, i) => merge(diff, fieldDiff(item, output[i], [...path, String(i)])));
-  } else if (input && output && typeof input === 'object' && typeof output === 'object') {
+    input.forEach((item, i) =>
+      merge(diff, fieldDiff(item, output[i], [...path, String(i)])),
+    );
+  } else if (
+    input &&
+    output &&
+    typeof input === 'object' &&
+    typeof output === 'object'
+  ) {
     const out = output as Record<string, unknown>;
     for (const [key, value] of Object.entries(input)) {
       if (key in out) merge(diff, fieldDiff(value, out[key], [...path, key]));
       else diff.extra.push([...path, key].join('.'));
     }
     for (const key of Object.keys(out)) {
-      if (!(key in input) && out[key] !== undefined) diff.missing.push([...path, key].join('.'));
+      if (!(key in input) && out[key] !== undefined)
+        diff.missing.push([...path, key].join('.'));
     }
   }
   return diff;
 }
 
-function merge(into: { extra: string[]; missing: string[] }, from: { extra: string[]; missing: string[] }): void {
+function merge(
+  into: { extra: string[]; missing: string[] },
+  from: { extra: string[]; missing: string[] },
+): void {
   into.extra.push(...from.extra);
   into.missing.push(...from.missing);
 }
@@ -77,7 +97,9 @@ export function parseApiAnswer<O extends ChaosApiOperation>(
   const schema: z.ZodType = chaosApiAnswers[operation];
   const result = schema.safeParse(answer);
   if (!result.success) {
-    const issues = formatZodIssues(result.error).map(i => `${i.field}: ${i.message}`);
+    const issues = formatZodIssues(result.error).map(
+      i => `${i.field}: ${i.message}`,
+    );
     throw new Error(`Invalid ${what}: ${issues.join('; ')}`);
   }
   const { extra, missing } = fieldDiff(answer, result.data);

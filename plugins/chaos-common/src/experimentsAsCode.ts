@@ -23,17 +23,28 @@ export type ChaosExperimentDocument = {
 };
 
 const documentSchema = z.object({
-  apiVersion: z.literal(CHAOS_API_VERSION, { error: `must be ${CHAOS_API_VERSION}` }),
-  kind: z.literal(CHAOS_EXPERIMENT.kind, { error: `must be ${CHAOS_EXPERIMENT.kind}` }),
-  metadata: z.looseObject({ name: dnsLabelSchema, namespace: z.string().optional() }),
+  apiVersion: z.literal(CHAOS_API_VERSION, {
+    error: `must be ${CHAOS_API_VERSION}`,
+  }),
+  kind: z.literal(CHAOS_EXPERIMENT.kind, {
+    error: `must be ${CHAOS_EXPERIMENT.kind}`,
+  }),
+  metadata: z.looseObject({
+    name: dnsLabelSchema,
+    namespace: z.string().optional(),
+  }),
   spec: chaosExperimentSpecSchema,
 });
 
 /** The document of an experiment: what `chaos:experiment:write-file` writes. */
-export function chaosExperimentDocument(spec: ExperimentSpec | ExperimentSpecInput): ChaosExperimentDocument {
+export function chaosExperimentDocument(
+  spec: ExperimentSpec | ExperimentSpecInput,
+): ChaosExperimentDocument {
   const { name, ...rest } = spec;
   // Only the fields that are set: a file says what its author chose, defaults stay implicit.
-  const body = Object.fromEntries(Object.entries(rest).filter(([, value]) => value !== undefined));
+  const body = Object.fromEntries(
+    Object.entries(rest).filter(([, value]) => value !== undefined),
+  );
   return {
     apiVersion: CHAOS_API_VERSION,
     kind: CHAOS_EXPERIMENT.kind,
@@ -52,22 +63,46 @@ export type ChaosExperimentReading =
  * holds the file, or the one the resource names). Fields are named as they are in the document
  * (`spec.faults.0.latencyMs`); a document naming another entity is refused.
  */
-export function readChaosExperimentDocument(value: unknown, entityRef: string): ChaosExperimentReading {
+export function readChaosExperimentDocument(
+  value: unknown,
+  entityRef: string,
+): ChaosExperimentReading {
   const parsed = documentSchema.safeParse(value);
-  const name = typeof (value as { metadata?: { name?: unknown } })?.metadata?.name === 'string'
-    ? ((value as { metadata: { name: string } }).metadata.name)
-    : undefined;
+  const name =
+    typeof (value as { metadata?: { name?: unknown } })?.metadata?.name ===
+    'string'
+      ? (value as { metadata: { name: string } }).metadata.name
+      : undefined;
   if (!parsed.success) return { name, issues: formatZodIssues(parsed.error) };
   const { spec, metadata } = parsed.data;
-  if (spec.entityRef !== undefined && spec.entityRef.toLocaleLowerCase('en-US') !== entityRef.toLocaleLowerCase('en-US')) {
+  if (
+    spec.entityRef !== undefined &&
+    spec.entityRef.toLocaleLowerCase('en-US') !==
+      entityRef.toLocaleLowerCase('en-US')
+  ) {
     return {
       name,
-      issues: [{ field: 'spec.entityRef', message: `names ${spec.entityRef}, but this experiment belongs to ${entityRef}` }],
+      issues: [
+        {
+          field: 'spec.entityRef',
+          message: `names ${spec.entityRef}, but this experiment belongs to ${entityRef}`,
+        },
+      ],
     };
   }
-  const experiment = experimentSpecSchema.safeParse({ ...spec, name: metadata.name, entityRef });
+  const experiment = experimentSpecSchema.safeParse({
+    ...spec,
+    name: metadata.name,
+    entityRef,
+  });
   if (!experiment.success) {
-    return { name, issues: formatZodIssues(experiment.error).map(i => ({ ...i, field: `spec.${i.field}` })) };
+    return {
+      name,
+      issues: formatZodIssues(experiment.error).map(i => ({
+        ...i,
+        field: `spec.${i.field}`,
+      })),
+    };
   }
   return { name: metadata.name, spec: experiment.data };
 }

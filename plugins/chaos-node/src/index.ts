@@ -7,9 +7,19 @@
  * @packageDocumentation
  */
 export { KeepAliveKubeConfig, loadKubeConfig } from './kube/kubeConfig';
-export { ApiThrottle, DEFAULT_API_RATE_LIMIT, validateApiRateLimit } from './kube/apiRateLimit';
+export {
+  ApiThrottle,
+  DEFAULT_API_RATE_LIMIT,
+  validateApiRateLimit,
+} from './kube/apiRateLimit';
 export type { ApiRateLimit } from './kube/apiRateLimit';
-export { apiErrorBody, apiErrorCode, describeApiError, isConflict, isNotFound } from './kube/apiErrors';
+export {
+  apiErrorBody,
+  apiErrorCode,
+  describeApiError,
+  isConflict,
+  isNotFound,
+} from './kube/apiErrors';
 export {
   CHAOS_FINALIZER,
   CHAOS_RUN_COORDINATES,
@@ -22,7 +32,10 @@ export { ChaosRunClient } from './chaosRun/ChaosRunClient';
 export type { ChaosRunList } from './chaosRun/ChaosRunClient';
 export { Backoff, Sleeper } from './informer/backoff';
 export { ResilientInformer } from './informer/ResilientInformer';
-export type { InformerEvent, ResilientInformerOptions } from './informer/ResilientInformer';
+export type {
+  InformerEvent,
+  ResilientInformerOptions,
+} from './informer/ResilientInformer';
 export { WorkQueue } from './queue/WorkQueue';
 export type { WorkFailureHandler, WorkResult, Worker } from './queue/WorkQueue';
 export { StatusWriter } from './status/StatusWriter';
@@ -38,4 +51,10 @@ export {
   transitionRecord,
 } from './status/records';
 export type { RecordIdentity, RecordUpdate, RunStatus } from './status/records';
-export { RUN_SPAN_ATTRIBUTES, runSpanAttributes, runTraceContext, runTraceId, traceAnnotations } from './tracing/runTrace';
+export {
+  RUN_SPAN_ATTRIBUTES,
+  runSpanAttributes,
+  runTraceContext,
+  runTraceId,
+  traceAnnotations,
+} from './tracing/runTrace';

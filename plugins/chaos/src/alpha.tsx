@@ -16,7 +16,8 @@ export const chaosApi = ApiBlueprint.make({
     defineParams({
       api: chaosApiRef,
       deps: { discoveryApi: discoveryApiRef, fetchApi: fetchApiRef },
-      factory: ({ discoveryApi, fetchApi }) => new ChaosClient({ discoveryApi, fetchApi }),
+      factory: ({ discoveryApi, fetchApi }) =>
+        new ChaosClient({ discoveryApi, fetchApi }),
     }),
 });
 
@@ -27,7 +28,9 @@ export const entityChaosContent = EntityContentBlueprint.make({
     title: 'Chaos',
     filter: 'kind:component',
     loader: () =>
-      import('./components/EntityChaosContent').then(m => <m.EntityChaosContent />),
+      import('./components/EntityChaosContent').then(m => (
+        <m.EntityChaosContent />
+      )),
   },
 });
 

@@ -14,7 +14,8 @@ export const chaosPlugin = createPlugin({
     createApiFactory({
       api: chaosApiRef,
       deps: { discoveryApi: discoveryApiRef, fetchApi: fetchApiRef },
-      factory: ({ discoveryApi, fetchApi }) => new ChaosClient({ discoveryApi, fetchApi }),
+      factory: ({ discoveryApi, fetchApi }) =>
+        new ChaosClient({ discoveryApi, fetchApi }),
     }),
   ],
 });
@@ -24,7 +25,10 @@ export const EntityChaosContent = chaosPlugin.provide(
   createComponentExtension({
     name: 'EntityChaosContent',
     component: {
-      lazy: () => import('./components/EntityChaosContent').then(m => m.EntityChaosContent),
+      lazy: () =>
+        import('./components/EntityChaosContent').then(
+          m => m.EntityChaosContent,
+        ),
     },
   }),
 );
@@ -34,7 +38,8 @@ export const EntityChaosCard = chaosPlugin.provide(
   createComponentExtension({
     name: 'EntityChaosCard',
     component: {
-      lazy: () => import('./components/EntityChaosCard').then(m => m.EntityChaosCard),
+      lazy: () =>
+        import('./components/EntityChaosCard').then(m => m.EntityChaosCard),
     },
   }),
 );

@@ -3,7 +3,12 @@ import type {
   BackstageCredentials,
   DiscoveryService,
 } from '@backstage/backend-plugin-api';
-import { InputError, NotAllowedError, NotFoundError, ConflictError } from '@backstage/errors';
+import {
+  InputError,
+  NotAllowedError,
+  NotFoundError,
+  ConflictError,
+} from '@backstage/errors';
 import {
   ChaosBackendClient,
   type ChaosBackendResponse,
@@ -14,7 +19,10 @@ import {
 } from '@chaoscraft/backstage-plugin-chaos-common';
 
 /** The chaos backend's error body: `{ error: { name, message } }`. */
-async function failure(response: ChaosBackendResponse<unknown>, what: string): Promise<Error> {
+async function failure(
+  response: ChaosBackendResponse<unknown>,
+  what: string,
+): Promise<Error> {
   let message = `${what} failed with ${response.status} ${response.statusText}`;
   try {
     const body = (await response.json()) as { error?: { message?: string } };
@@ -36,7 +44,10 @@ async function failure(response: ChaosBackendResponse<unknown>, what: string): P
   }
 }
 
-async function bodyOf<T>(response: ChaosBackendResponse<T>, what: string): Promise<T> {
+async function bodyOf<T>(
+  response: ChaosBackendResponse<T>,
+  what: string,
+): Promise<T> {
   if (!response.ok) throw await failure(response, what);
   return response.json();
 }
@@ -54,34 +65,62 @@ export class ChaosApiOnBehalf {
     private readonly deps: { auth: AuthService; discovery: DiscoveryService },
     private readonly credentials: BackstageCredentials,
   ) {
-    this.client = new ChaosBackendClient({ discoveryApi: { getBaseUrl: pluginId => deps.discovery.getBaseUrl(pluginId) } });
+    this.client = new ChaosBackendClient({
+      discoveryApi: {
+        getBaseUrl: pluginId => deps.discovery.getBaseUrl(pluginId),
+      },
+    });
   }
 
   private async token(): Promise<{ token: string }> {
-    return this.deps.auth.getPluginRequestToken({ onBehalfOf: this.credentials, targetPluginId: 'chaos' });
+    return this.deps.auth.getPluginRequestToken({
+      onBehalfOf: this.credentials,
+      targetPluginId: 'chaos',
+    });
   }
 
   async createExperiment(spec: ExperimentSpecInput): Promise<Experiment> {
-    return bodyOf(await this.client.createExperiment({ body: spec }, await this.token()), 'Creating the experiment');
+    return bodyOf(
+      await this.client.createExperiment({ body: spec }, await this.token()),
+      'Creating the experiment',
+    );
   }
 
   async getExperiment(id: string): Promise<Experiment> {
-    return bodyOf(await this.client.getExperiment({ path: { id } }, await this.token()), 'Reading the experiment');
+    return bodyOf(
+      await this.client.getExperiment({ path: { id } }, await this.token()),
+      'Reading the experiment',
+    );
   }
 
-  async findExperiment(entityRef: string, name: string): Promise<Experiment | undefined> {
+  async findExperiment(
+    entityRef: string,
+    name: string,
+  ): Promise<Experiment | undefined> {
     const page = await bodyOf(
-      await this.client.listExperiments({ query: { entityRef, limit: 100 } }, await this.token()),
+      await this.client.listExperiments(
+        { query: { entityRef, limit: 100 } },
+        await this.token(),
+      ),
       'Listing experiments',
     );
     return page.items.find(e => e.name === name);
   }
 
   async runExperiment(id: string, dryRun: boolean): Promise<Run> {
-    return bodyOf(await this.client.runExperiment({ path: { id }, body: { dryRun } }, await this.token()), 'Starting the run');
+    return bodyOf(
+      await this.client.runExperiment(
+        { path: { id }, body: { dryRun } },
+        await this.token(),
+      ),
+      'Starting the run',
+    );
   }
 
   async getRun(id: string): Promise<RunDetail> {
-    return bodyOf(await this.client.getRun({ path: { id } }, await this.token()), 'Reading the run');
+    return bodyOf(
+      await this.client.getRun({ path: { id } }, await this.token()),
+      'Reading the run',
+    );
   }
 }

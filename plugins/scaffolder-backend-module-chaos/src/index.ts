@@ -5,6 +5,12 @@
  * @packageDocumentation
  */
 export { scaffolderModuleChaos as default } from './module';
-export { createChaosExperimentAction, CREATE_EXPERIMENT_ACTION_ID } from './actions/createExperiment';
-export { createWriteExperimentFileAction, WRITE_FILE_ACTION_ID } from './actions/writeExperimentFile';
+export {
+  createChaosExperimentAction,
+  CREATE_EXPERIMENT_ACTION_ID,
+} from './actions/createExperiment';
+export {
+  createWriteExperimentFileAction,
+  WRITE_FILE_ACTION_ID,
+} from './actions/writeExperimentFile';
 export { createChaosRunAction, RUN_ACTION_ID } from './actions/run';

@@ -1,12 +1,37 @@
-import type { AdmissionPlan, TargetRecord } from '@chaoscraft/backstage-plugin-chaos-common';
-import { checkAdmissionPlan, plannableAtAdmission, readAdmissionPlan, type PlanAnnotation } from '../../admission/planner';
-import { checkCeilings, checkNamespace, checkSpecSupport, type Refusal } from '../../safety/preflight';
+import type {
+  AdmissionPlan,
+  TargetRecord,
+} from '@chaoscraft/backstage-plugin-chaos-common';
+import {
+  checkAdmissionPlan,
+  plannableAtAdmission,
+  readAdmissionPlan,
+  type PlanAnnotation,
+} from '../../admission/planner';
+import {
+  checkCeilings,
+  checkNamespace,
+  checkSpecSupport,
+  type Refusal,
+} from '../../safety/preflight';
 import { isEligible } from '../../selection/candidates';
 import type { FaultOutcome } from '../../faults';
-import { runKey, appendTargetEvent, nowIso, setCondition, transitionRecord } from '@chaoscraft/backstage-plugin-chaos-node';
+import {
+  runKey,
+  appendTargetEvent,
+  nowIso,
+  setCondition,
+  transitionRecord,
+} from '@chaoscraft/backstage-plugin-chaos-node';
 import type { RunContext } from '../pipeline';
 import { actOnTargets, reportOutcome } from './injectTargets';
-import { hasFinalizer, runReference, stopRequest, touch, writeFirstPlan } from './runFacts';
+import {
+  hasFinalizer,
+  runReference,
+  stopRequest,
+  touch,
+  writeFirstPlan,
+} from './runFacts';
 
 /**
  * The admission plan of a run seen for the first time, when it may be acted on at once: the
@@ -16,8 +41,15 @@ import { hasFinalizer, runReference, stopRequest, touch, writeFirstPlan } from '
  */
 export function admissionPlanOf(context: RunContext): PlanAnnotation {
   const { run } = context;
-  if (run.status?.phase || run.metadata.generation !== 1 || !hasFinalizer(run) || stopRequest(run)) return undefined;
-  if (!plannableAtAdmission(context.spec!, context.deps.faults)) return undefined;
+  if (
+    run.status?.phase ||
+    run.metadata.generation !== 1 ||
+    !hasFinalizer(run) ||
+    stopRequest(run)
+  )
+    return undefined;
+  if (!plannableAtAdmission(context.spec!, context.deps.faults))
+    return undefined;
   return readAdmissionPlan(run);
 }
 
@@ -33,7 +65,10 @@ export function admissionPlanOf(context: RunContext): PlanAnnotation {
  * that is no longer among the selector's eligible pods (killed before the restart, or gone for
  * any reason) is recorded `Skipped` without a call, and no other pod is ever taken in its place.
  */
-export async function injectAdmissionPlan(context: RunContext, plan: AdmissionPlan): Promise<Refusal | undefined> {
+export async function injectAdmissionPlan(
+  context: RunContext,
+  plan: AdmissionPlan,
+): Promise<Refusal | undefined> {
   const { deps } = context;
   const spec = context.spec!;
   const refusal =
@@ -43,24 +78,56 @@ export async function injectAdmissionPlan(context: RunContext, plan: AdmissionPl
       {
         runNamespace: context.run.metadata.namespace!,
         targetNamespace: spec.target.namespace,
-        targetNamespaceLabels: await deps.namespaceLabels(spec.target.namespace),
+        targetNamespaceLabels: await deps.namespaceLabels(
+          spec.target.namespace,
+        ),
       },
       deps.policy,
     );
   if (refusal) return refusal;
   const eligible = new Map(
-    (await deps.pods.candidates(spec.target.namespace, spec.target.labelSelector)).filter(isEligible).map(pod => [pod.uid, pod.name]),
+    (
+      await deps.pods.candidates(
+        spec.target.namespace,
+        spec.target.labelSelector,
+      )
+    )
+      .filter(isEligible)
+      .map(pod => [pod.uid, pod.name]),
   );
-  const present = new Set(plan.targets.filter(t => eligible.get(t.uid) === t.name).map(t => t.uid));
-  const problem = checkAdmissionPlan(spec, plan, eligible.size, plan.targets.length - present.size);
-  if (problem) return { reason: 'AdmissionPlanInvalid', message: `the admission plan does not hold: ${problem}; nothing was touched` };
+  const present = new Set(
+    plan.targets.filter(t => eligible.get(t.uid) === t.name).map(t => t.uid),
+  );
+  const problem = checkAdmissionPlan(
+    spec,
+    plan,
+    eligible.size,
+    plan.targets.length - present.size,
+  );
+  if (problem)
+    return {
+      reason: 'AdmissionPlanInvalid',
+      message: `the admission plan does not hold: ${problem}; nothing was touched`,
+    };
 
   const startedAt = nowIso();
   const records: TargetRecord[] = [];
   for (const pod of plan.targets) {
     for (const fault of spec.faults) {
-      const record: TargetRecord = { pod: pod.name, uid: pod.uid, node: pod.node, fault: fault.type, phase: 'Selected', events: [] };
-      appendTargetEvent(record, 'ChaosTargetSelected', `selected at admission on node ${pod.node ?? '?'}`, startedAt);
+      const record: TargetRecord = {
+        pod: pod.name,
+        uid: pod.uid,
+        node: pod.node,
+        fault: fault.type,
+        phase: 'Selected',
+        events: [],
+      };
+      appendTargetEvent(
+        record,
+        'ChaosTargetSelected',
+        `selected at admission on node ${pod.node ?? '?'}`,
+        startedAt,
+      );
       records.push(record);
     }
   }
@@ -75,10 +142,22 @@ export async function injectAdmissionPlan(context: RunContext, plan: AdmissionPl
   );
   for (const record of records) {
     const outcome = outcomes.get(record);
-    if (outcome) transitionRecord(record, outcome.phase, outcome.reason, outcome.message);
+    if (outcome)
+      transitionRecord(record, outcome.phase, outcome.reason, outcome.message);
     else if (!present.has(record.uid!)) {
-      transitionRecord(record, 'Skipped', 'ChaosTargetGone', `pod ${record.pod} (uid ${record.uid}) is no longer an eligible target; nothing was done`);
-    } else transitionRecord(record, 'Skipped', 'AbortRequested', 'the run was stopped before this target was touched');
+      transitionRecord(
+        record,
+        'Skipped',
+        'ChaosTargetGone',
+        `pod ${record.pod} (uid ${record.uid}) is no longer an eligible target; nothing was done`,
+      );
+    } else
+      transitionRecord(
+        record,
+        'Skipped',
+        'AbortRequested',
+        'the run was stopped before this target was touched',
+      );
   }
 
   const { blastRadius } = plan;
@@ -92,19 +171,49 @@ export async function injectAdmissionPlan(context: RunContext, plan: AdmissionPl
     status.blastRadius = blastRadius;
     status.targets = records;
     status.phaseTransitions = [
-      { phase: 'Preflight', time: startedAt, reason: 'PlannedAtAdmission', message: `planned at admission: ${summary}` },
+      {
+        phase: 'Preflight',
+        time: startedAt,
+        reason: 'PlannedAtAdmission',
+        message: `planned at admission: ${summary}`,
+      },
       { phase: 'Injecting', time: startedAt, reason: 'Injecting' },
       { phase: 'Running', time: nowIso(), reason: 'Running' },
     ];
-    setCondition(status, { type: 'Preflight', status: 'True', reason: 'PlannedAtAdmission', message: summary, observedGeneration: 1 });
-    setCondition(status, { type: 'Injected', status: 'True', reason: 'FaultsApplied', message: `${records.length} target(s) acted on by the controller` });
+    setCondition(status, {
+      type: 'Preflight',
+      status: 'True',
+      reason: 'PlannedAtAdmission',
+      message: summary,
+      observedGeneration: 1,
+    });
+    setCondition(status, {
+      type: 'Injected',
+      status: 'True',
+      reason: 'FaultsApplied',
+      message: `${records.length} target(s) acted on by the controller`,
+    });
   });
 
-  deps.events.emit({ regarding: runReference(context.run), type: 'Normal', reason: 'ChaosRunStarted', message: `disrupting ${summary} (planned at admission)` });
+  deps.events.emit({
+    regarding: runReference(context.run),
+    type: 'Normal',
+    reason: 'ChaosRunStarted',
+    message: `disrupting ${summary} (planned at admission)`,
+  });
   for (const record of records) {
     const outcome = outcomes.get(record);
     if (outcome) reportOutcome(context, record, outcome);
-    else context.log.info({ pod: record.pod, fault: record.fault, phase: record.phase, reason: record.reason }, record.message);
+    else
+      context.log.info(
+        {
+          pod: record.pod,
+          fault: record.fault,
+          phase: record.phase,
+          reason: record.reason,
+        },
+        record.message,
+      );
   }
   return undefined;
 }

@@ -15,24 +15,45 @@ export const handleStopRequest: ReconcileStep = {
       return CONTINUE;
     }
     const message =
-      cause === 'RunDeleted' ? 'the ChaosRun was deleted; stopping' : 'spec.abort was set; stopping';
+      cause === 'RunDeleted'
+        ? 'the ChaosRun was deleted; stopping'
+        : 'spec.abort was set; stopping';
     if (!phase || phase === 'Pending' || phase === 'Preflight') {
-      await finishRun(context, { phase: 'Aborted', verdict: 'Inconclusive', reason: cause, message: `${message} before any injection` });
+      await finishRun(context, {
+        phase: 'Aborted',
+        verdict: 'Inconclusive',
+        reason: cause,
+        message: `${message} before any injection`,
+      });
       return stop();
     }
-    const { run, written } = await context.deps.status.update(context.run, (status, fresh) => {
-      if (status.phase !== 'Injecting' && status.phase !== 'Running') return false;
-      touch(status, fresh);
-      status.phase = 'RollingBack';
-      status.reason = cause;
-      status.message = message;
-      setCondition(status, { type: 'RolledBack', status: 'False', reason: 'InProgress', message });
-      return true;
-    });
+    const { run, written } = await context.deps.status.update(
+      context.run,
+      (status, fresh) => {
+        if (status.phase !== 'Injecting' && status.phase !== 'Running')
+          return false;
+        touch(status, fresh);
+        status.phase = 'RollingBack';
+        status.reason = cause;
+        status.message = message;
+        setCondition(status, {
+          type: 'RolledBack',
+          status: 'False',
+          reason: 'InProgress',
+          message,
+        });
+        return true;
+      },
+    );
     context.run = run;
     if (written) {
       context.log.info({ cause, at: nowIso() }, message);
-      context.deps.events.emit({ regarding: runReference(run), type: 'Warning', reason: 'ChaosRunStopping', message });
+      context.deps.events.emit({
+        regarding: runReference(run),
+        type: 'Warning',
+        reason: 'ChaosRunStopping',
+        message,
+      });
     }
     return CONTINUE;
   },

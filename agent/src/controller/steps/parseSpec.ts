@@ -1,4 +1,7 @@
-import { chaosRunSpecSchema, formatZodIssues } from '@chaoscraft/backstage-plugin-chaos-common';
+import {
+  chaosRunSpecSchema,
+  formatZodIssues,
+} from '@chaoscraft/backstage-plugin-chaos-common';
 import { CONTINUE, ReconcileStep, stop } from '../pipeline';
 import { finishRun } from './runFacts';
 

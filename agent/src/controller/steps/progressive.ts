@@ -1,8 +1,22 @@
-import type { ChaosRunSpec, StepRecord, TargetRecord } from '@chaoscraft/backstage-plugin-chaos-common';
-import { planProgressiveSteps, type PlannedStep, type ProgressivePlan } from '../../hypothesis/progressive';
+import type {
+  ChaosRunSpec,
+  StepRecord,
+  TargetRecord,
+} from '@chaoscraft/backstage-plugin-chaos-common';
+import {
+  planProgressiveSteps,
+  type PlannedStep,
+  type ProgressivePlan,
+} from '../../hypothesis/progressive';
 import { isEligible, type CandidatePod } from '../../selection/candidates';
-import { selectTargets, type TargetSelection } from '../../selection/selectTargets';
-import { nowIso, type RunStatus } from '@chaoscraft/backstage-plugin-chaos-node';
+import {
+  selectTargets,
+  type TargetSelection,
+} from '../../selection/selectTargets';
+import {
+  nowIso,
+  type RunStatus,
+} from '@chaoscraft/backstage-plugin-chaos-node';
 
 export function isProgressive(spec: ChaosRunSpec): boolean {
   return (spec.safety.progressiveSteps?.length ?? 0) > 0;
@@ -13,7 +27,10 @@ export function isProgressive(spec: ChaosRunSpec): boolean {
  * pure function of the spec and status.blastRadius.eligible, so every reconcile (and every
  * replica, after a restart or failover) derives the same plan.
  */
-export function progressivePlan(spec: ChaosRunSpec, eligible: number): ProgressivePlan {
+export function progressivePlan(
+  spec: ChaosRunSpec,
+  eligible: number,
+): ProgressivePlan {
   return planProgressiveSteps({
     eligible,
     steps: spec.safety.progressiveSteps ?? [],
@@ -22,7 +39,10 @@ export function progressivePlan(spec: ChaosRunSpec, eligible: number): Progressi
 }
 
 /** The plan of a run already past preflight; undefined when it has no steps. */
-export function planOfRun(spec: ChaosRunSpec, status: RunStatus): PlannedStep[] | undefined {
+export function planOfRun(
+  spec: ChaosRunSpec,
+  status: RunStatus,
+): PlannedStep[] | undefined {
   if (!isProgressive(spec)) return undefined;
   const plan = progressivePlan(spec, status.blastRadius?.eligible ?? 0);
   return plan.ok ? plan.steps : [];
@@ -51,7 +71,11 @@ export function eligibleAtWidening(
   runStartedAt?: string,
 ): number {
   const isNew = createdSince(runStartedAt);
-  const pods = new Set(candidates.filter(pod => isEligible(pod) && !isNew(pod)).map(pod => pod.name));
+  const pods = new Set(
+    candidates
+      .filter(pod => isEligible(pod) && !isNew(pod))
+      .map(pod => pod.name),
+  );
   for (const record of already) pods.add(record.pod);
   return pods.size;
 }
@@ -60,8 +84,12 @@ export function eligibleAtWidening(
  * A pod created since the run started. Creation times have whole seconds, so a pod created in
  * the run's first second counts as new.
  */
-function createdSince(runStartedAt: string | undefined): (pod: CandidatePod) => boolean {
-  const startedSecond = runStartedAt ? Math.floor(Date.parse(runStartedAt) / 1000) * 1000 : NaN;
+function createdSince(
+  runStartedAt: string | undefined,
+): (pod: CandidatePod) => boolean {
+  const startedSecond = runStartedAt
+    ? Math.floor(Date.parse(runStartedAt) / 1000) * 1000
+    : NaN;
   return pod => pod.createdAt !== undefined && pod.createdAt >= startedSecond;
 }
 
@@ -76,15 +104,26 @@ export function pickNewTargets(
   const taken = new Set(already.map(record => record.pod));
   const isNew = createdSince(runStartedAt);
   const left = candidates.filter(pod => !taken.has(pod.name) && !isNew(pod));
-  return selectTargets(left, { mode: 'fixed', count }, seed === undefined ? undefined : (seed + stepIndex) % 2 ** 31);
+  return selectTargets(
+    left,
+    { mode: 'fixed', count },
+    seed === undefined ? undefined : (seed + stepIndex) % 2 ** 31,
+  );
 }
 
 export function runningStep(step: PlannedStep): StepRecord {
-  return { index: step.index, blastRadius: { ...step.blastRadius }, startedAt: nowIso(), result: 'Running' };
+  return {
+    index: step.index,
+    blastRadius: { ...step.blastRadius },
+    startedAt: nowIso(),
+    result: 'Running',
+  };
 }
 
 /** "step 2 of 3 (2 of 10 pods, 20%)" */
 export function describeStep(step: PlannedStep, total: number): string {
   const { selected, eligible, percent } = step.blastRadius;
-  return `progressive step ${step.index + 1} of ${total} (${selected} of ${eligible} pods, ${percent}%)`;
+  return `progressive step ${
+    step.index + 1
+  } of ${total} (${selected} of ${eligible} pods, ${percent}%)`;
 }

@@ -1,11 +1,28 @@
 import type { TargetRecord } from '@chaoscraft/backstage-plugin-chaos-common';
-import { normalizeStatus, sameTarget, setCondition, transitionRecord } from '@chaoscraft/backstage-plugin-chaos-node';
+import {
+  normalizeStatus,
+  sameTarget,
+  setCondition,
+  transitionRecord,
+} from '@chaoscraft/backstage-plugin-chaos-node';
 import { ReconcileStep, RunContext, stop } from '../pipeline';
-import { Ending, faultContext, finishRun, gateInput, touch, untilHeartbeatDue } from './runFacts';
+import {
+  Ending,
+  faultContext,
+  finishRun,
+  gateInput,
+  touch,
+  untilHeartbeatDue,
+} from './runFacts';
 import type { ProbeResult } from '@chaoscraft/backstage-plugin-chaos-common';
 
 /** Record phases a node daemon has yet to move to Recovered (or Failed) during a rollback. */
-const AWAITING_DAEMON = new Set<TargetRecord['phase']>(['Selected', 'Injecting', 'Injected', 'Recovering']);
+const AWAITING_DAEMON = new Set<TargetRecord['phase']>([
+  'Selected',
+  'Injecting',
+  'Injected',
+  'Recovering',
+]);
 
 function isNodeRecord(context: RunContext, record: TargetRecord): boolean {
   return context.deps.faults.executorOf(record.fault) === 'node';
@@ -16,13 +33,21 @@ async function recoverControllerFaults(context: RunContext): Promise<void> {
   const spec = context.spec!;
   const { deps } = context;
   const injected = (context.run.status?.targets ?? []).filter(
-    record => record.phase === 'Injected' && deps.faults.executorOf(record.fault) === 'controller',
+    record =>
+      record.phase === 'Injected' &&
+      deps.faults.executorOf(record.fault) === 'controller',
   );
   const outcomes = await Promise.all(
     injected.map(record =>
-      deps.faults
-        .route(record.fault)
-        .recover({ namespace: spec.target.namespace, pod: record.pod, uid: record.uid, node: record.node }, faultContext(context)),
+      deps.faults.route(record.fault).recover(
+        {
+          namespace: spec.target.namespace,
+          pod: record.pod,
+          uid: record.uid,
+          node: record.node,
+        },
+        faultContext(context),
+      ),
     ),
   );
   if (outcomes.every(outcome => outcome === undefined)) return;
@@ -31,7 +56,13 @@ async function recoverControllerFaults(context: RunContext): Promise<void> {
     injected.forEach((planned, i) => {
       const outcome = outcomes[i];
       const record = status.targets.find(r => sameTarget(r, planned));
-      if (outcome && record?.phase === 'Injected') transitionRecord(record, outcome.phase, outcome.reason, outcome.message);
+      if (outcome && record?.phase === 'Injected')
+        transitionRecord(
+          record,
+          outcome.phase,
+          outcome.reason,
+          outcome.message,
+        );
     });
   });
   context.run = run;
@@ -39,7 +70,9 @@ async function recoverControllerFaults(context: RunContext): Promise<void> {
 
 const VIOLATIONS = new Set(['HypothesisViolated', 'ProgressiveStepFailed']);
 
-function endingFor(cause: string | undefined): Pick<Ending, 'phase'> & { forcedVerdict?: Ending['verdict'] } {
+function endingFor(
+  cause: string | undefined,
+): Pick<Ending, 'phase'> & { forcedVerdict?: Ending['verdict'] } {
   switch (cause) {
     case 'DurationElapsed':
     case 'ProgressiveStepsCompleted':
@@ -56,7 +89,9 @@ function endingFor(cause: string | undefined): Pick<Ending, 'phase'> & { forcedV
  * The first violating sample of the streak that stopped the run, from the probes in status: what
  * a restarted controller falls back on when it did not see the violation itself.
  */
-function violationStartFromProbes(probes: readonly ProbeResult[]): number | undefined {
+function violationStartFromProbes(
+  probes: readonly ProbeResult[],
+): number | undefined {
   let earliest: number | undefined;
   for (const probe of probes) {
     if (probe.consecutiveFailures === 0) continue;
@@ -66,13 +101,17 @@ function violationStartFromProbes(probes: readonly ProbeResult[]): number | unde
       if (sample.phase !== 'during' || sample.ok) break;
       start = Date.parse(sample.time);
     }
-    if (start !== undefined && (earliest === undefined || start < earliest)) earliest = start;
+    if (start !== undefined && (earliest === undefined || start < earliest))
+      earliest = start;
   }
   return earliest;
 }
 
 /** The verdict's own words, without the violation message the run's message already has. */
-function recoveryNote(stopMessage: string | undefined, verdictMessage: string): string {
+function recoveryNote(
+  stopMessage: string | undefined,
+  verdictMessage: string,
+): string {
   const [head, ...rest] = verdictMessage.split('; ');
   if (stopMessage?.includes(head)) return rest.join('; ');
   return verdictMessage;
@@ -93,46 +132,93 @@ export const rollBack: ReconcileStep = {
     const { deps } = context;
     await recoverControllerFaults(context);
     const status = normalizeStatus(context.run.status);
-    const waiting = status.targets.filter(record => isNodeRecord(context, record) && AWAITING_DAEMON.has(record.phase));
-    const since = status.conditions.find(c => c.type === 'RolledBack')?.lastTransitionTime ?? status.heartbeatTime;
+    const waiting = status.targets.filter(
+      record =>
+        isNodeRecord(context, record) && AWAITING_DAEMON.has(record.phase),
+    );
+    const since =
+      status.conditions.find(c => c.type === 'RolledBack')
+        ?.lastTransitionTime ?? status.heartbeatTime;
     const elapsed = Date.now() - Date.parse(since ?? new Date().toISOString());
     if (waiting.length > 0 && elapsed < deps.timing.rollbackTimeoutMs) {
       // Only the heartbeat is written while waiting, and only when due: a write on every
       // reconcile would wake the next one at once, and each would make the daemons' record
       // writes conflict and retry, which is the rollback this wait is for.
-      if (untilHeartbeatDue(context.run.status, deps.timing.heartbeatIntervalMs) === 0) {
-        const { run } = await deps.status.update(context.run, (fresh, object) => {
-          if (fresh.phase !== 'RollingBack') return false;
-          touch(fresh, object);
-          return true;
-        });
+      if (
+        untilHeartbeatDue(
+          context.run.status,
+          deps.timing.heartbeatIntervalMs,
+        ) === 0
+      ) {
+        const { run } = await deps.status.update(
+          context.run,
+          (fresh, object) => {
+            if (fresh.phase !== 'RollingBack') return false;
+            touch(fresh, object);
+            return true;
+          },
+        );
         context.run = run;
-        context.log.info({ waiting: waiting.length }, 'waiting for node daemons to recover their targets');
+        context.log.info(
+          { waiting: waiting.length },
+          'waiting for node daemons to recover their targets',
+        );
       }
       // Daemon writes wake the reconcile through the watch; the timer is for heartbeat and timeout.
-      const untilDue = untilHeartbeatDue(context.run.status, deps.timing.heartbeatIntervalMs);
-      return stop(Math.max(1, Math.min(untilDue || deps.timing.heartbeatIntervalMs, deps.timing.rollbackTimeoutMs - elapsed)));
+      const untilDue = untilHeartbeatDue(
+        context.run.status,
+        deps.timing.heartbeatIntervalMs,
+      );
+      return stop(
+        Math.max(
+          1,
+          Math.min(
+            untilDue || deps.timing.heartbeatIntervalMs,
+            deps.timing.rollbackTimeoutMs - elapsed,
+          ),
+        ),
+      );
     }
 
     const timedOut = waiting.length > 0;
-    if (!timedOut && !status.conditions.some(c => c.type === 'RolledBack' && c.status === 'True')) {
+    if (
+      !timedOut &&
+      !status.conditions.some(
+        c => c.type === 'RolledBack' && c.status === 'True',
+      )
+    ) {
       // Every fault is reverted: the abort latency ends here, before the wait for recovery.
       const revertedAt = Date.now();
       const violationStart = VIOLATIONS.has(status.reason ?? '')
-        ? deps.memory.violationSince.get(context.key) ?? violationStartFromProbes(status.probes)
+        ? deps.memory.violationSince.get(context.key) ??
+          violationStartFromProbes(status.probes)
         : undefined;
       const { run } = await deps.status.update(context.run, (fresh, object) => {
         if (fresh.phase !== 'RollingBack') return false;
         touch(fresh, object);
-        if (violationStart !== undefined && fresh.abortLatencyMs === undefined) {
-          fresh.abortLatencyMs = Math.max(0, Math.round(revertedAt - violationStart));
+        if (
+          violationStart !== undefined &&
+          fresh.abortLatencyMs === undefined
+        ) {
+          fresh.abortLatencyMs = Math.max(
+            0,
+            Math.round(revertedAt - violationStart),
+          );
         }
-        setCondition(fresh, { type: 'RolledBack', status: 'True', reason: 'Recovered', message: 'every fault reverted; checking recovery' });
+        setCondition(fresh, {
+          type: 'RolledBack',
+          status: 'True',
+          reason: 'Recovered',
+          message: 'every fault reverted; checking recovery',
+        });
         return true;
       });
       context.run = run;
       if (violationStart !== undefined) {
-        context.log.info({ abortLatencyMs: revertedAt - violationStart }, 'rolled back after a hypothesis violation');
+        context.log.info(
+          { abortLatencyMs: revertedAt - violationStart },
+          'rolled back after a hypothesis violation',
+        );
       }
     }
     const verdict = await deps.gate.after(gateInput(context));
@@ -142,11 +228,19 @@ export const rollBack: ReconcileStep = {
     const note = recoveryNote(status.message, verdict.message);
     const stopMessage = status.message ?? 'stopped';
     let message = note ? `${stopMessage}; ${note}` : stopMessage;
-    let reason = completed && evaluated ? verdict.reason : status.reason ?? 'Stopped';
+    let reason =
+      completed && evaluated ? verdict.reason : status.reason ?? 'Stopped';
     if (timedOut) {
       // A run stopped because no daemon ever acted keeps that as its reason: it is the cause.
-      reason = status.reason === 'InjectionTimedOut' ? status.reason : 'RollbackTimeout';
-      message = `${status.reason === 'InjectionTimedOut' ? `${stopMessage}; ` : ''}${waiting.length} target(s) not reported recovered within ${deps.timing.rollbackTimeoutMs} ms; node daemons revert on their own once the run is terminal`;
+      reason =
+        status.reason === 'InjectionTimedOut'
+          ? status.reason
+          : 'RollbackTimeout';
+      message = `${
+        status.reason === 'InjectionTimedOut' ? `${stopMessage}; ` : ''
+      }${waiting.length} target(s) not reported recovered within ${
+        deps.timing.rollbackTimeoutMs
+      } ms; node daemons revert on their own once the run is terminal`;
     }
     await finishRun(
       context,
@@ -160,7 +254,10 @@ export const rollBack: ReconcileStep = {
       fresh => {
         if (verdict.probes) fresh.probes = verdict.probes;
         for (const record of fresh.targets) {
-          if (isNodeRecord(context, record) && AWAITING_DAEMON.has(record.phase)) {
+          if (
+            isNodeRecord(context, record) &&
+            AWAITING_DAEMON.has(record.phase)
+          ) {
             // A never-acknowledged Selected record may never have been injected; say so.
             transitionRecord(
               record,
@@ -170,7 +267,11 @@ export const rollBack: ReconcileStep = {
             );
           }
         }
-        setCondition(fresh, { type: 'RolledBack', status: timedOut ? 'False' : 'True', reason: timedOut ? 'Timeout' : 'Recovered' });
+        setCondition(fresh, {
+          type: 'RolledBack',
+          status: timedOut ? 'False' : 'True',
+          reason: timedOut ? 'Timeout' : 'Recovered',
+        });
       },
     );
     return stop();

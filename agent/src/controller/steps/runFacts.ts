@@ -7,7 +7,16 @@ import {
   Verdict,
 } from '@chaoscraft/backstage-plugin-chaos-common';
 import type { V1ObjectReference } from '@kubernetes/client-node';
-import { CHAOS_FINALIZER, ChaosRunResource, fitStatusBudget, isConflict, normalizeStatus, nowIso, RunStatus, setCondition } from '@chaoscraft/backstage-plugin-chaos-node';
+import {
+  CHAOS_FINALIZER,
+  ChaosRunResource,
+  fitStatusBudget,
+  isConflict,
+  normalizeStatus,
+  nowIso,
+  RunStatus,
+  setCondition,
+} from '@chaoscraft/backstage-plugin-chaos-node';
 import type { ApplyContext } from '../../faults';
 import type { Logger } from '../../log';
 import { recordRunTrace } from '../../tracing';
@@ -33,23 +42,37 @@ export function hasFinalizer(run: ChaosRunResource): boolean {
 }
 
 /** Why a live run must stop now, if it must: deletion first, then spec.abort. */
-export function stopRequest(run: ChaosRunResource | undefined): 'RunDeleted' | 'AbortRequested' | undefined {
+export function stopRequest(
+  run: ChaosRunResource | undefined,
+): 'RunDeleted' | 'AbortRequested' | undefined {
   if (!run) return undefined;
   if (isDeleting(run)) return 'RunDeleted';
-  return (run.spec as { abort?: boolean } | undefined)?.abort === true ? 'AbortRequested' : undefined;
+  return (run.spec as { abort?: boolean } | undefined)?.abort === true
+    ? 'AbortRequested'
+    : undefined;
 }
 
 /** What a fault is told about the run it acts for. */
-export function faultContext(context: RunContext, log: Logger = context.log): ApplyContext {
+export function faultContext(
+  context: RunContext,
+  log: Logger = context.log,
+): ApplyContext {
   const { metadata } = context.run;
   return {
-    run: { namespace: metadata.namespace!, name: metadata.name!, uid: metadata.uid! },
+    run: {
+      namespace: metadata.namespace!,
+      name: metadata.name!,
+      uid: metadata.uid!,
+    },
     safety: context.spec!.safety,
     log,
   };
 }
 
-export function faultOfRecord(faults: readonly Fault[], type: string): Fault | undefined {
+export function faultOfRecord(
+  faults: readonly Fault[],
+  type: string,
+): Fault | undefined {
   return faults.find(fault => fault.type === type);
 }
 
@@ -63,18 +86,30 @@ export function touch(status: RunStatus, run: ChaosRunResource): void {
  * Milliseconds until the heartbeat must be renewed (0 when it is due). It is renewed a little
  * early, at 80% of the interval, so that a slow write never lets it look stale.
  */
-export function untilHeartbeatDue(status: Pick<RunStatus, 'heartbeatTime'> | undefined, intervalMs: number, now = Date.now()): number {
+export function untilHeartbeatDue(
+  status: Pick<RunStatus, 'heartbeatTime'> | undefined,
+  intervalMs: number,
+  now = Date.now(),
+): number {
   const age = now - Date.parse(status?.heartbeatTime ?? '1970-01-01T00:00:00Z');
   return Math.max(0, intervalMs * 0.8 - age);
 }
 
 /** What the hypothesis gate is shown of the run. */
 export function gateInput(context: RunContext): GateInput {
-  return { runKey: context.key, spec: context.spec!, status: normalizeStatus(context.run.status), log: context.log };
+  return {
+    runKey: context.key,
+    spec: context.spec!,
+    status: normalizeStatus(context.run.status),
+    log: context.log,
+  };
 }
 
 /** Of two copies of one run, the one the API server wrote last (resourceVersions are etcd revisions). */
-export function newerRun(a: ChaosRunResource, b: ChaosRunResource): ChaosRunResource {
+export function newerRun(
+  a: ChaosRunResource,
+  b: ChaosRunResource,
+): ChaosRunResource {
   const ra = Number(a.metadata.resourceVersion);
   const rb = Number(b.metadata.resourceVersion);
   if (!Number.isFinite(ra) || !Number.isFinite(rb)) return b;
@@ -88,7 +123,9 @@ export function newerRun(a: ChaosRunResource, b: ChaosRunResource): ChaosRunReso
  * uid and its finalizer list as seen, and the API server itself refuses new finalizers on an
  * object being deleted.
  */
-export async function addFinalizerPatch(context: RunContext): Promise<ChaosRunResource> {
+export async function addFinalizerPatch(
+  context: RunContext,
+): Promise<ChaosRunResource> {
   const { metadata } = context.run;
   const current = metadata.finalizers ?? [];
   const patch = [
@@ -122,7 +159,10 @@ async function settleFinalizer(context: RunContext): Promise<void> {
   try {
     await awaitFinalizer(context);
   } catch (error) {
-    context.log.debug({ err: String(error) }, 'finalizer patch failed; the run ends without it');
+    context.log.debug(
+      { err: String(error) },
+      'finalizer patch failed; the run ends without it',
+    );
   }
 }
 
@@ -133,11 +173,16 @@ export async function removeFinalizer(context: RunContext): Promise<void> {
     try {
       context.run = await runs.setFinalizers(
         context.run,
-        (context.run.metadata.finalizers ?? []).filter(f => f !== CHAOS_FINALIZER),
+        (context.run.metadata.finalizers ?? []).filter(
+          f => f !== CHAOS_FINALIZER,
+        ),
       );
     } catch (error) {
       if (!isConflict(error)) throw error;
-      context.run = await runs.get(context.run.metadata.namespace!, context.run.metadata.name!);
+      context.run = await runs.get(
+        context.run.metadata.namespace!,
+        context.run.metadata.name!,
+      );
     }
   }
 }
@@ -162,35 +207,43 @@ export async function finishRun(
   await settleFinalizer(context);
   deps.memory.violationSince.delete(context.key);
   deps.memory.armed.delete(context.key);
-  const { run, written } = await deps.status.update(context.run, (status, fresh) => {
-    if (isTerminalPhase(status.phase)) return false;
-    extra?.(status);
-    touch(status, fresh);
-    status.phase = ending.phase;
-    status.verdict = ending.verdict;
-    status.reason = ending.reason;
-    status.message = ending.message;
-    status.startedAt ??= nowIso();
-    status.finishedAt = nowIso();
-    setCondition(status, {
-      type: 'Finished',
-      status: 'True',
-      reason: ending.reason,
-      message: ending.message,
-      observedGeneration: fresh.metadata.generation,
-    });
-    return true;
-  });
+  const { run, written } = await deps.status.update(
+    context.run,
+    (status, fresh) => {
+      if (isTerminalPhase(status.phase)) return false;
+      extra?.(status);
+      touch(status, fresh);
+      status.phase = ending.phase;
+      status.verdict = ending.verdict;
+      status.reason = ending.reason;
+      status.message = ending.message;
+      status.startedAt ??= nowIso();
+      status.finishedAt = nowIso();
+      setCondition(status, {
+        type: 'Finished',
+        status: 'True',
+        reason: ending.reason,
+        message: ending.message,
+        observedGeneration: fresh.metadata.generation,
+      });
+      return true;
+    },
+  );
   context.run = run;
   // The run's trace is written once, by whoever wrote its end.
   if (written) recordRunTrace(run, normalizeStatus(run.status));
   deps.events.emit({
     regarding: runReference(run),
     type: ending.phase === 'Completed' ? 'Normal' : 'Warning',
-    reason: `ChaosRun${ending.verdict === 'Refused' ? 'Refused' : ending.phase}`,
+    reason: `ChaosRun${
+      ending.verdict === 'Refused' ? 'Refused' : ending.phase
+    }`,
     message: ending.message,
   });
-  log.info({ phase: ending.phase, verdict: ending.verdict, reason: ending.reason }, ending.message);
+  log.info(
+    { phase: ending.phase, verdict: ending.verdict, reason: ending.reason },
+    ending.message,
+  );
   await removeFinalizer(context);
 }
 
@@ -211,7 +264,12 @@ export async function writeFirstPlan(
   plan(status, context.run);
   if (status.phaseTransitions.length === 0) {
     status.phaseTransitions = [
-      { phase: status.phase!, time: nowIso(), reason: status.reason?.slice(0, 128), message: status.message?.slice(0, 1024) },
+      {
+        phase: status.phase!,
+        time: nowIso(),
+        reason: status.reason?.slice(0, 128),
+        message: status.message?.slice(0, 1024),
+      },
     ];
   }
   fitStatusBudget(status);

@@ -14,7 +14,20 @@ export interface NetemProbe {
  * the module exists. /sys/module/sch_netem decides only when the probe itself cannot run.
  */
 /** The probe: a netem qdisc on the loopback of a namespace that dies with the command. */
-export const NETEM_PROBE_ARGV = ['unshare', '--net', '--', 'tc', 'qdisc', 'add', 'dev', 'lo', 'root', 'netem', 'delay', '1ms'] as const;
+export const NETEM_PROBE_ARGV = [
+  'unshare',
+  '--net',
+  '--',
+  'tc',
+  'qdisc',
+  'add',
+  'dev',
+  'lo',
+  'root',
+  'netem',
+  'delay',
+  '1ms',
+] as const;
 
 export async function detectNetem(): Promise<NetemProbe> {
   const [command, ...args] = NETEM_PROBE_ARGV;

@@ -8,15 +8,25 @@ import { NETWORK_FAULT_PLANNERS, planNetworkFault } from './planners';
 import { FaultUnsupportedError, NetworkFaultType } from './types';
 
 /** A CamelCase reason and a sentence for a failed network injection. */
-export function explainNetworkFailure(error: unknown): { reason: string; message: string } {
-  if (error instanceof FaultUnsupportedError || error instanceof InjectionRefusedError) {
+export function explainNetworkFailure(error: unknown): {
+  reason: string;
+  message: string;
+} {
+  if (
+    error instanceof FaultUnsupportedError ||
+    error instanceof InjectionRefusedError
+  ) {
     return { reason: error.reason, message: error.message };
   }
   if (error instanceof NetnsNotFoundError) {
     return { reason: 'NetnsNotFound', message: error.message };
   }
   if (error instanceof CommandError) {
-    if (/NLM_F_REPLACE|Exclusivity flag|File exists|Chain already exists/i.test(error.stderr)) {
+    if (
+      /NLM_F_REPLACE|Exclusivity flag|File exists|Chain already exists/i.test(
+        error.stderr,
+      )
+    ) {
       return {
         reason: 'DeviceBusy',
         message: `another qdisc or chain is already in place (another fault?): ${error.message}`,
@@ -42,7 +52,10 @@ function networkFault(type: NetworkFaultType): FaultModule {
     unsupportedOn(fault, capabilities) {
       // The planner is what refuses (e.g. latency without netem): ask it with this node's capabilities.
       try {
-        planNetworkFault(fault as NetworkFault, { names: objectNames('preflight'), capabilities });
+        planNetworkFault(fault as NetworkFault, {
+          names: objectNames('preflight'),
+          capabilities,
+        });
         return undefined;
       } catch (error) {
         if (error instanceof FaultUnsupportedError) return error.message;
@@ -51,8 +64,16 @@ function networkFault(type: NetworkFaultType): FaultModule {
     },
     create(deps): FaultImplementation {
       const injector = new NetworkInjector(deps);
-      const keyOf = (target: { namespace: string; pod: string }, runUid: string) =>
-        targetKey({ runUid, podNamespace: target.namespace, pod: target.pod, fault: type });
+      const keyOf = (
+        target: { namespace: string; pod: string },
+        runUid: string,
+      ) =>
+        targetKey({
+          runUid,
+          podNamespace: target.namespace,
+          pod: target.pod,
+          fault: type,
+        });
       return {
         type,
         executor: 'node',
@@ -66,20 +87,32 @@ function networkFault(type: NetworkFaultType): FaultModule {
               container: target.container,
               fault: fault as NetworkFault,
             });
-            const fallback = applied.notes.some(note => note.startsWith('netem unavailable'));
+            const fallback = applied.notes.some(note =>
+              note.startsWith('netem unavailable'),
+            );
             context.log.info(
-              { pod: target.pod, fault: type, netns: applied.netns?.path, objects: applied.objects },
+              {
+                pod: target.pod,
+                fault: type,
+                netns: applied.netns?.path,
+                objects: applied.objects,
+              },
               `injected ${type} on ${target.pod}`,
             );
             return {
               phase: 'Injected',
               reason: fallback ? 'InjectedWithFallback' : 'Injected',
-              message: `${type} in ${applied.netns?.path}${applied.notes.length ? `; ${applied.notes.join('; ')}` : ''}`,
+              message: `${type} in ${applied.netns?.path}${
+                applied.notes.length ? `; ${applied.notes.join('; ')}` : ''
+              }`,
               eventType: 'Warning',
             };
           } catch (error) {
             const { reason, message } = explainNetworkFailure(error);
-            context.log.warn({ pod: target.pod, fault: type, reason, err: error }, `injection failed: ${message}`);
+            context.log.warn(
+              { pod: target.pod, fault: type, reason, err: error },
+              `injection failed: ${message}`,
+            );
             return { phase: 'Failed', reason, message, eventType: 'Warning' };
           }
         },
@@ -93,7 +126,9 @@ function networkFault(type: NetworkFaultType): FaultModule {
             message:
               outcome === 'netns-gone'
                 ? 'the pod network namespace is gone'
-                : `${type} removed (${entry.objects.length} kernel object${entry.objects.length === 1 ? '' : 's'})`,
+                : `${type} removed (${entry.objects.length} kernel object${
+                    entry.objects.length === 1 ? '' : 's'
+                  })`,
             eventType: 'Normal',
           };
         },
@@ -103,4 +138,6 @@ function networkFault(type: NetworkFaultType): FaultModule {
 }
 
 /** One module per network fault type. */
-export const NETWORK_FAULTS: FaultModule[] = (Object.keys(NETWORK_FAULT_PLANNERS) as NetworkFaultType[]).map(networkFault);
+export const NETWORK_FAULTS: FaultModule[] = (
+  Object.keys(NETWORK_FAULT_PLANNERS) as NetworkFaultType[]
+).map(networkFault);

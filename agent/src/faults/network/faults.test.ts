@@ -321,7 +321,9 @@ describeNetns('network faults in real network namespaces', () => {
     ran.length = 0;
     await counting.recover(entry);
     // One process per chain (a partition has one each way), nothing else.
-    expect(ran.map(argv => argv[0])).toEqual(entry.objects.map(() => 'iptables-restore'));
+    expect(ran.map(argv => argv[0])).toEqual(
+      entry.objects.map(() => 'iptables-restore'),
+    );
     expectClean();
 
     // A crash between adding a jump and recording it, then a retry: the jump is in twice.

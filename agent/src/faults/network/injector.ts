@@ -21,7 +21,12 @@ export interface NetworkTarget {
 
 /** The ledger key of one network target. */
 export function networkTargetKey(target: NetworkTarget): string {
-  return targetKey({ runUid: target.run.uid, podNamespace: target.podNamespace, pod: target.pod, fault: target.fault.type });
+  return targetKey({
+    runUid: target.run.uid,
+    podNamespace: target.podNamespace,
+    pod: target.pod,
+    fault: target.fault.type,
+  });
 }
 
 /** The target cannot be injected; `reason` is CamelCase for the record. */
@@ -134,7 +139,8 @@ export class NetworkInjector {
    * the namespace is gone (pod deleted) there is nothing left to remove.
    */
   async recover(entry: LedgerEntry): Promise<RecoveryOutcome> {
-    if (!entry.netns) throw new Error(`ledger entry ${entry.id} is not a network fault's`);
+    if (!entry.netns)
+      throw new Error(`ledger entry ${entry.id} is not a network fault's`);
     const inode = await netnsInode(entry.netns.path);
     if (
       inode === undefined ||

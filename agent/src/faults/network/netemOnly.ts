@@ -1,4 +1,7 @@
-import type { FaultOfType, NetworkFault } from '@chaoscraft/backstage-plugin-chaos-common';
+import type {
+  FaultOfType,
+  NetworkFault,
+} from '@chaoscraft/backstage-plugin-chaos-common';
 import { buildTcTree } from './tc';
 import { NetworkFaultPlanner, NetworkFaultType, netemRequired } from './types';
 

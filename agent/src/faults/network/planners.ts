@@ -16,7 +16,9 @@ import type {
 } from './types';
 
 /** Every network fault's planner, by type: the one thing each network fault adds. */
-export const NETWORK_FAULT_PLANNERS: { [T in NetworkFaultType]: NetworkFaultPlanner<T> } = {
+export const NETWORK_FAULT_PLANNERS: {
+  [T in NetworkFaultType]: NetworkFaultPlanner<T>;
+} = {
   'network-latency': networkLatency,
   'network-loss': networkLoss,
   'network-duplicate': networkDuplicate,

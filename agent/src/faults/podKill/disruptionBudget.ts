@@ -1,8 +1,15 @@
-import type { PolicyV1Api, V1LabelSelector, V1PodDisruptionBudget } from '@kubernetes/client-node';
+import type {
+  PolicyV1Api,
+  V1LabelSelector,
+  V1PodDisruptionBudget,
+} from '@kubernetes/client-node';
 import { apiErrorBody } from '@chaoscraft/backstage-plugin-chaos-node';
 
 /** matchLabels and matchExpressions, as the API server evaluates a LabelSelector. */
-export function selectorMatches(selector: V1LabelSelector | undefined, labels: Record<string, string>): boolean {
+export function selectorMatches(
+  selector: V1LabelSelector | undefined,
+  labels: Record<string, string>,
+): boolean {
   if (!selector) {
     return false;
   }
@@ -54,7 +61,9 @@ export async function findBlockingBudgets(
   }
   const budgets = await policy.listNamespacedPodDisruptionBudget({ namespace });
   return budgets.items
-    .filter((budget: V1PodDisruptionBudget) => selectorMatches(budget.spec?.selector, podLabels))
+    .filter((budget: V1PodDisruptionBudget) =>
+      selectorMatches(budget.spec?.selector, podLabels),
+    )
     .map(budget => budget.metadata?.name ?? '')
     .filter(Boolean);
 }

@@ -1,7 +1,15 @@
 import type { FaultOfType } from '@chaoscraft/backstage-plugin-chaos-common';
-import { apiErrorCode, describeApiError } from '@chaoscraft/backstage-plugin-chaos-node';
+import {
+  apiErrorCode,
+  describeApiError,
+} from '@chaoscraft/backstage-plugin-chaos-node';
 import type { KubeClients } from '../../kube/clients';
-import type { ApplyContext, FaultModule, FaultOutcome, FaultTarget } from '../types';
+import type {
+  ApplyContext,
+  FaultModule,
+  FaultOutcome,
+  FaultTarget,
+} from '../types';
 import { findBlockingBudgets } from './disruptionBudget';
 
 type PodKillFault = FaultOfType<'pod-kill'>;
@@ -12,12 +20,19 @@ function gone(target: FaultTarget): FaultOutcome {
   return {
     phase: 'Skipped',
     reason: 'ChaosTargetGone',
-    message: `pod ${target.pod} (uid ${target.uid ?? '?'}) no longer exists; nothing was done`,
+    message: `pod ${target.pod} (uid ${
+      target.uid ?? '?'
+    }) no longer exists; nothing was done`,
     eventType: 'Normal',
   };
 }
 
-async function evict(clients: KubeClients, target: FaultTarget, fault: PodKillFault, context: ApplyContext): Promise<FaultOutcome> {
+async function evict(
+  clients: KubeClients,
+  target: FaultTarget,
+  fault: PodKillFault,
+  context: ApplyContext,
+): Promise<FaultOutcome> {
   const { core, policy } = clients;
   try {
     await core.createNamespacedPodEviction({
@@ -43,10 +58,21 @@ async function evict(clients: KubeClients, target: FaultTarget, fault: PodKillFa
     }
     let budgets: string[] = [];
     try {
-      const pod = await core.readNamespacedPod({ name: target.pod, namespace: target.namespace });
-      budgets = await findBlockingBudgets(policy, target.namespace, pod.metadata?.labels ?? {}, error);
+      const pod = await core.readNamespacedPod({
+        name: target.pod,
+        namespace: target.namespace,
+      });
+      budgets = await findBlockingBudgets(
+        policy,
+        target.namespace,
+        pod.metadata?.labels ?? {},
+        error,
+      );
     } catch (lookupError) {
-      context.log.warn({ err: describeApiError(lookupError) }, 'could not find the blocking PodDisruptionBudget');
+      context.log.warn(
+        { err: describeApiError(lookupError) },
+        'could not find the blocking PodDisruptionBudget',
+      );
     }
     const named = budgets.length ? budgets.join(', ') : 'unknown';
     return {
@@ -64,13 +90,20 @@ async function evict(clients: KubeClients, target: FaultTarget, fault: PodKillFa
   };
 }
 
-async function remove(clients: KubeClients, target: FaultTarget, fault: PodKillFault): Promise<FaultOutcome> {
+async function remove(
+  clients: KubeClients,
+  target: FaultTarget,
+  fault: PodKillFault,
+): Promise<FaultOutcome> {
   try {
     await clients.core.deleteNamespacedPod({
       name: target.pod,
       namespace: target.namespace,
       gracePeriodSeconds: fault.gracePeriodSeconds,
-      body: { gracePeriodSeconds: fault.gracePeriodSeconds, preconditions: target.uid ? { uid: target.uid } : undefined },
+      body: {
+        gracePeriodSeconds: fault.gracePeriodSeconds,
+        preconditions: target.uid ? { uid: target.uid } : undefined,
+      },
     });
   } catch (error) {
     const code = apiErrorCode(error);

@@ -20,8 +20,13 @@ export function parseProcCgroup(text: string): CgroupMembership[] {
 }
 
 /** The cgroups of a process, as the node sees them. */
-export async function cgroupsOf(pid: number, procRoot = '/proc'): Promise<CgroupMembership[]> {
-  return parseProcCgroup(await fs.readFile(`${procRoot}/${pid}/cgroup`, 'utf8'));
+export async function cgroupsOf(
+  pid: number,
+  procRoot = '/proc',
+): Promise<CgroupMembership[]> {
+  return parseProcCgroup(
+    await fs.readFile(`${procRoot}/${pid}/cgroup`, 'utf8'),
+  );
 }
 
 async function isDirectory(dir: string): Promise<boolean> {
@@ -38,16 +43,21 @@ async function isDirectory(dir: string): Promise<boolean> {
  * on a pure v2 node, `<root>/unified` on a hybrid one. Undefined when it is not there (e.g. a
  * hierarchy this node does not mount).
  */
-export async function cgroupDirectory(membership: CgroupMembership, cgroupRoot: string): Promise<string | undefined> {
+export async function cgroupDirectory(
+  membership: CgroupMembership,
+  cgroupRoot: string,
+): Promise<string | undefined> {
   const { controllers } = membership;
   let mounts: string[];
   if (controllers) {
     mounts = [controllers.replace(/^name=/, ''), ...controllers.split(',')];
   } else {
-    const pureV2 = await fs.access(path.join(cgroupRoot, 'cgroup.controllers')).then(
-      () => true,
-      () => false,
-    );
+    const pureV2 = await fs
+      .access(path.join(cgroupRoot, 'cgroup.controllers'))
+      .then(
+        () => true,
+        () => false,
+      );
     mounts = pureV2 ? [''] : ['unified'];
   }
   for (const mount of mounts) {
@@ -62,7 +72,11 @@ export async function cgroupDirectory(membership: CgroupMembership, cgroupRoot: 
  * hierarchy, so whatever it does is counted and limited as the container's own use. Returns the
  * directories it joined.
  */
-export async function joinCgroups(pid: number, memberships: readonly CgroupMembership[], cgroupRoot: string): Promise<string[]> {
+export async function joinCgroups(
+  pid: number,
+  memberships: readonly CgroupMembership[],
+  cgroupRoot: string,
+): Promise<string[]> {
   const joined: string[] = [];
   for (const membership of memberships) {
     const dir = await cgroupDirectory(membership, cgroupRoot);

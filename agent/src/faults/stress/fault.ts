@@ -1,7 +1,15 @@
-import type { Fault, FaultOfType } from '@chaoscraft/backstage-plugin-chaos-common';
+import type {
+  Fault,
+  FaultOfType,
+} from '@chaoscraft/backstage-plugin-chaos-common';
 import { Ledger, type LedgerEntry, targetKey } from '../../node/Ledger';
 import { NetnsNotFoundError } from '../../node/netns';
-import type { FaultImplementation, FaultModule, FaultOutcome, NodeFaultDeps } from '../types';
+import type {
+  FaultImplementation,
+  FaultModule,
+  FaultOutcome,
+  NodeFaultDeps,
+} from '../types';
 import { cgroupsOf } from './cgroups';
 import { startStressor, stopStressor } from './stressor';
 
@@ -14,13 +22,37 @@ export interface StressProcessObject {
 }
 
 /** stress-ng's arguments for a fault; `timeoutSeconds` bounds it if nothing else stops it. */
-export function stressArgv(fault: StressFault, timeoutSeconds: number): string[] {
-  const common = ['--timeout', `${timeoutSeconds}s`, '--temp-path', '/tmp', '--quiet'];
+export function stressArgv(
+  fault: StressFault,
+  timeoutSeconds: number,
+): string[] {
+  const common = [
+    '--timeout',
+    `${timeoutSeconds}s`,
+    '--temp-path',
+    '/tmp',
+    '--quiet',
+  ];
   if (fault.type === 'cpu-stress') {
-    return ['stress-ng', '--cpu', String(fault.workers), '--cpu-load', String(fault.loadPercent), ...common];
+    return [
+      'stress-ng',
+      '--cpu',
+      String(fault.workers),
+      '--cpu-load',
+      String(fault.loadPercent),
+      ...common,
+    ];
   }
   // --vm-keep: allocate once and keep touching it, rather than freeing and re-allocating.
-  return ['stress-ng', '--vm', String(fault.workers), '--vm-bytes', `${Math.ceil(fault.megabytes / fault.workers)}M`, '--vm-keep', ...common];
+  return [
+    'stress-ng',
+    '--vm',
+    String(fault.workers),
+    '--vm-bytes',
+    `${Math.ceil(fault.megabytes / fault.workers)}M`,
+    '--vm-keep',
+    ...common,
+  ];
 }
 
 function describe(fault: StressFault): string {
@@ -40,16 +72,27 @@ function stressFault(type: StressFault['type']): FaultModule {
     type,
     executor: 'node',
     unsupportedOn: (_fault, capabilities) =>
-      capabilities.stressNg ? undefined : 'stress-ng is not available to the node daemon',
+      capabilities.stressNg
+        ? undefined
+        : 'stress-ng is not available to the node daemon',
     create(deps: NodeFaultDeps): FaultImplementation {
       const cgroupRoot = deps.cgroupRoot ?? '/sys/fs/cgroup';
       const procRoot = deps.procRoot ?? '/proc';
-      const keyOf = (runUid: string, target: { namespace: string; pod: string }) =>
-        targetKey({ runUid, podNamespace: target.namespace, pod: target.pod, fault: type });
+      const keyOf = (
+        runUid: string,
+        target: { namespace: string; pod: string },
+      ) =>
+        targetKey({
+          runUid,
+          podNamespace: target.namespace,
+          pod: target.pod,
+          fault: type,
+        });
       async function stop(entry: LedgerEntry): Promise<number> {
         let killed = 0;
         for (const object of entry.objects) {
-          if (object.kind === 'process') killed += await stopStressor(object.marker, procRoot);
+          if (object.kind === 'process')
+            killed += await stopStressor(object.marker, procRoot);
         }
         await deps.ledger.recordDone(entry.id, `${killed} process(es) stopped`);
         return killed;
@@ -62,44 +105,86 @@ function stressFault(type: StressFault['type']): FaultModule {
           const key = keyOf(context.run.uid, target);
           const existing = deps.ledger.entryForKey(key);
           if (existing?.appliedAt) {
-            return { phase: 'Injected', reason: 'Injected', message: `${type} already running (${describe(stress)})`, eventType: 'Warning' };
+            return {
+              phase: 'Injected',
+              reason: 'Injected',
+              message: `${type} already running (${describe(stress)})`,
+              eventType: 'Warning',
+            };
           }
           if (existing) await stop(existing);
           try {
-            const process = await deps.resolver.resolveProcess({ namespace: target.namespace, name: target.pod, uid: target.uid, container: target.container });
+            const process = await deps.resolver.resolveProcess({
+              namespace: target.namespace,
+              name: target.pod,
+              uid: target.uid,
+              container: target.container,
+            });
             const cgroups = await cgroupsOf(process.pid, procRoot);
             const id = Ledger.newEntryId();
             const entry: LedgerEntry = {
               id,
               key,
               run: context.run,
-              target: { podNamespace: target.namespace, pod: target.pod, podUid: target.uid, fault: type },
+              target: {
+                podNamespace: target.namespace,
+                pod: target.pod,
+                podUid: target.uid,
+                fault: type,
+              },
               objects: [{ kind: 'process', marker: id }],
               notes: [],
               intentAt: new Date().toISOString(),
             };
             await deps.ledger.recordIntent(entry);
-            const timeoutSeconds = Math.max(1, Math.ceil((context.deadlineMs ?? 3_600_000) / 1000));
+            const timeoutSeconds = Math.max(
+              1,
+              Math.ceil((context.deadlineMs ?? 3_600_000) / 1000),
+            );
             let started;
             try {
-              started = await startStressor({ argv: stressArgv(stress, timeoutSeconds), marker: id, cgroups, cgroupRoot });
+              started = await startStressor({
+                argv: stressArgv(stress, timeoutSeconds),
+                marker: id,
+                cgroups,
+                cgroupRoot,
+              });
             } catch (error) {
               await stop(entry);
               throw error;
             }
             await deps.ledger.recordApplied(id);
-            const cpu = cgroups.find(c => c.controllers.split(',').includes('cpu')) ?? cgroups[0];
-            context.log.info({ pod: target.pod, fault: type, pid: started.pid, cgroups: started.joined }, `injected ${type} on ${target.pod}`);
+            const cpu =
+              cgroups.find(c => c.controllers.split(',').includes('cpu')) ??
+              cgroups[0];
+            context.log.info(
+              {
+                pod: target.pod,
+                fault: type,
+                pid: started.pid,
+                cgroups: started.joined,
+              },
+              `injected ${type} on ${target.pod}`,
+            );
             return {
               phase: 'Injected',
               reason: 'Injected',
-              message: `${describe(stress)} in the cgroups of ${process.via} ${process.pid} (${cpu ? cpu.path : '?'})`,
+              message: `${describe(stress)} in the cgroups of ${process.via} ${
+                process.pid
+              } (${cpu ? cpu.path : '?'})`,
               eventType: 'Warning',
             };
           } catch (error) {
-            const reason = error instanceof NetnsNotFoundError ? 'ContainerNotFound' : 'StressFailed';
-            const message = error instanceof Error ? error.message : String(error);
-            context.log.warn({ pod: target.pod, fault: type, reason, err: error }, `injection failed: ${message}`);
+            const reason =
+              error instanceof NetnsNotFoundError
+                ? 'ContainerNotFound'
+                : 'StressFailed';
+            const message =
+              error instanceof Error ? error.message : String(error);
+            context.log.warn(
+              { pod: target.pod, fault: type, reason, err: error },
+              `injection failed: ${message}`,
+            );
             return { phase: 'Failed', reason, message, eventType: 'Warning' };
           }
         },
@@ -107,11 +192,19 @@ function stressFault(type: StressFault['type']): FaultModule {
           const entry = deps.ledger.entryForKey(keyOf(context.run.uid, target));
           if (!entry) return undefined;
           const killed = await stop(entry);
-          return { phase: 'Recovered', reason: 'ChaosRecovered', message: `${type} stopped (${killed} process(es))`, eventType: 'Normal' };
+          return {
+            phase: 'Recovered',
+            reason: 'ChaosRecovered',
+            message: `${type} stopped (${killed} process(es))`,
+            eventType: 'Normal',
+          };
         },
       };
     },
   };
 }
 
-export const STRESS_FAULTS: FaultModule[] = [stressFault('cpu-stress'), stressFault('memory-stress')];
+export const STRESS_FAULTS: FaultModule[] = [
+  stressFault('cpu-stress'),
+  stressFault('memory-stress'),
+];

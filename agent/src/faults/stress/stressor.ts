@@ -27,18 +27,30 @@ export interface StressorOptions {
  * there (as Chaos Mesh's StressChaos starts its stressors paused). The process group is its own
  * and detached from the daemon: a daemon restart does not stop it; recovery does, by marker.
  */
-export async function startStressor(options: StressorOptions): Promise<{ pid: number; joined: string[] }> {
+export async function startStressor(
+  options: StressorOptions,
+): Promise<{ pid: number; joined: string[] }> {
   // Its stderr goes to a file: a stressor that dies at once says why there, and a pipe would
   // outlive the daemon badly (SIGPIPE on its next write).
-  const errorLog = path.join(os.tmpdir(), `chaoscraft-stress-${options.marker}.log`);
+  const errorLog = path.join(
+    os.tmpdir(),
+    `chaoscraft-stress-${options.marker}.log`,
+  );
   const stderr = openSync(errorLog, 'w', 0o600);
-  const child = spawn('sh', ['-c', 'read -r _ && exec "$@"', 'chaoscraft-stressor', ...options.argv], {
-    detached: true,
-    stdio: ['pipe', 'ignore', stderr],
-    // stress-ng writes its scratch files to the working directory: give it one it can write.
-    cwd: os.tmpdir(),
-    env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', [STRESS_MARKER_ENV]: options.marker },
-  });
+  const child = spawn(
+    'sh',
+    ['-c', 'read -r _ && exec "$@"', 'chaoscraft-stressor', ...options.argv],
+    {
+      detached: true,
+      stdio: ['pipe', 'ignore', stderr],
+      // stress-ng writes its scratch files to the working directory: give it one it can write.
+      cwd: os.tmpdir(),
+      env: {
+        PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+        [STRESS_MARKER_ENV]: options.marker,
+      },
+    },
+  );
   closeSync(stderr);
   const pid = child.pid;
   if (!pid) {
@@ -58,26 +70,37 @@ export async function startStressor(options: StressorOptions): Promise<{ pid: nu
   // is a failed injection, not an Injected target with nothing behind it.
   await new Promise(resolve => setTimeout(resolve, STARTUP_CHECK_MS));
   if ((await groupMembers(pid)).length === 0) {
-    const why = (await fs.readFile(errorLog, 'utf8').catch(() => '')).trim().split('\n').slice(-3).join('; ');
+    const why = (await fs.readFile(errorLog, 'utf8').catch(() => ''))
+      .trim()
+      .split('\n')
+      .slice(-3)
+      .join('; ');
     await fs.rm(errorLog, { force: true });
-    throw new Error(`${options.argv[0]} exited at once${why ? `: ${why}` : ''}`);
+    throw new Error(
+      `${options.argv[0]} exited at once${why ? `: ${why}` : ''}`,
+    );
   }
   await fs.rm(errorLog, { force: true });
   return { pid, joined };
 }
 
-
 /**
  * PIDs of live processes whose environment carries the marker: the stressor's leader (stress-ng
  * rewrites its workers' environment for their process titles; they share the leader's group).
  */
-export async function findMarked(marker: string, procRoot = '/proc'): Promise<number[]> {
+export async function findMarked(
+  marker: string,
+  procRoot = '/proc',
+): Promise<number[]> {
   const needle = `${STRESS_MARKER_ENV}=${marker}\0`;
   const pids: number[] = [];
   for (const name of await fs.readdir(procRoot)) {
     if (!/^\d+$/.test(name)) continue;
     try {
-      const environ = await fs.readFile(`${procRoot}/${name}/environ`, 'latin1');
+      const environ = await fs.readFile(
+        `${procRoot}/${name}/environ`,
+        'latin1',
+      );
       if (`${environ}\0`.includes(needle)) pids.push(Number(name));
     } catch {
       // Gone meanwhile, or a process we may not read: not ours either way.
@@ -87,7 +110,10 @@ export async function findMarked(marker: string, procRoot = '/proc'): Promise<nu
 }
 
 /** Live (not zombie) processes of a process group. */
-export async function groupMembers(pgid: number, procRoot = '/proc'): Promise<number[]> {
+export async function groupMembers(
+  pgid: number,
+  procRoot = '/proc',
+): Promise<number[]> {
   const members: number[] = [];
   for (const name of await fs.readdir(procRoot)) {
     if (!/^\d+$/.test(name)) continue;
@@ -107,7 +133,11 @@ export async function groupMembers(pgid: number, procRoot = '/proc'): Promise<nu
  * Kills every process of a stressor (SIGKILL to the group of each marked leader) and waits until
  * none is left. Returns how many processes there were.
  */
-export async function stopStressor(marker: string, procRoot = '/proc', timeoutMs = 5_000): Promise<number> {
+export async function stopStressor(
+  marker: string,
+  procRoot = '/proc',
+  timeoutMs = 5_000,
+): Promise<number> {
   const leaders = await findMarked(marker, procRoot);
   let count = 0;
   for (const pid of leaders) {
@@ -125,9 +155,14 @@ export async function stopStressor(marker: string, procRoot = '/proc', timeoutMs
   }
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const left = (await Promise.all(leaders.map(pid => groupMembers(pid, procRoot)))).flat();
+    const left = (
+      await Promise.all(leaders.map(pid => groupMembers(pid, procRoot)))
+    ).flat();
     if (left.length === 0) return count;
-    if (Date.now() > deadline) throw new Error(`stressor ${marker}: ${left.length} process(es) still alive after SIGKILL`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `stressor ${marker}: ${left.length} process(es) still alive after SIGKILL`,
+      );
     await new Promise(resolve => setTimeout(resolve, 50));
   }
 }

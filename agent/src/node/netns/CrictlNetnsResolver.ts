@@ -84,13 +84,18 @@ export class CrictlNetnsResolver implements NetnsResolver {
     // A hostNetwork pod's sandbox spec has no network namespace of its own. (Comparing inodes
     // with /proc/1/ns/net needs more than a pod's privileges: reading it is refused there.)
     const namespaces = sandboxInspect.info?.runtimeSpec?.linux?.namespaces;
-    const hostNetwork = namespaces !== undefined && !namespaces.some(ns => ns.type === 'network');
+    const hostNetwork =
+      namespaces !== undefined && !namespaces.some(ns => ns.type === 'network');
     const tried: string[] = [];
     const container = await this.runningContainer(pod, sandbox.id);
     if (container) {
       const found = await this.procNetns(container.pid);
       if (found) {
-        return { path: found, via: `container ${container.name} pid`, hostNetwork };
+        return {
+          path: found,
+          via: `container ${container.name} pid`,
+          hostNetwork,
+        };
       }
       tried.push(`container ${container.name} has no live pid`);
     } else {
@@ -119,8 +124,16 @@ export class CrictlNetnsResolver implements NetnsResolver {
   async resolveProcess(pod: PodRef): Promise<ResolvedProcess> {
     const sandbox = await this.sandboxOf(pod);
     const container = await this.runningContainer(pod, sandbox.id);
-    if (!container?.pid || !(await exists(`${this.procRoot}/${container.pid}`))) {
-      throw new NetnsNotFoundError(pod, container ? `container ${container.name} has no live pid` : 'no running container');
+    if (
+      !container?.pid ||
+      !(await exists(`${this.procRoot}/${container.pid}`))
+    ) {
+      throw new NetnsNotFoundError(
+        pod,
+        container
+          ? `container ${container.name} has no live pid`
+          : 'no running container',
+      );
     }
     return { pid: container.pid, via: `container ${container.name} pid` };
   }
@@ -199,7 +212,9 @@ export class CrictlNetnsResolver implements NetnsResolver {
     if (result.code !== 0) {
       throw new NetnsNotFoundError(
         pod,
-        `crictl ${args[0]} failed: ${crictlError(result.stderr || result.stdout)}`,
+        `crictl ${args[0]} failed: ${crictlError(
+          result.stderr || result.stdout,
+        )}`,
       );
     }
     try {

@@ -27,7 +27,10 @@ export class StaticNetnsResolver implements NetnsResolver {
   private async lookup(pod: PodRef): Promise<{ netns?: string; pid?: number }> {
     const map =
       'file' in this.source && typeof this.source.file === 'string'
-        ? (JSON.parse(await fs.readFile(this.source.file, 'utf8')) as Record<string, StaticPod>)
+        ? (JSON.parse(await fs.readFile(this.source.file, 'utf8')) as Record<
+            string,
+            StaticPod
+          >)
         : (this.source as Record<string, StaticPod>);
     const value = map[`${pod.namespace}/${pod.name}`];
     if (!value) {
@@ -47,7 +50,10 @@ export class StaticNetnsResolver implements NetnsResolver {
   async resolve(pod: PodRef): Promise<ResolvedNetns> {
     const value = (await this.lookup(pod)).netns;
     if (!value) {
-      throw new NetnsNotFoundError(pod, 'no network namespace for it in the static map');
+      throw new NetnsNotFoundError(
+        pod,
+        'no network namespace for it in the static map',
+      );
     }
     const path = value.startsWith('/') ? value : `${IP_NETNS_DIR}/${value}`;
     try {

@@ -10,17 +10,40 @@ import {
   V1Pod,
   Watch,
 } from '@kubernetes/client-node';
-import { CHAOS_API_VERSION, CHAOS_RUN, ChaosRunSpecInput, ChaosRunStatus, DEFAULT_CEILINGS, RunPhase, type ChaosCeilings } from '@chaoscraft/backstage-plugin-chaos-common';
-import { ChaosRunClient, chaosRunsPath, type ChaosRunResource } from '@chaoscraft/backstage-plugin-chaos-node';
+import {
+  CHAOS_API_VERSION,
+  CHAOS_RUN,
+  ChaosRunSpecInput,
+  ChaosRunStatus,
+  DEFAULT_CEILINGS,
+  RunPhase,
+  type ChaosCeilings,
+} from '@chaoscraft/backstage-plugin-chaos-common';
+import {
+  ChaosRunClient,
+  chaosRunsPath,
+  type ChaosRunResource,
+} from '@chaoscraft/backstage-plugin-chaos-node';
 // Test support only (acceptance suites and benchmarks), hence a devDependency.
 // eslint-disable-next-line @backstage/no-undeclared-imports
-import { apiErrorCode, waitFor, waitForReadyPods } from '@chaoscraft/test-sandbox';
+import {
+  apiErrorCode,
+  waitFor,
+  waitForReadyPods,
+} from '@chaoscraft/test-sandbox';
 import pino from 'pino';
-import { ChaosController, defaultControllerConfig, readLedgerFile, runNodeDaemon, type ControllerConfig, type RunningNodeDaemon } from '@chaoscraft/agent';
+import {
+  ChaosController,
+  defaultControllerConfig,
+  readLedgerFile,
+  runNodeDaemon,
+  type ControllerConfig,
+  type RunningNodeDaemon,
+} from '@chaoscraft/agent';
 
 // Tests and benchmarks run from the source tree, where the chart sits beside the agent.
-// eslint-disable-next-line no-restricted-syntax
-export const CRD_DIR = path.resolve(__dirname, '../../../../charts/chaoscraft-agent/crds');
+const REPO_ROOT = path.resolve(__dirname, '../../../..'); // eslint-disable-line no-restricted-syntax
+export const CRD_DIR = path.join(REPO_ROOT, 'charts/chaoscraft-agent/crds');
 export const OPT_IN = { 'chaoscraft.io/chaos-enabled': 'true' };
 
 /**
@@ -28,24 +51,43 @@ export const OPT_IN = { 'chaoscraft.io/chaos-enabled': 'true' };
  * second to stay quick: the operator's defaults (50% blast radius, probes at most once a second)
  * would refuse them. Suites opt in explicitly; the harness itself keeps the safe defaults.
  */
-export const TEST_CEILINGS: ChaosCeilings = { ...DEFAULT_CEILINGS, maxBlastRadiusPercent: 100, minProbeIntervalMs: 100 };
+export const TEST_CEILINGS: ChaosCeilings = {
+  ...DEFAULT_CEILINGS,
+  maxBlastRadiusPercent: 100,
+  minProbeIntervalMs: 100,
+};
 
 /** Applies the generated CRDs (create, or replace when present) and waits until established. */
 export async function applyCrds(kc: KubeConfig): Promise<void> {
   const api = kc.makeApiClient(ApiextensionsV1Api);
   for (const file of readdirSync(CRD_DIR).filter(f => f.endsWith('.yaml'))) {
-    for (const crd of loadAllYaml(readFileSync(path.join(CRD_DIR, file), 'utf8')) as V1CustomResourceDefinition[]) {
+    for (const crd of loadAllYaml(
+      readFileSync(path.join(CRD_DIR, file), 'utf8'),
+    ) as V1CustomResourceDefinition[]) {
       const name = crd.metadata!.name!;
       try {
         await api.createCustomResourceDefinition({ body: crd });
       } catch (error) {
         if (apiErrorCode(error) !== 409) throw error;
         const existing = await api.readCustomResourceDefinition({ name });
-        await api.replaceCustomResourceDefinition({ name, body: { ...crd, metadata: { ...crd.metadata, resourceVersion: existing.metadata!.resourceVersion } } });
+        await api.replaceCustomResourceDefinition({
+          name,
+          body: {
+            ...crd,
+            metadata: {
+              ...crd.metadata,
+              resourceVersion: existing.metadata!.resourceVersion,
+            },
+          },
+        });
       }
       await waitFor(
         async () =>
-          (await api.readCustomResourceDefinition({ name })).status?.conditions?.some(c => c.type === 'Established' && c.status === 'True'),
+          (
+            await api.readCustomResourceDefinition({ name })
+          ).status?.conditions?.some(
+            c => c.type === 'Established' && c.status === 'True',
+          ),
         { timeoutMs: 30_000, description: `CRD ${name} established` },
       );
     }
@@ -58,7 +100,13 @@ export interface RunningController {
 }
 
 /** An in-process controller that only sees the given namespaces (other suites share the sandbox). */
-export async function startController(kc: KubeConfig, overrides: Partial<ControllerConfig> & { agentNamespace: string; watchNamespaces: string[] }): Promise<RunningController> {
+export async function startController(
+  kc: KubeConfig,
+  overrides: Partial<ControllerConfig> & {
+    agentNamespace: string;
+    watchNamespaces: string[];
+  },
+): Promise<RunningController> {
   const config: ControllerConfig = {
     ...defaultControllerConfig(),
     metricsHost: '127.0.0.1',
@@ -71,9 +119,15 @@ export async function startController(kc: KubeConfig, overrides: Partial<Control
     rollbackTimeoutMs: 10_000,
     ...overrides,
   };
-  const controller = new ChaosController(config, { kubeConfig: kc, log: pino({ level: process.env.AGENT_TEST_LOG ?? 'silent' }) });
+  const controller = new ChaosController(config, {
+    kubeConfig: kc,
+    log: pino({ level: process.env.AGENT_TEST_LOG ?? 'silent' }),
+  });
   await controller.start();
-  await waitFor(() => controller.isLeader && controller.hasSynced(), { timeoutMs: 20_000, description: 'controller leading and synced' });
+  await waitFor(() => controller.isLeader && controller.hasSynced(), {
+    timeoutMs: 20_000,
+    description: 'controller leading and synced',
+  });
   return { controller, stop: () => controller.stop() };
 }
 
@@ -95,13 +149,26 @@ export async function createDeployment(
       metadata: { name },
       spec: {
         replicas,
-        ...(minReadySeconds ? { minReadySeconds, progressDeadlineSeconds: minReadySeconds + 600 } : {}),
+        ...(minReadySeconds
+          ? { minReadySeconds, progressDeadlineSeconds: minReadySeconds + 600 }
+          : {}),
         selector: { matchLabels: { app: name } },
-        template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: 'chaoscraft-demo/app:1' }] } },
+        template: {
+          metadata: { labels: { app: name } },
+          spec: {
+            containers: [{ name: 'app', image: 'chaoscraft-demo/app:1' }],
+          },
+        },
       },
     },
   });
-  return waitForReadyPods(kc.makeApiClient(CoreV1Api), namespace, `app=${name}`, replicas, { timeoutMs: 60_000 });
+  return waitForReadyPods(
+    kc.makeApiClient(CoreV1Api),
+    namespace,
+    `app=${name}`,
+    replicas,
+    { timeoutMs: 60_000 },
+  );
 }
 
 /** A ChaosRun as tests read it: the spec they wrote, the status the agent wrote. */
@@ -111,7 +178,12 @@ export type ChaosRunObject = ChaosRunResource & {
   status?: ChaosRunStatus;
 };
 
-export async function createRun(kc: KubeConfig, namespace: string, name: string, spec: ChaosRunSpecInput): Promise<ChaosRunObject> {
+export async function createRun(
+  kc: KubeConfig,
+  namespace: string,
+  name: string,
+  spec: ChaosRunSpecInput,
+): Promise<ChaosRunObject> {
   return (await new ChaosRunClient(kc).create({
     apiVersion: CHAOS_API_VERSION,
     kind: CHAOS_RUN.kind,
@@ -120,7 +192,11 @@ export async function createRun(kc: KubeConfig, namespace: string, name: string,
   })) as ChaosRunObject;
 }
 
-export async function getRun(kc: KubeConfig, namespace: string, name: string): Promise<ChaosRunObject> {
+export async function getRun(
+  kc: KubeConfig,
+  namespace: string,
+  name: string,
+): Promise<ChaosRunObject> {
   return (await new ChaosRunClient(kc).get(namespace, name)) as ChaosRunObject;
 }
 
@@ -134,9 +210,15 @@ export async function waitForRunPhase(
   return waitFor(
     async () => {
       const run = await getRun(kc, namespace, name);
-      return run.status?.phase && phases.includes(run.status.phase) ? run : undefined;
+      return run.status?.phase && phases.includes(run.status.phase)
+        ? run
+        : undefined;
     },
-    { timeoutMs, intervalMs: 100, description: `run ${name} in phase ${phases.join('|')}` },
+    {
+      timeoutMs,
+      intervalMs: 100,
+      description: `run ${name} in phase ${phases.join('|')}`,
+    },
   );
 }
 
@@ -146,13 +228,17 @@ export interface DeletionWatch {
   stop(): void;
 }
 
-export async function watchPodDeletions(kc: KubeConfig, namespace: string): Promise<DeletionWatch> {
+export async function watchPodDeletions(
+  kc: KubeConfig,
+  namespace: string,
+): Promise<DeletionWatch> {
   const deleted = new Set<string>();
   const controller = await new Watch(kc).watch(
     `/api/v1/namespaces/${namespace}/pods`,
     {},
     (type: string, pod: V1Pod) => {
-      if (type === 'DELETED' || pod.metadata?.deletionTimestamp) deleted.add(pod.metadata!.name!);
+      if (type === 'DELETED' || pod.metadata?.deletionTimestamp)
+        deleted.add(pod.metadata!.name!);
     },
     () => undefined,
   );
@@ -178,11 +264,21 @@ export async function createPodsOnNode(
   for (const name of names) {
     await core.createNamespacedPod({
       namespace,
-      body: { metadata: { name, labels }, spec: { nodeName, containers: [{ name: 'app', image: 'chaoscraft-demo/app:1' }] } },
+      body: {
+        metadata: { name, labels },
+        spec: {
+          nodeName,
+          containers: [{ name: 'app', image: 'chaoscraft-demo/app:1' }],
+        },
+      },
     });
   }
-  const selector = Object.entries(labels).map(([key, value]) => `${key}=${value}`).join(',');
-  return waitForReadyPods(core, namespace, selector, names.length, { timeoutMs: 60_000 });
+  const selector = Object.entries(labels)
+    .map(([key, value]) => `${key}=${value}`)
+    .join(',');
+  return waitForReadyPods(core, namespace, selector, names.length, {
+    timeoutMs: 60_000,
+  });
 }
 
 /** The status of a run after every change, as a watch delivers them (none is coalesced). */
@@ -191,7 +287,11 @@ export interface RunStatusRecorder {
   stop(): void;
 }
 
-export async function recordRunStatuses(kc: KubeConfig, namespace: string, name: string): Promise<RunStatusRecorder> {
+export async function recordRunStatuses(
+  kc: KubeConfig,
+  namespace: string,
+  name: string,
+): Promise<RunStatusRecorder> {
   const seen: ChaosRunStatus[] = [];
   const controller = await new Watch(kc).watch(
     chaosRunsPath(namespace),

@@ -9,7 +9,12 @@
  * after DEMO_MAX_LIFETIME_S (default 900) in any case.
  */
 import http from 'node:http';
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import {
+  Counter,
+  Histogram,
+  Registry,
+  collectDefaultMetrics,
+} from 'prom-client';
 
 const host = process.env.DEMO_HOST ?? '0.0.0.0';
 const port = Number(process.env.DEMO_PORT ?? '8080');

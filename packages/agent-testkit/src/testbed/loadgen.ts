@@ -37,7 +37,12 @@ const latency = new Histogram({
 requests.labels('ok').inc(0);
 requests.labels('error').inc(0);
 
-const tally = { sent: 0, ok: 0, errors: 0, causes: {} as Record<string, number> };
+const tally = {
+  sent: 0,
+  ok: 0,
+  errors: 0,
+  causes: {} as Record<string, number>,
+};
 let inFlight = 0;
 
 function fail(cause: string): void {
@@ -67,14 +72,20 @@ function fire(): void {
   };
   const req = http.get(target, { agent: false }, res => {
     res.resume();
-    res.once('end', () => settle(res.statusCode === 200 ? 'ok' : `HTTP ${res.statusCode}`));
-    res.once('error', error => settle((error as NodeJS.ErrnoException).code ?? 'response error'));
+    res.once('end', () =>
+      settle(res.statusCode === 200 ? 'ok' : `HTTP ${res.statusCode}`),
+    );
+    res.once('error', error =>
+      settle((error as NodeJS.ErrnoException).code ?? 'response error'),
+    );
   });
   timers.deadline = setTimeout(() => {
     settle('timeout');
     req.destroy();
   }, timeoutMs);
-  req.once('error', error => settle((error as NodeJS.ErrnoException).code ?? 'request error'));
+  req.once('error', error =>
+    settle((error as NodeJS.ErrnoException).code ?? 'request error'),
+  );
 }
 
 const metricsServer = http.createServer(async (req, res) => {

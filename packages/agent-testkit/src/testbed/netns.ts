@@ -61,7 +61,11 @@ function pickSubnet(): { host: string; service: string } {
     const prefix = `10.231.${third}.`;
     const host = `${prefix}${fourth + 1}`;
     const service = `${prefix}${fourth + 2}`;
-    if (!used.includes(` ${host}/`) && !used.includes(` ${service}/`) && !used.includes(` ${prefix}${fourth}/`)) {
+    if (
+      !used.includes(` ${host}/`) &&
+      !used.includes(` ${service}/`) &&
+      !used.includes(` ${prefix}${fourth}/`)
+    ) {
       return { host, service };
     }
   }
@@ -97,10 +101,30 @@ export function createServiceNamespace(): ServiceNamespace {
   try {
     run('ip', ['link', 'add', hostIf, 'type', 'veth', 'peer', 'name', tmpIf]);
     run('ip', ['link', 'set', tmpIf, 'netns', name]);
-    run('ip', ['netns', 'exec', name, 'ip', 'link', 'set', tmpIf, 'name', 'eth0']);
+    run('ip', [
+      'netns',
+      'exec',
+      name,
+      'ip',
+      'link',
+      'set',
+      tmpIf,
+      'name',
+      'eth0',
+    ]);
     run('ip', ['addr', 'add', `${host}/30`, 'dev', hostIf]);
     run('ip', ['link', 'set', hostIf, 'up']);
-    run('ip', ['netns', 'exec', name, 'ip', 'addr', 'add', `${service}/30`, 'dev', 'eth0']);
+    run('ip', [
+      'netns',
+      'exec',
+      name,
+      'ip',
+      'addr',
+      'add',
+      `${service}/30`,
+      'dev',
+      'eth0',
+    ]);
     run('ip', ['netns', 'exec', name, 'ip', 'link', 'set', 'eth0', 'up']);
     run('ip', ['netns', 'exec', name, 'ip', 'link', 'set', 'lo', 'up']);
   } catch (error) {

@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { NetworkFault } from '@chaoscraft/backstage-plugin-chaos-common';
-import { detectNetem, Ledger, NetworkInjector, StaticNetnsResolver, type LedgerEntry } from '@chaoscraft/agent';
+import {
+  detectNetem,
+  Ledger,
+  NetworkInjector,
+  StaticNetnsResolver,
+  type LedgerEntry,
+} from '@chaoscraft/agent';
 import { run } from './processes';
 
 /** The pod name the test bed's demo service stands for in the injector's eyes. */
@@ -11,11 +17,15 @@ export const DEMO_POD = { namespace: 'testbed', name: 'demo' } as const;
 const FALLBACK_CHAIN = 'CC-TESTBED-FAULT';
 
 type Hook = 'INPUT' | 'OUTPUT';
-type AppliedFault = { via: 'injector'; entry: LedgerEntry } | { via: 'iptables'; hooks: Hook[] };
+type AppliedFault =
+  | { via: 'injector'; entry: LedgerEntry }
+  | { via: 'iptables'; hooks: Hook[] };
 
 /** The jump from a built-in chain to the fallback chain, for the demo's eth0. */
 function hookArgs(hook: Hook): string[] {
-  return hook === 'OUTPUT' ? ['OUTPUT', '-o', 'eth0', '-j', FALLBACK_CHAIN] : ['INPUT', '-i', 'eth0', '-j', FALLBACK_CHAIN];
+  return hook === 'OUTPUT'
+    ? ['OUTPUT', '-o', 'eth0', '-j', FALLBACK_CHAIN]
+    : ['INPUT', '-i', 'eth0', '-j', FALLBACK_CHAIN];
 }
 
 /**
@@ -38,12 +48,20 @@ export class TestbedNetworkFaults {
     private readonly runUid: string,
   ) {}
 
-  static async create(options: { dir: string; netnsName: string; netnsPath: string }): Promise<TestbedNetworkFaults> {
-    const { ledger } = await Ledger.open(path.join(options.dir, 'ledger.jsonl'));
+  static async create(options: {
+    dir: string;
+    netnsName: string;
+    netnsPath: string;
+  }): Promise<TestbedNetworkFaults> {
+    const { ledger } = await Ledger.open(
+      path.join(options.dir, 'ledger.jsonl'),
+    );
     const netem = await detectNetem();
     const injector = new NetworkInjector({
       ledger,
-      resolver: new StaticNetnsResolver({ [`${DEMO_POD.namespace}/${DEMO_POD.name}`]: options.netnsPath }),
+      resolver: new StaticNetnsResolver({
+        [`${DEMO_POD.namespace}/${DEMO_POD.name}`]: options.netnsPath,
+      }),
       capabilities: { netem: netem.available, iptables: 'iptables' },
     });
     return new TestbedNetworkFaults(injector, options.netnsName, randomUUID());
@@ -54,7 +72,11 @@ export class TestbedNetworkFaults {
     try {
       // One run identity per application, so the same fault type can be applied again later.
       const entry = await this.injector.apply({
-        run: { uid: `${this.runUid}-${this.applied.length}`, name: 'testbed', namespace: DEMO_POD.namespace },
+        run: {
+          uid: `${this.runUid}-${this.applied.length}`,
+          name: 'testbed',
+          namespace: DEMO_POD.namespace,
+        },
         podNamespace: DEMO_POD.namespace,
         pod: DEMO_POD.name,
         fault,
@@ -63,7 +85,11 @@ export class TestbedNetworkFaults {
     } catch (error) {
       const rule = fallbackRule(fault);
       if (!rule) throw error;
-      this.note(`NetworkInjector failed for ${fault.type} (${(error as Error).message.split('\n')[0]}); applied with plain iptables instead`);
+      this.note(
+        `NetworkInjector failed for ${fault.type} (${
+          (error as Error).message.split('\n')[0]
+        }); applied with plain iptables instead`,
+      );
       this.applied.push({ via: 'iptables', hooks: this.applyFallback(rule) });
     }
   }
@@ -93,7 +119,15 @@ export class TestbedNetworkFaults {
   }
 
   private iptables(args: string[]): void {
-    run('ip', ['netns', 'exec', this.netnsName, 'iptables', '-w', '5', ...args]);
+    run('ip', [
+      'netns',
+      'exec',
+      this.netnsName,
+      'iptables',
+      '-w',
+      '5',
+      ...args,
+    ]);
   }
 
   /** Adds the rule to the fallback chain and hooks the chain in; returns the hooks to undo. */
@@ -110,13 +144,29 @@ export class TestbedNetworkFaults {
   }
 }
 
-function fallbackRule(fault: NetworkFault): { hooks: Hook[]; match: string[] } | undefined {
+function fallbackRule(
+  fault: NetworkFault,
+): { hooks: Hook[]; match: string[] } | undefined {
   if (fault.type === 'network-loss') {
     const probability = Number((fault.lossPercent / 100).toFixed(6)).toString();
-    return { hooks: ['OUTPUT'], match: ['-m', 'statistic', '--mode', 'random', '--probability', probability] };
+    return {
+      hooks: ['OUTPUT'],
+      match: [
+        '-m',
+        'statistic',
+        '--mode',
+        'random',
+        '--probability',
+        probability,
+      ],
+    };
   }
   if (fault.type === 'network-partition') {
-    const hooks: Record<typeof fault.direction, Hook[]> = { egress: ['OUTPUT'], ingress: ['INPUT'], both: ['INPUT', 'OUTPUT'] };
+    const hooks: Record<typeof fault.direction, Hook[]> = {
+      egress: ['OUTPUT'],
+      ingress: ['INPUT'],
+      both: ['INPUT', 'OUTPUT'],
+    };
     return { hooks: hooks[fault.direction], match: [] };
   }
   return undefined;

@@ -98,17 +98,30 @@ export function startProcess(
     },
     tail(lines = 20) {
       if (!existsSync(logFile)) return '';
-      return readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+      return readFileSync(logFile, 'utf8')
+        .trimEnd()
+        .split('\n')
+        .slice(-lines)
+        .join('\n');
     },
   };
 }
 
 /** Runs a command to completion; throws with its output when it fails. */
 export function run(command: string, args: string[]): string {
-  const result = spawnSync(command, args, { encoding: 'utf8', timeout: 15_000 });
+  const result = spawnSync(command, args, {
+    encoding: 'utf8',
+    timeout: 15_000,
+  });
   if (result.status !== 0) {
     throw new Error(
-      `'${command} ${args.join(' ')}' failed (${result.status ?? result.signal}): ${(result.stderr || result.stdout || String(result.error ?? '')).trim()}`,
+      `'${command} ${args.join(' ')}' failed (${
+        result.status ?? result.signal
+      }): ${(
+        result.stderr ||
+        result.stdout ||
+        String(result.error ?? '')
+      ).trim()}`,
     );
   }
   return result.stdout;
@@ -132,8 +145,16 @@ export class StopWaiting extends Error {}
 /** Polls `check` until it returns something truthy, or fails after `timeoutMs`. */
 export async function waitUntil<T>(
   description: string,
-  check: () => Promise<T | undefined | null | false> | T | undefined | null | false,
-  { timeoutMs = 30_000, intervalMs = 100 }: { timeoutMs?: number; intervalMs?: number } = {},
+  check: () =>
+    | Promise<T | undefined | null | false>
+    | T
+    | undefined
+    | null
+    | false,
+  {
+    timeoutMs = 30_000,
+    intervalMs = 100,
+  }: { timeoutMs?: number; intervalMs?: number } = {},
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
@@ -146,17 +167,27 @@ export async function waitUntil<T>(
       lastError = error;
     }
     if (Date.now() > deadline) {
-      const cause = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${description}${cause}`);
+      const cause =
+        lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${description}${cause}`,
+      );
     }
     await new Promise(resolve => setTimeout(resolve, intervalMs));
   }
 }
 
 /** node + the Backstage TypeScript transform, to run the test bed's .ts entry points. */
-export function nodeTsCommand(script: string): { command: string; args: string[] } {
+export function nodeTsCommand(script: string): {
+  command: string;
+  args: string[];
+} {
   return {
     command: process.execPath,
-    args: ['--require', require.resolve('@backstage/cli/config/nodeTransform.cjs'), script],
+    args: [
+      '--require',
+      require.resolve('@backstage/cli/config/nodeTransform.cjs'),
+      script,
+    ],
   };
 }

@@ -1,6 +1,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { freePort, startProcess, StopWaiting, waitUntil, type StartedProcess } from './processes';
+import {
+  freePort,
+  startProcess,
+  StopWaiting,
+  waitUntil,
+  type StartedProcess,
+} from './processes';
 
 export interface ScrapeJob {
   job: string;
@@ -16,7 +22,8 @@ export interface TestPrometheus {
 }
 
 /** The Debian package's server binary; PROMETHEUS_BIN overrides it. */
-export const PROMETHEUS_BIN = process.env.PROMETHEUS_BIN ?? '/usr/bin/prometheus';
+export const PROMETHEUS_BIN =
+  process.env.PROMETHEUS_BIN ?? '/usr/bin/prometheus';
 
 /**
  * A real Prometheus on a free loopback port, with its own config and data directory under
@@ -95,11 +102,16 @@ export async function startPrometheus(options: {
           body: new URLSearchParams({ query }),
         });
         const body = (await response.json()) as {
-          data?: { resultType: string; result: Array<{ value: [number, string] }> | [number, string] };
+          data?: {
+            resultType: string;
+            result: Array<{ value: [number, string] }> | [number, string];
+          };
         };
         const result = body.data?.result;
         if (!result || body.data?.resultType !== 'vector') {
-          return body.data?.resultType === 'scalar' ? Number((result as [number, string])[1]) : undefined;
+          return body.data?.resultType === 'scalar'
+            ? Number((result as [number, string])[1])
+            : undefined;
         }
         const series = result as Array<{ value: [number, string] }>;
         if (series.length !== 1) return undefined;

@@ -50,7 +50,11 @@ export interface Testbed {
   /** The client-side error ratio Prometheus sees now (undefined while it has no data). */
   errorRate(): Promise<number | undefined>;
   /** Waits until Prometheus sees an error ratio for which `predicate` holds; returns it. */
-  waitForErrorRate(predicate: (rate: number) => boolean, description: string, timeoutMs?: number): Promise<number>;
+  waitForErrorRate(
+    predicate: (rate: number) => boolean,
+    description: string,
+    timeoutMs?: number,
+  ): Promise<number>;
   /** Reverts faults, stops every process and deletes the namespace and temp files. Idempotent. */
   stop(): Promise<void>;
 }
@@ -61,7 +65,9 @@ export interface Testbed {
  * reports an error ratio (both series scraped at least twice). On any failure it stops what it
  * started before throwing. Needs root (netns, veth, iptables) and the `prometheus` binary.
  */
-export async function startTestbed(options: TestbedOptions = {}): Promise<Testbed> {
+export async function startTestbed(
+  options: TestbedOptions = {},
+): Promise<Testbed> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cc-testbed-'));
   const processes: StartedProcess[] = [];
   let netns: ServiceNamespace | undefined;
@@ -70,7 +76,8 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
   let stopped = false;
 
   const unregisterDirCleanup = onExit(() => {
-    if (!process.env.CHAOSCRAFT_KEEP_TESTBED) rmSync(dir, { recursive: true, force: true });
+    if (!process.env.CHAOSCRAFT_KEEP_TESTBED)
+      rmSync(dir, { recursive: true, force: true });
   });
 
   const stop = async (): Promise<void> => {
@@ -96,7 +103,10 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
       'demo-service',
       'ip',
       ['netns', 'exec', netns.name, demo.command, ...demo.args],
-      { logDir: dir, env: { DEMO_HOST: '0.0.0.0', DEMO_PORT: String(servicePort) } },
+      {
+        logDir: dir,
+        env: { DEMO_HOST: '0.0.0.0', DEMO_PORT: String(servicePort) },
+      },
     );
     processes.push(demoProcess);
     const serviceUrl = `http://${netns.serviceAddress}:${servicePort}/`;
@@ -104,11 +114,17 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
     void demoProcess.exited.then(() => {
       demoExited = true;
     });
-    await waitUntil('the demo service to answer through the veth pair', async () => {
-      if (demoExited) throw new StopWaiting(`demo service exited: ${demoProcess.tail()}`);
-      const response = await fetch(serviceUrl, { signal: AbortSignal.timeout(1000) });
-      return response.ok;
-    });
+    await waitUntil(
+      'the demo service to answer through the veth pair',
+      async () => {
+        if (demoExited)
+          throw new StopWaiting(`demo service exited: ${demoProcess.tail()}`);
+        const response = await fetch(serviceUrl, {
+          signal: AbortSignal.timeout(1000),
+        });
+        return response.ok;
+      },
+    );
 
     const metricsPort = await freePort();
     const loadgen = nodeTsCommand(path.join(HERE, 'loadgen.ts'));
@@ -135,12 +151,20 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
     });
     processes.push(prometheus.process);
     const prom = prometheus;
-    await waitUntil('Prometheus to report the client error ratio', async () => (await prom.value(ERROR_RATE_QUERY)) !== undefined, {
-      timeoutMs: 30_000,
-      intervalMs: 250,
-    });
+    await waitUntil(
+      'Prometheus to report the client error ratio',
+      async () => (await prom.value(ERROR_RATE_QUERY)) !== undefined,
+      {
+        timeoutMs: 30_000,
+        intervalMs: 250,
+      },
+    );
 
-    faults = await TestbedNetworkFaults.create({ dir, netnsName: netns.name, netnsPath: netns.path });
+    faults = await TestbedNetworkFaults.create({
+      dir,
+      netnsName: netns.name,
+      netnsPath: netns.path,
+    });
     const testbedFaults = faults;
     const testbedNetns = netns;
     return {
@@ -157,7 +181,9 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
           `error rate ${description}`,
           async () => {
             const value = await prom.value(ERROR_RATE_QUERY);
-            return value !== undefined && predicate(value) ? { value } : undefined;
+            return value !== undefined && predicate(value)
+              ? { value }
+              : undefined;
           },
           { timeoutMs, intervalMs: 200 },
         ).then(found => found.value);

@@ -13,20 +13,29 @@ export function chaosComponent(options: {
   selector?: string;
   annotations?: Record<string, string> | null;
 }): Entity {
-  const { name = 'checkout', owner = 'team-checkout', cluster = 'sandbox' } = options;
+  const {
+    name = 'checkout',
+    owner = 'team-checkout',
+    cluster = 'sandbox',
+  } = options;
   const annotations =
     options.annotations === null
       ? undefined
       : {
           'backstage.io/kubernetes-namespace': options.namespace,
-          'backstage.io/kubernetes-label-selector': options.selector ?? `app=${name}`,
+          'backstage.io/kubernetes-label-selector':
+            options.selector ?? `app=${name}`,
           'chaoscraft.io/cluster': cluster,
           ...options.annotations,
         };
   return {
     apiVersion: 'backstage.io/v1alpha1',
     kind: 'Component',
-    metadata: { name, namespace: 'default', ...(annotations ? { annotations } : {}) },
+    metadata: {
+      name,
+      namespace: 'default',
+      ...(annotations ? { annotations } : {}),
+    },
     spec: { type: 'service', owner },
     relations: [{ type: 'ownedBy', targetRef: `group:default/${owner}` }],
   };

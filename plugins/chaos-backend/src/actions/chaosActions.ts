@@ -50,14 +50,24 @@ function entityRefOf(value: string): string {
 }
 
 function idOf(value: string, what: 'experiment' | 'run'): string {
-  if (!UUID.test(value)) throw new NotFoundError(`No ${what} with id ${JSON.stringify(value.slice(0, 80))} (${what}Id: not a UUID)`);
+  if (!UUID.test(value))
+    throw new NotFoundError(
+      `No ${what} with id ${JSON.stringify(
+        value.slice(0, 80),
+      )} (${what}Id: not a UUID)`,
+    );
   return value.toLowerCase();
 }
 
 /** Writes need a signed-in user, as through the REST API: a service token acts for nobody. */
-function userOf(auth: AuthService, credentials: BackstageCredentials): BackstageCredentials<BackstageUserPrincipal> {
+function userOf(
+  auth: AuthService,
+  credentials: BackstageCredentials,
+): BackstageCredentials<BackstageUserPrincipal> {
   if (!auth.isPrincipal(credentials, 'user')) {
-    throw new NotAllowedError('Only a signed-in user may start or abort chaos runs: call with a user token');
+    throw new NotAllowedError(
+      'Only a signed-in user may start or abort chaos runs: call with a user token',
+    );
   }
   return credentials;
 }
@@ -98,7 +108,16 @@ function runSummary(run: Run & Partial<RunDetail>) {
     createdBy: run.createdBy,
     createdAt: run.createdAt,
     ...(run.finishedAt ? { finishedAt: run.finishedAt } : {}),
-    ...(run.targets ? { targets: run.targets.map(t => ({ pod: t.pod, fault: t.fault, phase: t.phase, ...(t.node ? { node: t.node } : {}) })) } : {}),
+    ...(run.targets
+      ? {
+          targets: run.targets.map(t => ({
+            pod: t.pod,
+            fault: t.fault,
+            phase: t.phase,
+            ...(t.node ? { node: t.node } : {}),
+          })),
+        }
+      : {}),
   };
 }
 
@@ -110,24 +129,43 @@ function runSummary(run: Run & Partial<RunDetail>) {
  * `RunOperations` as the REST API, so only the entity's owners may, within the ceilings.
  */
 export function registerChaosActions(deps: ChaosActionsDeps): void {
-  const { actionsRegistry, auth, auditor, experiments, sources, runs, access, runOperations } = deps;
+  const {
+    actionsRegistry,
+    auth,
+    auditor,
+    experiments,
+    sources,
+    runs,
+    access,
+    runOperations,
+  } = deps;
   const pollIntervalMs = deps.pollIntervalMs ?? 1000;
 
-  const auditedAction = <T>(eventId: string, meta: JsonObject, action: () => Promise<T>) =>
-    audited(auditor, { eventId, meta: { ...meta, via: 'actions-registry' } }, action);
+  const auditedAction = <T>(
+    eventId: string,
+    meta: JsonObject,
+    action: () => Promise<T>,
+  ) =>
+    audited(
+      auditor,
+      { eventId, meta: { ...meta, via: 'actions-registry' } },
+      action,
+    );
 
   actionsRegistry.register({
     name: 'list-experiments',
     title: 'List chaos experiments',
     description:
-      "Lists the chaos experiments of a catalog entity (e.g. component:default/checkout): their faults, targets, " +
+      'Lists the chaos experiments of a catalog entity (e.g. component:default/checkout): their faults, targets, ' +
       'blast-radius limit and schedule, which are kept as code (managedBy, read-only, change them at their source), and ' +
       'every problem with experiments kept as code (a YAML field that breaks the model, a name conflict). Read-only.',
     attributes: { readOnly: true, destructive: false, idempotent: true },
     schema: {
       input: z =>
         z.object({
-          entityRef: z.string().describe('Full entity reference, e.g. component:default/checkout'),
+          entityRef: z
+            .string()
+            .describe('Full entity reference, e.g. component:default/checkout'),
         }),
       output: z =>
         z.object({
@@ -138,10 +176,26 @@ export function registerChaosActions(deps: ChaosActionsDeps): void {
     },
     action: async ({ input, credentials }) => {
       const entityRef = entityRefOf(input.entityRef);
-      await access.authorizeRead(entityRef, credentials, `No entity ${entityRef} in the catalog`);
-      const page = await experiments.list({ entityRef, offset: 0, limit: MAX_PAGE_LIMIT });
-      const problems = (await sources.list(entityRef)).flatMap(source => source.problems);
-      return { output: { entityRef, experiments: page.items.map(experimentSummary), problems } };
+      await access.authorizeRead(
+        entityRef,
+        credentials,
+        `No entity ${entityRef} in the catalog`,
+      );
+      const page = await experiments.list({
+        entityRef,
+        offset: 0,
+        limit: MAX_PAGE_LIMIT,
+      });
+      const problems = (await sources.list(entityRef)).flatMap(
+        source => source.problems,
+      );
+      return {
+        output: {
+          entityRef,
+          experiments: page.items.map(experimentSummary),
+          problems,
+        },
+      };
     },
   });
 
@@ -153,7 +207,8 @@ export function registerChaosActions(deps: ChaosActionsDeps): void {
       'verdict (Passed, Failed, Refused, Inconclusive), blast radius (selected of eligible pods) and the pods it targeted. Read-only.',
     attributes: { readOnly: true, destructive: false, idempotent: true },
     schema: {
-      input: z => z.object({ runId: z.string().describe('The run id (a UUID)') }),
+      input: z =>
+        z.object({ runId: z.string().describe('The run id (a UUID)') }),
       output: z => z.object({ run: z.object({}).passthrough() }),
     },
     action: async ({ input, credentials }) => {
@@ -177,28 +232,40 @@ export function registerChaosActions(deps: ChaosActionsDeps): void {
     schema: {
       input: z =>
         z.object({
-          experimentId: z.string().describe('The experiment id (a UUID), from list-experiments'),
+          experimentId: z
+            .string()
+            .describe('The experiment id (a UUID), from list-experiments'),
           waitSeconds: z
             .number()
             .int()
             .min(0)
             .max(PREVIEW_WAIT_MAX_SECONDS)
             .optional()
-            .describe(`How long to wait for the dry run to finish (default ${PREVIEW_WAIT_DEFAULT_SECONDS})`),
+            .describe(
+              `How long to wait for the dry run to finish (default ${PREVIEW_WAIT_DEFAULT_SECONDS})`,
+            ),
         }),
-      output: z => z.object({ finished: z.boolean(), run: z.object({}).passthrough() }),
+      output: z =>
+        z.object({ finished: z.boolean(), run: z.object({}).passthrough() }),
     },
     action: async ({ input, credentials }) => {
       const id = idOf(input.experimentId, 'experiment');
       const user = userOf(auth, credentials);
-      const started = await auditedAction('run-create', { experimentId: id, dryRun: true }, () => runOperations.start(id, true, user));
-      const deadline = Date.now() + (input.waitSeconds ?? PREVIEW_WAIT_DEFAULT_SECONDS) * 1000;
+      const started = await auditedAction(
+        'run-create',
+        { experimentId: id, dryRun: true },
+        () => runOperations.start(id, true, user),
+      );
+      const deadline =
+        Date.now() + (input.waitSeconds ?? PREVIEW_WAIT_DEFAULT_SECONDS) * 1000;
       let run: Run & Partial<RunDetail> = started;
       while (!isTerminalPhase(run.phase) && Date.now() < deadline) {
         await new Promise(resolve => setTimeout(resolve, pollIntervalMs));
         run = (await runs.get(started.id)) ?? run;
       }
-      return { output: { finished: isTerminalPhase(run.phase), run: runSummary(run) } };
+      return {
+        output: { finished: isTerminalPhase(run.phase), run: runSummary(run) },
+      };
     },
   });
 
@@ -207,17 +274,26 @@ export function registerChaosActions(deps: ChaosActionsDeps): void {
     title: 'Run a chaos experiment',
     description:
       'Starts a real chaos run of an experiment: the agent disrupts the selected pods (kills them, degrades their ' +
-      'network, loads their CPU) for the experiment\'s duration, checks its hypothesis and rolls back. Only owners of ' +
+      "network, loads their CPU) for the experiment's duration, checks its hypothesis and rolls back. Only owners of " +
       'the entity may. Use preview-run first to see which pods it would hit. Answers the run; follow it with get-run.',
     attributes: { readOnly: false, destructive: true, idempotent: false },
     schema: {
-      input: z => z.object({ experimentId: z.string().describe('The experiment id (a UUID), from list-experiments') }),
+      input: z =>
+        z.object({
+          experimentId: z
+            .string()
+            .describe('The experiment id (a UUID), from list-experiments'),
+        }),
       output: z => z.object({ run: z.object({}).passthrough() }),
     },
     action: async ({ input, credentials }) => {
       const id = idOf(input.experimentId, 'experiment');
       const user = userOf(auth, credentials);
-      const run = await auditedAction('run-create', { experimentId: id, dryRun: false }, () => runOperations.start(id, false, user));
+      const run = await auditedAction(
+        'run-create',
+        { experimentId: id, dryRun: false },
+        () => runOperations.start(id, false, user),
+      );
       return { output: { run: runSummary(run) } };
     },
   });
@@ -230,13 +306,16 @@ export function registerChaosActions(deps: ChaosActionsDeps): void {
       'Only owners of the entity may. Fails when the run has already ended.',
     attributes: { readOnly: false, destructive: true, idempotent: false },
     schema: {
-      input: z => z.object({ runId: z.string().describe('The run id (a UUID)') }),
+      input: z =>
+        z.object({ runId: z.string().describe('The run id (a UUID)') }),
       output: z => z.object({ run: z.object({}).passthrough() }),
     },
     action: async ({ input, credentials }) => {
       const id = idOf(input.runId, 'run');
       const user = userOf(auth, credentials);
-      const run = await auditedAction('run-abort', { runId: id }, () => runOperations.abort(id, user));
+      const run = await auditedAction('run-abort', { runId: id }, () =>
+        runOperations.abort(id, user),
+      );
       return { output: { run: runSummary(run) } };
     },
   });

@@ -4,7 +4,10 @@ import {
   CHAOS_RUN_ID_LABEL,
   ChaosRunSpecInput,
 } from '@chaoscraft/backstage-plugin-chaos-common';
-import { ChaosRunClient, type ChaosRunResource } from '@chaoscraft/backstage-plugin-chaos-node';
+import {
+  ChaosRunClient,
+  type ChaosRunResource,
+} from '@chaoscraft/backstage-plugin-chaos-node';
 import type { KubeConfig } from '@kubernetes/client-node';
 
 /** A ChaosRun as the backend reads it (the kit's resource). */
@@ -35,8 +38,13 @@ export class ChaosRunGateway {
       metadata: {
         name: options.name,
         namespace: options.namespace,
-        labels: { [CHAOS_RUN_ID_LABEL]: options.runId, 'app.kubernetes.io/managed-by': 'chaoscraft-backstage' },
-        ...(options.annotations && Object.keys(options.annotations).length > 0 ? { annotations: options.annotations } : {}),
+        labels: {
+          [CHAOS_RUN_ID_LABEL]: options.runId,
+          'app.kubernetes.io/managed-by': 'chaoscraft-backstage',
+        },
+        ...(options.annotations && Object.keys(options.annotations).length > 0
+          ? { annotations: options.annotations }
+          : {}),
       },
       spec: options.spec,
     });
@@ -52,12 +60,21 @@ export class ChaosRunGateway {
    * (409) to patch another object that took the same name.
    */
   async abort(namespace: string, name: string, uid?: string): Promise<void> {
-    await this.runs.mergePatch(namespace, name, { ...(uid ? { metadata: { uid } } : {}), spec: { abort: true } });
+    await this.runs.mergePatch(namespace, name, {
+      ...(uid ? { metadata: { uid } } : {}),
+      spec: { abort: true },
+    });
   }
 
   /** Every ChaosRun that Backstage created, in all namespaces. */
-  async listOwned(): Promise<{ items: ChaosRunObject[]; resourceVersion?: string }> {
+  async listOwned(): Promise<{
+    items: ChaosRunObject[];
+    resourceVersion?: string;
+  }> {
     const list = await this.runs.list({ labelSelector: CHAOS_RUN_ID_LABEL });
-    return { items: list.items, resourceVersion: list.metadata?.resourceVersion };
+    return {
+      items: list.items,
+      resourceVersion: list.metadata?.resourceVersion,
+    };
   }
 }

@@ -31,7 +31,8 @@ export class ClusterRegistry {
   static fromConfig(config: Config): ClusterRegistry {
     const own = config.getOptionalConfigArray('chaos.clusters');
     if (own) return new ClusterRegistry(own.map(readCluster));
-    const methods = config.getOptionalConfigArray('kubernetes.clusterLocatorMethods') ?? [];
+    const methods =
+      config.getOptionalConfigArray('kubernetes.clusterLocatorMethods') ?? [];
     const clusters = methods
       .filter(m => m.getString('type') === 'config')
       .flatMap(m => m.getOptionalConfigArray('clusters') ?? [])
@@ -54,7 +55,9 @@ export class ClusterRegistry {
     const cluster = this.clusters.find(c => c.name === name);
     if (!cluster) {
       throw new InputError(
-        `chaoscraft.io/cluster names '${name}', which is not configured (known: ${this.clusters.map(c => c.name).join(', ')})`,
+        `chaoscraft.io/cluster names '${name}', which is not configured (known: ${this.clusters
+          .map(c => c.name)
+          .join(', ')})`,
       );
     }
     return cluster;
@@ -71,9 +74,17 @@ export class ClusterRegistry {
       if (cluster.kubeconfigPath) {
         kc.loadFromFile(cluster.kubeconfigPath);
       } else {
-        if (!cluster.url) throw new InputError(`Cluster ${cluster.name} needs a url or a kubeconfigPath`);
+        if (!cluster.url)
+          throw new InputError(
+            `Cluster ${cluster.name} needs a url or a kubeconfigPath`,
+          );
         kc.loadFromClusterAndUser(
-          { name: cluster.name, server: cluster.url, caData: cluster.caData, skipTLSVerify: cluster.skipTLSVerify ?? false },
+          {
+            name: cluster.name,
+            server: cluster.url,
+            caData: cluster.caData,
+            skipTLSVerify: cluster.skipTLSVerify ?? false,
+          },
           { name: `${cluster.name}-chaos`, token: cluster.serviceAccountToken },
         );
       }

@@ -3,7 +3,11 @@
  * shares that cluster's pool. Counted by a relay in front of the sandbox's API server.
  */
 import { ConfigReader } from '@backstage/config';
-import { ConnectionCounter, sandboxKubeconfigPath, startConnectionCounter } from '@chaoscraft/test-sandbox';
+import {
+  ConnectionCounter,
+  sandboxKubeconfigPath,
+  startConnectionCounter,
+} from '@chaoscraft/test-sandbox';
 import { ChaosRunGateway } from './ChaosRunGateway';
 import { ClusterRegistry } from './ClusterRegistry';
 
@@ -16,7 +20,11 @@ describe('ClusterRegistry on the sandbox', () => {
   beforeEach(async () => {
     relay = await startConnectionCounter(await sandboxKubeconfigPath());
     registry = ClusterRegistry.fromConfig(
-      new ConfigReader({ chaos: { clusters: [{ name: 'sandbox', kubeconfigPath: relay.kubeconfigPath }] } }),
+      new ConfigReader({
+        chaos: {
+          clusters: [{ name: 'sandbox', kubeconfigPath: relay.kubeconfigPath }],
+        },
+      }),
     );
   });
   afterEach(async () => {

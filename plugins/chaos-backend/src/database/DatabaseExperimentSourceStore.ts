@@ -12,7 +12,10 @@ import {
   ExperimentRow,
   migrateChaosDatabase,
 } from './DatabaseExperimentStore';
-import type { ExperimentSourceStore, SourceReading } from './ExperimentSourceStore';
+import type {
+  ExperimentSourceStore,
+  SourceReading,
+} from './ExperimentSourceStore';
 import { toIsoString } from './timestamps';
 
 const SOURCES_TABLE = 'chaos_experiment_sources';
@@ -35,7 +38,10 @@ function describeOwner(row: ExperimentRow): string {
 }
 
 function createdByOf(managedBy: ManagedBy): string {
-  const who = managedBy.kind === 'cluster' ? `ChaosExperiment ${managedBy.source}` : `file ${managedBy.source}`;
+  const who =
+    managedBy.kind === 'cluster'
+      ? `ChaosExperiment ${managedBy.source}`
+      : `file ${managedBy.source}`;
   return who.slice(0, 255);
 }
 
@@ -44,8 +50,14 @@ const CHUNK = 500;
 
 /** The source store on the chaos plugin's database (see ExperimentSourceStore). */
 export class DatabaseExperimentSourceStore implements ExperimentSourceStore {
-  static async create(options: { database: DatabaseService; clock?: Clock }): Promise<DatabaseExperimentSourceStore> {
-    return new DatabaseExperimentSourceStore(await migrateChaosDatabase(options.database), options.clock ?? systemClock);
+  static async create(options: {
+    database: DatabaseService;
+    clock?: Clock;
+  }): Promise<DatabaseExperimentSourceStore> {
+    return new DatabaseExperimentSourceStore(
+      await migrateChaosDatabase(options.database),
+      options.clock ?? systemClock,
+    );
   }
 
   private constructor(
@@ -60,7 +72,9 @@ export class DatabaseExperimentSourceStore implements ExperimentSourceStore {
     const inEffect = new Set<string>();
     let count = 0;
     await this.db.transaction(async tx => {
-      const own: ExperimentRow[] = await tx(EXPERIMENTS_TABLE).where({ source_key: key });
+      const own: ExperimentRow[] = await tx(EXPERIMENTS_TABLE).where({
+        source_key: key,
+      });
       if (!reading.experiments) {
         // Unreadable now: keep what the source defined, record only why.
         count = own.length;
@@ -74,7 +88,9 @@ export class DatabaseExperimentSourceStore implements ExperimentSourceStore {
         ? await tx(EXPERIMENTS_TABLE)
             .where({ entity_ref: entityRef })
             .whereIn('name', names)
-            .andWhere(query => query.whereNull('source_key').orWhereNot('source_key', key))
+            .andWhere(query =>
+              query.whereNull('source_key').orWhereNot('source_key', key),
+            )
         : [];
       const otherByName = new Map(others.map(row => [row.name, row]));
 
@@ -96,8 +112,12 @@ export class DatabaseExperimentSourceStore implements ExperimentSourceStore {
             source: managedBy.source,
             name,
             field: 'metadata.name',
-            message: `'${name}' is also ${describeOwner(other)}, which stays in effect: rename one of them${
-              other.managed_by ? '' : ', or delete the one in Backstage to keep this one'
+            message: `'${name}' is also ${describeOwner(
+              other,
+            )}, which stays in effect: rename one of them${
+              other.managed_by
+                ? ''
+                : ', or delete the one in Backstage to keep this one'
             }`,
           });
           continue;
@@ -134,15 +154,21 @@ export class DatabaseExperimentSourceStore implements ExperimentSourceStore {
         if (unchanged) continue;
         // A changed schedule starts from now; an unchanged one keeps its checkpoint.
         const scheduleColumns =
-          (existing.schedule ?? null) === schedule ? {} : { schedule, schedule_checked_at: schedule ? now : null };
+          (existing.schedule ?? null) === schedule
+            ? {}
+            : { schedule, schedule_checked_at: schedule ? now : null };
         await tx(EXPERIMENTS_TABLE)
           .where({ id: existing.id })
           .update({ ...columns, updated_at: now, ...scheduleColumns });
       }
 
-      const gone = own.filter(row => !inEffect.has(row.name)).map(row => row.id);
+      const gone = own
+        .filter(row => !inEffect.has(row.name))
+        .map(row => row.id);
       for (let i = 0; i < gone.length; i += CHUNK) {
-        await tx(EXPERIMENTS_TABLE).whereIn('id', gone.slice(i, i + CHUNK)).delete();
+        await tx(EXPERIMENTS_TABLE)
+          .whereIn('id', gone.slice(i, i + CHUNK))
+          .delete();
       }
       count = inEffect.size;
       await this.writeSource(tx, reading, now, count, problems);
@@ -157,7 +183,13 @@ export class DatabaseExperimentSourceStore implements ExperimentSourceStore {
     };
   }
 
-  private async writeSource(tx: Knex.Transaction, reading: SourceReading, now: Date, count: number, problems: SourceProblem[]) {
+  private async writeSource(
+    tx: Knex.Transaction,
+    reading: SourceReading,
+    now: Date,
+    count: number,
+    problems: SourceProblem[],
+  ) {
     await tx(SOURCES_TABLE)
       .insert({
         key: reading.key,
@@ -176,8 +208,12 @@ export class DatabaseExperimentSourceStore implements ExperimentSourceStore {
     const kept = new Set(keep);
     // Filtered here rather than with LIKE, whose escaping differs between SQLite and PostgreSQL.
     const kind = prefix.slice(0, prefix.indexOf(':'));
-    const rows: Array<Pick<SourceRow, 'key'>> = await this.db(SOURCES_TABLE).where({ kind }).select('key');
-    const gone = rows.map(row => row.key).filter(key => key.startsWith(prefix) && !kept.has(key));
+    const rows: Array<Pick<SourceRow, 'key'>> = await this.db(SOURCES_TABLE)
+      .where({ kind })
+      .select('key');
+    const gone = rows
+      .map(row => row.key)
+      .filter(key => key.startsWith(prefix) && !kept.has(key));
     for (let i = 0; i < gone.length; i += CHUNK) {
       const keys = gone.slice(i, i + CHUNK);
       await this.db.transaction(async tx => {
@@ -189,7 +225,9 @@ export class DatabaseExperimentSourceStore implements ExperimentSourceStore {
   }
 
   async list(entityRef: string): Promise<ExperimentSource[]> {
-    const rows: SourceRow[] = await this.db(SOURCES_TABLE).where({ entity_ref: entityRef }).orderBy('key');
+    const rows: SourceRow[] = await this.db(SOURCES_TABLE)
+      .where({ entity_ref: entityRef })
+      .orderBy('key');
     return rows.map(row => ({
       kind: row.kind as ExperimentSource['kind'],
       entityRef: row.entity_ref,

@@ -12,7 +12,11 @@ import type {
 import { Knex } from 'knex';
 import { randomUUID } from 'node:crypto';
 import { Clock, systemClock } from '../clock';
-import { ExperimentStore, ListExperimentsOptions, ScheduledExperiment } from './ExperimentStore';
+import {
+  ExperimentStore,
+  ListExperimentsOptions,
+  ScheduledExperiment,
+} from './ExperimentStore';
 import { toIsoString } from './timestamps';
 
 export const EXPERIMENTS_TABLE = 'chaos_experiments';
@@ -36,10 +40,15 @@ export type ExperimentRow = {
 };
 
 /** Experiments kept as code change at their source: the API refuses to change them. */
-function refuseManaged(row: Pick<ExperimentRow, 'name' | 'managed_by' | 'source'>, verb: string): void {
+function refuseManaged(
+  row: Pick<ExperimentRow, 'name' | 'managed_by' | 'source'>,
+  verb: string,
+): void {
   if (row.managed_by) {
     throw new ConflictError(
-      `Experiment '${row.name}' is kept as code (${row.managed_by === 'cluster' ? 'ChaosExperiment' : 'file'} ${row.source}): ${verb} it there`,
+      `Experiment '${row.name}' is kept as code (${
+        row.managed_by === 'cluster' ? 'ChaosExperiment' : 'file'
+      } ${row.source}): ${verb} it there`,
     );
   }
 }
@@ -72,8 +81,14 @@ export function migrateChaosDatabase(database: DatabaseService): Promise<Knex> {
 
 /** The experiment store on Knex: SQLite embedded, PostgreSQL in production. */
 export class DatabaseExperimentStore implements ExperimentStore {
-  static async create(options: { database: DatabaseService; clock?: Clock }): Promise<DatabaseExperimentStore> {
-    return new DatabaseExperimentStore(await migrateChaosDatabase(options.database), options.clock ?? systemClock);
+  static async create(options: {
+    database: DatabaseService;
+    clock?: Clock;
+  }): Promise<DatabaseExperimentStore> {
+    return new DatabaseExperimentStore(
+      await migrateChaosDatabase(options.database),
+      options.clock ?? systemClock,
+    );
   }
 
   private constructor(
@@ -81,14 +96,21 @@ export class DatabaseExperimentStore implements ExperimentStore {
     private readonly clock: Clock,
   ) {}
 
-  async list({ entityRef, entityRefs, offset, limit }: ListExperimentsOptions): Promise<Page<Experiment>> {
+  async list({
+    entityRef,
+    entityRefs,
+    offset,
+    limit,
+  }: ListExperimentsOptions): Promise<Page<Experiment>> {
     const scoped = (): Knex.QueryBuilder => {
       let query = this.db(TABLE);
       if (entityRef) query = query.where({ entity_ref: entityRef });
       if (entityRefs) query = query.whereIn('entity_ref', entityRefs);
       return query;
     };
-    const [{ count }] = await scoped().count<[{ count: number | string }]>({ count: '*' });
+    const [{ count }] = await scoped().count<[{ count: number | string }]>({
+      count: '*',
+    });
     const rows: ExperimentRow[] = await scoped()
       .select('*')
       .orderBy([
@@ -97,15 +119,24 @@ export class DatabaseExperimentStore implements ExperimentStore {
       ])
       .offset(offset)
       .limit(limit);
-    return { items: rows.map(toExperiment), totalCount: Number(count), offset, limit };
+    return {
+      items: rows.map(toExperiment),
+      totalCount: Number(count),
+      offset,
+      limit,
+    };
   }
 
   async listEntityRefs(): Promise<string[]> {
-    return (await this.db(TABLE).distinct('entity_ref')).map((r: { entity_ref: string }) => r.entity_ref);
+    return (await this.db(TABLE).distinct('entity_ref')).map(
+      (r: { entity_ref: string }) => r.entity_ref,
+    );
   }
 
   async get(id: string): Promise<Experiment | undefined> {
-    const row: ExperimentRow | undefined = await this.db(TABLE).where({ id }).first();
+    const row: ExperimentRow | undefined = await this.db(TABLE)
+      .where({ id })
+      .first();
     return row && toExperiment(row);
   }
 
@@ -127,11 +158,16 @@ export class DatabaseExperimentStore implements ExperimentStore {
     return toExperiment(row);
   }
 
-  async update(id: string, spec: ExperimentSpec): Promise<Experiment | undefined> {
+  async update(
+    id: string,
+    spec: ExperimentSpec,
+  ): Promise<Experiment | undefined> {
     const now = this.clock.now();
     const changed = await this.withNameConflict(spec, () =>
       this.db.transaction(async tx => {
-        const current: Pick<ExperimentRow, 'schedule' | 'name' | 'managed_by' | 'source'> | undefined = await tx(TABLE)
+        const current:
+          | Pick<ExperimentRow, 'schedule' | 'name' | 'managed_by' | 'source'>
+          | undefined = await tx(TABLE)
           .where({ id })
           .first('schedule', 'name', 'managed_by', 'source');
         if (!current) return 0;
@@ -139,50 +175,82 @@ export class DatabaseExperimentStore implements ExperimentStore {
         // A changed schedule starts from now; an unchanged one keeps its checkpoint.
         const schedule = spec.schedule ?? null;
         const scheduleColumns =
-          (current.schedule ?? null) === schedule ? {} : { schedule, schedule_checked_at: schedule ? now : null };
+          (current.schedule ?? null) === schedule
+            ? {}
+            : { schedule, schedule_checked_at: schedule ? now : null };
         return tx(TABLE)
           .where({ id })
-          .update({ name: spec.name, spec: JSON.stringify(spec), updated_at: now, ...scheduleColumns });
+          .update({
+            name: spec.name,
+            spec: JSON.stringify(spec),
+            updated_at: now,
+            ...scheduleColumns,
+          });
       }),
     );
     return changed ? this.get(id) : undefined;
   }
 
   async delete(id: string): Promise<boolean> {
-    const current: Pick<ExperimentRow, 'name' | 'managed_by' | 'source'> | undefined = await this.db(TABLE)
+    const current:
+      | Pick<ExperimentRow, 'name' | 'managed_by' | 'source'>
+      | undefined = await this.db(TABLE)
       .where({ id })
       .first('name', 'managed_by', 'source');
     if (!current) return false;
     refuseManaged(current, 'delete');
-    return (await this.db(TABLE).where({ id }).whereNull('managed_by').delete()) > 0;
+    return (
+      (await this.db(TABLE).where({ id }).whereNull('managed_by').delete()) > 0
+    );
   }
 
   async listScheduled(): Promise<ScheduledExperiment[]> {
-    const rows: ExperimentRow[] = await this.db(TABLE).whereNotNull('schedule').select('*');
+    const rows: ExperimentRow[] = await this.db(TABLE)
+      .whereNotNull('schedule')
+      .select('*');
     return rows.map(row => ({
       experiment: toExperiment(row) as ScheduledExperiment['experiment'],
-      checkedAt: new Date(toIsoString(row.schedule_checked_at ?? row.updated_at)),
+      checkedAt: new Date(
+        toIsoString(row.schedule_checked_at ?? row.updated_at),
+      ),
     }));
   }
 
-  async claimOccurrence(id: string, checkedAt: Date, occurrence: Date): Promise<boolean> {
+  async claimOccurrence(
+    id: string,
+    checkedAt: Date,
+    occurrence: Date,
+  ): Promise<boolean> {
     const moved = await this.db(TABLE)
       .where({ id })
-      .andWhere(query => query.where('schedule_checked_at', checkedAt).orWhereNull('schedule_checked_at'))
+      .andWhere(query =>
+        query
+          .where('schedule_checked_at', checkedAt)
+          .orWhereNull('schedule_checked_at'),
+      )
       .update({ schedule_checked_at: occurrence });
     return moved > 0;
   }
 
   /** Turns the unique (entity_ref, name) violation into a ConflictError. */
-  private async withNameConflict<T>(spec: ExperimentSpec, write: () => Promise<T>): Promise<T> {
+  private async withNameConflict<T>(
+    spec: ExperimentSpec,
+    write: () => Promise<T>,
+  ): Promise<T> {
     try {
       return await write();
     } catch (error) {
-      if (!(error instanceof ConflictError) && /unique|duplicate/i.test(String((error as Error).message))) {
-        const taken: Pick<ExperimentRow, 'managed_by' | 'source'> | undefined = await this.db(TABLE)
-          .where({ entity_ref: spec.entityRef, name: spec.name })
-          .first('managed_by', 'source');
-        const where = taken?.managed_by ? ` (kept as code: ${taken.source})` : '';
+      if (
+        !(error instanceof ConflictError) &&
+        /unique|duplicate/i.test(String((error as Error).message))
+      ) {
+        const taken: Pick<ExperimentRow, 'managed_by' | 'source'> | undefined =
+          await this.db(TABLE)
+            .where({ entity_ref: spec.entityRef, name: spec.name })
+            .first('managed_by', 'source');
+        const where = taken?.managed_by
+          ? ` (kept as code: ${taken.source})`
+          : '';
         throw new ConflictError(
           `Entity ${spec.entityRef} already has an experiment named '${spec.name}'${where}`,
         );

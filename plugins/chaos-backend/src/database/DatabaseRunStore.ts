@@ -11,13 +11,22 @@ import type {
   TargetRecord,
   Verdict,
 } from '@chaoscraft/backstage-plugin-chaos-common';
-import { RUN_PHASES, TERMINAL_PHASES } from '@chaoscraft/backstage-plugin-chaos-common';
+import {
+  RUN_PHASES,
+  TERMINAL_PHASES,
+} from '@chaoscraft/backstage-plugin-chaos-common';
 import type { DatabaseService } from '@backstage/backend-plugin-api';
 import { ConflictError } from '@backstage/errors';
 import { Knex } from 'knex';
 import { Clock, systemClock } from '../clock';
 import { migrateChaosDatabase } from './DatabaseExperimentStore';
-import { ChaosRunRef, ListOptions, LiveRunLimits, NewRun, RunStore } from './RunStore';
+import {
+  ChaosRunRef,
+  ListOptions,
+  LiveRunLimits,
+  NewRun,
+  RunStore,
+} from './RunStore';
 import { toIsoString } from './timestamps';
 
 type RunRow = {
@@ -63,12 +72,19 @@ type TargetRow = {
 
 const optionalIso = (v: Date | string | null | undefined): string | undefined =>
   v === null || v === undefined ? undefined : toIsoString(v);
-const optionalDate = (v: string | undefined): Date | null => (v ? new Date(v) : null);
+const optionalDate = (v: string | undefined): Date | null =>
+  v ? new Date(v) : null;
 
 /** Runs on Knex; shares the database and migrations with the experiment store. */
 export class DatabaseRunStore implements RunStore {
-  static async create(options: { database: DatabaseService; clock?: Clock }): Promise<DatabaseRunStore> {
-    return new DatabaseRunStore(await migrateChaosDatabase(options.database), options.clock ?? systemClock);
+  static async create(options: {
+    database: DatabaseService;
+    clock?: Clock;
+  }): Promise<DatabaseRunStore> {
+    return new DatabaseRunStore(
+      await migrateChaosDatabase(options.database),
+      options.clock ?? systemClock,
+    );
   }
 
   private constructor(
@@ -111,41 +127,70 @@ export class DatabaseRunStore implements RunStore {
       if (limits) await this.checkLiveRunLimits(tx, run, limits);
       await tx('chaos_runs').insert(row);
       const faultTypes = faultTypesOf(run.spec);
-      if (faultTypes.length) await tx('chaos_run_faults').insert(faultTypes.map(fault_type => ({ run_id: run.id, fault_type })));
-      await tx('chaos_run_events').insert({ run_id: run.id, phase: 'Pending', time: now, reason: 'Created', message: `Run requested by ${run.createdBy}` });
+      if (faultTypes.length)
+        await tx('chaos_run_faults').insert(
+          faultTypes.map(fault_type => ({ run_id: run.id, fault_type })),
+        );
+      await tx('chaos_run_events').insert({
+        run_id: run.id,
+        phase: 'Pending',
+        time: now,
+        reason: 'Created',
+        message: `Run requested by ${run.createdBy}`,
+      });
     });
     return toRun(row);
   }
 
   async get(id: string): Promise<RunDetail | undefined> {
-    const row: RunRow | undefined = await this.db('chaos_runs').where({ id }).first();
+    const row: RunRow | undefined = await this.db('chaos_runs')
+      .where({ id })
+      .first();
     if (!row) return undefined;
     const [targets, events] = await Promise.all([
-      this.db<TargetRow>('chaos_run_targets').where({ run_id: id }).orderBy(['pod', 'fault']),
+      this.db<TargetRow>('chaos_run_targets')
+        .where({ run_id: id })
+        .orderBy(['pod', 'fault']),
       this.db('chaos_run_events').where({ run_id: id }),
     ]);
     const timeline = events
-      .map(e => ({ time: toIsoString(e.time), phase: e.phase as RunPhase, reason: e.reason ?? undefined, message: e.message ?? undefined }))
+      .map(e => ({
+        time: toIsoString(e.time),
+        phase: e.phase as RunPhase,
+        reason: e.reason ?? undefined,
+        message: e.message ?? undefined,
+      }))
       // Phases only move forward, so their order is the timeline's. The backend stamps Pending
       // and the agent the rest, on two clocks that may disagree: time only breaks ties.
-      .sort((a, b) => RUN_PHASES.indexOf(a.phase) - RUN_PHASES.indexOf(b.phase) || a.time.localeCompare(b.time));
+      .sort(
+        (a, b) =>
+          RUN_PHASES.indexOf(a.phase) - RUN_PHASES.indexOf(b.phase) ||
+          a.time.localeCompare(b.time),
+      );
     return {
       ...toRun(row),
       targets: targets.map(toTarget),
       probes: row.probes ? (JSON.parse(row.probes) as ProbeResult[]) : [],
       steps: row.steps ? (JSON.parse(row.steps) as StepRecord[]) : [],
-      ...(row.abort_latency_ms !== null && row.abort_latency_ms !== undefined ? { abortLatencyMs: Number(row.abort_latency_ms) } : {}),
+      ...(row.abort_latency_ms !== null && row.abort_latency_ms !== undefined
+        ? { abortLatencyMs: Number(row.abort_latency_ms) }
+        : {}),
       timeline,
     };
   }
 
   async summary(id: string): Promise<Run | undefined> {
-    const row: RunRow | undefined = await this.db('chaos_runs').where({ id }).first();
+    const row: RunRow | undefined = await this.db('chaos_runs')
+      .where({ id })
+      .first();
     return row ? toRun(row) : undefined;
   }
 
   async claimNotification(id: string): Promise<boolean> {
-    const claimed = await this.db('chaos_runs').where({ id }).whereNull('notified_at').update({ notified_at: this.clock.now() });
+    const claimed = await this.db('chaos_runs')
+      .where({ id })
+      .whereNull('notified_at')
+      .update({ notified_at: this.clock.now() });
     return claimed === 1;
   }
 
@@ -158,61 +203,113 @@ export class DatabaseRunStore implements RunStore {
    * experiment rows are locked first, so two concurrent starts for one entity serialize here;
    * SQLite has a single writer, so its transactions already do.
    */
-  private async checkLiveRunLimits(tx: Knex.Transaction, run: NewRun, limits: LiveRunLimits): Promise<void> {
+  private async checkLiveRunLimits(
+    tx: Knex.Transaction,
+    run: NewRun,
+    limits: LiveRunLimits,
+  ): Promise<void> {
     // A dry run disrupts nothing: it neither counts toward the limits nor is held by them.
     if (run.dryRun) return;
     if (this.isPostgres()) {
-      await tx('chaos_experiments').where({ entity_ref: run.entityRef }).forUpdate().select('id');
+      await tx('chaos_experiments')
+        .where({ entity_ref: run.entityRef })
+        .forUpdate()
+        .select('id');
     }
-    const live = (): Knex.QueryBuilder => tx('chaos_runs').whereNotIn('phase', [...TERMINAL_PHASES]).andWhere('dry_run', false);
-    const sameExperiment = await live().where({ experiment_id: run.experimentId }).first('id');
+    const live = (): Knex.QueryBuilder =>
+      tx('chaos_runs')
+        .whereNotIn('phase', [...TERMINAL_PHASES])
+        .andWhere('dry_run', false);
+    const sameExperiment = await live()
+      .where({ experiment_id: run.experimentId })
+      .first('id');
     if (sameExperiment) {
-      throw new ConflictError(`Experiment ${run.experimentName} already has a live run (${sameExperiment.id}): one at a time`);
+      throw new ConflictError(
+        `Experiment ${run.experimentName} already has a live run (${sameExperiment.id}): one at a time`,
+      );
     }
-    const [{ count }] = await live().where({ entity_ref: run.entityRef }).count<[{ count: number | string }]>({ count: '*' });
+    const [{ count }] = await live()
+      .where({ entity_ref: run.entityRef })
+      .count<[{ count: number | string }]>({ count: '*' });
     if (Number(count) >= limits.maxPerEntity) {
-      throw new ConflictError(`${run.entityRef} already has ${count} live runs, the most it may have at once (chaos.ceilings.maxLiveRunsPerEntity)`);
+      throw new ConflictError(
+        `${run.entityRef} already has ${count} live runs, the most it may have at once (chaos.ceilings.maxLiveRunsPerEntity)`,
+      );
     }
   }
 
-  async list({ entityRef, entityRefs, offset, limit }: ListOptions): Promise<Page<Run>> {
+  async list({
+    entityRef,
+    entityRefs,
+    offset,
+    limit,
+  }: ListOptions): Promise<Page<Run>> {
     const scoped = (): Knex.QueryBuilder => {
       let query = this.db('chaos_runs');
       if (entityRef) query = query.where({ entity_ref: entityRef });
       if (entityRefs) query = query.whereIn('entity_ref', entityRefs);
       return query;
     };
-    const [{ count }] = await scoped().count<[{ count: number | string }]>({ count: '*' });
+    const [{ count }] = await scoped().count<[{ count: number | string }]>({
+      count: '*',
+    });
     const rows: RunRow[] = await scoped()
       .select('*')
-      .orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'asc' }])
+      .orderBy([
+        { column: 'created_at', order: 'desc' },
+        { column: 'id', order: 'asc' },
+      ])
       .offset(offset)
       .limit(limit);
     return { items: rows.map(toRun), totalCount: Number(count), offset, limit };
   }
 
   async listEntityRefs(): Promise<string[]> {
-    return (await this.db('chaos_runs').distinct('entity_ref')).map((r: { entity_ref: string }) => r.entity_ref);
+    return (await this.db('chaos_runs').distinct('entity_ref')).map(
+      (r: { entity_ref: string }) => r.entity_ref,
+    );
   }
 
   async resourceUid(id: string): Promise<string | undefined> {
-    const row: Pick<RunRow, 'resource_uid'> | undefined = await this.db('chaos_runs').where({ id }).first('resource_uid');
+    const row: Pick<RunRow, 'resource_uid'> | undefined = await this.db(
+      'chaos_runs',
+    )
+      .where({ id })
+      .first('resource_uid');
     return row?.resource_uid ?? undefined;
   }
 
   async listLive(): Promise<Run[]> {
-    const rows: RunRow[] = await this.db('chaos_runs').whereNotIn('phase', [...TERMINAL_PHASES]);
+    const rows: RunRow[] = await this.db('chaos_runs').whereNotIn('phase', [
+      ...TERMINAL_PHASES,
+    ]);
     return rows.map(toRun);
   }
 
-  async applyStatus(ref: ChaosRunRef, status: Partial<ChaosRunStatus>, resourceVersion?: string): Promise<boolean> {
-    return this.apply(ref.id, status, resourceVersion, row => {
-      // Only the object the backend created: same cluster, namespace and name, and the same uid
-      // once bound. A ChaosRun made elsewhere with a copied run-id label changes nothing.
-      if (row.cluster !== ref.cluster || row.namespace !== ref.namespace || row.resource_name !== ref.resourceName) return false;
-      if (row.resource_uid && ref.uid && row.resource_uid !== ref.uid) return false;
-      return true;
-    }, ref.uid);
+  async applyStatus(
+    ref: ChaosRunRef,
+    status: Partial<ChaosRunStatus>,
+    resourceVersion?: string,
+  ): Promise<boolean> {
+    return this.apply(
+      ref.id,
+      status,
+      resourceVersion,
+      row => {
+        // Only the object the backend created: same cluster, namespace and name, and the same uid
+        // once bound. A ChaosRun made elsewhere with a copied run-id label changes nothing.
+        if (
+          row.cluster !== ref.cluster ||
+          row.namespace !== ref.namespace ||
+          row.resource_name !== ref.resourceName
+        )
+          return false;
+        if (row.resource_uid && ref.uid && row.resource_uid !== ref.uid)
+          return false;
+        return true;
+      },
+      ref.uid,
+    );
   }
 
   /**
@@ -235,31 +332,50 @@ export class DatabaseRunStore implements RunStore {
         if (!row || !accept(row)) return 'refused' as const;
         // A terminal record is final, and phases only move forward: a late or replayed event
         // (resourceVersions are opaque, so order is judged by phase) never rewinds a run.
-        if (TERMINAL_PHASES.includes(row.phase) && status.phase !== row.phase) return 'applied' as const;
-        if (status.phase && RUN_PHASES.indexOf(status.phase) < RUN_PHASES.indexOf(row.phase)) return 'applied' as const;
+        if (TERMINAL_PHASES.includes(row.phase) && status.phase !== row.phase)
+          return 'applied' as const;
+        if (
+          status.phase &&
+          RUN_PHASES.indexOf(status.phase) < RUN_PHASES.indexOf(row.phase)
+        )
+          return 'applied' as const;
         const phase = status.phase ?? row.phase;
         const version = Number(row.status_version ?? 0);
-        const updated = await tx('chaos_runs').where({ id, status_version: version }).update({
-          phase,
-          verdict: status.verdict ?? row.verdict,
-          reason: status.reason ?? row.reason,
-          message: status.message ?? row.message,
-          blast_radius: status.blastRadius ? JSON.stringify(status.blastRadius) : row.blast_radius,
-          probes: status.probes?.length ? JSON.stringify(status.probes) : row.probes,
-          steps: status.steps?.length ? JSON.stringify(status.steps) : row.steps,
-          abort_latency_ms: status.abortLatencyMs ?? row.abort_latency_ms,
-          resource_version: resourceVersion ?? row.resource_version,
-          resource_uid: row.resource_uid ?? uid ?? null,
-          started_at: optionalDate(status.startedAt) ?? row.started_at,
-          finished_at: optionalDate(status.finishedAt) ?? row.finished_at,
-          updated_at: this.clock.now(),
-          status_version: version + 1,
-        });
+        const updated = await tx('chaos_runs')
+          .where({ id, status_version: version })
+          .update({
+            phase,
+            verdict: status.verdict ?? row.verdict,
+            reason: status.reason ?? row.reason,
+            message: status.message ?? row.message,
+            blast_radius: status.blastRadius
+              ? JSON.stringify(status.blastRadius)
+              : row.blast_radius,
+            probes: status.probes?.length
+              ? JSON.stringify(status.probes)
+              : row.probes,
+            steps: status.steps?.length
+              ? JSON.stringify(status.steps)
+              : row.steps,
+            abort_latency_ms: status.abortLatencyMs ?? row.abort_latency_ms,
+            resource_version: resourceVersion ?? row.resource_version,
+            resource_uid: row.resource_uid ?? uid ?? null,
+            started_at: optionalDate(status.startedAt) ?? row.started_at,
+            finished_at: optionalDate(status.finishedAt) ?? row.finished_at,
+            updated_at: this.clock.now(),
+            status_version: version + 1,
+          });
         if (updated === 0) return 'stale' as const;
 
         for (const t of transitionsOf(status, this.clock)) {
           await tx('chaos_run_events')
-            .insert({ run_id: id, phase: t.phase, time: new Date(t.time), reason: t.reason ?? null, message: t.message ?? null })
+            .insert({
+              run_id: id,
+              phase: t.phase,
+              time: new Date(t.time),
+              reason: t.reason ?? null,
+              message: t.message ?? null,
+            })
             .onConflict(['run_id', 'phase'])
             .ignore();
         }
@@ -274,37 +390,63 @@ export class DatabaseRunStore implements RunStore {
       });
       if (outcome !== 'stale') return outcome === 'applied';
     }
-    throw new ConflictError(`Run ${id} kept changing while its status was applied`);
+    throw new ConflictError(
+      `Run ${id} kept changing while its status was applied`,
+    );
   }
 
   async note(id: string, reason: string, message: string): Promise<void> {
-    await this.db('chaos_runs').where({ id, phase: 'Pending' }).update({ reason, message, updated_at: this.clock.now() });
+    await this.db('chaos_runs')
+      .where({ id, phase: 'Pending' })
+      .update({ reason, message, updated_at: this.clock.now() });
   }
 
   async fail(id: string, reason: string, message: string): Promise<void> {
     const now = this.clock.now().toISOString();
-    await this.apply(id, {
-      phase: 'Failed',
-      verdict: 'Inconclusive',
-      reason,
-      message,
-      finishedAt: now,
-      phaseTransitions: [{ phase: 'Failed', time: now, reason, message }],
-    }, undefined, () => true);
+    await this.apply(
+      id,
+      {
+        phase: 'Failed',
+        verdict: 'Inconclusive',
+        reason,
+        message,
+        finishedAt: now,
+        phaseTransitions: [{ phase: 'Failed', time: now, reason, message }],
+      },
+      undefined,
+      () => true,
+    );
   }
 }
 
 /** The distinct fault types a run spec names: what the resilience score counts per run. */
 export function faultTypesOf(spec: unknown): string[] {
-  const faults = (spec as { faults?: Array<{ type?: unknown }> } | undefined)?.faults ?? [];
-  return [...new Set(faults.map(f => f?.type).filter((t): t is string => typeof t === 'string'))];
+  const faults =
+    (spec as { faults?: Array<{ type?: unknown }> } | undefined)?.faults ?? [];
+  return [
+    ...new Set(
+      faults
+        .map(f => f?.type)
+        .filter((t): t is string => typeof t === 'string'),
+    ),
+  ];
 }
 
 /** The phases a status reports; an agent that writes no transitions still yields its phase. */
-function transitionsOf(status: Partial<ChaosRunStatus>, clock: Clock): PhaseTransition[] {
+function transitionsOf(
+  status: Partial<ChaosRunStatus>,
+  clock: Clock,
+): PhaseTransition[] {
   if (status.phaseTransitions?.length) return status.phaseTransitions;
   if (!status.phase) return [];
-  return [{ phase: status.phase, time: clock.now().toISOString(), reason: status.reason, message: status.message }];
+  return [
+    {
+      phase: status.phase,
+      time: clock.now().toISOString(),
+      reason: status.reason,
+      message: status.message,
+    },
+  ];
 }
 
 function toRun(row: RunRow): Run {
@@ -321,7 +463,9 @@ function toRun(row: RunRow): Run {
     verdict: row.verdict ?? undefined,
     reason: row.reason ?? undefined,
     message: row.message ?? undefined,
-    blastRadius: row.blast_radius ? (JSON.parse(row.blast_radius) as BlastRadius) : undefined,
+    blastRadius: row.blast_radius
+      ? (JSON.parse(row.blast_radius) as BlastRadius)
+      : undefined,
     createdBy: row.created_by,
     createdAt: toIsoString(row.created_at),
     updatedAt: toIsoString(row.updated_at),

@@ -38,5 +38,9 @@ export interface ExperimentStore {
    * Moves an experiment's schedule checkpoint from `checkedAt` to `occurrence`; false when it
    * had already moved (another backend instance claimed the occurrence, or the schedule changed).
    */
-  claimOccurrence(id: string, checkedAt: Date, occurrence: Date): Promise<boolean>;
+  claimOccurrence(
+    id: string,
+    checkedAt: Date,
+    occurrence: Date,
+  ): Promise<boolean>;
 }

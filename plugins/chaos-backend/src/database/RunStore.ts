@@ -7,7 +7,15 @@ import type {
 
 export type NewRun = Pick<
   Run,
-  'id' | 'experimentId' | 'experimentName' | 'entityRef' | 'cluster' | 'namespace' | 'resourceName' | 'dryRun' | 'createdBy'
+  | 'id'
+  | 'experimentId'
+  | 'experimentName'
+  | 'entityRef'
+  | 'cluster'
+  | 'namespace'
+  | 'resourceName'
+  | 'dryRun'
+  | 'createdBy'
 > & { spec: unknown };
 
 /** Which ChaosRun a status came from: the mirror applies it only to the run that object is. */
@@ -57,7 +65,11 @@ export interface RunStore {
    * and forward-only: the same or an older status after a newer one changes nothing. Returns
    * whether the status was applied to a run.
    */
-  applyStatus(ref: ChaosRunRef, status: Partial<ChaosRunStatus>, resourceVersion?: string): Promise<boolean>;
+  applyStatus(
+    ref: ChaosRunRef,
+    status: Partial<ChaosRunStatus>,
+    resourceVersion?: string,
+  ): Promise<boolean>;
   /** Ends a run the cluster can no longer report on (the ChaosRun vanished or was never made). */
   fail(id: string, reason: string, message: string): Promise<void>;
   /** Notes on a Pending run why it is still Pending (e.g. the create's outcome is unknown). */

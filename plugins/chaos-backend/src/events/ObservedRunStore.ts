@@ -1,5 +1,16 @@
-import type { Page, Run, RunDetail, ChaosRunStatus } from '@chaoscraft/backstage-plugin-chaos-common';
-import type { ChaosRunRef, ListOptions, LiveRunLimits, NewRun, RunStore } from '../database/RunStore';
+import type {
+  Page,
+  Run,
+  RunDetail,
+  ChaosRunStatus,
+} from '@chaoscraft/backstage-plugin-chaos-common';
+import type {
+  ChaosRunRef,
+  ListOptions,
+  LiveRunLimits,
+  NewRun,
+  RunStore,
+} from '../database/RunStore';
 import type { RunChangeFeed } from './RunChangeFeed';
 
 /**
@@ -24,7 +35,11 @@ export class ObservedRunStore implements RunStore {
     return created;
   }
 
-  async applyStatus(ref: ChaosRunRef, status: Partial<ChaosRunStatus>, resourceVersion?: string): Promise<boolean> {
+  async applyStatus(
+    ref: ChaosRunRef,
+    status: Partial<ChaosRunStatus>,
+    resourceVersion?: string,
+  ): Promise<boolean> {
     const applied = await this.inner.applyStatus(ref, status, resourceVersion);
     if (applied) await this.report(ref.id);
     return applied;

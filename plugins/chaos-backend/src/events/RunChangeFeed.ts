@@ -30,15 +30,22 @@ export class RunChangeFeed {
       // Broadcast: the message names nothing but the run; readers fetch it with their own
       // credentials, so the API still decides who sees what.
       await Promise.all(
-        [runSignalChannel(run.id), entityRunsSignalChannel(run.entityRef)].map(channel =>
-          signals
-            .publish({ recipients: { type: 'broadcast' }, channel, message })
-            .catch(error => logger.warn(`Could not publish signal ${channel}: ${error}`)),
+        [runSignalChannel(run.id), entityRunsSignalChannel(run.entityRef)].map(
+          channel =>
+            signals
+              .publish({ recipients: { type: 'broadcast' }, channel, message })
+              .catch(error =>
+                logger.warn(`Could not publish signal ${channel}: ${error}`),
+              ),
         ),
       );
     }
     if (notifier && isTerminalPhase(run.phase)) {
-      await notifier.runEnded(run).catch(error => logger.warn(`Could not announce the end of run ${run.id}: ${error}`));
+      await notifier
+        .runEnded(run)
+        .catch(error =>
+          logger.warn(`Could not announce the end of run ${run.id}: ${error}`),
+        );
     }
   }
 }

@@ -21,8 +21,10 @@ const run: Run = {
 };
 
 describe('the end-of-run notification', () => {
-  it('links to the run on the entity\'s Chaos tab', () => {
-    expect(runPageLink(run)).toBe('/catalog/shop/component/checkout/chaos?run=6f1d2c3e-0000-4000-8000-000000000001');
+  it("links to the run on the entity's Chaos tab", () => {
+    expect(runPageLink(run)).toBe(
+      '/catalog/shop/component/checkout/chaos?run=6f1d2c3e-0000-4000-8000-000000000001',
+    );
   });
 
   it('says verdict, blast radius and cause; a failed hypothesis is high severity', () => {
@@ -35,7 +37,19 @@ describe('the end-of-run notification', () => {
       topic: 'chaos-run',
       scope: 'chaos-run:6f1d2c3e-0000-4000-8000-000000000001',
     });
-    const passed = runEndPayload({ ...run, phase: 'Completed', verdict: 'Passed', blastRadius: undefined, reason: undefined, message: undefined });
-    expect(passed).toMatchObject({ severity: 'normal', title: 'Chaos run Passed: loss-30 on checkout', description: 'Verdict: Passed (Completed). Blast radius: no pods were selected.' });
+    const passed = runEndPayload({
+      ...run,
+      phase: 'Completed',
+      verdict: 'Passed',
+      blastRadius: undefined,
+      reason: undefined,
+      message: undefined,
+    });
+    expect(passed).toMatchObject({
+      severity: 'normal',
+      title: 'Chaos run Passed: loss-30 on checkout',
+      description:
+        'Verdict: Passed (Completed). Blast radius: no pods were selected.',
+    });
   });
 });

@@ -1,15 +1,24 @@
 import type { AuthService, LoggerService } from '@backstage/backend-plugin-api';
-import { RELATION_OWNED_BY, parseEntityRef, stringifyEntityRef } from '@backstage/catalog-model';
+import {
+  RELATION_OWNED_BY,
+  parseEntityRef,
+  stringifyEntityRef,
+} from '@backstage/catalog-model';
 import type { CatalogService } from '@backstage/plugin-catalog-node';
 import type { NotificationPayload } from '@backstage/plugin-notifications-common';
 import type { NotificationService } from '@backstage/plugin-notifications-node';
-import { type Run, isTerminalPhase } from '@chaoscraft/backstage-plugin-chaos-common';
+import {
+  type Run,
+  isTerminalPhase,
+} from '@chaoscraft/backstage-plugin-chaos-common';
 import type { RunStore } from '../database/RunStore';
 
 /** Where the run page of a run is in the app: the entity's Chaos tab with `?run=`. */
 export function runPageLink(run: Pick<Run, 'id' | 'entityRef'>): string {
   const { kind, namespace, name } = parseEntityRef(run.entityRef);
-  const path = [namespace, kind.toLocaleLowerCase('en-US'), name].map(encodeURIComponent).join('/');
+  const path = [namespace, kind.toLocaleLowerCase('en-US'), name]
+    .map(encodeURIComponent)
+    .join('/');
   return `/catalog/${path}/chaos?run=${encodeURIComponent(run.id)}`;
 }
 
@@ -18,15 +27,26 @@ export function runEndPayload(run: Run): NotificationPayload {
   const entity = parseEntityRef(run.entityRef).name;
   // The outcome first: the app's toast shows only the first 50 characters of a title.
   let outcome: string = run.phase;
-  if (run.verdict) outcome = run.phase === 'Completed' ? run.verdict : `${run.phase}, ${run.verdict}`;
+  if (run.verdict)
+    outcome =
+      run.phase === 'Completed' ? run.verdict : `${run.phase}, ${run.verdict}`;
   const radius = run.blastRadius
     ? `Blast radius: ${run.blastRadius.selected} of ${run.blastRadius.eligible} pods (${run.blastRadius.percent}%, limit ${run.blastRadius.limit}%).`
     : 'Blast radius: no pods were selected.';
   const cause = [run.reason, run.message].filter(Boolean).join(': ');
-  const bad = run.phase === 'Failed' || run.phase === 'Aborted' || run.verdict === 'Failed';
+  const bad =
+    run.phase === 'Failed' ||
+    run.phase === 'Aborted' ||
+    run.verdict === 'Failed';
   return {
     title: `Chaos run ${outcome}: ${run.experimentName} on ${entity}`,
-    description: [`Verdict: ${run.verdict ?? 'none'} (${run.phase}).`, radius, cause && `${cause}.`].filter(Boolean).join(' '),
+    description: [
+      `Verdict: ${run.verdict ?? 'none'} (${run.phase}).`,
+      radius,
+      cause && `${cause}.`,
+    ]
+      .filter(Boolean)
+      .join(' '),
     link: runPageLink(run),
     severity: bad ? 'high' : 'normal',
     topic: 'chaos-run',
@@ -38,7 +58,9 @@ export function runEndPayload(run: Run): NotificationPayload {
 function userRef(ref: string): string | undefined {
   try {
     const parsed = parseEntityRef(ref);
-    return parsed.kind.toLocaleLowerCase('en-US') === 'user' ? stringifyEntityRef(parsed) : undefined;
+    return parsed.kind.toLocaleLowerCase('en-US') === 'user'
+      ? stringifyEntityRef(parsed)
+      : undefined;
   } catch {
     return undefined; // a scheduled run's starter is `schedule (<cron>)`, nobody to tell
   }
@@ -65,8 +87,12 @@ export class RunEndNotifier {
   /** The recipients of a run's end: owners of the entity and the starter, as entity refs. */
   async recipients(run: Run): Promise<string[]> {
     const credentials = await this.deps.auth.getOwnServiceCredentials();
-    const entity = await this.deps.catalog.getEntityByRef(run.entityRef, { credentials });
-    const owners = (entity?.relations ?? []).filter(r => r.type === RELATION_OWNED_BY).map(r => r.targetRef);
+    const entity = await this.deps.catalog.getEntityByRef(run.entityRef, {
+      credentials,
+    });
+    const owners = (entity?.relations ?? [])
+      .filter(r => r.type === RELATION_OWNED_BY)
+      .map(r => r.targetRef);
     const starter = userRef(run.createdBy);
     return [...new Set([...owners, ...(starter ? [starter] : [])])];
   }
@@ -78,7 +104,9 @@ export class RunEndNotifier {
     try {
       const recipients = await this.recipients(run);
       if (recipients.length === 0) {
-        this.deps.logger.warn(`Run ${run.id} of ${run.entityRef} ended, but it has no owner or starter to tell`);
+        this.deps.logger.warn(
+          `Run ${run.id} of ${run.entityRef} ended, but it has no owner or starter to tell`,
+        );
         return false;
       }
       await this.deps.notifications.send({
@@ -87,7 +115,9 @@ export class RunEndNotifier {
       });
       return true;
     } catch (error) {
-      this.deps.logger.warn(`Could not send the end-of-run notification of run ${run.id}: ${error}`);
+      this.deps.logger.warn(
+        `Could not send the end-of-run notification of run ${run.id}: ${error}`,
+      );
       await this.deps.runs.releaseNotification(run.id).catch(() => undefined);
       return false;
     }

@@ -1,5 +1,9 @@
 import type { AuthService, LoggerService } from '@backstage/backend-plugin-api';
-import { type Entity, parseEntityRef, stringifyEntityRef } from '@backstage/catalog-model';
+import {
+  type Entity,
+  parseEntityRef,
+  stringifyEntityRef,
+} from '@backstage/catalog-model';
 import type { CatalogService } from '@backstage/plugin-catalog-node';
 import {
   CHAOS_CLUSTER_ANNOTATION,
@@ -11,7 +15,11 @@ import {
   type SourceProblem,
   readChaosExperimentDocument,
 } from '@chaoscraft/backstage-plugin-chaos-common';
-import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import {
+  CustomObjectsApi,
+  PatchStrategy,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
 import { Clock, systemClock } from '../clock';
 import type { ChaosCluster, ClusterRegistry } from '../cluster/ClusterRegistry';
 import {
@@ -25,7 +33,11 @@ import { bindExperiment } from '../service/ExperimentBinding';
 /** The Backstage scheduler task that reads the ChaosExperiments of every cluster. */
 export const CLUSTER_EXPERIMENTS_TASK_ID = 'chaos-cluster-experiments';
 
-const COORDINATES = { group: CHAOS_GROUP, version: CHAOS_VERSION, plural: CHAOS_EXPERIMENT.plural };
+const COORDINATES = {
+  group: CHAOS_GROUP,
+  version: CHAOS_VERSION,
+  plural: CHAOS_EXPERIMENT.plural,
+};
 
 /** The condition the backend writes on each ChaosExperiment: is it in effect in Backstage? */
 export const ACCEPTED_CONDITION = 'Accepted';
@@ -42,12 +54,26 @@ type Condition = {
 export type ChaosExperimentObject = {
   apiVersion?: string;
   kind?: string;
-  metadata: { name: string; namespace: string; generation?: number; uid?: string };
+  metadata: {
+    name: string;
+    namespace: string;
+    generation?: number;
+    uid?: string;
+  };
   spec?: { entityRef?: string } & Record<string, unknown>;
-  status?: { observedGeneration?: number; entityRef?: string; conditions?: Condition[] };
+  status?: {
+    observedGeneration?: number;
+    entityRef?: string;
+    conditions?: Condition[];
+  };
 };
 
-type Verdict = { accepted: boolean; reason: string; message: string; entityRef?: string };
+type Verdict = {
+  accepted: boolean;
+  reason: string;
+  message: string;
+  entityRef?: string;
+};
 
 /**
  * ChaosExperiment resources applied to a cluster (kubectl, GitOps) become experiments of the
@@ -82,28 +108,45 @@ export class ClusterExperiments {
       try {
         await this.refreshCluster(cluster);
       } catch (error) {
-        this.deps.logger.warn(`Could not read the ChaosExperiments of cluster ${cluster.name}: ${error}`);
+        this.deps.logger.warn(
+          `Could not read the ChaosExperiments of cluster ${cluster.name}: ${error}`,
+        );
       }
     }
   }
 
   async refreshCluster(cluster: ChaosCluster): Promise<ExperimentSource[]> {
-    const api = this.deps.clusters.kubeConfig(cluster).makeApiClient(CustomObjectsApi);
-    const list = (await api.listClusterCustomObject(COORDINATES)) as { items: ChaosExperimentObject[] };
-    const objects = [...list.items].sort((a, b) => sourceOf(cluster, a).localeCompare(sourceOf(cluster, b)));
+    const api = this.deps.clusters
+      .kubeConfig(cluster)
+      .makeApiClient(CustomObjectsApi);
+    const list = (await api.listClusterCustomObject(COORDINATES)) as {
+      items: ChaosExperimentObject[];
+    };
+    const objects = [...list.items].sort((a, b) =>
+      sourceOf(cluster, a).localeCompare(sourceOf(cluster, b)),
+    );
     const verdicts = new Map<ChaosExperimentObject, Verdict>();
     const byEntity = new Map<string, ChaosExperimentObject[]>();
     for (const object of objects) {
       const named = object.spec?.entityRef;
       if (!named) {
-        verdicts.set(object, { accepted: false, reason: 'NoEntity', message: 'spec.entityRef: required, to say which catalog entity this experiment belongs to' });
+        verdicts.set(object, {
+          accepted: false,
+          reason: 'NoEntity',
+          message:
+            'spec.entityRef: required, to say which catalog entity this experiment belongs to',
+        });
         continue;
       }
       let entityRef: string;
       try {
         entityRef = stringifyEntityRef(parseEntityRef(named));
       } catch (error) {
-        verdicts.set(object, { accepted: false, reason: 'Invalid', message: `spec.entityRef: ${(error as Error).message}` });
+        verdicts.set(object, {
+          accepted: false,
+          reason: 'Invalid',
+          message: `spec.entityRef: ${(error as Error).message}`,
+        });
         continue;
       }
       byEntity.set(entityRef, [...(byEntity.get(entityRef) ?? []), object]);
@@ -113,10 +156,17 @@ export class ClusterExperiments {
     const keys: string[] = [];
     const results: ExperimentSource[] = [];
     for (const [entityRef, group] of byEntity) {
-      const entity = await this.deps.catalog.getEntityByRef(entityRef, { credentials });
+      const entity = await this.deps.catalog.getEntityByRef(entityRef, {
+        credentials,
+      });
       if (!entity) {
         for (const object of group) {
-          verdicts.set(object, { accepted: false, reason: 'EntityNotFound', message: `spec.entityRef: ${entityRef} is not in the catalog`, entityRef });
+          verdicts.set(object, {
+            accepted: false,
+            reason: 'EntityNotFound',
+            message: `spec.entityRef: ${entityRef} is not in the catalog`,
+            entityRef,
+          });
         }
         continue;
       }
@@ -128,48 +178,99 @@ export class ClusterExperiments {
         const source = sourceOf(cluster, object);
         const reading = readChaosExperimentDocument(object, entityRef);
         if (reading.issues) {
-          problems.push(...reading.issues.map(i => ({ kind: 'invalid' as const, source, name: object.metadata.name, field: i.field, message: i.message })));
+          problems.push(
+            ...reading.issues.map(i => ({
+              kind: 'invalid' as const,
+              source,
+              name: object.metadata.name,
+              field: i.field,
+              message: i.message,
+            })),
+          );
           continue;
         }
         const misplaced = placementProblem(object, entity, cluster);
         if (misplaced) {
-          problems.push({ kind: 'binding', source, name: reading.name, ...misplaced });
+          problems.push({
+            kind: 'binding',
+            source,
+            name: reading.name,
+            ...misplaced,
+          });
           continue;
         }
         try {
-          bindExperiment(reading.spec, entity, { clusters: this.deps.clusters, ceilings: this.deps.ceilings });
+          bindExperiment(reading.spec, entity, {
+            clusters: this.deps.clusters,
+            ceilings: this.deps.ceilings,
+          });
         } catch (error) {
-          problems.push({ kind: 'binding', source, name: reading.name, message: (error as Error).message });
+          problems.push({
+            kind: 'binding',
+            source,
+            name: reading.name,
+            message: (error as Error).message,
+          });
           continue;
         }
-        experiments.push({ spec: reading.spec, managedBy: { kind: 'cluster', source } });
+        experiments.push({
+          spec: reading.spec,
+          managedBy: { kind: 'cluster', source },
+        });
       }
-      const recorded = await this.deps.sources.sync({ key, kind: 'cluster', entityRef, location: cluster.name, experiments, problems });
+      const recorded = await this.deps.sources.sync({
+        key,
+        kind: 'cluster',
+        entityRef,
+        location: cluster.name,
+        experiments,
+        problems,
+      });
       results.push(recorded);
       for (const object of group) {
-        const own = recorded.problems.filter(p => p.source === sourceOf(cluster, object));
+        const own = recorded.problems.filter(
+          p => p.source === sourceOf(cluster, object),
+        );
         verdicts.set(
           object,
           own.length === 0
-            ? { accepted: true, reason: 'InEffect', message: `In effect as experiment '${object.metadata.name}' of ${entityRef}`, entityRef }
+            ? {
+                accepted: true,
+                reason: 'InEffect',
+                message: `In effect as experiment '${object.metadata.name}' of ${entityRef}`,
+                entityRef,
+              }
             : {
                 accepted: false,
                 reason: reasonOf(own[0]),
-                message: own.map(p => (p.field ? `${p.field}: ${p.message}` : p.message)).join('; '),
+                message: own
+                  .map(p => (p.field ? `${p.field}: ${p.message}` : p.message))
+                  .join('; '),
                 entityRef,
               },
         );
       }
     }
     await this.deps.sources.prune(`cluster:${cluster.name}:`, keys);
-    await Promise.all(objects.map(object => this.writeStatus(api, cluster, object, verdicts.get(object)!)));
+    await Promise.all(
+      objects.map(object =>
+        this.writeStatus(api, cluster, object, verdicts.get(object)!),
+      ),
+    );
     return results;
   }
 
   /** Writes the verdict as the object's Accepted condition, when it changed. */
-  private async writeStatus(api: CustomObjectsApi, cluster: ChaosCluster, object: ChaosExperimentObject, verdict: Verdict): Promise<void> {
+  private async writeStatus(
+    api: CustomObjectsApi,
+    cluster: ChaosCluster,
+    object: ChaosExperimentObject,
+    verdict: Verdict,
+  ): Promise<void> {
     const status = verdict.accepted ? 'True' : 'False';
-    const previous = object.status?.conditions?.find(c => c.type === ACCEPTED_CONDITION);
+    const previous = object.status?.conditions?.find(
+      c => c.type === ACCEPTED_CONDITION,
+    );
     const generation = object.metadata.generation;
     if (
       previous?.status === status &&
@@ -185,7 +286,10 @@ export class ClusterExperiments {
       status,
       reason: verdict.reason,
       message: verdict.message.slice(0, 32_768),
-      lastTransitionTime: previous?.status === status && previous.lastTransitionTime ? previous.lastTransitionTime : this.clock.now().toISOString(),
+      lastTransitionTime:
+        previous?.status === status && previous.lastTransitionTime
+          ? previous.lastTransitionTime
+          : this.clock.now().toISOString(),
     };
     const source = sourceOf(cluster, object);
     try {
@@ -200,7 +304,12 @@ export class ClusterExperiments {
             status: {
               observedGeneration: generation,
               entityRef: verdict.entityRef ?? null,
-              conditions: [...(object.status?.conditions ?? []).filter(c => c.type !== ACCEPTED_CONDITION), condition],
+              conditions: [
+                ...(object.status?.conditions ?? []).filter(
+                  c => c.type !== ACCEPTED_CONDITION,
+                ),
+                condition,
+              ],
             },
           },
         },
@@ -212,18 +321,29 @@ export class ClusterExperiments {
       // per object why it cannot be written (RBAC without chaosexperiments/status, a deletion).
       if (!this.statusWriteRefused.has(source)) {
         this.statusWriteRefused.add(source);
-        this.deps.logger.warn(`Could not write the status of ChaosExperiment ${source}: ${error}`);
+        this.deps.logger.warn(
+          `Could not write the status of ChaosExperiment ${source}: ${error}`,
+        );
       }
     }
   }
 }
 
-function sourceOf(cluster: ChaosCluster, object: ChaosExperimentObject): string {
+function sourceOf(
+  cluster: ChaosCluster,
+  object: ChaosExperimentObject,
+): string {
   return `${cluster.name}/${object.metadata.namespace}/${object.metadata.name}`;
 }
 
 function reasonOf(problem: SourceProblem): string {
-  return { read: 'Unreadable', parse: 'Invalid', invalid: 'Invalid', conflict: 'Conflict', binding: 'OutsideEntity' }[problem.kind];
+  return {
+    read: 'Unreadable',
+    parse: 'Invalid',
+    invalid: 'Invalid',
+    conflict: 'Conflict',
+    binding: 'OutsideEntity',
+  }[problem.kind];
 }
 
 /**
@@ -239,7 +359,12 @@ function placementProblem(
   const annotations = entity.metadata.annotations ?? {};
   const entityCluster = annotations[CHAOS_CLUSTER_ANNOTATION];
   if (entityCluster && entityCluster !== cluster.name) {
-    return { field: 'metadata', message: `applied to cluster ${cluster.name}, but ${stringifyEntityRef(entity)} runs in cluster ${entityCluster} (${CHAOS_CLUSTER_ANNOTATION})` };
+    return {
+      field: 'metadata',
+      message: `applied to cluster ${cluster.name}, but ${stringifyEntityRef(
+        entity,
+      )} runs in cluster ${entityCluster} (${CHAOS_CLUSTER_ANNOTATION})`,
+    };
   }
   const entityNamespace = annotations[KUBERNETES_NAMESPACE_ANNOTATION]?.trim();
   if (entityNamespace && object.metadata.namespace !== entityNamespace) {

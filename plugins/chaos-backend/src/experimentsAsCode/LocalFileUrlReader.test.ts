@@ -19,7 +19,10 @@ describe('LocalFileUrlReader, through the UrlReaderService', () => {
     await fs.writeFile(path.join(root, 'chaos', 'nested', 'b.yml'), 'b: 2\n');
     await fs.writeFile(path.join(root, 'chaos', 'notes.txt'), 'not yaml\n');
     await fs.writeFile(path.join(outside, 'secret.yaml'), 'secret: true\n');
-    await fs.symlink(path.join(outside, 'secret.yaml'), path.join(root, 'chaos', 'escape.yaml'));
+    await fs.symlink(
+      path.join(outside, 'secret.yaml'),
+      path.join(root, 'chaos', 'escape.yaml'),
+    );
   });
 
   afterEach(async () => {
@@ -29,19 +32,32 @@ describe('LocalFileUrlReader, through the UrlReaderService', () => {
 
   const reader = (directories: string[]) =>
     UrlReaders.create({
-      config: new ConfigReader({ chaos: { experimentsAsCode: { localDirectories: directories } } }),
+      config: new ConfigReader({
+        chaos: { experimentsAsCode: { localDirectories: directories } },
+      }),
       logger: mockServices.logger.mock(),
       factories: [LocalFileUrlReader.factory],
     });
-  const url = (...parts: string[]) => pathToFileURL(path.join(...parts)).toString();
+  const url = (...parts: string[]) =>
+    pathToFileURL(path.join(...parts)).toString();
 
   it('reads a file, then answers NotModified for its etag', async () => {
     const service = reader([root]);
     const response = await service.readUrl(url(root, 'chaos', 'a.yaml'));
     expect((await response.buffer()).toString()).toBe('a: 1\n');
-    await expect(service.readUrl(url(root, 'chaos', 'a.yaml'), { etag: response.etag })).rejects.toMatchObject({ name: 'NotModifiedError' });
+    await expect(
+      service.readUrl(url(root, 'chaos', 'a.yaml'), { etag: response.etag }),
+    ).rejects.toMatchObject({ name: 'NotModifiedError' });
     await fs.writeFile(path.join(root, 'chaos', 'a.yaml'), 'a: 22\n');
-    expect((await (await service.readUrl(url(root, 'chaos', 'a.yaml'), { etag: response.etag })).buffer()).toString()).toBe('a: 22\n');
+    expect(
+      (
+        await (
+          await service.readUrl(url(root, 'chaos', 'a.yaml'), {
+            etag: response.etag,
+          })
+        ).buffer()
+      ).toString(),
+    ).toBe('a: 22\n');
   });
 
   it('reads a directory tree, filtered, with an etag that changes with the files', async () => {
@@ -49,22 +65,39 @@ describe('LocalFileUrlReader, through the UrlReaderService', () => {
     const filter = (p: string) => /\.ya?ml$/.test(p) && !p.startsWith('escape');
     const tree = await service.readTree(url(root, 'chaos'), { filter });
     const files = await tree.files();
-    expect(await Promise.all(files.map(async f => [f.path, (await f.content()).toString()]))).toEqual([
+    expect(
+      await Promise.all(
+        files.map(async f => [f.path, (await f.content()).toString()]),
+      ),
+    ).toEqual([
       ['a.yaml', 'a: 1\n'],
       ['nested/b.yml', 'b: 2\n'],
     ]);
-    await expect(service.readTree(url(root, 'chaos'), { etag: tree.etag, filter })).rejects.toMatchObject({ name: 'NotModifiedError' });
+    await expect(
+      service.readTree(url(root, 'chaos'), { etag: tree.etag, filter }),
+    ).rejects.toMatchObject({ name: 'NotModifiedError' });
     await fs.writeFile(path.join(root, 'chaos', 'nested', 'c.yaml'), 'c: 3\n');
-    const changed = await service.readTree(url(root, 'chaos'), { etag: tree.etag, filter });
+    const changed = await service.readTree(url(root, 'chaos'), {
+      etag: tree.etag,
+      filter,
+    });
     expect(changed.etag).not.toBe(tree.etag);
   });
 
   it('reads nothing outside the configured directories, symbolic links included', async () => {
     const service = reader([root]);
-    await expect(service.readUrl(url(outside, 'secret.yaml'))).rejects.toThrow('outside chaos.experimentsAsCode.localDirectories');
-    await expect(service.readUrl(url(root, 'chaos', 'escape.yaml'))).rejects.toThrow('outside chaos.experimentsAsCode.localDirectories');
-    await expect(service.readUrl(url(root, 'chaos', 'missing.yaml'))).rejects.toMatchObject({ name: 'NotFoundError' });
+    await expect(service.readUrl(url(outside, 'secret.yaml'))).rejects.toThrow(
+      'outside chaos.experimentsAsCode.localDirectories',
+    );
+    await expect(
+      service.readUrl(url(root, 'chaos', 'escape.yaml')),
+    ).rejects.toThrow('outside chaos.experimentsAsCode.localDirectories');
+    await expect(
+      service.readUrl(url(root, 'chaos', 'missing.yaml')),
+    ).rejects.toMatchObject({ name: 'NotFoundError' });
     // Without directories the reader is not registered at all: file: URLs are nobody's.
-    await expect(reader([]).readUrl(url(root, 'chaos', 'a.yaml'))).rejects.toThrow(/not allowed|no reader|Reading from/i);
+    await expect(
+      reader([]).readUrl(url(root, 'chaos', 'a.yaml')),
+    ).rejects.toThrow(/not allowed|no reader|Reading from/i);
   });
 });

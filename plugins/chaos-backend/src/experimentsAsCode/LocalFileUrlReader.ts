@@ -6,9 +6,16 @@ import type {
   UrlReaderServiceReadUrlResponse,
   UrlReaderServiceSearchResponse,
 } from '@backstage/backend-plugin-api';
-import { coreServices, createServiceFactory } from '@backstage/backend-plugin-api';
+import {
+  coreServices,
+  createServiceFactory,
+} from '@backstage/backend-plugin-api';
 import type { Config } from '@backstage/config';
-import { NotAllowedError, NotFoundError, NotModifiedError } from '@backstage/errors';
+import {
+  NotAllowedError,
+  NotFoundError,
+  NotModifiedError,
+} from '@backstage/errors';
 import {
   type ReadTreeResponseFactory,
   type ReaderFactory,
@@ -32,12 +39,24 @@ const MAX_TREE_FILES = 1000;
  * makes that possible, and it is off unless directories are configured.
  */
 export class LocalFileUrlReader implements UrlReaderService {
-  static fromConfig(config: Config, treeResponseFactory: ReadTreeResponseFactory): LocalFileUrlReader {
-    const roots = config.getOptionalStringArray('chaos.experimentsAsCode.localDirectories') ?? [];
-    return new LocalFileUrlReader(roots.map(root => path.resolve(root)), treeResponseFactory);
+  static fromConfig(
+    config: Config,
+    treeResponseFactory: ReadTreeResponseFactory,
+  ): LocalFileUrlReader {
+    const roots =
+      config.getOptionalStringArray(
+        'chaos.experimentsAsCode.localDirectories',
+      ) ?? [];
+    return new LocalFileUrlReader(
+      roots.map(root => path.resolve(root)),
+      treeResponseFactory,
+    );
   }
 
-  static readonly factory: ReaderFactory = ({ config, treeResponseFactory }) => {
+  static readonly factory: ReaderFactory = ({
+    config,
+    treeResponseFactory,
+  }) => {
     const reader = LocalFileUrlReader.fromConfig(config, treeResponseFactory);
     if (reader.roots.length === 0) return [];
     return [{ reader, predicate: (url: URL) => url.protocol === 'file:' }];
@@ -64,24 +83,43 @@ export class LocalFileUrlReader implements UrlReaderService {
       } catch {
         continue;
       }
-      if (real === realRoot || real.startsWith(`${realRoot}${path.sep}`)) return real;
+      if (real === realRoot || real.startsWith(`${realRoot}${path.sep}`))
+        return real;
     }
-    throw new NotAllowedError(`${url} is outside chaos.experimentsAsCode.localDirectories`);
+    throw new NotAllowedError(
+      `${url} is outside chaos.experimentsAsCode.localDirectories`,
+    );
   }
 
-  async readUrl(url: string, options?: UrlReaderServiceReadUrlOptions): Promise<UrlReaderServiceReadUrlResponse> {
+  async readUrl(
+    url: string,
+    options?: UrlReaderServiceReadUrlOptions,
+  ): Promise<UrlReaderServiceReadUrlResponse> {
     const file = await this.allowedPath(url);
     const stat = await fs.stat(file);
     if (!stat.isFile()) throw new NotFoundError(`${url} is not a file`);
     const etag = `${stat.size}-${stat.mtimeMs}`;
     if (options?.etag === etag) throw new NotModifiedError();
     const data = await fs.readFile(file);
-    return { buffer: async () => data, stream: () => Readable.from(data), etag, lastModifiedAt: stat.mtime };
+    return {
+      buffer: async () => data,
+      stream: () => Readable.from(data),
+      etag,
+      lastModifiedAt: stat.mtime,
+    };
   }
 
-  async readTree(url: string, options?: UrlReaderServiceReadTreeOptions): Promise<UrlReaderServiceReadTreeResponse> {
+  async readTree(
+    url: string,
+    options?: UrlReaderServiceReadTreeOptions,
+  ): Promise<UrlReaderServiceReadTreeResponse> {
     const dir = await this.allowedPath(url);
-    const files: Array<{ relative: string; full: string; size: number; mtime: Date }> = [];
+    const files: Array<{
+      relative: string;
+      full: string;
+      size: number;
+      mtime: Date;
+    }> = [];
     const walk = async (current: string): Promise<void> => {
       for (const entry of await fs.readdir(current, { withFileTypes: true })) {
         const full = path.join(current, entry.name);
@@ -90,8 +128,12 @@ export class LocalFileUrlReader implements UrlReaderService {
           await walk(full);
         } else if (entry.isFile()) {
           const stat = await fs.stat(full);
-          if (options?.filter && !options.filter(relative, { size: stat.size })) continue;
-          if (files.length >= MAX_TREE_FILES) throw new NotAllowedError(`${url} holds more than ${MAX_TREE_FILES} files`);
+          if (options?.filter && !options.filter(relative, { size: stat.size }))
+            continue;
+          if (files.length >= MAX_TREE_FILES)
+            throw new NotAllowedError(
+              `${url} holds more than ${MAX_TREE_FILES} files`,
+            );
           files.push({ relative, full, size: stat.size, mtime: stat.mtime });
         }
       }
@@ -99,13 +141,19 @@ export class LocalFileUrlReader implements UrlReaderService {
     await walk(dir);
     files.sort((a, b) => a.relative.localeCompare(b.relative));
     const etag = createHash('sha256')
-      .update(JSON.stringify(files.map(f => [f.relative, f.size, f.mtime.getTime()])))
+      .update(
+        JSON.stringify(files.map(f => [f.relative, f.size, f.mtime.getTime()])),
+      )
       .digest('hex')
       .slice(0, 32);
     if (options?.etag === etag) throw new NotModifiedError();
     const contents = await Promise.all(files.map(f => fs.readFile(f.full)));
     const response = await this.treeResponseFactory.fromReadableArray(
-      files.map((f, i) => ({ data: Readable.from(contents[i]), path: f.relative, lastModifiedAt: f.mtime })),
+      files.map((f, i) => ({
+        data: Readable.from(contents[i]),
+        path: f.relative,
+        lastModifiedAt: f.mtime,
+      })),
     );
     response.etag = etag;
     return response;

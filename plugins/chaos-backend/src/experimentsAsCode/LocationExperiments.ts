@@ -21,8 +21,15 @@ import {
 } from '../database/ExperimentSourceStore';
 import type { ConfiguredCeilings } from '../service/ceilingsConfig';
 import { bindExperiment } from '../service/ExperimentBinding';
-import { type ExperimentFile, MAX_FILE_BYTES, readExperimentFiles } from './experimentFiles';
-import { isFileLocation, resolveExperimentsLocation } from './experimentsLocation';
+import {
+  type ExperimentFile,
+  MAX_FILE_BYTES,
+  readExperimentFiles,
+} from './experimentFiles';
+import {
+  isFileLocation,
+  resolveExperimentsLocation,
+} from './experimentsLocation';
 
 /** The Backstage scheduler task that reads every entity's experiments-location. */
 export const EXPERIMENT_LOCATIONS_TASK_ID = 'chaos-experiment-locations';
@@ -62,7 +69,12 @@ export class LocationExperiments {
     const keys: string[] = [];
     const results: ExperimentSource[] = [];
     const stream = this.deps.catalog.streamEntities(
-      { filter: { [`metadata.annotations.${CHAOS_EXPERIMENTS_LOCATION_ANNOTATION}`]: CATALOG_FILTER_EXISTS } },
+      {
+        filter: {
+          [`metadata.annotations.${CHAOS_EXPERIMENTS_LOCATION_ANNOTATION}`]:
+            CATALOG_FILTER_EXISTS,
+        },
+      },
       { credentials },
     );
     for await (const page of stream) {
@@ -72,14 +84,20 @@ export class LocationExperiments {
         try {
           results.push(await this.refresh(entity));
         } catch (error) {
-          this.deps.logger.error(`Could not refresh the experiments kept as code of ${entityRef}: ${error}`);
+          this.deps.logger.error(
+            `Could not refresh the experiments kept as code of ${entityRef}: ${error}`,
+          );
         }
       }
     }
     const pruned = await this.deps.sources.prune(SOURCE_PREFIX, keys);
-    if (pruned > 0) this.deps.logger.info(`Removed the experiments kept as code of ${pruned} entities that no longer have ${CHAOS_EXPERIMENTS_LOCATION_ANNOTATION}`);
+    if (pruned > 0)
+      this.deps.logger.info(
+        `Removed the experiments kept as code of ${pruned} entities that no longer have ${CHAOS_EXPERIMENTS_LOCATION_ANNOTATION}`,
+      );
     const live = new Set(keys);
-    for (const key of this.cache.keys()) if (!live.has(key)) this.cache.delete(key);
+    for (const key of this.cache.keys())
+      if (!live.has(key)) this.cache.delete(key);
     return results;
   }
 
@@ -93,9 +111,18 @@ export class LocationExperiments {
         key,
         kind: 'location',
         entityRef,
-        location: entity.metadata.annotations?.[CHAOS_EXPERIMENTS_LOCATION_ANNOTATION] ?? '',
+        location:
+          entity.metadata.annotations?.[
+            CHAOS_EXPERIMENTS_LOCATION_ANNOTATION
+          ] ?? '',
         experiments: [],
-        problems: [{ kind: 'read', source: CHAOS_EXPERIMENTS_LOCATION_ANNOTATION, message: resolved.problem }],
+        problems: [
+          {
+            kind: 'read',
+            source: CHAOS_EXPERIMENTS_LOCATION_ANNOTATION,
+            message: resolved.problem,
+          },
+        ],
       });
     }
     const { url } = resolved;
@@ -111,31 +138,67 @@ export class LocationExperiments {
         kind: 'location',
         entityRef,
         location: url,
-        problems: [{ kind: 'read', source: url, message: `could not be read: ${(error as Error).message}` }],
+        problems: [
+          {
+            kind: 'read',
+            source: url,
+            message: `could not be read: ${(error as Error).message}`,
+          },
+        ],
       });
     }
-    const { experiments: read, problems } = readExperimentFiles(files, entityRef);
+    const { experiments: read, problems } = readExperimentFiles(
+      files,
+      entityRef,
+    );
     const experiments: ManagedExperiment[] = [];
     for (const experiment of read) {
-      const problem = this.bindingProblem(experiment.spec, entity, experiment.source);
+      const problem = this.bindingProblem(
+        experiment.spec,
+        entity,
+        experiment.source,
+      );
       if (problem) {
         problems.push(problem);
         continue;
       }
       experiments.push({
         spec: experiment.spec,
-        managedBy: { kind: 'location', source: experiment.source, ...(/^https?:/i.test(experiment.url) ? { url: experiment.url } : {}) },
+        managedBy: {
+          kind: 'location',
+          source: experiment.source,
+          ...(/^https?:/i.test(experiment.url) ? { url: experiment.url } : {}),
+        },
       });
     }
-    return this.deps.sources.sync({ key, kind: 'location', entityRef, location: url, experiments, problems });
+    return this.deps.sources.sync({
+      key,
+      kind: 'location',
+      entityRef,
+      location: url,
+      experiments,
+      problems,
+    });
   }
 
-  private bindingProblem(spec: ManagedExperiment['spec'], entity: Entity, source: string): SourceProblem | undefined {
+  private bindingProblem(
+    spec: ManagedExperiment['spec'],
+    entity: Entity,
+    source: string,
+  ): SourceProblem | undefined {
     try {
-      bindExperiment(spec, entity, { clusters: this.deps.clusters, ceilings: this.deps.ceilings });
+      bindExperiment(spec, entity, {
+        clusters: this.deps.clusters,
+        ceilings: this.deps.ceilings,
+      });
       return undefined;
     } catch (error) {
-      return { kind: 'binding', source, name: spec.name, message: (error as Error).message };
+      return {
+        kind: 'binding',
+        source,
+        name: spec.name,
+        message: (error as Error).message,
+      };
     }
   }
 
@@ -153,11 +216,14 @@ export class LocationExperiments {
       }
       const tree = await this.deps.reader.readTree(url, {
         etag,
-        filter: (path, info) => /\.ya?ml$/i.test(path) && (info?.size ?? 0) <= MAX_FILE_BYTES,
+        filter: (path, info) =>
+          /\.ya?ml$/i.test(path) && (info?.size ?? 0) <= MAX_FILE_BYTES,
       });
       const base = url.endsWith('/') ? url : `${url}/`;
       const files = await Promise.all(
-        (await tree.files()).map(async file => ({
+        (
+          await tree.files()
+        ).map(async file => ({
           url: this.deps.integrations.resolveUrl({ url: file.path, base }),
           text: (await file.content()).toString('utf8'),
         })),
@@ -166,12 +232,22 @@ export class LocationExperiments {
       this.remember(key, url, tree.etag, files);
       return files;
     } catch (error) {
-      if ((error instanceof NotModifiedError || (error as Error)?.name === 'NotModifiedError') && cached) return cached.files;
+      if (
+        (error instanceof NotModifiedError ||
+          (error as Error)?.name === 'NotModifiedError') &&
+        cached
+      )
+        return cached.files;
       throw error;
     }
   }
 
-  private remember(key: string, url: string, etag: string | undefined, files: ExperimentFile[]): void {
+  private remember(
+    key: string,
+    url: string,
+    etag: string | undefined,
+    files: ExperimentFile[],
+  ): void {
     if (etag) this.cache.set(key, { url, etag, files });
     else this.cache.delete(key);
   }

@@ -13,7 +13,11 @@ export type ExperimentFile = {
 };
 
 /** An experiment read from a file, before it is bound to the entity. */
-export type FileExperiment = { spec: ExperimentSpec; source: string; url: string };
+export type FileExperiment = {
+  spec: ExperimentSpec;
+  source: string;
+  url: string;
+};
 
 /** A file that big is not an experiment: it is refused unread. */
 export const MAX_FILE_BYTES = 256 * 1024;
@@ -31,7 +35,11 @@ export function readExperimentFiles(
   const problems: SourceProblem[] = [];
   for (const file of files) {
     if (Buffer.byteLength(file.text) > MAX_FILE_BYTES) {
-      problems.push({ kind: 'parse', source: file.url, message: `the file is larger than ${MAX_FILE_BYTES / 1024} KiB` });
+      problems.push({
+        kind: 'parse',
+        source: file.url,
+        message: `the file is larger than ${MAX_FILE_BYTES / 1024} KiB`,
+      });
       continue;
     }
     const documents = parseAllDocuments(file.text, { prettyErrors: true });
@@ -48,7 +56,11 @@ export function readExperimentFiles(
           problems.push({
             kind: 'parse',
             source,
-            message: `${at ? `line ${at.line}, column ${at.col}: ` : ''}${error.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`,
+            message: `${
+              at ? `line ${at.line}, column ${at.col}: ` : ''
+            }${error.message
+              .split('\n')[0]
+              .replace(/ at line \d+, column \d+:?$/, '')}`,
           });
         }
         return;
@@ -58,7 +70,13 @@ export function readExperimentFiles(
       const reading = readChaosExperimentDocument(value, entityRef);
       if (reading.issues) {
         for (const issue of reading.issues) {
-          problems.push({ kind: 'invalid', source, name: reading.name, field: issue.field, message: issue.message });
+          problems.push({
+            kind: 'invalid',
+            source,
+            name: reading.name,
+            field: issue.field,
+            message: issue.message,
+          });
         }
         return;
       }

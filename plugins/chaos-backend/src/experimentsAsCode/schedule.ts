@@ -1,8 +1,15 @@
 import type { SchedulerService } from '@backstage/backend-plugin-api';
 import type { Config } from '@backstage/config';
 import { parseDuration } from '@chaoscraft/backstage-plugin-chaos-common';
-import { CLUSTER_EXPERIMENTS_TASK_ID, ClusterExperiments } from './ClusterExperiments';
-import { EXPERIMENT_LOCATIONS_TASK_ID, LocationExperiments, type LocationExperimentsDeps } from './LocationExperiments';
+import {
+  CLUSTER_EXPERIMENTS_TASK_ID,
+  ClusterExperiments,
+} from './ClusterExperiments';
+import {
+  EXPERIMENT_LOCATIONS_TASK_ID,
+  LocationExperiments,
+  type LocationExperimentsDeps,
+} from './LocationExperiments';
 
 /**
  * How often experiments kept as code are read. The catalog processes each entity every 100 to
@@ -19,7 +26,13 @@ export function readRefreshIntervalMs(config: Config): number {
     if (ms < 1000) throw new Error('is shorter than 1s');
     return ms;
   } catch (error) {
-    throw new Error(`${key}: '${value}' ${(error as Error).message.includes('shorter') ? 'is shorter than 1s' : 'is not a duration such as 30s or 2m'}`);
+    throw new Error(
+      `${key}: '${value}' ${
+        (error as Error).message.includes('shorter')
+          ? 'is shorter than 1s'
+          : 'is not a duration such as 30s or 2m'
+      }`,
+    );
   }
 }
 
@@ -28,8 +41,14 @@ export function readRefreshIntervalMs(config: Config): number {
  * instance at a time): the entities' experiments-locations, and the clusters' ChaosExperiments.
  */
 export async function scheduleExperimentsAsCode(
-  deps: LocationExperimentsDeps & { config: Config; scheduler: SchedulerService },
-): Promise<{ locations: LocationExperiments; clusterExperiments: ClusterExperiments }> {
+  deps: LocationExperimentsDeps & {
+    config: Config;
+    scheduler: SchedulerService;
+  },
+): Promise<{
+  locations: LocationExperiments;
+  clusterExperiments: ClusterExperiments;
+}> {
   const intervalMs = readRefreshIntervalMs(deps.config);
   const locations = new LocationExperiments(deps);
   const clusterExperiments = new ClusterExperiments(deps);

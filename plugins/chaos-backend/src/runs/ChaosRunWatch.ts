@@ -1,8 +1,14 @@
 import type { LoggerService } from '@backstage/backend-plugin-api';
 import { CHAOS_RUN_ID_LABEL } from '@chaoscraft/backstage-plugin-chaos-common';
-import { chaosRunsPath, ResilientInformer } from '@chaoscraft/backstage-plugin-chaos-node';
+import {
+  chaosRunsPath,
+  ResilientInformer,
+} from '@chaoscraft/backstage-plugin-chaos-node';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { ChaosRunGateway, type ChaosRunObject } from '../cluster/ChaosRunGateway';
+import {
+  ChaosRunGateway,
+  type ChaosRunObject,
+} from '../cluster/ChaosRunGateway';
 
 /**
  * The ChaosRuns labelled `chaoscraft.io/run-id` in one cluster, through the shared resilient
@@ -12,15 +18,13 @@ import { ChaosRunGateway, type ChaosRunObject } from '../cluster/ChaosRunGateway
 export class ChaosRunWatch {
   private readonly informer: ResilientInformer<ChaosRunObject>;
 
-  constructor(
-    options: {
-      cluster: string;
-      kubeConfig: KubeConfig;
-      logger: LoggerService;
-      onObject(cluster: string, object: ChaosRunObject): void;
-      relistPeriodMs?: number;
-    },
-  ) {
+  constructor(options: {
+    cluster: string;
+    kubeConfig: KubeConfig;
+    logger: LoggerService;
+    onObject(cluster: string, object: ChaosRunObject): void;
+    relistPeriodMs?: number;
+  }) {
     const gateway = new ChaosRunGateway(options.kubeConfig);
     this.informer = new ResilientInformer<ChaosRunObject>({
       kc: options.kubeConfig,
@@ -32,7 +36,9 @@ export class ChaosRunWatch {
         if (event !== 'delete') options.onObject(options.cluster, object);
       },
       onError: (error, delayMs) =>
-        options.logger.info(`Chaos run watch on cluster ${options.cluster} failed (${error}); restarting in ${delayMs} ms`),
+        options.logger.info(
+          `Chaos run watch on cluster ${options.cluster} failed (${error}); restarting in ${delayMs} ms`,
+        ),
     });
   }
 

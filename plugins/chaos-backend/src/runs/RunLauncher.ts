@@ -1,4 +1,7 @@
-import type { BackstageCredentials, LoggerService } from '@backstage/backend-plugin-api';
+import type {
+  BackstageCredentials,
+  LoggerService,
+} from '@backstage/backend-plugin-api';
 import type { Entity } from '@backstage/catalog-model';
 import { ServiceUnavailableError } from '@backstage/errors';
 import type {
@@ -12,16 +15,25 @@ import type { RunStore } from '../database/RunStore';
 import type { ConfiguredCeilings } from '../service/ceilingsConfig';
 import { bindExperiment } from '../service/ExperimentBinding';
 import type { RunMirror } from './RunMirror';
-import { RUN_SPAN_ATTRIBUTES, traceAnnotations } from '@chaoscraft/backstage-plugin-chaos-node';
+import {
+  RUN_SPAN_ATTRIBUTES,
+  traceAnnotations,
+} from '@chaoscraft/backstage-plugin-chaos-node';
 import { SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 
 /** The ChaosRun's name: the experiment's, made unique by the run id, within 63 characters. */
 export function chaosRunName(experimentName: string, runId: string): string {
-  return `${experimentName.slice(0, 54).replace(/-+$/, '')}-${runId.slice(0, 8)}`;
+  return `${experimentName.slice(0, 54).replace(/-+$/, '')}-${runId.slice(
+    0,
+    8,
+  )}`;
 }
 
 /** What the cluster is asked to execute: the experiment as it is now, frozen into the run. */
-export function chaosRunSpec(experiment: Experiment, dryRun: boolean): ChaosRunSpecInput {
+export function chaosRunSpec(
+  experiment: Experiment,
+  dryRun: boolean,
+): ChaosRunSpecInput {
   return {
     entityRef: experiment.entityRef,
     description: experiment.description,
@@ -42,10 +54,20 @@ export function chaosRunSpec(experiment: Experiment, dryRun: boolean): ChaosRunS
  */
 export function isDefinitelyNotCreated(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
-  if (typeof code === 'number') return code >= 400 && code < 500 && code !== 408 && code !== 429;
+  if (typeof code === 'number')
+    return code >= 400 && code < 500 && code !== 408 && code !== 429;
   // fetch wraps the socket error: walk the causes for one that says nothing was sent.
   for (let e: any = error, depth = 0; e && depth < 5; e = e.cause, depth++) {
-    if (['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH'].includes(e.code)) return true;
+    if (
+      [
+        'ECONNREFUSED',
+        'ENOTFOUND',
+        'EAI_AGAIN',
+        'EHOSTUNREACH',
+        'ENETUNREACH',
+      ].includes(e.code)
+    )
+      return true;
     if (e.message === 'bad port') return true;
   }
   return false;
@@ -60,7 +82,11 @@ function describe(error: unknown): string {
       return body;
     }
   }
-  return (body as { message?: string })?.message ?? (error as Error).message ?? String(error);
+  return (
+    (body as { message?: string })?.message ??
+    (error as Error).message ??
+    String(error)
+  );
 }
 
 const tracer = trace.getTracer('chaoscraft-backend');
@@ -100,7 +126,9 @@ export async function launchRun(options: {
         [RUN_SPAN_ATTRIBUTES.namespace]: options.experiment.target.namespace,
         'chaoscraft.cluster': options.cluster.name,
         'chaoscraft.dry_run': options.dryRun,
-        'chaoscraft.faults': options.experiment.faults.map(f => f.type).join(','),
+        'chaoscraft.faults': options.experiment.faults
+          .map(f => f.type)
+          .join(','),
       },
     },
     async span => {
@@ -110,7 +138,10 @@ export async function launchRun(options: {
         return run;
       } catch (error) {
         span.recordException(error as Error);
-        span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+        span.setStatus({
+          code: SpanStatusCode.ERROR,
+          message: (error as Error).message,
+        });
         throw error;
       } finally {
         span.end();
@@ -119,9 +150,15 @@ export async function launchRun(options: {
   );
 }
 
-async function startRun(id: string, options: Parameters<typeof launchRun>[0]): Promise<Run> {
+async function startRun(
+  id: string,
+  options: Parameters<typeof launchRun>[0],
+): Promise<Run> {
   const { experiment, cluster, dryRun, createdBy, runs, mirror } = options;
-  const logger = options.logger?.child({ runId: id, ...(traceIdOf(trace.getActiveSpan()) ?? {}) });
+  const logger = options.logger?.child({
+    runId: id,
+    ...(traceIdOf(trace.getActiveSpan()) ?? {}),
+  });
   const spec = chaosRunSpec(experiment, dryRun);
   const run = await runs.create(
     {
@@ -151,16 +188,30 @@ async function startRun(id: string, options: Parameters<typeof launchRun>[0]): P
   } catch (error) {
     const detail = describe(error);
     if (isDefinitelyNotCreated(error)) {
-      await runs.fail(id, 'ClusterError', `Could not create the ChaosRun: ${detail}`);
-      throw new ServiceUnavailableError(`Could not create the ChaosRun in cluster ${cluster.name}: ${detail}`);
+      await runs.fail(
+        id,
+        'ClusterError',
+        `Could not create the ChaosRun: ${detail}`,
+      );
+      throw new ServiceUnavailableError(
+        `Could not create the ChaosRun in cluster ${cluster.name}: ${detail}`,
+      );
     }
-    logger?.warn(`The create of ChaosRun ${run.namespace}/${run.resourceName} (run ${id}) has an unknown outcome: ${detail}`);
-    await runs.note(id, 'CreateUnconfirmed', `The cluster did not confirm the ChaosRun (${detail}); the run stays Pending until the cluster says whether it exists`);
+    logger?.warn(
+      `The create of ChaosRun ${run.namespace}/${run.resourceName} (run ${id}) has an unknown outcome: ${detail}`,
+    );
+    await runs.note(
+      id,
+      'CreateUnconfirmed',
+      `The cluster did not confirm the ChaosRun (${detail}); the run stays Pending until the cluster says whether it exists`,
+    );
     try {
       const existing = await gateway.get(run.namespace, run.resourceName);
       if (existing) await mirror.mirror(cluster.name, existing);
     } catch (readError) {
-      logger?.warn(`Could not read ChaosRun ${run.namespace}/${run.resourceName} back: ${readError}`);
+      logger?.warn(
+        `Could not read ChaosRun ${run.namespace}/${run.resourceName} back: ${readError}`,
+      );
     }
   }
   return (await runs.get(id)) ?? run;
@@ -186,5 +237,9 @@ export async function launchExperimentRun(options: {
 }): Promise<Run> {
   const { experiment, entity, clusters, ceilings } = options;
   const binding = bindExperiment(experiment, entity, { clusters, ceilings });
-  return launchRun({ ...options, cluster: binding.cluster, maxLiveRunsPerEntity: binding.ceilings.maxLiveRunsPerEntity });
+  return launchRun({
+    ...options,
+    cluster: binding.cluster,
+    maxLiveRunsPerEntity: binding.ceilings.maxLiveRunsPerEntity,
+  });
 }

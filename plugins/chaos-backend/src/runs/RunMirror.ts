@@ -54,13 +54,20 @@ export class RunMirror {
   mirror(cluster: string, object: ChaosRunObject): Promise<boolean> {
     const runId = object.metadata?.labels?.[CHAOS_RUN_ID_LABEL];
     const { name, namespace } = object.metadata ?? {};
-    if (!runId || !object.status || !name || !namespace) return Promise.resolve(false);
+    if (!runId || !object.status || !name || !namespace)
+      return Promise.resolve(false);
     const previous = this.queues.get(runId) ?? Promise.resolve();
     const next = previous
       .catch(() => undefined)
       .then(() =>
         this.runs.applyStatus(
-          { id: runId, cluster, namespace, resourceName: name, uid: object.metadata.uid },
+          {
+            id: runId,
+            cluster,
+            namespace,
+            resourceName: name,
+            uid: object.metadata.uid,
+          },
           object.status!,
           object.metadata.resourceVersion,
         ),
@@ -77,12 +84,18 @@ export class RunMirror {
   async resync(): Promise<void> {
     for (const run of await this.runs.listLive()) {
       try {
-        const object = await this.gateway(run.cluster).get(run.namespace, run.resourceName);
+        const object = await this.gateway(run.cluster).get(
+          run.namespace,
+          run.resourceName,
+        );
         const uid = await this.runs.resourceUid(run.id);
         const ours = object && (!uid || object.metadata.uid === uid);
         if (ours) {
           await this.mirror(run.cluster, object);
-        } else if (this.clock.now().getTime() - Date.parse(run.createdAt) > CREATE_GRACE_MS) {
+        } else if (
+          this.clock.now().getTime() - Date.parse(run.createdAt) >
+          CREATE_GRACE_MS
+        ) {
           await this.runs.fail(
             run.id,
             object ? 'ChaosRunReplaced' : 'ChaosRunNotFound',
@@ -92,7 +105,9 @@ export class RunMirror {
           );
         }
       } catch (error) {
-        this.logger.warn(`Could not resync chaos run ${run.id} in cluster ${run.cluster}: ${error}`);
+        this.logger.warn(
+          `Could not resync chaos run ${run.id} in cluster ${run.cluster}: ${error}`,
+        );
       }
     }
   }
@@ -101,8 +116,14 @@ export class RunMirror {
    * One mirroring window: resync, then watch every cluster (and resync every minute) until the
    * window ends or `signal` says this instance no longer holds the task.
    */
-  async runWindow(signal: AbortSignal, windowMs = MIRROR_WINDOW_MS): Promise<void> {
-    const resync = () => this.resync().catch(error => this.logger.warn(`Chaos run resync failed: ${error}`));
+  async runWindow(
+    signal: AbortSignal,
+    windowMs = MIRROR_WINDOW_MS,
+  ): Promise<void> {
+    const resync = () =>
+      this.resync().catch(error =>
+        this.logger.warn(`Chaos run resync failed: ${error}`),
+      );
     await resync();
     if (signal.aborted) return;
     const watches = this.clusters.clusters.map(
@@ -112,7 +133,11 @@ export class RunMirror {
           kubeConfig: this.clusters.kubeConfig(cluster),
           logger: this.logger,
           onObject: (name, object) => {
-            this.mirror(name, object).catch(error => this.logger.warn(`Could not mirror chaos run ${object.metadata?.name}: ${error}`));
+            this.mirror(name, object).catch(error =>
+              this.logger.warn(
+                `Could not mirror chaos run ${object.metadata?.name}: ${error}`,
+              ),
+            );
           },
         }),
     );
@@ -121,10 +146,14 @@ export class RunMirror {
     try {
       await new Promise<void>(resolve => {
         const end = setTimeout(resolve, windowMs);
-        signal.addEventListener('abort', () => {
-          clearTimeout(end);
-          resolve();
-        }, { once: true });
+        signal.addEventListener(
+          'abort',
+          () => {
+            clearTimeout(end);
+            resolve();
+          },
+          { once: true },
+        );
       });
     } finally {
       clearInterval(timer);

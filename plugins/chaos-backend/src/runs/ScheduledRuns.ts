@@ -1,7 +1,13 @@
 import type { LoggerService } from '@backstage/backend-plugin-api';
-import { latestOccurrence, type Run } from '@chaoscraft/backstage-plugin-chaos-common';
+import {
+  latestOccurrence,
+  type Run,
+} from '@chaoscraft/backstage-plugin-chaos-common';
 import { Clock, systemClock } from '../clock';
-import type { ExperimentStore, ScheduledExperiment } from '../database/ExperimentStore';
+import type {
+  ExperimentStore,
+  ScheduledExperiment,
+} from '../database/ExperimentStore';
 import type { RunStore } from '../database/RunStore';
 
 /** The Backstage scheduler task that starts scheduled runs. */
@@ -44,13 +50,17 @@ export class ScheduledRuns {
       experiments: ExperimentStore;
       runs: RunStore;
       /** Starts one run; throws when it could not (the run record says why when there is one). */
-      launch(experiment: ScheduledExperiment['experiment'], createdBy: string): Promise<Run>;
+      launch(
+        experiment: ScheduledExperiment['experiment'],
+        createdBy: string,
+      ): Promise<Run>;
       logger: LoggerService;
       startingDeadlineMs?: number;
       clock?: Clock;
     },
   ) {
-    this.startingDeadlineMs = deps.startingDeadlineMs ?? DEFAULT_STARTING_DEADLINE_MS;
+    this.startingDeadlineMs =
+      deps.startingDeadlineMs ?? DEFAULT_STARTING_DEADLINE_MS;
     this.clock = deps.clock ?? systemClock;
   }
 
@@ -59,16 +69,41 @@ export class ScheduledRuns {
     const outcomes: ScheduleOutcome[] = [];
     // Which experiments have a live run: read once per tick, and only when something fell due.
     let live: Promise<Set<string>> | undefined;
-    for (const { experiment, checkedAt } of await this.deps.experiments.listScheduled()) {
+    for (const {
+      experiment,
+      checkedAt,
+    } of await this.deps.experiments.listScheduled()) {
       const occurrence = latestOccurrence(experiment.schedule, now);
       if (occurrence <= checkedAt) continue;
-      if (!(await this.deps.experiments.claimOccurrence(experiment.id, checkedAt, occurrence))) continue;
-      live ??= this.deps.runs.listLive().then(runs => new Set(runs.map(run => run.experimentId)));
+      if (
+        !(await this.deps.experiments.claimOccurrence(
+          experiment.id,
+          checkedAt,
+          occurrence,
+        ))
+      )
+        continue;
+      live ??= this.deps.runs
+        .listLive()
+        .then(runs => new Set(runs.map(run => run.experimentId)));
       const outcome = await this.act(experiment, occurrence, now, await live);
-      const log = this.deps.logger.child({ experimentId: experiment.id, entityRef: experiment.entityRef, occurrence: outcome.occurrence });
-      if (outcome.outcome === 'started') log.info(`Started scheduled run ${outcome.runId} of ${experiment.name}`);
-      else if (outcome.outcome === 'failed') log.error(`Scheduled run of ${experiment.name} failed to start: ${outcome.reason}`);
-      else log.warn(`Scheduled run of ${experiment.name} ${outcome.outcome}: ${outcome.reason}`);
+      const log = this.deps.logger.child({
+        experimentId: experiment.id,
+        entityRef: experiment.entityRef,
+        occurrence: outcome.occurrence,
+      });
+      if (outcome.outcome === 'started')
+        log.info(
+          `Started scheduled run ${outcome.runId} of ${experiment.name}`,
+        );
+      else if (outcome.outcome === 'failed')
+        log.error(
+          `Scheduled run of ${experiment.name} failed to start: ${outcome.reason}`,
+        );
+      else
+        log.warn(
+          `Scheduled run of ${experiment.name} ${outcome.outcome}: ${outcome.reason}`,
+        );
       outcomes.push(outcome);
     }
     return outcomes;
@@ -80,20 +115,40 @@ export class ScheduledRuns {
     now: Date,
     live: Set<string>,
   ): Promise<ScheduleOutcome> {
-    const base = { experimentId: experiment.id, occurrence: occurrence.toISOString() };
+    const base = {
+      experimentId: experiment.id,
+      occurrence: occurrence.toISOString(),
+    };
     const lateMs = now.getTime() - occurrence.getTime();
     if (lateMs > this.startingDeadlineMs) {
-      return { ...base, outcome: 'missed', reason: `first seen ${Math.round(lateMs / 1000)} s after it fell due (deadline ${this.startingDeadlineMs / 1000} s)` };
+      return {
+        ...base,
+        outcome: 'missed',
+        reason: `first seen ${Math.round(
+          lateMs / 1000,
+        )} s after it fell due (deadline ${this.startingDeadlineMs / 1000} s)`,
+      };
     }
     if (live.has(experiment.id)) {
-      return { ...base, outcome: 'skipped', reason: 'an earlier run of this experiment is still live' };
+      return {
+        ...base,
+        outcome: 'skipped',
+        reason: 'an earlier run of this experiment is still live',
+      };
     }
     try {
-      const run = await this.deps.launch(experiment, scheduledBy(experiment.schedule));
+      const run = await this.deps.launch(
+        experiment,
+        scheduledBy(experiment.schedule),
+      );
       live.add(experiment.id);
       return { ...base, outcome: 'started', runId: run.id };
     } catch (error) {
-      return { ...base, outcome: 'failed', reason: error instanceof Error ? error.message : String(error) };
+      return {
+        ...base,
+        outcome: 'failed',
+        reason: error instanceof Error ? error.message : String(error),
+      };
     }
   }
 }

@@ -4,7 +4,10 @@ import {
   startTestBackend,
 } from '@backstage/backend-test-utils';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
-import { coreServices, createServiceFactory } from '@backstage/backend-plugin-api';
+import {
+  coreServices,
+  createServiceFactory,
+} from '@backstage/backend-plugin-api';
 import { chaosExperimentReadPermission } from '@chaoscraft/backstage-plugin-chaos-common';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import {
@@ -47,7 +50,9 @@ function entity(namespace: string) {
  * A scheduler whose tasks the test triggers. mockServices.scheduler() returns Backstage's
  * MockSchedulerService, whose instance `factory` its type declaration leaves out.
  */
-type TestScheduler = ReturnType<typeof mockServices.scheduler> & { factory: typeof mockServices.scheduler.factory };
+type TestScheduler = ReturnType<typeof mockServices.scheduler> & {
+  factory: typeof mockServices.scheduler.factory;
+};
 const testScheduler = () => mockServices.scheduler() as TestScheduler;
 
 async function startBackend(
@@ -66,14 +71,33 @@ async function startBackend(
           createServiceFactory({
             service: coreServices.permissions,
             deps: {},
-            factory: () => ({
-              authorize: async (requests: Array<{ permission: { name: string } }>) =>
-                requests.map(r => ({ result: r.permission.name === chaosExperimentReadPermission.name ? AuthorizeResult.ALLOW : AuthorizeResult.DENY })),
-              authorizeConditional: async (requests: unknown[]) => requests.map(() => ({ result: AuthorizeResult.DENY })),
-            }) as any,
+            factory: () =>
+              ({
+                authorize: async (
+                  requests: Array<{ permission: { name: string } }>,
+                ) =>
+                  requests.map(r => ({
+                    result:
+                      r.permission.name === chaosExperimentReadPermission.name
+                        ? AuthorizeResult.ALLOW
+                        : AuthorizeResult.DENY,
+                  })),
+                authorizeConditional: async (requests: unknown[]) =>
+                  requests.map(() => ({ result: AuthorizeResult.DENY })),
+              } as any),
           }),
       mockServices.rootConfig.factory({
-        data: { permission: { enabled: true }, chaos: { clusters: [{ name: 'sandbox', kubeconfigPath: await sandboxKubeconfigPath() }] } },
+        data: {
+          permission: { enabled: true },
+          chaos: {
+            clusters: [
+              {
+                name: 'sandbox',
+                kubeconfigPath: await sandboxKubeconfigPath(),
+              },
+            ],
+          },
+        },
       }),
       catalogServiceMock.factory({ entities: [entity(sandbox.namespace)] }),
     ],
@@ -101,7 +125,12 @@ describe('runs against the sandbox and the real agent', () => {
     await controller?.stop();
   });
 
-  async function createExperiment(server: any, name: string, duration: string, extra: object = {}) {
+  async function createExperiment(
+    server: any,
+    name: string,
+    duration: string,
+    extra: object = {},
+  ) {
     const res = await request(server)
       .post('/api/chaos/experiments')
       .send({
@@ -115,49 +144,92 @@ describe('runs against the sandbox and the real agent', () => {
           selection: { mode: 'percent', percent: 30 },
         },
         faults: [{ type: 'pod-kill' }],
-        safety: { maxBlastRadiusPercent: 50, respectPodDisruptionBudgets: false },
+        safety: {
+          maxBlastRadiusPercent: 50,
+          respectPodDisruptionBudgets: false,
+        },
       });
     expect(res.status).toBe(201);
     return res.body.id as string;
   }
 
-  async function runUntil(server: any, runId: string, phases: string[]): Promise<RunDetail> {
+  async function runUntil(
+    server: any,
+    runId: string,
+    phases: string[],
+  ): Promise<RunDetail> {
     return waitFor(
       async () => {
         const res = await request(server).get(`/api/chaos/runs/${runId}`);
-        return phases.includes(res.body.phase) ? (res.body as RunDetail) : undefined;
+        return phases.includes(res.body.phase)
+          ? (res.body as RunDetail)
+          : undefined;
       },
-      { timeoutMs: 120_000, intervalMs: 500, description: `run ${runId} to reach ${phases.join('/')}` },
+      {
+        timeoutMs: 120_000,
+        intervalMs: 500,
+        description: `run ${runId} to reach ${phases.join('/')}`,
+      },
     );
   }
 
   it('runs an experiment to completion and keeps targets, blast radius and verdict in the database', async () => {
     const backend = await startBackend(knex, AuthorizeResult.ALLOW);
     try {
-      const experimentId = await createExperiment(backend.server, 'kill-30', '2s');
-      const started = await request(backend.server).post(`/api/chaos/experiments/${experimentId}/runs`).send({});
+      const experimentId = await createExperiment(
+        backend.server,
+        'kill-30',
+        '2s',
+      );
+      const started = await request(backend.server)
+        .post(`/api/chaos/experiments/${experimentId}/runs`)
+        .send({});
       expect(started.status).toBe(201);
 
-      const run = await runUntil(backend.server, started.body.id, ['Completed', 'Failed', 'Aborted']);
+      const run = await runUntil(backend.server, started.body.id, [
+        'Completed',
+        'Failed',
+        'Aborted',
+      ]);
       expect(run).toMatchObject({
         phase: 'Completed',
         verdict: expect.any(String),
         blastRadius: { selected: 3, eligible: 10, percent: 30, limit: 50 },
       });
       expect(run.targets).toHaveLength(3);
-      expect(run.timeline.map(e => e.phase)).toEqual(expect.arrayContaining(['Pending', 'Running', 'Completed']));
+      expect(run.timeline.map(e => e.phase)).toEqual(
+        expect.arrayContaining(['Pending', 'Running', 'Completed']),
+      );
 
-      const row = await knex('chaos_runs').where({ id: started.body.id }).first();
+      const row = await knex('chaos_runs')
+        .where({ id: started.body.id })
+        .first();
       expect(row.phase).toBe('Completed');
-      expect(await knex('chaos_run_targets').where({ run_id: started.body.id })).toHaveLength(3);
+      expect(
+        await knex('chaos_run_targets').where({ run_id: started.body.id }),
+      ).toHaveLength(3);
 
       // The killed pods are gone and the ReplicaSet brought the count back.
       const core = sandbox.kc.makeApiClient(CoreV1Api);
-      await waitFor(async () => {
-        const pods = await core.listNamespacedPod({ namespace: sandbox.namespace, labelSelector: 'app=checkout' });
-        const names = pods.items.filter(p => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp).map(p => p.metadata!.name);
-        return names.length === 10 && run.targets.every(t => !names.includes(t.pod));
-      }, { timeoutMs: 60_000, description: '10 fresh checkout pods' });
+      await waitFor(
+        async () => {
+          const pods = await core.listNamespacedPod({
+            namespace: sandbox.namespace,
+            labelSelector: 'app=checkout',
+          });
+          const names = pods.items
+            .filter(
+              p =>
+                p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp,
+            )
+            .map(p => p.metadata!.name);
+          return (
+            names.length === 10 &&
+            run.targets.every(t => !names.includes(t.pod))
+          );
+        },
+        { timeoutMs: 60_000, description: '10 fresh checkout pods' },
+      );
     } finally {
       await backend.stop();
     }
@@ -165,17 +237,29 @@ describe('runs against the sandbox and the real agent', () => {
 
   it('leaves exactly one complete record when the backend restarts mid-run', async () => {
     const first = await startBackend(knex, AuthorizeResult.ALLOW);
-    const experimentId = await createExperiment(first.server, 'restart-me', '6s');
-    const started = await request(first.server).post(`/api/chaos/experiments/${experimentId}/runs`).send({});
+    const experimentId = await createExperiment(
+      first.server,
+      'restart-me',
+      '6s',
+    );
+    const started = await request(first.server)
+      .post(`/api/chaos/experiments/${experimentId}/runs`)
+      .send({});
     await runUntil(first.server, started.body.id, ['Running']);
     await first.stop();
 
     const second = await startBackend(knex, AuthorizeResult.ALLOW);
     try {
-      const run = await runUntil(second.server, started.body.id, ['Completed', 'Failed', 'Aborted']);
+      const run = await runUntil(second.server, started.body.id, [
+        'Completed',
+        'Failed',
+        'Aborted',
+      ]);
       expect(run.phase).toBe('Completed');
       expect(run.targets).toHaveLength(3);
-      expect(await knex('chaos_runs').where({ experiment_id: experimentId })).toHaveLength(1);
+      expect(
+        await knex('chaos_runs').where({ experiment_id: experimentId }),
+      ).toHaveLength(1);
       const phases = run.timeline.map(e => e.phase);
       expect(new Set(phases).size).toBe(phases.length);
       expect(phases).toContain('Completed');
@@ -187,25 +271,47 @@ describe('runs against the sandbox and the real agent', () => {
   it('answers 403 to non-owners on run and abort, and an owner can abort a live run', async () => {
     const owner = await startBackend(knex, AuthorizeResult.ALLOW);
     try {
-      const experimentId = await createExperiment(owner.server, 'abort-me', '5m');
-      const started = await request(owner.server).post(`/api/chaos/experiments/${experimentId}/runs`).send({});
+      const experimentId = await createExperiment(
+        owner.server,
+        'abort-me',
+        '5m',
+      );
+      const started = await request(owner.server)
+        .post(`/api/chaos/experiments/${experimentId}/runs`)
+        .send({});
       await runUntil(owner.server, started.body.id, ['Running']);
 
       const stranger = await startBackend(knex, AuthorizeResult.DENY);
       try {
-        const run = await request(stranger.server).post(`/api/chaos/experiments/${experimentId}/runs`).send({});
+        const run = await request(stranger.server)
+          .post(`/api/chaos/experiments/${experimentId}/runs`)
+          .send({});
         expect(run.status).toBe(403);
-        const abort = await request(stranger.server).post(`/api/chaos/runs/${started.body.id}/abort`);
+        const abort = await request(stranger.server).post(
+          `/api/chaos/runs/${started.body.id}/abort`,
+        );
         expect(abort.status).toBe(403);
       } finally {
         await stranger.stop();
       }
 
-      const abort = await request(owner.server).post(`/api/chaos/runs/${started.body.id}/abort`);
+      const abort = await request(owner.server).post(
+        `/api/chaos/runs/${started.body.id}/abort`,
+      );
       expect(abort.status).toBe(202);
-      const run = await runUntil(owner.server, started.body.id, ['Aborted', 'Completed', 'Failed']);
+      const run = await runUntil(owner.server, started.body.id, [
+        'Aborted',
+        'Completed',
+        'Failed',
+      ]);
       expect(run.phase).toBe('Aborted');
-      expect((await request(owner.server).post(`/api/chaos/runs/${started.body.id}/abort`)).status).toBe(409);
+      expect(
+        (
+          await request(owner.server).post(
+            `/api/chaos/runs/${started.body.id}/abort`,
+          )
+        ).status,
+      ).toBe(409);
     } finally {
       await owner.stop();
     }
@@ -215,17 +321,35 @@ describe('runs against the sandbox and the real agent', () => {
     const scheduler = testScheduler();
     const backend = await startBackend(knex, AuthorizeResult.ALLOW, scheduler);
     try {
-      const experimentId = await createExperiment(backend.server, 'every-minute', '2s', { schedule: '* * * * *' });
+      const experimentId = await createExperiment(
+        backend.server,
+        'every-minute',
+        '2s',
+        { schedule: '* * * * *' },
+      );
       // Nothing is due yet: the schedule starts from when it was set.
       await scheduler.triggerTask(SCHEDULED_RUNS_TASK_ID);
-      expect(await knex('chaos_runs').where({ experiment_id: experimentId })).toHaveLength(0);
+      expect(
+        await knex('chaos_runs').where({ experiment_id: experimentId }),
+      ).toHaveLength(0);
       // As if the schedule had been set two minutes ago: this minute's occurrence is due.
-      await knex('chaos_experiments').where({ id: experimentId }).update({ schedule_checked_at: new Date(Date.now() - 120_000) });
+      await knex('chaos_experiments')
+        .where({ id: experimentId })
+        .update({ schedule_checked_at: new Date(Date.now() - 120_000) });
       await scheduler.triggerTask(SCHEDULED_RUNS_TASK_ID);
-      const [row] = await knex('chaos_runs').where({ experiment_id: experimentId });
+      const [row] = await knex('chaos_runs').where({
+        experiment_id: experimentId,
+      });
       expect(row.created_by).toBe('schedule (* * * * *)');
-      const run = await runUntil(backend.server, row.id, ['Completed', 'Failed', 'Aborted']);
-      expect(run).toMatchObject({ phase: 'Completed', blastRadius: { selected: 3, eligible: 10 } });
+      const run = await runUntil(backend.server, row.id, [
+        'Completed',
+        'Failed',
+        'Aborted',
+      ]);
+      expect(run).toMatchObject({
+        phase: 'Completed',
+        blastRadius: { selected: 3, eligible: 10 },
+      });
     } finally {
       await backend.stop();
     }

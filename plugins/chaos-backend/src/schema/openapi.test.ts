@@ -4,7 +4,10 @@ import { parse, parseDocument } from 'yaml';
 import { generatedComponentSchemas } from './openapiComponents';
 import { spec as routerSpec } from './openapi/generated/router';
 
-const { openapiFingerprint, CLIENT_FINGERPRINT_FILE } = require('../../scripts/openapiFingerprint');
+const {
+  openapiFingerprint,
+  CLIENT_FINGERPRINT_FILE,
+} = require('../../scripts/openapiFingerprint');
 
 /**
  * openapi.yaml carries the experiment schemas derived from the zod model. This fails when
@@ -38,7 +41,9 @@ describe('openapi.yaml', () => {
  */
 const describeGenerated = UPDATING ? describe.skip : describe;
 const CLIENT = path.join(
-  path.dirname(require.resolve('@chaoscraft/backstage-plugin-chaos-common/package.json')),
+  path.dirname(
+    require.resolve('@chaoscraft/backstage-plugin-chaos-common/package.json'),
+  ),
   'src/schema/openapi/generated',
 );
 
@@ -50,24 +55,42 @@ describeGenerated('the code generated from openapi.yaml', () => {
   });
 
   it('the client is stamped with the fingerprint of this spec', () => {
-    const stamp = JSON.parse(fs.readFileSync(path.join(CLIENT, CLIENT_FINGERPRINT_FILE), 'utf8'));
+    const stamp = JSON.parse(
+      fs.readFileSync(path.join(CLIENT, CLIENT_FINGERPRINT_FILE), 'utf8'),
+    );
     expect(stamp.sha256).toBe(openapiFingerprint(SPEC));
   });
 
   it('the client has one method per operation, with its HTTP method, path and query', () => {
-    const source = fs.readFileSync(path.join(CLIENT, 'apis/Api.client.ts'), 'utf8');
-    const inClient = [...source.matchAll(/public async (\w+)\([\s\S]*?const uriTemplate = `([^`]*)`[\s\S]*?method: '(\w+)'/g)]
+    const source = fs.readFileSync(
+      path.join(CLIENT, 'apis/Api.client.ts'),
+      'utf8',
+    );
+    const inClient = [
+      ...source.matchAll(
+        /public async (\w+)\([\s\S]*?const uriTemplate = `([^`]*)`[\s\S]*?method: '(\w+)'/g,
+      ),
+    ]
       .map(([, name, uri, method]) => ({ name, method, uri }))
       .sort((a, b) => a.name.localeCompare(b.name));
 
-    const inSpec = Object.entries(spec.paths as Record<string, Record<string, any>>)
+    const inSpec = Object.entries(
+      spec.paths as Record<string, Record<string, any>>,
+    )
       .flatMap(([route, item]) =>
         Object.entries(item)
-          .filter(([method]) => ['get', 'put', 'post', 'delete', 'patch'].includes(method))
+          .filter(([method]) =>
+            ['get', 'put', 'post', 'delete', 'patch'].includes(method),
+          )
           .map(([method, operation]) => {
-            const query = [...(item.parameters ?? []), ...(operation.parameters ?? [])]
+            const query = [
+              ...(item.parameters ?? []),
+              ...(operation.parameters ?? []),
+            ]
               .map((p: { $ref?: string; name?: string; in?: string }) =>
-                p.$ref ? spec.components.parameters[p.$ref.split('/').pop()!] : p,
+                p.$ref
+                  ? spec.components.parameters[p.$ref.split('/').pop()!]
+                  : p,
               )
               .filter((p: { in: string }) => p.in === 'query')
               .map((p: { name: string }) => p.name);

@@ -16,7 +16,9 @@ function stripKubernetesKeywords(node: unknown): unknown {
   if (node && typeof node === 'object') {
     return Object.fromEntries(
       Object.entries(node)
-        .filter(([key]) => !key.startsWith('x-kubernetes-') && key !== '$schema')
+        .filter(
+          ([key]) => !key.startsWith('x-kubernetes-') && key !== '$schema',
+        )
         // Timestamps travel as ISO strings; `format: date-time` would make the generated
         // server types expect Date objects.
         .filter(([key, value]) => !(key === 'format' && value === 'date-time'))
@@ -26,8 +28,15 @@ function stripKubernetesKeywords(node: unknown): unknown {
   return node;
 }
 
-function toOpenApi(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
-  const json = z.toJSONSchema(schema, { target: 'openapi-3.0', io, unrepresentable: 'throw' });
+function toOpenApi(
+  schema: z.ZodType,
+  io: 'input' | 'output',
+): Record<string, unknown> {
+  const json = z.toJSONSchema(schema, {
+    target: 'openapi-3.0',
+    io,
+    unrepresentable: 'throw',
+  });
   return { 'x-generated': true, ...(stripKubernetesKeywords(json) as object) };
 }
 
@@ -35,7 +44,10 @@ function toOpenApi(schema: z.ZodType, io: 'input' | 'output'): Record<string, un
  * The OpenAPI component schemas derived from the experiment model: what a client sends
  * (defaults optional) and what the backend returns (defaults applied).
  */
-export function generatedComponentSchemas(): Record<string, Record<string, unknown>> {
+export function generatedComponentSchemas(): Record<
+  string,
+  Record<string, unknown>
+> {
   return {
     ExperimentSpec: toOpenApi(experimentSpecSchema, 'input'),
     ExperimentSpecResolved: toOpenApi(experimentSpecSchema, 'output'),

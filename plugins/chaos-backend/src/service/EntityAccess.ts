@@ -35,7 +35,11 @@ export const isEntityOwnerByRelations = createPermissionRule({
   resourceRef: catalogEntityPermissionResourceRef,
   paramsSchema: z.object({ claims: z.array(z.string()) }),
   apply: (entity, { claims }) =>
-    (entity.relations ?? []).some(r => r.type === RELATION_OWNED_BY && claims.includes(r.targetRef.toLocaleLowerCase('en-US'))),
+    (entity.relations ?? []).some(
+      r =>
+        r.type === RELATION_OWNED_BY &&
+        claims.includes(r.targetRef.toLocaleLowerCase('en-US')),
+    ),
   toQuery: ({ claims }) => ({ key: 'relations.ownedBy', values: claims }),
 });
 const ownedBy = createConditionFactory(isEntityOwnerByRelations);
@@ -58,9 +62,15 @@ export class EntityAccess {
   ) {}
 
   /** The entity as the caller sees it; NotFoundError when the caller cannot see it. */
-  async visibleEntity(entityRef: string, credentials: BackstageCredentials): Promise<Entity> {
-    const entity = await this.options.catalog.getEntityByRef(entityRef, { credentials });
-    if (!entity) throw new NotFoundError(`No entity ${entityRef} in the catalog`);
+  async visibleEntity(
+    entityRef: string,
+    credentials: BackstageCredentials,
+  ): Promise<Entity> {
+    const entity = await this.options.catalog.getEntityByRef(entityRef, {
+      credentials,
+    });
+    if (!entity)
+      throw new NotFoundError(`No entity ${entityRef} in the catalog`);
     return entity;
   }
 
@@ -68,25 +78,40 @@ export class EntityAccess {
    * Throws NotFoundError (the same answer as for an id that does not exist: no existence is
    * leaked) unless the caller can see the entity and read its chaos.
    */
-  async authorizeRead(entityRef: string, credentials: BackstageCredentials, notFound: string): Promise<void> {
+  async authorizeRead(
+    entityRef: string,
+    credentials: BackstageCredentials,
+    notFound: string,
+  ): Promise<void> {
     const readable = await this.readableEntityRefs([entityRef], credentials);
     if (!readable.has(entityRef)) throw new NotFoundError(notFound);
   }
 
   /** Of these entity refs, the ones whose chaos the caller may read. */
-  async readableEntityRefs(entityRefs: string[], credentials: BackstageCredentials): Promise<Set<string>> {
+  async readableEntityRefs(
+    entityRefs: string[],
+    credentials: BackstageCredentials,
+  ): Promise<Set<string>> {
     if (entityRefs.length === 0) return new Set();
     const { items } = await this.options.catalog.getEntitiesByRefs(
       { entityRefs, fields: ['kind', 'metadata.namespace', 'metadata.name'] },
       { credentials },
     );
     const visible = entityRefs.filter((_ref, i) => items[i]);
-    if (!this.options.permissionsEnabled || visible.length === 0) return new Set(visible);
+    if (!this.options.permissionsEnabled || visible.length === 0)
+      return new Set(visible);
     const decisions = await this.options.permissions.authorize(
-      visible.map(resourceRef => ({ permission: chaosExperimentReadPermission, resourceRef })),
+      visible.map(resourceRef => ({
+        permission: chaosExperimentReadPermission,
+        resourceRef,
+      })),
       { credentials },
     );
-    return new Set(visible.filter((_ref, i) => decisions[i].result === AuthorizeResult.ALLOW));
+    return new Set(
+      visible.filter(
+        (_ref, i) => decisions[i].result === AuthorizeResult.ALLOW,
+      ),
+    );
   }
 
   /**
@@ -103,19 +128,32 @@ export class EntityAccess {
       `You may not ${permission.attributes.action} chaos experiments of ${entityRef}: only its owners may`,
     );
     if (this.options.permissionsEnabled) {
-      const [decision] = await this.options.permissions.authorize([{ permission, resourceRef: entityRef }], { credentials });
+      const [decision] = await this.options.permissions.authorize(
+        [{ permission, resourceRef: entityRef }],
+        { credentials },
+      );
       if (decision.result !== AuthorizeResult.ALLOW) throw denied;
       return;
     }
     const claims = await this.ownershipClaims(credentials);
-    const decision = { result: AuthorizeResult.CONDITIONAL, pluginId: 'catalog', resourceType: 'catalog-entity', conditions: ownedBy({ claims }) } as const;
+    const decision = {
+      result: AuthorizeResult.CONDITIONAL,
+      pluginId: 'catalog',
+      resourceType: 'catalog-entity',
+      conditions: ownedBy({ claims }),
+    } as const;
     if (!isAuthorized(decision, entity)) throw denied;
   }
 
   /** The user and the groups the catalog says the user is a member of. */
-  private async ownershipClaims(credentials: BackstageCredentials<BackstageUserPrincipal>): Promise<string[]> {
-    const userRef = credentials.principal.userEntityRef.toLocaleLowerCase('en-US');
-    const user = await this.options.catalog.getEntityByRef(userRef, { credentials });
+  private async ownershipClaims(
+    credentials: BackstageCredentials<BackstageUserPrincipal>,
+  ): Promise<string[]> {
+    const userRef =
+      credentials.principal.userEntityRef.toLocaleLowerCase('en-US');
+    const user = await this.options.catalog.getEntityByRef(userRef, {
+      credentials,
+    });
     const groups = (user?.relations ?? [])
       .filter(r => r.type === RELATION_MEMBER_OF)
       .map(r => r.targetRef.toLocaleLowerCase('en-US'));

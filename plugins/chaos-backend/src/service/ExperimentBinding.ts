@@ -27,16 +27,21 @@ export type Binding = {
  * update and every run, so an entity whose annotations changed cannot run a stale target.
  */
 export function bindExperiment(
-  spec: Pick<ChaosExperimentSpec, 'target' | 'faults' | 'duration' | 'safety' | 'hypothesis'>,
+  spec: Pick<
+    ChaosExperimentSpec,
+    'target' | 'faults' | 'duration' | 'safety' | 'hypothesis'
+  >,
   entity: Entity,
   deps: { clusters: ClusterRegistry; ceilings: ConfiguredCeilings },
 ): Binding {
   const read = readEntityTarget(entity.metadata.annotations ?? {});
-  if (read.problem) throw new InputError(`${read.problem.annotation}: ${read.problem.message}`);
+  if (read.problem)
+    throw new InputError(`${read.problem.annotation}: ${read.problem.message}`);
   const target = read.target;
   const cluster = deps.clusters.resolve(target.cluster);
   const ceilings = effectiveCeilings(deps.ceilings.ceilings, {
-    clusterMaxBlastRadiusPercent: deps.ceilings.clusterMaxBlastRadiusPercent.get(cluster.name),
+    clusterMaxBlastRadiusPercent:
+      deps.ceilings.clusterMaxBlastRadiusPercent.get(cluster.name),
     entityMaxBlastRadiusPercent: target.maxBlastRadiusPercent,
   });
   const issues = [
@@ -44,7 +49,11 @@ export function bindExperiment(
     ...ceilingIssues(spec, ceilings, deps.clusters.apiServerHosts(cluster)),
   ];
   if (issues.length) {
-    throw new InputError(`Invalid experiment: ${issues.map(i => `${i.field}: ${i.message}`).join('; ')}`);
+    throw new InputError(
+      `Invalid experiment: ${issues
+        .map(i => `${i.field}: ${i.message}`)
+        .join('; ')}`,
+    );
   }
   return { cluster, target, ceilings };
 }

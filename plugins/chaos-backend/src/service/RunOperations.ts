@@ -3,7 +3,11 @@ import type {
   BackstageUserPrincipal,
   LoggerService,
 } from '@backstage/backend-plugin-api';
-import { ConflictError, NotFoundError, ServiceUnavailableError } from '@backstage/errors';
+import {
+  ConflictError,
+  NotFoundError,
+  ServiceUnavailableError,
+} from '@backstage/errors';
 import {
   chaosRunAbortPermission,
   chaosRunCreatePermission,
@@ -49,7 +53,10 @@ export class RunOperations {
     const experiment = await experiments.get(experimentId);
     if (!experiment) throw new NotFoundError(notFound);
     await access.authorizeRead(experiment.entityRef, credentials, notFound);
-    const entity = await access.visibleEntity(experiment.entityRef, credentials);
+    const entity = await access.visibleEntity(
+      experiment.entityRef,
+      credentials,
+    );
     await access.authorizeWrite(entity, chaosRunCreatePermission, credentials);
     return launchExperimentRun({
       experiment,
@@ -66,7 +73,10 @@ export class RunOperations {
   }
 
   /** Hands an abort to the cluster; returns the run as recorded then. */
-  async abort(runId: string, credentials: BackstageCredentials<BackstageUserPrincipal>): Promise<RunDetail> {
+  async abort(
+    runId: string,
+    credentials: BackstageCredentials<BackstageUserPrincipal>,
+  ): Promise<RunDetail> {
     const { runs, access } = this.deps;
     const notFound = `No run with id ${runId}`;
     const existing = await runs.get(runId);
@@ -82,7 +92,13 @@ export class RunOperations {
    * Aborts whenever the run's ChaosRun exists and is live, whatever the record says (a create
    * whose answer was lost may have left it Failed); ConflictError when there is nothing to abort.
    */
-  private async abortChaosRun(run: { id: string; cluster: string; namespace: string; resourceName: string; phase: string }) {
+  private async abortChaosRun(run: {
+    id: string;
+    cluster: string;
+    namespace: string;
+    resourceName: string;
+    phase: string;
+  }) {
     const { mirror, runs } = this.deps;
     const gateway = mirror.gateway(run.cluster);
     const uid = await runs.resourceUid(run.id);
@@ -90,7 +106,11 @@ export class RunOperations {
     try {
       object = await gateway.get(run.namespace, run.resourceName);
     } catch (error) {
-      throw new ServiceUnavailableError(`Could not read ChaosRun ${run.namespace}/${run.resourceName} in cluster ${run.cluster}: ${(error as Error).message}`);
+      throw new ServiceUnavailableError(
+        `Could not read ChaosRun ${run.namespace}/${
+          run.resourceName
+        } in cluster ${run.cluster}: ${(error as Error).message}`,
+      );
     }
     if (!object || (uid && object.metadata.uid !== uid)) {
       throw new ConflictError(
@@ -101,16 +121,24 @@ export class RunOperations {
     }
     if (isTerminalPhase(object.status?.phase)) {
       await mirror.mirror(run.cluster, object);
-      throw new ConflictError(`Run ${run.id} has already ended (${object.status?.phase})`);
+      throw new ConflictError(
+        `Run ${run.id} has already ended (${object.status?.phase})`,
+      );
     }
     try {
       await gateway.abort(run.namespace, run.resourceName, object.metadata.uid);
     } catch (error) {
       const code = (error as { code?: number }).code;
       if (code === 404 || code === 409) {
-        throw new ConflictError(`Run ${run.id} has nothing to abort: its ChaosRun was deleted or replaced`);
+        throw new ConflictError(
+          `Run ${run.id} has nothing to abort: its ChaosRun was deleted or replaced`,
+        );
       }
-      throw new ServiceUnavailableError(`Could not abort ChaosRun ${run.namespace}/${run.resourceName}: ${(error as Error).message}`);
+      throw new ServiceUnavailableError(
+        `Could not abort ChaosRun ${run.namespace}/${run.resourceName}: ${
+          (error as Error).message
+        }`,
+      );
     }
   }
 }

@@ -12,7 +12,12 @@ export async function audited<T>(
   event: { eventId: string; meta: JsonObject; request?: Request },
   action: () => Promise<T>,
 ): Promise<T> {
-  const audit = await auditor.createEvent({ eventId: event.eventId, request: event.request, severityLevel: 'medium', meta: event.meta });
+  const audit = await auditor.createEvent({
+    eventId: event.eventId,
+    request: event.request,
+    severityLevel: 'medium',
+    meta: event.meta,
+  });
   try {
     const result = await action();
     await audit.success();

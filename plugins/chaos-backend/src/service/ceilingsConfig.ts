@@ -17,7 +17,10 @@ export type ConfiguredCeilings = {
 function percent(config: Config, key: string): number | undefined {
   const value = config.getOptionalNumber(key);
   if (value === undefined) return undefined;
-  if (!(value >= 1 && value <= 100)) throw new Error(`chaos.ceilings.${key} must be from 1 to 100, not ${value}`);
+  if (!(value >= 1 && value <= 100))
+    throw new Error(
+      `chaos.ceilings.${key} must be from 1 to 100, not ${value}`,
+    );
   return value;
 }
 
@@ -27,14 +30,19 @@ function duration(config: Config, key: string): number | undefined {
   try {
     return parseDuration(value);
   } catch {
-    throw new Error(`chaos.ceilings.${key} must be a duration such as 30s or 1h, not '${value}'`);
+    throw new Error(
+      `chaos.ceilings.${key} must be a duration such as 30s or 1h, not '${value}'`,
+    );
   }
 }
 
 function hosts(config: Config, key: string): string[] {
   const values = config.getOptionalStringArray(key) ?? [];
   const bad = values.filter(v => !isValidHostPattern(v));
-  if (bad.length) throw new Error(`chaos.ceilings.${key} has invalid host patterns: ${bad.join(', ')}`);
+  if (bad.length)
+    throw new Error(
+      `chaos.ceilings.${key} has invalid host patterns: ${bad.join(', ')}`,
+    );
   return values;
 }
 
@@ -44,17 +52,38 @@ function hosts(config: Config, key: string): string[] {
  */
 export function readCeilings(root: Config): ConfiguredCeilings {
   const config = root.getOptionalConfig('chaos.ceilings');
-  if (!config) return { ceilings: DEFAULT_CEILINGS, clusterMaxBlastRadiusPercent: new Map() };
+  if (!config)
+    return {
+      ceilings: DEFAULT_CEILINGS,
+      clusterMaxBlastRadiusPercent: new Map(),
+    };
   const faultTypes = config.getOptionalStringArray('allowedFaultTypes');
-  const unknown = faultTypes?.filter(t => !(FAULT_TYPES as readonly string[]).includes(t)) ?? [];
-  if (unknown.length) throw new Error(`chaos.ceilings.allowedFaultTypes has unknown fault types: ${unknown.join(', ')}`);
+  const unknown =
+    faultTypes?.filter(t => !(FAULT_TYPES as readonly string[]).includes(t)) ??
+    [];
+  if (unknown.length)
+    throw new Error(
+      `chaos.ceilings.allowedFaultTypes has unknown fault types: ${unknown.join(
+        ', ',
+      )}`,
+    );
   const liveRuns = config.getOptionalNumber('maxLiveRunsPerEntity');
-  if (liveRuns !== undefined && !(Number.isInteger(liveRuns) && liveRuns >= 1)) {
-    throw new Error('chaos.ceilings.maxLiveRunsPerEntity must be a whole number of at least 1');
+  if (
+    liveRuns !== undefined &&
+    !(Number.isInteger(liveRuns) && liveRuns >= 1)
+  ) {
+    throw new Error(
+      'chaos.ceilings.maxLiveRunsPerEntity must be a whole number of at least 1',
+    );
   }
   const requests = config.getOptionalNumber('maxProbeRequestsPerCheck');
-  if (requests !== undefined && !(Number.isInteger(requests) && requests >= 1)) {
-    throw new Error('chaos.ceilings.maxProbeRequestsPerCheck must be a whole number of at least 1');
+  if (
+    requests !== undefined &&
+    !(Number.isInteger(requests) && requests >= 1)
+  ) {
+    throw new Error(
+      'chaos.ceilings.maxProbeRequestsPerCheck must be a whole number of at least 1',
+    );
   }
   const clusters = new Map<string, number>();
   const perCluster = config.getOptionalConfig('clusters');
@@ -64,12 +93,23 @@ export function readCeilings(root: Config): ConfiguredCeilings {
   }
   return {
     ceilings: {
-      maxBlastRadiusPercent: percent(config, 'maxBlastRadiusPercent') ?? DEFAULT_CEILINGS.maxBlastRadiusPercent,
-      maxDurationMs: duration(config, 'maxDuration') ?? DEFAULT_CEILINGS.maxDurationMs,
-      allowedFaultTypes: (faultTypes as FaultType[] | undefined) ?? DEFAULT_CEILINGS.allowedFaultTypes,
-      minProbeIntervalMs: duration(config, 'minProbeInterval') ?? DEFAULT_CEILINGS.minProbeIntervalMs,
-      maxProbeRequestsPerCheck: requests ?? DEFAULT_CEILINGS.maxProbeRequestsPerCheck,
-      probeHosts: { allow: hosts(config, 'probeHosts.allow'), deny: hosts(config, 'probeHosts.deny') },
+      maxBlastRadiusPercent:
+        percent(config, 'maxBlastRadiusPercent') ??
+        DEFAULT_CEILINGS.maxBlastRadiusPercent,
+      maxDurationMs:
+        duration(config, 'maxDuration') ?? DEFAULT_CEILINGS.maxDurationMs,
+      allowedFaultTypes:
+        (faultTypes as FaultType[] | undefined) ??
+        DEFAULT_CEILINGS.allowedFaultTypes,
+      minProbeIntervalMs:
+        duration(config, 'minProbeInterval') ??
+        DEFAULT_CEILINGS.minProbeIntervalMs,
+      maxProbeRequestsPerCheck:
+        requests ?? DEFAULT_CEILINGS.maxProbeRequestsPerCheck,
+      probeHosts: {
+        allow: hosts(config, 'probeHosts.allow'),
+        deny: hosts(config, 'probeHosts.deny'),
+      },
       maxLiveRunsPerEntity: liveRuns ?? DEFAULT_CEILINGS.maxLiveRunsPerEntity,
     },
     clusterMaxBlastRadiusPercent: clusters,

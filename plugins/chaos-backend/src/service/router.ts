@@ -5,10 +5,7 @@ import {
   HttpAuthService,
   LoggerService,
 } from '@backstage/backend-plugin-api';
-import {
-  InputError,
-  NotFoundError,
-} from '@backstage/errors';
+import { InputError, NotFoundError } from '@backstage/errors';
 import { stringifyEntityRef, parseEntityRef } from '@backstage/catalog-model';
 import type { ResourcePermission } from '@backstage/plugin-permission-common';
 import {
@@ -70,15 +67,26 @@ export type RouterOptions = {
 export function parseExperimentSpec(body: unknown): ExperimentSpec {
   const spec = parseOrThrow(experimentSpecSchema, body, 'experiment');
   // Store one spelling of each ref, so that listing by entity finds it.
-  return { ...spec, entityRef: normalizeEntityRef(spec.entityRef, 'entityRef') };
+  return {
+    ...spec,
+    entityRef: normalizeEntityRef(spec.entityRef, 'entityRef'),
+  };
 }
 
 /** Parses with a common schema; a failure is an InputError naming every field at fault. */
-function parseOrThrow<T extends z.ZodType>(schema: T, body: unknown, what: string): z.output<T> {
+function parseOrThrow<T extends z.ZodType>(
+  schema: T,
+  body: unknown,
+  what: string,
+): z.output<T> {
   const result = schema.safeParse(body);
   if (!result.success) {
     const issues = formatZodIssues(result.error);
-    throw new InputError(`Invalid ${what}: ${issues.map(i => `${i.field}: ${i.message}`).join('; ')}`);
+    throw new InputError(
+      `Invalid ${what}: ${issues
+        .map(i => `${i.field}: ${i.message}`)
+        .join('; ')}`,
+    );
   }
   return result.data;
 }
@@ -98,12 +106,19 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * (PostgreSQL's uuid column would otherwise answer an invalid-input error, a 500).
  */
 function checkId(id: string, what: 'experiment' | 'run'): string {
-  if (!UUID.test(id)) throw new NotFoundError(`No ${what} with id ${JSON.stringify(id.slice(0, 80))} (id: not a UUID)`);
+  if (!UUID.test(id))
+    throw new NotFoundError(
+      `No ${what} with id ${JSON.stringify(id.slice(0, 80))} (id: not a UUID)`,
+    );
   return id.toLowerCase();
 }
 
 /** The paging query both lists share; the OpenAPI validator has already typed it. */
-function pageQuery(query: { entityRef?: string; offset?: number; limit?: number }): {
+function pageQuery(query: {
+  entityRef?: string;
+  offset?: number;
+  limit?: number;
+}): {
   entityRef?: string;
   offset: number;
   limit: number;
@@ -111,27 +126,58 @@ function pageQuery(query: { entityRef?: string; offset?: number; limit?: number 
   const offset = query.offset ?? 0;
   const limit = query.limit ?? DEFAULT_PAGE_LIMIT;
   if (!Number.isSafeInteger(offset) || offset < 0 || offset > MAX_PAGE_OFFSET) {
-    throw new InputError(`offset: must be a whole number from 0 to ${MAX_PAGE_OFFSET}`);
+    throw new InputError(
+      `offset: must be a whole number from 0 to ${MAX_PAGE_OFFSET}`,
+    );
   }
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE_LIMIT) {
-    throw new InputError(`limit: must be a whole number from 1 to ${MAX_PAGE_LIMIT}`);
+    throw new InputError(
+      `limit: must be a whole number from 1 to ${MAX_PAGE_LIMIT}`,
+    );
   }
   return {
-    entityRef: query.entityRef !== undefined ? normalizeEntityRef(query.entityRef, 'entityRef') : undefined,
+    entityRef:
+      query.entityRef !== undefined
+        ? normalizeEntityRef(query.entityRef, 'entityRef')
+        : undefined,
     offset,
     limit,
   };
 }
 
-export async function createRouter(options: RouterOptions): Promise<express.Router> {
-  const { experiments, runs, clusters, mirror, access, ceilings, httpAuth, auditor, logger } = options;
+export async function createRouter(
+  options: RouterOptions,
+): Promise<express.Router> {
+  const {
+    experiments,
+    runs,
+    clusters,
+    mirror,
+    access,
+    ceilings,
+    httpAuth,
+    auditor,
+    logger,
+  } = options;
   const router = await createOpenApiRouter();
-  const runOperations = new RunOperations({ experiments, runs, clusters, mirror, access, ceilings, logger });
+  const runOperations = new RunOperations({
+    experiments,
+    runs,
+    clusters,
+    mirror,
+    access,
+    ceilings,
+    logger,
+  });
 
   // The generated router types each request; the credentials only need the headers.
-  const reader = (req: { headers: Request['headers'] }): Promise<BackstageCredentials> =>
+  const reader = (req: {
+    headers: Request['headers'];
+  }): Promise<BackstageCredentials> =>
     httpAuth.credentials(req as Request, { allow: ['user', 'service'] });
-  const writer = (req: { headers: Request['headers'] }): Promise<BackstageCredentials<BackstageUserPrincipal>> =>
+  const writer = (req: {
+    headers: Request['headers'];
+  }): Promise<BackstageCredentials<BackstageUserPrincipal>> =>
     httpAuth.credentials(req as Request, { allow: ['user'] });
 
   /** Which entities' chaos a list may show: one (checked) or all the caller may read. */
@@ -141,7 +187,9 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
     known: () => Promise<string[]>,
   ): Promise<string[]> {
     if (query.entityRef) {
-      return [...(await access.readableEntityRefs([query.entityRef], credentials))];
+      return [
+        ...(await access.readableEntityRefs([query.entityRef], credentials)),
+      ];
     }
     return [...(await access.readableEntityRefs(await known(), credentials))];
   }
@@ -157,13 +205,19 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
     return entity;
   }
 
-  const auditedRequest = <T>(req: Request, eventId: string, meta: JsonObject, action: () => Promise<T>) =>
-    audited(auditor, { eventId, meta, request: req }, action);
+  const auditedRequest = <T>(
+    req: Request,
+    eventId: string,
+    meta: JsonObject,
+    action: () => Promise<T>,
+  ) => audited(auditor, { eventId, meta, request: req }, action);
 
   router.get('/experiments', async (req, res) => {
     const credentials = await reader(req);
     const page = pageQuery(req.query);
-    const entityRefs = await readableScope(page, credentials, () => experiments.listEntityRefs());
+    const entityRefs = await readableScope(page, credentials, () =>
+      experiments.listEntityRefs(),
+    );
     res.json(await experiments.list({ ...page, entityRefs }));
   });
 
@@ -185,7 +239,11 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
       'experiment-create',
       { entityRef: spec.entityRef, name: spec.name },
       async () => {
-        const entity = await writableEntity(credentials, chaosExperimentCreatePermission, spec.entityRef);
+        const entity = await writableEntity(
+          credentials,
+          chaosExperimentCreatePermission,
+          spec.entityRef,
+        );
         bindExperiment(spec, entity, { clusters, ceilings });
         return experiments.create(spec, credentials.principal.userEntityRef);
       },
@@ -204,8 +262,16 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
       async () => {
         const existing = await experiments.get(id);
         if (!existing) throw new NotFoundError(`No experiment with id ${id}`);
-        await access.authorizeRead(existing.entityRef, credentials, `No experiment with id ${id}`);
-        const entity = await writableEntity(credentials, chaosExperimentUpdatePermission, existing.entityRef);
+        await access.authorizeRead(
+          existing.entityRef,
+          credentials,
+          `No experiment with id ${id}`,
+        );
+        const entity = await writableEntity(
+          credentials,
+          chaosExperimentUpdatePermission,
+          existing.entityRef,
+        );
         if (spec.entityRef !== existing.entityRef) {
           throw new InputError(
             `entityRef: an experiment cannot move to another entity (it belongs to ${existing.entityRef})`,
@@ -226,8 +292,16 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
     await auditedRequest(req, 'experiment-delete', { id }, async () => {
       const existing = await experiments.get(id);
       if (!existing) throw new NotFoundError(`No experiment with id ${id}`);
-      await access.authorizeRead(existing.entityRef, credentials, `No experiment with id ${id}`);
-      await writableEntity(credentials, chaosExperimentDeletePermission, existing.entityRef);
+      await access.authorizeRead(
+        existing.entityRef,
+        credentials,
+        `No experiment with id ${id}`,
+      );
+      await writableEntity(
+        credentials,
+        chaosExperimentDeletePermission,
+        existing.entityRef,
+      );
       await experiments.delete(id);
     });
     res.status(204).end();
@@ -236,19 +310,29 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
   router.post('/experiments/:id/runs', async (req, res) => {
     const credentials = await writer(req);
     const id = checkId(req.params.id, 'experiment');
-    const { dryRun } = parseOrThrow(runRequestSchema, req.body ?? {}, 'run request');
-    const run = await auditedRequest(req, 'run-create', { experimentId: id, dryRun }, () =>
-      runOperations.start(id, dryRun, credentials),
+    const { dryRun } = parseOrThrow(
+      runRequestSchema,
+      req.body ?? {},
+      'run request',
+    );
+    const run = await auditedRequest(
+      req,
+      'run-create',
+      { experimentId: id, dryRun },
+      () => runOperations.start(id, dryRun, credentials),
     );
     res.status(201).json(runSummaryOf(run));
   });
 
-  if (options.sources) addSourceRoutes(router, { sources: options.sources, access, reader });
+  if (options.sources)
+    addSourceRoutes(router, { sources: options.sources, access, reader });
 
   router.get('/runs', async (req, res) => {
     const credentials = await reader(req);
     const page = pageQuery(req.query);
-    const entityRefs = await readableScope(page, credentials, () => runs.listEntityRefs());
+    const entityRefs = await readableScope(page, credentials, () =>
+      runs.listEntityRefs(),
+    );
     res.json(await runs.list({ ...page, entityRefs }));
   });
 
@@ -265,7 +349,9 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
   router.post('/runs/:id/abort', async (req, res) => {
     const credentials = await writer(req);
     const id = checkId(req.params.id, 'run');
-    const run = await auditedRequest(req, 'run-abort', { runId: id }, () => runOperations.abort(id, credentials));
+    const run = await auditedRequest(req, 'run-abort', { runId: id }, () =>
+      runOperations.abort(id, credentials),
+    );
     // The answer is a Run, as openapi.yaml says: the detail's fields stay out.
     res.status(202).json(runSummaryOf(run));
   });

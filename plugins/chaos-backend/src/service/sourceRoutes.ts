@@ -17,7 +17,9 @@ export function addSourceRoutes(
   deps: {
     sources: ExperimentSourceStore;
     access: EntityAccess;
-    reader: (req: { headers: Request['headers'] }) => Promise<BackstageCredentials>;
+    reader: (req: {
+      headers: Request['headers'];
+    }) => Promise<BackstageCredentials>;
   },
 ): void {
   router.get('/sources', async (req, res) => {
@@ -28,7 +30,11 @@ export function addSourceRoutes(
     } catch (error) {
       throw new InputError(`entityRef: ${(error as Error).message}`);
     }
-    await deps.access.authorizeRead(entityRef, credentials, `No entity ${entityRef} in the catalog`);
+    await deps.access.authorizeRead(
+      entityRef,
+      credentials,
+      `No entity ${entityRef} in the catalog`,
+    );
     res.json({ items: await deps.sources.list(entityRef) });
   });
 }

@@ -42,10 +42,16 @@ export const DEFAULT_CEILINGS: ChaosCeilings = {
  */
 export function effectiveCeilings(
   base: ChaosCeilings,
-  lower: { clusterMaxBlastRadiusPercent?: number; entityMaxBlastRadiusPercent?: number },
+  lower: {
+    clusterMaxBlastRadiusPercent?: number;
+    entityMaxBlastRadiusPercent?: number;
+  },
 ): ChaosCeilings {
-  const caps = [base.maxBlastRadiusPercent, lower.clusterMaxBlastRadiusPercent, lower.entityMaxBlastRadiusPercent]
-    .filter((n): n is number => typeof n === 'number' && Number.isFinite(n));
+  const caps = [
+    base.maxBlastRadiusPercent,
+    lower.clusterMaxBlastRadiusPercent,
+    lower.entityMaxBlastRadiusPercent,
+  ].filter((n): n is number => typeof n === 'number' && Number.isFinite(n));
   return { ...base, maxBlastRadiusPercent: Math.min(...caps) };
 }
 
@@ -64,14 +70,21 @@ function formatMs(ms: number): string {
   return `${ms}ms`;
 }
 
-type CeilingSpec = Pick<ChaosExperimentSpec, 'faults' | 'duration' | 'safety' | 'hypothesis'>;
+type CeilingSpec = Pick<
+  ChaosExperimentSpec,
+  'faults' | 'duration' | 'safety' | 'hypothesis'
+>;
 
 /**
  * Every way a spec goes beyond the ceilings, each naming its field. `extraDeniedHosts` are probe
  * hosts only the caller knows to deny (the cluster's API server). Pure: the backend and the agent
  * call the same function.
  */
-export function ceilingIssues(spec: CeilingSpec, ceilings: ChaosCeilings, extraDeniedHosts: readonly string[] = []): FieldIssue[] {
+export function ceilingIssues(
+  spec: CeilingSpec,
+  ceilings: ChaosCeilings,
+  extraDeniedHosts: readonly string[] = [],
+): FieldIssue[] {
   const issues: FieldIssue[] = [];
   if (spec.safety.maxBlastRadiusPercent > ceilings.maxBlastRadiusPercent) {
     issues.push({
@@ -80,31 +93,68 @@ export function ceilingIssues(spec: CeilingSpec, ceilings: ChaosCeilings, extraD
     });
   }
   if (safeDuration(spec.duration) > ceilings.maxDurationMs) {
-    issues.push({ field: 'duration', message: `${spec.duration} is longer than the ceiling of ${formatMs(ceilings.maxDurationMs)}` });
+    issues.push({
+      field: 'duration',
+      message: `${spec.duration} is longer than the ceiling of ${formatMs(
+        ceilings.maxDurationMs,
+      )}`,
+    });
   }
-  const holds = (spec.safety.progressiveSteps ?? []).reduce((sum, step) => sum + safeDuration(step.hold), 0);
+  const holds = (spec.safety.progressiveSteps ?? []).reduce(
+    (sum, step) => sum + safeDuration(step.hold),
+    0,
+  );
   if (holds > ceilings.maxDurationMs) {
-    issues.push({ field: 'safety.progressiveSteps', message: `the steps hold ${formatMs(holds)} together, longer than the ceiling of ${formatMs(ceilings.maxDurationMs)}` });
+    issues.push({
+      field: 'safety.progressiveSteps',
+      message: `the steps hold ${formatMs(
+        holds,
+      )} together, longer than the ceiling of ${formatMs(
+        ceilings.maxDurationMs,
+      )}`,
+    });
   }
   spec.faults.forEach((fault, index) => {
     if (!ceilings.allowedFaultTypes.includes(fault.type)) {
-      issues.push({ field: `faults.${index}.type`, message: `'${fault.type}' is not allowed here (allowed: ${ceilings.allowedFaultTypes.join(', ') || 'none'})` });
+      issues.push({
+        field: `faults.${index}.type`,
+        message: `'${fault.type}' is not allowed here (allowed: ${
+          ceilings.allowedFaultTypes.join(', ') || 'none'
+        })`,
+      });
     }
   });
   if (spec.hypothesis) {
     if (safeDuration(spec.hypothesis.interval) < ceilings.minProbeIntervalMs) {
-      issues.push({ field: 'hypothesis.interval', message: `${spec.hypothesis.interval} is shorter than the minimum of ${formatMs(ceilings.minProbeIntervalMs)}` });
+      issues.push({
+        field: 'hypothesis.interval',
+        message: `${
+          spec.hypothesis.interval
+        } is shorter than the minimum of ${formatMs(
+          ceilings.minProbeIntervalMs,
+        )}`,
+      });
     }
     let requests = 0;
     spec.hypothesis.probes.forEach((probe, index) => {
       if (probe.type !== 'http') return;
       requests += probe.requests;
       const host = urlHost(probe.url);
-      const refusal = host === undefined ? `'${probe.url}' has no host` : probeHostRefusal(host, ceilings.probeHosts, extraDeniedHosts);
-      if (refusal) issues.push({ field: `hypothesis.probes.${index}.url`, message: refusal });
+      const refusal =
+        host === undefined
+          ? `'${probe.url}' has no host`
+          : probeHostRefusal(host, ceilings.probeHosts, extraDeniedHosts);
+      if (refusal)
+        issues.push({
+          field: `hypothesis.probes.${index}.url`,
+          message: refusal,
+        });
     });
     if (requests > ceilings.maxProbeRequestsPerCheck) {
-      issues.push({ field: 'hypothesis.probes', message: `the http probes send ${requests} requests per check together, more than the ceiling of ${ceilings.maxProbeRequestsPerCheck}` });
+      issues.push({
+        field: 'hypothesis.probes',
+        message: `the http probes send ${requests} requests per check together, more than the ceiling of ${ceilings.maxProbeRequestsPerCheck}`,
+      });
     }
   }
   return issues;

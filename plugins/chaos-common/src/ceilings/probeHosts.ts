@@ -38,7 +38,9 @@ export const DEFAULT_DENIED_PROBE_HOSTS: readonly string[] = [
 export function urlHost(url: string): string | undefined {
   try {
     const host = new URL(url).hostname.toLowerCase();
-    return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host.replace(/\.$/, '');
+    return host.startsWith('[') && host.endsWith(']')
+      ? host.slice(1, -1)
+      : host.replace(/\.$/, '');
   } catch {
     return undefined;
   }
@@ -58,16 +60,26 @@ export function hostMatches(host: string, pattern: string): boolean {
   if (p.includes('/') || ipaddr.isValid(p)) {
     if (!address) return false;
     try {
-      const [range, bits] = p.includes('/') ? ipaddr.parseCIDR(p) : [ipaddr.parse(p), p.includes(':') ? 128 : 32];
-      const normalRange = range.kind() === 'ipv6' && (range as ipaddr.IPv6).isIPv4MappedAddress()
-        ? [(range as ipaddr.IPv6).toIPv4Address(), Math.max(0, bits - 96)] as const
-        : [range, bits] as const;
-      return address.kind() === normalRange[0].kind() && address.match(normalRange[0] as never, normalRange[1]);
+      const [range, bits] = p.includes('/')
+        ? ipaddr.parseCIDR(p)
+        : [ipaddr.parse(p), p.includes(':') ? 128 : 32];
+      const normalRange =
+        range.kind() === 'ipv6' && (range as ipaddr.IPv6).isIPv4MappedAddress()
+          ? ([
+              (range as ipaddr.IPv6).toIPv4Address(),
+              Math.max(0, bits - 96),
+            ] as const)
+          : ([range, bits] as const);
+      return (
+        address.kind() === normalRange[0].kind() &&
+        address.match(normalRange[0] as never, normalRange[1])
+      );
     } catch {
       return false;
     }
   }
-  if (p.startsWith('*.')) return h.endsWith(p.slice(1)) && h.length > p.length - 1;
+  if (p.startsWith('*.'))
+    return h.endsWith(p.slice(1)) && h.length > p.length - 1;
   return h === p;
 }
 
@@ -82,23 +94,38 @@ export function isValidHostPattern(pattern: string): boolean {
       return false;
     }
   }
-  return ipaddr.isValid(p) || /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/i.test(p);
+  return (
+    ipaddr.isValid(p) ||
+    /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/i.test(
+      p,
+    )
+  );
 }
 
 /**
  * Why a probe may not reach this host, or undefined when it may. `extraDenied` are hosts only
  * the caller knows (the cluster's API server address).
  */
-export function probeHostRefusal(host: string, rules: ProbeHostRules, extraDenied: readonly string[] = []): string | undefined {
-  const operatorDenied = [...rules.deny, ...extraDenied].find(p => hostMatches(host, p));
+export function probeHostRefusal(
+  host: string,
+  rules: ProbeHostRules,
+  extraDenied: readonly string[] = [],
+): string | undefined {
+  const operatorDenied = [...rules.deny, ...extraDenied].find(p =>
+    hostMatches(host, p),
+  );
   if (operatorDenied) return `host ${host} is denied (${operatorDenied})`;
   const explicitlyAllowed = rules.allow.find(p => hostMatches(host, p));
-  const defaultDenied = DEFAULT_DENIED_PROBE_HOSTS.find(p => hostMatches(host, p));
+  const defaultDenied = DEFAULT_DENIED_PROBE_HOSTS.find(p =>
+    hostMatches(host, p),
+  );
   if (defaultDenied && !explicitlyAllowed) {
     return `host ${host} is denied by default (${defaultDenied}: loopback, link-local and the API server are never probed unless an operator allows them)`;
   }
   if (rules.allow.length > 0 && !explicitlyAllowed) {
-    return `host ${host} is not on the probe host allow-list (${rules.allow.join(', ')})`;
+    return `host ${host} is not on the probe host allow-list (${rules.allow.join(
+      ', ',
+    )})`;
   }
   return undefined;
 }

@@ -38,7 +38,14 @@ export type CustomResourceDefinition = {
   metadata: { name: string; labels: Record<string, string> };
   spec: {
     group: string;
-    names: { kind: string; listKind: string; plural: string; singular: string; shortNames: string[]; categories: string[] };
+    names: {
+      kind: string;
+      listKind: string;
+      plural: string;
+      singular: string;
+      shortNames: string[];
+      categories: string[];
+    };
     scope: 'Namespaced';
     versions: Array<{
       name: string;
@@ -122,7 +129,12 @@ export function chaosCustomResourceDefinitions(): CustomResourceDefinition[] {
           description: 'Selected of eligible pods, in percent',
           jsonPath: '.status.blastRadius.percent',
         },
-        { name: 'Reason', type: 'string', jsonPath: '.status.reason', priority: 1 },
+        {
+          name: 'Reason',
+          type: 'string',
+          jsonPath: '.status.reason',
+          priority: 1,
+        },
         { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
       ],
       'ChaosRun is one execution of a chaos experiment against pods of one namespace.',
@@ -132,7 +144,11 @@ export function chaosCustomResourceDefinitions(): CustomResourceDefinition[] {
       chaosExperimentSpecSchema,
       undefined,
       [
-        { name: 'Namespace', type: 'string', jsonPath: '.spec.target.namespace' },
+        {
+          name: 'Namespace',
+          type: 'string',
+          jsonPath: '.spec.target.namespace',
+        },
         { name: 'Schedule', type: 'string', jsonPath: '.spec.schedule' },
         { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
       ],

@@ -42,7 +42,11 @@ function rewrite(node: JSONSchemaProps): JSONSchemaProps {
   const out: JSONSchemaProps = {};
   for (const [key, value] of Object.entries(node)) {
     if (UNSUPPORTED_KEYWORDS.includes(key)) continue;
-    if ((key === 'minimum' || key === 'maximum') && SAFE_INTEGER_BOUNDS.includes(value as number)) continue;
+    if (
+      (key === 'minimum' || key === 'maximum') &&
+      SAFE_INTEGER_BOUNDS.includes(value as number)
+    )
+      continue;
     out[key] = value;
   }
   if (out.additionalProperties === false) delete out.additionalProperties;
@@ -64,11 +68,16 @@ function rewrite(node: JSONSchemaProps): JSONSchemaProps {
   return out;
 }
 
-function mergeUnion(base: JSONSchemaProps, members: JSONSchemaProps[]): JSONSchemaProps {
+function mergeUnion(
+  base: JSONSchemaProps,
+  members: JSONSchemaProps[],
+): JSONSchemaProps {
   const discriminator = findDiscriminator(members);
   if (!discriminator) {
     throw new Error(
-      `Cannot express a union without a common enum discriminator in a structural schema: ${JSON.stringify(members).slice(0, 200)}`,
+      `Cannot express a union without a common enum discriminator in a structural schema: ${JSON.stringify(
+        members,
+      ).slice(0, 200)}`,
     );
   }
   const properties: Record<string, JSONSchemaProps> = {};
@@ -106,7 +115,9 @@ function mergeUnion(base: JSONSchemaProps, members: JSONSchemaProps[]): JSONSche
     const foreign = Object.keys(properties).filter(p => !own.has(p));
     if (foreign.length > 0) {
       rules.push({
-        rule: `self.${discriminator} != '${value}' || !(${foreign.map(f => `has(self.${f})`).join(' || ')})`,
+        rule: `self.${discriminator} != '${value}' || !(${foreign
+          .map(f => `has(self.${f})`)
+          .join(' || ')})`,
         message: `only fields of '${value}' are allowed when ${discriminator} is '${value}'`,
       });
     }
@@ -129,7 +140,12 @@ function findDiscriminator(members: JSONSchemaProps[]): string | undefined {
   return Object.keys(first).find(name =>
     members.every(m => {
       const p = m.properties?.[name];
-      return p?.type === 'string' && Array.isArray(p.enum) && p.enum.length === 1 && m.required?.includes(name);
+      return (
+        p?.type === 'string' &&
+        Array.isArray(p.enum) &&
+        p.enum.length === 1 &&
+        m.required?.includes(name)
+      );
     }),
   );
 }

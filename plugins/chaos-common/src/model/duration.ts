@@ -13,8 +13,11 @@ export const durationSchema = z
   .string()
   .max(32)
   .regex(DURATION_PATTERN, 'must be a duration such as 30s, 5m or 1h30m')
-  .refine(value => !DURATION_PATTERN.test(value) || parseDuration(value) <= MAX_DURATION_MS, 'must be at most 168h (a week)');
-
+  .refine(
+    value =>
+      !DURATION_PATTERN.test(value) || parseDuration(value) <= MAX_DURATION_MS,
+    'must be at most 168h (a week)',
+  );
 
 /** Parses a duration string into milliseconds; throws on a malformed value. */
 export function parseDuration(value: string): number {

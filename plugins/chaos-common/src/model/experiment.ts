@@ -14,7 +14,6 @@ export const entityRefSchema = z
     'must be a full entity reference such as component:default/my-service',
   );
 
-
 /**
  * The shape every experiment shares, wherever it lives: in the backend's database, in a
  * ChaosExperiment resource, or copied into the ChaosRun that executes it.

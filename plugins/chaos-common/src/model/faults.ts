@@ -30,16 +30,24 @@ const networkScope = {
     .string()
     .min(1)
     .max(15)
-    .regex(/^[A-Za-z0-9][A-Za-z0-9_.@:-]*$/, 'must be a network interface name such as eth0 (letters, digits, _ . @ : -)')
+    .regex(
+      /^[A-Za-z0-9][A-Za-z0-9_.@:-]*$/,
+      'must be a network interface name such as eth0 (letters, digits, _ . @ : -)',
+    )
     .default('eth0'),
   destinations: z
     .object({
       cidrs: z.array(cidrSchema).min(1).max(MAX_DESTINATION_CIDRS),
       ports: z.array(portSchema).max(MAX_DESTINATION_PORTS).optional(),
     })
-    .refine(d => d.cidrs.length * Math.max(1, d.ports?.length ?? 0) <= MAX_DESTINATION_PAIRS, {
-      message: `cidrs × ports must be at most ${MAX_DESTINATION_PAIRS} (one tc/iptables rule per pair)`,
-    })
+    .refine(
+      d =>
+        d.cidrs.length * Math.max(1, d.ports?.length ?? 0) <=
+        MAX_DESTINATION_PAIRS,
+      {
+        message: `cidrs × ports must be at most ${MAX_DESTINATION_PAIRS} (one tc/iptables rule per pair)`,
+      },
+    )
     .meta({
       'x-kubernetes-validations': [
         {
@@ -163,10 +171,12 @@ export const faultListSchema = z
       });
     });
   })
-  .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] });
+  .meta({
+    'x-kubernetes-list-type': 'map',
+    'x-kubernetes-list-map-keys': ['type'],
+  });
 
 /** Faults applied inside pod network namespaces by the node role of the agent. */
 export function isNetworkFault(fault: Fault): fault is NetworkFault {
   return fault.type.startsWith('network-');
 }
-

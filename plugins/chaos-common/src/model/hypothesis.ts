@@ -13,7 +13,10 @@ const probeCommon = {
     .string()
     .min(1)
     .max(63)
-    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a lowercase name (a-z, 0-9 and -)'),
+    .regex(
+      /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/,
+      'must be a lowercase name (a-z, 0-9 and -)',
+    ),
   checkAt: z
     .array(probePhaseSchema)
     .min(1)
@@ -47,7 +50,11 @@ export const k8sProbeSchema = z.object({
   type: z.literal('k8s'),
   ...probeCommon,
   /** Deployment in the run's target namespace. */
-  deployment: z.string().min(1).max(253).regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a Deployment name'),
+  deployment: z
+    .string()
+    .min(1)
+    .max(253)
+    .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a Deployment name'),
   /** availableReplicas / spec.replicas must stay at or above this, 0..1. */
   minAvailableRatio: z.number().min(0).max(1),
 });

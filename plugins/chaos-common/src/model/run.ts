@@ -20,7 +20,12 @@ export const chaosRunSpecSchema = chaosExperimentSpecSchema
     /** Select and compute the blast radius, touch nothing. */
     dryRun: z.boolean().default(false),
     /** Makes target selection reproducible. */
-    seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .optional(),
     /** Set to true to stop the run: no further injection, everything recoverable rolls back. */
     abort: z.boolean().default(false),
   });
@@ -39,13 +44,22 @@ export const RUN_PHASES = [
 ] as const;
 export const runPhaseSchema = z.enum(RUN_PHASES);
 export type RunPhase = z.infer<typeof runPhaseSchema>;
-export const TERMINAL_PHASES: readonly RunPhase[] = ['Completed', 'Aborted', 'Failed'];
+export const TERMINAL_PHASES: readonly RunPhase[] = [
+  'Completed',
+  'Aborted',
+  'Failed',
+];
 export function isTerminalPhase(phase: RunPhase | undefined): boolean {
   return phase !== undefined && TERMINAL_PHASES.includes(phase);
 }
 
 /** Did the steady-state hypothesis hold? Refused runs never started. */
-export const verdictSchema = z.enum(['Passed', 'Failed', 'Refused', 'Inconclusive']);
+export const verdictSchema = z.enum([
+  'Passed',
+  'Failed',
+  'Refused',
+  'Inconclusive',
+]);
 export type Verdict = z.infer<typeof verdictSchema>;
 
 export const targetPhaseSchema = z.enum([
@@ -150,7 +164,10 @@ export type PhaseTransition = z.infer<typeof phaseTransitionSchema>;
 export const chaosRunStatusSchema = z.object({
   phase: runPhaseSchema.optional(),
   /** Every phase the run reached, in order; each phase at most once. */
-  phaseTransitions: z.array(phaseTransitionSchema).max(RUN_PHASES.length).default([]),
+  phaseTransitions: z
+    .array(phaseTransitionSchema)
+    .max(RUN_PHASES.length)
+    .default([]),
   observedGeneration: z.number().int().optional(),
   startedAt: timestamp.optional(),
   finishedAt: timestamp.optional(),
@@ -191,7 +208,13 @@ export const ADMISSION_PLAN_ANNOTATION = 'chaoscraft.io/admission-plan';
 export const admissionPlanSchema = z.object({
   version: z.literal(1),
   targets: z
-    .array(z.object({ name: z.string().min(1), uid: z.string().min(1), node: z.string().optional() }))
+    .array(
+      z.object({
+        name: z.string().min(1),
+        uid: z.string().min(1),
+        node: z.string().optional(),
+      }),
+    )
     .min(1),
   blastRadius: blastRadiusSchema,
   seed: z.number().int(),

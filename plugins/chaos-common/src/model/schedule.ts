@@ -9,8 +9,14 @@ import { z } from 'zod';
 export const cronScheduleSchema = z
   .string()
   .max(128)
-  .regex(/^(\S+\s+){4}\S+$/, 'must be a five-field cron expression such as "0 3 * * 1"')
-  .refine(schedule => parseSchedule(schedule) !== undefined, 'is not a valid cron expression (minute hour day-of-month month day-of-week, e.g. "0 3 * * 1")');
+  .regex(
+    /^(\S+\s+){4}\S+$/,
+    'must be a five-field cron expression such as "0 3 * * 1"',
+  )
+  .refine(
+    schedule => parseSchedule(schedule) !== undefined,
+    'is not a valid cron expression (minute hour day-of-month month day-of-week, e.g. "0 3 * * 1")',
+  );
 
 function parseSchedule(schedule: string, currentDate?: Date) {
   try {
@@ -23,7 +29,10 @@ function parseSchedule(schedule: string, currentDate?: Date) {
 /** The latest time at or before `at` that the schedule names (UTC, whole minutes). */
 export function latestOccurrence(schedule: string, at: Date): Date {
   // prev() is strictly before the current date: start from the next whole second.
-  const parsed = parseSchedule(schedule, new Date(Math.floor(at.getTime() / 1000) * 1000 + 1000));
+  const parsed = parseSchedule(
+    schedule,
+    new Date(Math.floor(at.getTime() / 1000) * 1000 + 1000),
+  );
   if (!parsed) throw new Error(`not a valid cron expression: ${schedule}`);
   return parsed.prev().toDate();
 }

@@ -84,7 +84,15 @@ export const targetSchema = z.object({
     })
     .meta({ minProperties: 1, maxProperties: MAX_SELECTOR_LABELS }),
   /** Restricts container-scoped faults to one container; default: the pod's first. */
-  container: z.string().min(1).max(63).regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a container name (a lowercase RFC 1123 label)').optional(),
+  container: z
+    .string()
+    .min(1)
+    .max(63)
+    .regex(
+      /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/,
+      'must be a container name (a lowercase RFC 1123 label)',
+    )
+    .optional(),
   selection: selectionSchema.prefault({}),
 });
 

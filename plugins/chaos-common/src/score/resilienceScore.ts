@@ -19,7 +19,10 @@ export const DEFAULT_SCORE_DECAY: ScoreDecayWindow = {
  * What a pass of `ageMs` is worth, 0..1: in full up to `fullValueDays`, then falling linearly to
  * nothing at `zeroValueDays`. A pass dated in the future (clocks of two machines) counts in full.
  */
-export function decayWeight(ageMs: number, window: ScoreDecayWindow = DEFAULT_SCORE_DECAY): number {
+export function decayWeight(
+  ageMs: number,
+  window: ScoreDecayWindow = DEFAULT_SCORE_DECAY,
+): number {
   const full = window.fullValueDays * DAY_MS;
   const zero = window.zeroValueDays * DAY_MS;
   if (ageMs <= full) return 1;
@@ -48,7 +51,8 @@ export function resilienceScore(options: {
   const maxPoints = faultTypes.length ? 100 / faultTypes.length : 0;
   const faults: ResilienceScoreFault[] = faultTypes.map(type => {
     const passed = lastPassed.get(type);
-    if (!passed) return { type, weight: 0, points: 0, maxPoints: round1(maxPoints) };
+    if (!passed)
+      return { type, weight: 0, points: 0, maxPoints: round1(maxPoints) };
     const weight = decayWeight(now.getTime() - passed.getTime(), window);
     return {
       type,
@@ -56,13 +60,19 @@ export function resilienceScore(options: {
       weight: Math.round(weight * 1000) / 1000,
       points: round1(maxPoints * weight),
       maxPoints: round1(maxPoints),
-      decaysFrom: new Date(passed.getTime() + window.fullValueDays * DAY_MS).toISOString(),
-      expiresAt: new Date(passed.getTime() + window.zeroValueDays * DAY_MS).toISOString(),
+      decaysFrom: new Date(
+        passed.getTime() + window.fullValueDays * DAY_MS,
+      ).toISOString(),
+      expiresAt: new Date(
+        passed.getTime() + window.zeroValueDays * DAY_MS,
+      ).toISOString(),
     };
   });
   const total = faultTypes.reduce((sum, type) => {
     const passed = lastPassed.get(type);
-    return passed ? sum + maxPoints * decayWeight(now.getTime() - passed.getTime(), window) : sum;
+    return passed
+      ? sum + maxPoints * decayWeight(now.getTime() - passed.getTime(), window)
+      : sum;
   }, 0);
   const gain = (f: ResilienceScoreFault) => f.maxPoints - f.points;
   return {
@@ -71,6 +81,10 @@ export function resilienceScore(options: {
     computedAt: now.toISOString(),
     fullValueDays: window.fullValueDays,
     zeroValueDays: window.zeroValueDays,
-    faults: [...faults].sort((a, b) => gain(b) - gain(a) || faultTypes.indexOf(a.type) - faultTypes.indexOf(b.type)),
+    faults: [...faults].sort(
+      (a, b) =>
+        gain(b) - gain(a) ||
+        faultTypes.indexOf(a.type) - faultTypes.indexOf(b.type),
+    ),
   };
 }

@@ -42,10 +42,17 @@ export type EntityTargetProblem = { annotation: string; message: string };
  */
 export function readEntityTarget(
   annotations: Record<string, string> = {},
-): { target: EntityTarget; problem?: undefined } | { target?: undefined; problem: EntityTargetProblem } {
+):
+  | { target: EntityTarget; problem?: undefined }
+  | { target?: undefined; problem: EntityTargetProblem } {
   const namespace = annotations[KUBERNETES_NAMESPACE_ANNOTATION]?.trim();
   if (!namespace) {
-    return { problem: { annotation: KUBERNETES_NAMESPACE_ANNOTATION, message: `the entity has no ${KUBERNETES_NAMESPACE_ANNOTATION} annotation, so it cannot have chaos experiments` } };
+    return {
+      problem: {
+        annotation: KUBERNETES_NAMESPACE_ANNOTATION,
+        message: `the entity has no ${KUBERNETES_NAMESPACE_ANNOTATION} annotation, so it cannot have chaos experiments`,
+      },
+    };
   }
   let selector: LabelSelectorRequirements;
   const rawSelector = annotations[KUBERNETES_LABEL_SELECTOR_ANNOTATION];
@@ -54,8 +61,16 @@ export function readEntityTarget(
     try {
       selector = parseLabelSelector(rawSelector);
     } catch (error) {
-      const reason = error instanceof LabelSelectorSyntaxError ? error.message : String(error);
-      return { problem: { annotation: KUBERNETES_LABEL_SELECTOR_ANNOTATION, message: `the entity's ${KUBERNETES_LABEL_SELECTOR_ANNOTATION} is not a label selector: ${reason}` } };
+      const reason =
+        error instanceof LabelSelectorSyntaxError
+          ? error.message
+          : String(error);
+      return {
+        problem: {
+          annotation: KUBERNETES_LABEL_SELECTOR_ANNOTATION,
+          message: `the entity's ${KUBERNETES_LABEL_SELECTOR_ANNOTATION} is not a label selector: ${reason}`,
+        },
+      };
     }
   } else if (id) {
     selector = requirementsFromMatchLabels({ [KUBERNETES_ID_ANNOTATION]: id });
@@ -69,24 +84,50 @@ export function readEntityTarget(
   }
   const cluster = annotations[CHAOS_CLUSTER_ANNOTATION]?.trim();
   if (!cluster) {
-    return { problem: { annotation: CHAOS_CLUSTER_ANNOTATION, message: `the entity has no ${CHAOS_CLUSTER_ANNOTATION} annotation naming the cluster of its pods, so it cannot have chaos experiments` } };
+    return {
+      problem: {
+        annotation: CHAOS_CLUSTER_ANNOTATION,
+        message: `the entity has no ${CHAOS_CLUSTER_ANNOTATION} annotation naming the cluster of its pods, so it cannot have chaos experiments`,
+      },
+    };
   }
   const rawMax = annotations[CHAOS_MAX_BLAST_RADIUS_ANNOTATION];
   let maxBlastRadiusPercent: number | undefined;
   if (rawMax !== undefined) {
     maxBlastRadiusPercent = Number(rawMax);
-    if (rawMax.trim() === '' || !Number.isFinite(maxBlastRadiusPercent) || maxBlastRadiusPercent < 1 || maxBlastRadiusPercent > 100) {
-      return { problem: { annotation: CHAOS_MAX_BLAST_RADIUS_ANNOTATION, message: `the entity's ${CHAOS_MAX_BLAST_RADIUS_ANNOTATION} must be a number from 1 to 100, not '${rawMax}'` } };
+    if (
+      rawMax.trim() === '' ||
+      !Number.isFinite(maxBlastRadiusPercent) ||
+      maxBlastRadiusPercent < 1 ||
+      maxBlastRadiusPercent > 100
+    ) {
+      return {
+        problem: {
+          annotation: CHAOS_MAX_BLAST_RADIUS_ANNOTATION,
+          message: `the entity's ${CHAOS_MAX_BLAST_RADIUS_ANNOTATION} must be a number from 1 to 100, not '${rawMax}'`,
+        },
+      };
     }
   }
-  return { target: { cluster, namespace, selector, selectorText: formatLabelSelector(selector), maxBlastRadiusPercent } };
+  return {
+    target: {
+      cluster,
+      namespace,
+      selector,
+      selectorText: formatLabelSelector(selector),
+      maxBlastRadiusPercent,
+    },
+  };
 }
 
 /**
  * The issues of an experiment's target against its entity's: the namespace must be the entity's
  * and the selector at least as narrow as the entity's. Empty when the target is within.
  */
-export function targetIssues(target: Pick<Target, 'namespace' | 'labelSelector'>, entity: EntityTarget): FieldIssue[] {
+export function targetIssues(
+  target: Pick<Target, 'namespace' | 'labelSelector'>,
+  entity: EntityTarget,
+): FieldIssue[] {
   const issues: FieldIssue[] = [];
   if (target.namespace !== entity.namespace) {
     issues.push({
@@ -94,11 +135,16 @@ export function targetIssues(target: Pick<Target, 'namespace' | 'labelSelector'>
       message: `must be ${entity.namespace}, the entity's namespace (${KUBERNETES_NAMESPACE_ANNOTATION}), not ${target.namespace}`,
     });
   }
-  const outside = selectorWithin(requirementsFromMatchLabels(target.labelSelector), entity.selector);
+  const outside = selectorWithin(
+    requirementsFromMatchLabels(target.labelSelector),
+    entity.selector,
+  );
   if (outside) {
     issues.push({
       field: 'target.labelSelector',
-      message: `must select only the entity's pods (${entity.selectorText}): it does not imply '${formatLabelSelector([outside])}'`,
+      message: `must select only the entity's pods (${
+        entity.selectorText
+      }): it does not imply '${formatLabelSelector([outside])}'`,
     });
   }
   return issues;
@@ -109,10 +155,13 @@ export function targetIssues(target: Pick<Target, 'namespace' | 'labelSelector'>
  * within the entity's selector when the entity uses equalities only; otherwise the owner must add
  * labels, and the form checks them with targetIssues.
  */
-export function defaultMatchLabels(entity: EntityTarget): Record<string, string> {
+export function defaultMatchLabels(
+  entity: EntityTarget,
+): Record<string, string> {
   const labels: Record<string, string> = {};
   for (const r of entity.selector) {
-    if (r.operator === 'in' && r.values.length === 1) labels[r.key] = r.values[0];
+    if (r.operator === 'in' && r.values.length === 1)
+      labels[r.key] = r.values[0];
   }
   return labels;
 }

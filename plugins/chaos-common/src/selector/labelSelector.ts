@@ -25,7 +25,8 @@ export class LabelSelectorSyntaxError extends Error {
   }
 }
 
-const KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const KEY =
+  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 const VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 /** Bounds, so that a hostile annotation cannot make parsing or containment expensive. */
 const MAX_SELECTOR_LENGTH = 4096;
@@ -33,8 +34,14 @@ const MAX_REQUIREMENTS = 64;
 const MAX_VALUES = 64;
 
 function checkKey(key: string): string {
-  const [prefix, name] = key.includes('/') ? key.split('/', 2) : [undefined, key];
-  if (!KEY.test(key) || name.length > 63 || (prefix !== undefined && prefix.length > 253)) {
+  const [prefix, name] = key.includes('/')
+    ? key.split('/', 2)
+    : [undefined, key];
+  if (
+    !KEY.test(key) ||
+    name.length > 63 ||
+    (prefix !== undefined && prefix.length > 253)
+  ) {
     throw new LabelSelectorSyntaxError(`'${key}' is not a valid label key`);
   }
   return key;
@@ -47,9 +54,20 @@ function checkValue(value: string): string {
   return value;
 }
 
-function requirement(key: string, operator: SelectorOperator, values: string[] = []): LabelRequirement {
-  if (values.length > MAX_VALUES) throw new LabelSelectorSyntaxError(`more than ${MAX_VALUES} values for '${key}'`);
-  return { key: checkKey(key), operator, values: [...new Set(values.map(checkValue))].sort() };
+function requirement(
+  key: string,
+  operator: SelectorOperator,
+  values: string[] = [],
+): LabelRequirement {
+  if (values.length > MAX_VALUES)
+    throw new LabelSelectorSyntaxError(
+      `more than ${MAX_VALUES} values for '${key}'`,
+    );
+  return {
+    key: checkKey(key),
+    operator,
+    values: [...new Set(values.map(checkValue))].sort(),
+  };
 }
 
 /** Splits on commas that are not inside a parenthesised value list. */
@@ -65,7 +83,8 @@ function splitTopLevel(text: string): string[] {
       parts.push(text.slice(start, i));
       start = i + 1;
     }
-    if (depth < 0 || depth > 1) throw new LabelSelectorSyntaxError('unbalanced parentheses');
+    if (depth < 0 || depth > 1)
+      throw new LabelSelectorSyntaxError('unbalanced parentheses');
   }
   if (depth !== 0) throw new LabelSelectorSyntaxError('unbalanced parentheses');
   parts.push(text.slice(start));
@@ -77,22 +96,33 @@ function splitTopLevel(text: string): string[] {
  * LabelSelectorSyntaxError saying what is wrong. The empty string is the empty selector.
  */
 export function parseLabelSelector(text: string): LabelSelectorRequirements {
-  if (text.length > MAX_SELECTOR_LENGTH) throw new LabelSelectorSyntaxError(`longer than ${MAX_SELECTOR_LENGTH} characters`);
+  if (text.length > MAX_SELECTOR_LENGTH)
+    throw new LabelSelectorSyntaxError(
+      `longer than ${MAX_SELECTOR_LENGTH} characters`,
+    );
   if (text.trim() === '') return [];
   const requirements: LabelRequirement[] = [];
   for (const raw of splitTopLevel(text)) {
     const part = raw.trim();
-    if (part === '') throw new LabelSelectorSyntaxError('empty requirement (a stray comma)');
+    if (part === '')
+      throw new LabelSelectorSyntaxError('empty requirement (a stray comma)');
     const setBased = /^(\S+)\s+(in|notin)\s*\(([^()]*)\)$/.exec(part);
     const equality = /^([^\s!=]+)\s*(==|=|!=)\s*([^\s!=(),]*)$/.exec(part);
     const absent = /^!\s*([^\s!=(),]+)$/.exec(part);
     const present = /^([^\s!=(),]+)$/.exec(part);
     if (setBased) {
       const values = setBased[3].split(',').map(v => v.trim());
-      if (values.some(v => v === '')) throw new LabelSelectorSyntaxError(`empty value in '${part}'`);
-      requirements.push(requirement(setBased[1], setBased[2] as 'in' | 'notin', values));
+      if (values.some(v => v === ''))
+        throw new LabelSelectorSyntaxError(`empty value in '${part}'`);
+      requirements.push(
+        requirement(setBased[1], setBased[2] as 'in' | 'notin', values),
+      );
     } else if (equality) {
-      requirements.push(requirement(equality[1], equality[2] === '!=' ? 'notin' : 'in', [equality[3]]));
+      requirements.push(
+        requirement(equality[1], equality[2] === '!=' ? 'notin' : 'in', [
+          equality[3],
+        ]),
+      );
     } else if (absent) {
       requirements.push(requirement(absent[1], 'doesnotexist'));
     } else if (present) {
@@ -100,18 +130,29 @@ export function parseLabelSelector(text: string): LabelSelectorRequirements {
     } else {
       throw new LabelSelectorSyntaxError(`cannot read '${part}'`);
     }
-    if (requirements.length > MAX_REQUIREMENTS) throw new LabelSelectorSyntaxError(`more than ${MAX_REQUIREMENTS} requirements`);
+    if (requirements.length > MAX_REQUIREMENTS)
+      throw new LabelSelectorSyntaxError(
+        `more than ${MAX_REQUIREMENTS} requirements`,
+      );
   }
   return requirements;
 }
 
 /** `matchLabels` as requirements. */
-export function requirementsFromMatchLabels(labels: Record<string, string>): LabelSelectorRequirements {
-  return Object.entries(labels).map(([key, value]) => ({ key, operator: 'in', values: [value] }));
+export function requirementsFromMatchLabels(
+  labels: Record<string, string>,
+): LabelSelectorRequirements {
+  return Object.entries(labels).map(([key, value]) => ({
+    key,
+    operator: 'in',
+    values: [value],
+  }));
 }
 
 /** The canonical string of a selector (as kubectl would print it). */
-export function formatLabelSelector(requirements: LabelSelectorRequirements): string {
+export function formatLabelSelector(
+  requirements: LabelSelectorRequirements,
+): string {
   return requirements
     .map(r => {
       switch (r.operator) {
@@ -120,16 +161,23 @@ export function formatLabelSelector(requirements: LabelSelectorRequirements): st
         case 'doesnotexist':
           return `!${r.key}`;
         case 'in':
-          return r.values.length === 1 ? `${r.key}=${r.values[0]}` : `${r.key} in (${r.values.join(',')})`;
+          return r.values.length === 1
+            ? `${r.key}=${r.values[0]}`
+            : `${r.key} in (${r.values.join(',')})`;
         default:
-          return r.values.length === 1 ? `${r.key}!=${r.values[0]}` : `${r.key} notin (${r.values.join(',')})`;
+          return r.values.length === 1
+            ? `${r.key}!=${r.values[0]}`
+            : `${r.key} notin (${r.values.join(',')})`;
       }
     })
     .join(',');
 }
 
 /** Does a pod with these labels match? Kubernetes semantics: `notin` also matches a missing key. */
-export function matchesLabels(requirements: LabelSelectorRequirements, labels: Record<string, string>): boolean {
+export function matchesLabels(
+  requirements: LabelSelectorRequirements,
+  labels: Record<string, string>,
+): boolean {
   return requirements.every(r => {
     const has = Object.prototype.hasOwnProperty.call(labels, r.key);
     switch (r.operator) {
@@ -167,8 +215,10 @@ function allowedBy(r: LabelRequirement): ValueSet {
 }
 
 function intersect(a: ValueSet, b: ValueSet): ValueSet {
-  if ('only' in a && 'only' in b) return { only: new Set([...a.only].filter(v => b.only.has(v))) };
-  if ('only' in a && 'except' in b) return { only: new Set([...a.only].filter(v => !b.except.has(v))) };
+  if ('only' in a && 'only' in b)
+    return { only: new Set([...a.only].filter(v => b.only.has(v))) };
+  if ('only' in a && 'except' in b)
+    return { only: new Set([...a.only].filter(v => !b.except.has(v))) };
   if ('except' in a && 'only' in b) return intersect(b, a);
   const ea = (a as { except: Set<string> }).except;
   const eb = (b as { except: Set<string> }).except;
@@ -177,14 +227,18 @@ function intersect(a: ValueSet, b: ValueSet): ValueSet {
 
 function isSubset(a: ValueSet, b: ValueSet): boolean {
   if ('only' in a) {
-    return 'only' in b ? [...a.only].every(v => b.only.has(v)) : [...a.only].every(v => !b.except.has(v));
+    return 'only' in b
+      ? [...a.only].every(v => b.only.has(v))
+      : [...a.only].every(v => !b.except.has(v));
   }
   // A co-finite set is inside a finite one never, inside another co-finite one when it excludes more.
   return 'except' in b && [...b.except].every(v => a.except.has(v));
 }
 
 /** Per key, what a selector allows; keys it does not mention allow anything. */
-function allowedValues(requirements: LabelSelectorRequirements): Map<string, ValueSet> {
+function allowedValues(
+  requirements: LabelSelectorRequirements,
+): Map<string, ValueSet> {
   const byKey = new Map<string, ValueSet>();
   for (const r of requirements) {
     const current = byKey.get(r.key);
@@ -194,8 +248,12 @@ function allowedValues(requirements: LabelSelectorRequirements): Map<string, Val
 }
 
 /** Can no pod at all match? (`a=x,a=y`, `a,!a`.) */
-export function isUnsatisfiable(requirements: LabelSelectorRequirements): boolean {
-  return [...allowedValues(requirements).values()].some(set => 'only' in set && set.only.size === 0);
+export function isUnsatisfiable(
+  requirements: LabelSelectorRequirements,
+): boolean {
+  return [...allowedValues(requirements).values()].some(
+    set => 'only' in set && set.only.size === 0,
+  );
 }
 
 /**
@@ -213,5 +271,7 @@ export function selectorWithin(
   if (isUnsatisfiable(narrow)) return undefined;
   const allowed = allowedValues(narrow);
   const anything: ValueSet = { except: new Set() };
-  return wide.find(r => !isSubset(allowed.get(r.key) ?? anything, allowedBy(r)));
+  return wide.find(
+    r => !isSubset(allowed.get(r.key) ?? anything, allowedBy(r)),
+  );
 }

@@ -26,11 +26,18 @@ export class ChaosRunClient {
   }
 
   async get(namespace: string, name: string): Promise<ChaosRunResource> {
-    return (await this.api.getNamespacedCustomObject({ ...CHAOS_RUN_COORDINATES, namespace, name })) as ChaosRunResource;
+    return (await this.api.getNamespacedCustomObject({
+      ...CHAOS_RUN_COORDINATES,
+      namespace,
+      name,
+    })) as ChaosRunResource;
   }
 
   /** The run, or undefined when it does not exist (404). */
-  async find(namespace: string, name: string): Promise<ChaosRunResource | undefined> {
+  async find(
+    namespace: string,
+    name: string,
+  ): Promise<ChaosRunResource | undefined> {
     try {
       return await this.get(namespace, name);
     } catch (error) {
@@ -39,11 +46,20 @@ export class ChaosRunClient {
     }
   }
 
-  async list(options: { namespace?: string; labelSelector?: string } = {}): Promise<ChaosRunList> {
+  async list(
+    options: { namespace?: string; labelSelector?: string } = {},
+  ): Promise<ChaosRunList> {
     const { namespace, labelSelector } = options;
     const result = namespace
-      ? await this.api.listNamespacedCustomObject({ ...CHAOS_RUN_COORDINATES, namespace, labelSelector })
-      : await this.api.listClusterCustomObject({ ...CHAOS_RUN_COORDINATES, labelSelector });
+      ? await this.api.listNamespacedCustomObject({
+          ...CHAOS_RUN_COORDINATES,
+          namespace,
+          labelSelector,
+        })
+      : await this.api.listClusterCustomObject({
+          ...CHAOS_RUN_COORDINATES,
+          labelSelector,
+        });
     return result as ChaosRunList;
   }
 
@@ -56,7 +72,11 @@ export class ChaosRunClient {
   }
 
   /** A JSON merge patch of the object (not its status), e.g. `{spec: {abort: true}}`. */
-  async mergePatch(namespace: string, name: string, patch: object): Promise<ChaosRunResource> {
+  async mergePatch(
+    namespace: string,
+    name: string,
+    patch: object,
+  ): Promise<ChaosRunResource> {
     return (await this.api.patchNamespacedCustomObject(
       { ...CHAOS_RUN_COORDINATES, namespace, name, body: patch },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
@@ -64,15 +84,26 @@ export class ChaosRunClient {
   }
 
   /** A JSON patch of the object (not its status); its `test` ops are the preconditions. */
-  async jsonPatch(run: Pick<ChaosRunResource, 'metadata'>, operations: object[]): Promise<ChaosRunResource> {
+  async jsonPatch(
+    run: Pick<ChaosRunResource, 'metadata'>,
+    operations: object[],
+  ): Promise<ChaosRunResource> {
     return (await this.api.patchNamespacedCustomObject(
-      { ...CHAOS_RUN_COORDINATES, namespace: run.metadata.namespace!, name: run.metadata.name!, body: operations },
+      {
+        ...CHAOS_RUN_COORDINATES,
+        namespace: run.metadata.namespace!,
+        name: run.metadata.name!,
+        body: operations,
+      },
       setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
     )) as ChaosRunResource;
   }
 
   /** Sets the finalizer list, on the condition that the run is still at its resourceVersion. */
-  async setFinalizers(run: ChaosRunResource, finalizers: string[]): Promise<ChaosRunResource> {
+  async setFinalizers(
+    run: ChaosRunResource,
+    finalizers: string[],
+  ): Promise<ChaosRunResource> {
     return this.mergePatch(run.metadata.namespace!, run.metadata.name!, {
       metadata: { resourceVersion: run.metadata.resourceVersion, finalizers },
     });

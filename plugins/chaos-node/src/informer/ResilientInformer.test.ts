@@ -22,25 +22,41 @@ describe('ResilientInformer on the sandbox', () => {
       path: `/api/v1/namespaces/${namespace}/configmaps`,
       labelSelector: 'informer-test',
       list: async () => {
-        const list = await core.listNamespacedConfigMap({ namespace, labelSelector: 'informer-test' });
-        return { items: list.items, resourceVersion: list.metadata?.resourceVersion };
+        const list = await core.listNamespacedConfigMap({
+          namespace,
+          labelSelector: 'informer-test',
+        });
+        return {
+          items: list.items,
+          resourceVersion: list.metadata?.resourceVersion,
+        };
       },
       relistPeriodMs: 90_000,
-      onEvent: (event, item) => seen.push({ event, name: item.metadata!.name!, at: Date.now() }),
+      onEvent: (event, item) =>
+        seen.push({ event, name: item.metadata!.name!, at: Date.now() }),
       onError: error => errors.push(error),
     });
     informer.start();
     try {
-      await waitFor(() => informer.live, { timeoutMs: 20_000, description: 'the informer watching' });
+      await waitFor(() => informer.live, {
+        timeoutMs: 20_000,
+        description: 'the informer watching',
+      });
       // Quiet for longer than client-node's 30 s inactivity timeout.
       await new Promise(resolve => setTimeout(resolve, 36_000));
       expect(errors).toEqual([]);
       const created = Date.now();
       await core.createNamespacedConfigMap({
         namespace,
-        body: { metadata: { name: 'after-quiet', labels: { 'informer-test': 'yes' } }, data: { a: 'b' } },
+        body: {
+          metadata: { name: 'after-quiet', labels: { 'informer-test': 'yes' } },
+          data: { a: 'b' },
+        },
       });
-      const event = await waitFor(() => seen.find(e => e.name === 'after-quiet'), { timeoutMs: 10_000, description: 'the add event' });
+      const event = await waitFor(
+        () => seen.find(e => e.name === 'after-quiet'),
+        { timeoutMs: 10_000, description: 'the add event' },
+      );
       expect(event.event).toBe('add');
       expect(event.at - created).toBeLessThan(2000);
       expect(errors).toEqual([]);

@@ -4,7 +4,10 @@ import { Backoff, Sleeper } from './backoff';
 
 export type InformerEvent = 'add' | 'update' | 'delete';
 
-export interface ResilientInformerOptions<T, W extends KubernetesObject = KubernetesObject> {
+export interface ResilientInformerOptions<
+  T,
+  W extends KubernetesObject = KubernetesObject,
+> {
   kc: KubeConfig;
   /** API path to watch, e.g. /api/v1/namespaces. */
   path: string;
@@ -29,7 +32,9 @@ export interface ResilientInformerOptions<T, W extends KubernetesObject = Kubern
 
 function metadataKey(item: unknown): string {
   const metadata = (item as KubernetesObject).metadata;
-  return metadata?.namespace ? `${metadata.namespace}/${metadata.name}` : `${metadata?.name}`;
+  return metadata?.namespace
+    ? `${metadata.namespace}/${metadata.name}`
+    : `${metadata?.name}`;
 }
 
 /**
@@ -40,7 +45,10 @@ function metadataKey(item: unknown): string {
  * periodically. `live` says whether the cache follows the API server right now: listed, and
  * the watch continuing that list is connected.
  */
-export class ResilientInformer<T, W extends KubernetesObject = KubernetesObject> {
+export class ResilientInformer<
+  T,
+  W extends KubernetesObject = KubernetesObject,
+> {
   private readonly cache = new Map<string, T>();
   private readonly backoff = new Backoff(500, 30_000);
   private readonly sleeper = new Sleeper();
@@ -139,7 +147,8 @@ export class ResilientInformer<T, W extends KubernetesObject = KubernetesObject>
   /** Resolves when the watch should be replaced by a relist (timer, 410); rejects on errors. */
   private async watch(resourceVersion: string | undefined): Promise<void> {
     if (this.stopped) return;
-    const fromWatch = this.options.fromWatch ?? ((object: W) => object as unknown as T);
+    const fromWatch =
+      this.options.fromWatch ?? ((object: W) => object as unknown as T);
     await new Promise<void>((resolve, reject) => {
       let settled = false;
       let abort: AbortController | undefined;
@@ -151,7 +160,8 @@ export class ResilientInformer<T, W extends KubernetesObject = KubernetesObject>
         clearTimeout(timers.relist);
         abort?.abort();
         this.abortWatch = undefined;
-        if (error && apiErrorCode(error) !== 410 && !this.stopped) reject(error);
+        if (error && apiErrorCode(error) !== 410 && !this.stopped)
+          reject(error);
         else resolve();
       };
       timers.relist = setTimeout(() => finish(), this.options.relistPeriodMs);
@@ -162,24 +172,38 @@ export class ResilientInformer<T, W extends KubernetesObject = KubernetesObject>
       // every change in those gaps late until the next relist. The relist timer above already
       // ends a stalled watch; the inactivity timeout only has to outlast it. client-node declares
       // the field private and offers no setter, so it is set through a narrow cast.
-      (watcher as unknown as { requestTimeoutMs: number }).requestTimeoutMs = this.options.relistPeriodMs + 30_000;
+      (watcher as unknown as { requestTimeoutMs: number }).requestTimeoutMs =
+        this.options.relistPeriodMs + 30_000;
       watcher
         .watch(
           this.options.path,
           {
             resourceVersion,
             allowWatchBookmarks: true,
-            ...(this.options.labelSelector ? { labelSelector: this.options.labelSelector } : {}),
+            ...(this.options.labelSelector
+              ? { labelSelector: this.options.labelSelector }
+              : {}),
             // The server ends the watch itself after this; the periodic relist covers stalls.
-            timeoutSeconds: Math.max(30, Math.round(this.options.relistPeriodMs / 1000) + 30),
+            timeoutSeconds: Math.max(
+              30,
+              Math.round(this.options.relistPeriodMs / 1000) + 30,
+            ),
           },
           (type: string, object: W) => {
             if (settled) return;
             if (type === 'ERROR') {
               // Usually 410 Gone (resourceVersion too old): relist, no backoff.
-              const status = object as unknown as { code?: number; message?: string };
+              const status = object as unknown as {
+                code?: number;
+                message?: string;
+              };
               if (status.code === 410) finish();
-              else finish(Object.assign(new Error(status.message ?? 'watch error'), { code: status.code }));
+              else
+                finish(
+                  Object.assign(new Error(status.message ?? 'watch error'), {
+                    code: status.code,
+                  }),
+                );
               return;
             }
             if (type === 'BOOKMARK') return;

@@ -5,7 +5,13 @@ export function apiErrorCode(error: unknown): number | undefined {
 }
 
 /** The API server's Status body of a failed call, parsed when it came as a string. */
-export function apiErrorBody(error: unknown): { message?: string; reason?: string; details?: { causes?: Array<{ reason?: string; message?: string }> } } | undefined {
+export function apiErrorBody(error: unknown):
+  | {
+      message?: string;
+      reason?: string;
+      details?: { causes?: Array<{ reason?: string; message?: string }> };
+    }
+  | undefined {
   const body = (error as { body?: unknown } | null)?.body;
   if (typeof body === 'string') {
     try {
@@ -20,7 +26,9 @@ export function apiErrorBody(error: unknown): { message?: string; reason?: strin
 /** A short, log- and status-friendly description of an API error. */
 export function describeApiError(error: unknown): string {
   const code = apiErrorCode(error);
-  const message = apiErrorBody(error)?.message ?? (error instanceof Error ? error.message : String(error));
+  const message =
+    apiErrorBody(error)?.message ??
+    (error instanceof Error ? error.message : String(error));
   return code ? `HTTP ${code}: ${message}` : message;
 }
 

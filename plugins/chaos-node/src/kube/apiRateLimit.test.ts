@@ -1,7 +1,11 @@
 import { ApiThrottle, validateApiRateLimit } from './apiRateLimit';
 
 /** How many of `n` take() calls have resolved after the clock moved `ms` (fake timers). */
-async function resolvedAfter(throttle: ApiThrottle, n: number, steps: number[]): Promise<number[]> {
+async function resolvedAfter(
+  throttle: ApiThrottle,
+  n: number,
+  steps: number[],
+): Promise<number[]> {
   const taken = { count: 0 };
   const count = (): void => {
     taken.count++;
@@ -22,7 +26,9 @@ describe('ApiThrottle', () => {
   it('lets the burst through at once, then one request per 1/qps', async () => {
     const throttle = new ApiThrottle({ qps: 10, burst: 3 });
     // At 0 ms the burst (3); every 100 ms one more.
-    expect(await resolvedAfter(throttle, 8, [0, 100, 100, 100, 100, 100, 100])).toEqual([3, 4, 5, 6, 7, 8, 8]);
+    expect(
+      await resolvedAfter(throttle, 8, [0, 100, 100, 100, 100, 100, 100]),
+    ).toEqual([3, 4, 5, 6, 7, 8, 8]);
     expect(throttle.stats().waits).toBe(5);
   });
 
@@ -37,10 +43,14 @@ describe('ApiThrottle', () => {
   it('serves waiters first come, first served', async () => {
     const throttle = new ApiThrottle({ qps: 100, burst: 1 });
     const order: number[] = [];
-    await Promise.all([1, 2, 3, 4].map(async i => {
-      await throttle.take();
-      order.push(i);
-    }).concat(jest.advanceTimersByTimeAsync(100)));
+    await Promise.all(
+      [1, 2, 3, 4]
+        .map(async i => {
+          await throttle.take();
+          order.push(i);
+        })
+        .concat(jest.advanceTimersByTimeAsync(100)),
+    );
     expect(order).toEqual([1, 2, 3, 4]);
   });
 
@@ -50,8 +60,20 @@ describe('ApiThrottle', () => {
   });
 
   it('refuses a negative qps and a burst below 1, naming the flag', () => {
-    expect(() => validateApiRateLimit({ qps: -1, burst: 10 }, { qps: '--kube-qps', burst: '--kube-burst' })).toThrow(/--kube-qps/);
-    expect(() => validateApiRateLimit({ qps: 5, burst: 0 }, { qps: '--kube-qps', burst: '--kube-burst' })).toThrow(/--kube-burst/);
-    expect(() => validateApiRateLimit({ qps: Number('x'), burst: 1 })).toThrow(/qps/);
+    expect(() =>
+      validateApiRateLimit(
+        { qps: -1, burst: 10 },
+        { qps: '--kube-qps', burst: '--kube-burst' },
+      ),
+    ).toThrow(/--kube-qps/);
+    expect(() =>
+      validateApiRateLimit(
+        { qps: 5, burst: 0 },
+        { qps: '--kube-qps', burst: '--kube-burst' },
+      ),
+    ).toThrow(/--kube-burst/);
+    expect(() => validateApiRateLimit({ qps: Number('x'), burst: 1 })).toThrow(
+      /qps/,
+    );
   });
 });

@@ -20,9 +20,16 @@ export interface ApiRateLimit {
 export const DEFAULT_API_RATE_LIMIT: ApiRateLimit = { qps: 50, burst: 100 };
 
 /** Checks a limit from flags or config; throws naming what is wrong. */
-export function validateApiRateLimit(limit: ApiRateLimit, names = { qps: 'qps', burst: 'burst' }): ApiRateLimit {
-  if (!Number.isFinite(limit.qps) || limit.qps < 0) throw new Error(`${names.qps} must be a number >= 0 (0 = no client-side limit)`);
-  if (!Number.isInteger(limit.burst) || limit.burst < 1) throw new Error(`${names.burst} must be an integer >= 1`);
+export function validateApiRateLimit(
+  limit: ApiRateLimit,
+  names = { qps: 'qps', burst: 'burst' },
+): ApiRateLimit {
+  if (!Number.isFinite(limit.qps) || limit.qps < 0)
+    throw new Error(
+      `${names.qps} must be a number >= 0 (0 = no client-side limit)`,
+    );
+  if (!Number.isInteger(limit.burst) || limit.burst < 1)
+    throw new Error(`${names.burst} must be an integer >= 1`);
   return limit;
 }
 
@@ -39,7 +46,11 @@ export class ApiThrottle {
   constructor(readonly limit: ApiRateLimit) {
     validateApiRateLimit(limit);
     if (limit.qps > 0) {
-      this.bucket = new TokenBucket({ bucketSize: limit.burst, tokensPerInterval: limit.qps, interval: 'second' });
+      this.bucket = new TokenBucket({
+        bucketSize: limit.burst,
+        tokensPerInterval: limit.qps,
+        interval: 'second',
+      });
       // client-go's bucket starts full: a fresh process may send its first `burst` at once.
       this.bucket.content = limit.burst;
     }

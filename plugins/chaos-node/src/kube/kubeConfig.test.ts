@@ -5,14 +5,21 @@
  * wait for the bucket's tokens, and a sibling with its own bucket does not.
  */
 import { CoreV1Api, KubeConfig, RequestContext } from '@kubernetes/client-node';
-import { ConnectionCounter, sandboxKubeconfigPath, startConnectionCounter } from '@chaoscraft/test-sandbox';
+import {
+  ConnectionCounter,
+  sandboxKubeconfigPath,
+  startConnectionCounter,
+} from '@chaoscraft/test-sandbox';
 import { KeepAliveKubeConfig, loadKubeConfig } from './kubeConfig';
 
 jest.setTimeout(60_000);
 
 /** The dispatcher the config hands a request. */
 async function dispatcherOf(kc: KubeConfig) {
-  const context = new RequestContext(`${kc.getCurrentCluster()!.server}/api`, 'GET' as never);
+  const context = new RequestContext(
+    `${kc.getCurrentCluster()!.server}/api`,
+    'GET' as never,
+  );
   await kc.applySecurityAuthentication(context);
   return context.getDispatcher()!;
 }
@@ -38,7 +45,9 @@ describe('KeepAliveKubeConfig on the sandbox', () => {
     const kc = load();
     const core = kc.makeApiClient(CoreV1Api);
     for (let i = 0; i < 5; i++) {
-      expect((await core.readNamespace({ name: 'default' })).metadata?.name).toBe('default');
+      expect(
+        (await core.readNamespace({ name: 'default' })).metadata?.name,
+      ).toBe('default');
     }
     // A second API client made from the same config shares the pool too.
     await kc.makeApiClient(CoreV1Api).readNamespace({ name: 'default' });
@@ -61,7 +70,9 @@ describe('KeepAliveKubeConfig on the sandbox', () => {
     // The same credentials under another user name: a different key, so another pool.
     const user = kc.getCurrentUser()!;
     kc.users = [...kc.users, { ...user, name: `${user.name}-other` }];
-    kc.contexts = kc.contexts.map(c => (c.name === kc.currentContext ? { ...c, user: `${user.name}-other` } : c));
+    kc.contexts = kc.contexts.map(c =>
+      c.name === kc.currentContext ? { ...c, user: `${user.name}-other` } : c,
+    );
     expect(await dispatcherOf(kc)).not.toBe(first);
     await kc.makeApiClient(CoreV1Api).readNamespace({ name: 'default' });
     await kc.makeApiClient(CoreV1Api).readNamespace({ name: 'default' });
@@ -82,29 +93,47 @@ describe('KeepAliveKubeConfig on the sandbox', () => {
     });
     kc.users = kc.users.map(u =>
       u.name === user.name
-        ? { ...u, exec: { apiVersion: 'client.authentication.k8s.io/v1', command: 'printf', args: ['%s', credential], interactiveMode: 'Never' } }
+        ? {
+            ...u,
+            exec: {
+              apiVersion: 'client.authentication.k8s.io/v1',
+              command: 'printf',
+              args: ['%s', credential],
+              interactiveMode: 'Never',
+            },
+          }
         : u,
     );
     expect(await dispatcherOf(kc)).not.toBe(await dispatcherOf(kc));
     const core = kc.makeApiClient(CoreV1Api);
-    expect((await core.readNamespace({ name: 'default' })).metadata?.name).toBe('default');
+    expect((await core.readNamespace({ name: 'default' })).metadata?.name).toBe(
+      'default',
+    );
     await core.readNamespace({ name: 'default' });
     expect(relay.connections).toBe(2);
   });
 
   it('spaces API calls beyond the burst 1/qps apart, and a sibling has a bucket of its own', async () => {
-    const kc = loadKubeConfig(relay.kubeconfigPath, { rateLimit: { qps: 10, burst: 2 } });
+    const kc = loadKubeConfig(relay.kubeconfigPath, {
+      rateLimit: { qps: 10, burst: 2 },
+    });
     configs.push(kc);
     const core = kc.makeApiClient(CoreV1Api);
     // The bucket starts full: the burst goes at once; the next 5 calls need 5 tokens at 10/s.
     const started = performance.now();
-    await Promise.all(Array.from({ length: 7 }, () => core.readNamespace({ name: 'default' })));
+    await Promise.all(
+      Array.from({ length: 7 }, () => core.readNamespace({ name: 'default' })),
+    );
     const elapsed = performance.now() - started;
     expect(elapsed).toBeGreaterThanOrEqual(450);
     expect(kc.throttle!.stats().waits).toBe(5);
     // The sibling shares the connections but not the (now empty) bucket: its burst goes at once.
     const sibling = kc.withOwnRateLimit();
-    await Promise.all(Array.from({ length: 2 }, () => sibling.makeApiClient(CoreV1Api).readNamespace({ name: 'default' })));
+    await Promise.all(
+      Array.from({ length: 2 }, () =>
+        sibling.makeApiClient(CoreV1Api).readNamespace({ name: 'default' }),
+      ),
+    );
     expect(sibling.throttle!.stats().waits).toBe(0);
     expect(await dispatcherOf(sibling)).toBe(await dispatcherOf(kc));
   });

@@ -33,7 +33,9 @@ export class KeepAliveKubeConfig extends KubeConfig {
 
   constructor(options: { rateLimit?: ApiRateLimit } = {}) {
     super();
-    this.throttle = options.rateLimit ? new ApiThrottle(options.rateLimit) : undefined;
+    this.throttle = options.rateLimit
+      ? new ApiThrottle(options.rateLimit)
+      : undefined;
   }
 
   /**
@@ -42,7 +44,9 @@ export class KeepAliveKubeConfig extends KubeConfig {
    * client's, nor hold it up (the agent's Kubernetes Events, as controller-runtime's recorder
    * has its own client).
    */
-  withOwnRateLimit(rateLimit: ApiRateLimit | undefined = this.throttle?.limit): KeepAliveKubeConfig {
+  withOwnRateLimit(
+    rateLimit: ApiRateLimit | undefined = this.throttle?.limit,
+  ): KeepAliveKubeConfig {
     const sibling = new KeepAliveKubeConfig({ rateLimit });
     sibling.loadFromOptions({
       clusters: this.clusters,
@@ -54,12 +58,16 @@ export class KeepAliveKubeConfig extends KubeConfig {
     return sibling;
   }
 
-  override async applyToHTTPSOptions(opts: Parameters<KubeConfig['applyToHTTPSOptions']>[0]): Promise<void> {
+  override async applyToHTTPSOptions(
+    opts: Parameters<KubeConfig['applyToHTTPSOptions']>[0],
+  ): Promise<void> {
     await this.throttle?.take();
     await super.applyToHTTPSOptions(opts);
   }
 
-  override async applySecurityAuthentication(context: RequestContext): Promise<void> {
+  override async applySecurityAuthentication(
+    context: RequestContext,
+  ): Promise<void> {
     await this.throttle?.take();
     await super.applySecurityAuthentication(context);
     const fresh = context.getDispatcher();
@@ -101,7 +109,10 @@ export class KeepAliveKubeConfig extends KubeConfig {
 }
 
 /** The agent's KubeConfig: a file, the in-cluster service account, or the default lookup. */
-export function loadKubeConfig(path: string | undefined, options: { rateLimit?: ApiRateLimit } = {}): KeepAliveKubeConfig {
+export function loadKubeConfig(
+  path: string | undefined,
+  options: { rateLimit?: ApiRateLimit } = {},
+): KeepAliveKubeConfig {
   const kc = new KeepAliveKubeConfig(options);
   if (path) kc.loadFromFile(path);
   else if (process.env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();

@@ -8,7 +8,11 @@ export interface WorkResult {
 export type Worker = (key: string) => Promise<WorkResult>;
 
 /** A failed work item: it runs again after `delayMs` (per-key exponential backoff). */
-export type WorkFailureHandler = (key: string, error: unknown, delayMs: number) => void;
+export type WorkFailureHandler = (
+  key: string,
+  error: unknown,
+  delayMs: number,
+) => void;
 
 /**
  * A work queue that never runs two reconciles of the same key at once (as client-go's
@@ -21,7 +25,10 @@ export class WorkQueue {
   private readonly queued = new Set<string>();
   private readonly active = new Set<string>();
   private readonly dirty = new Set<string>();
-  private readonly timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
+  private readonly timers = new Map<
+    string,
+    { at: number; timer: NodeJS.Timeout }
+  >();
   private readonly failures = new Map<string, Backoff>();
   private readonly inFlight = new Set<Promise<void>>();
   private running = false;
@@ -86,7 +93,11 @@ export class WorkQueue {
   }
 
   private pump(): void {
-    while (this.running && this.active.size < this.concurrency && this.queue.length > 0) {
+    while (
+      this.running &&
+      this.active.size < this.concurrency &&
+      this.queue.length > 0
+    ) {
       const key = this.queue.shift()!;
       this.queued.delete(key);
       this.active.add(key);

@@ -3,13 +3,22 @@ import type { ChaosRunResource } from '../chaosRun/resource';
 import { isConflict, isNotFound } from '../kube/apiErrors';
 import type { TargetRecord } from '@chaoscraft/backstage-plugin-chaos-common';
 import { DEFAULT_STATUS_BUDGET_BYTES, fitStatusBudget } from './budget';
-import { applyRecordUpdates, normalizeStatus, nowIso, RecordUpdate, RunStatus } from './records';
+import {
+  applyRecordUpdates,
+  normalizeStatus,
+  nowIso,
+  RecordUpdate,
+  RunStatus,
+} from './records';
 
 /**
  * Every phase reached is listed once, in order, so that a watcher (the backend's mirror) that
  * missed a fast transition, e.g. Injecting lasting milliseconds, still sees it happened.
  */
-function recordPhaseTransition(status: RunStatus, phaseBefore: RunStatus['phase']): void {
+function recordPhaseTransition(
+  status: RunStatus,
+  phaseBefore: RunStatus['phase'],
+): void {
   if (!status.phase || status.phase === phaseBefore) return;
   if (status.phaseTransitions.some(t => t.phase === status.phase)) return;
   status.phaseTransitions = [
@@ -28,7 +37,10 @@ function recordPhaseTransition(status: RunStatus, phaseBefore: RunStatus['phase'
  * object it sees, there is nothing to write: e.g. another writer already moved the run on.
  * It must be a pure function of the run it receives, because it is re-run after a conflict.
  */
-export type StatusMutation = (status: RunStatus, run: ChaosRunResource) => boolean | void;
+export type StatusMutation = (
+  status: RunStatus,
+  run: ChaosRunResource,
+) => boolean | void;
 
 export interface StatusWriteResult {
   /** The run as the API server returned it after the write (or the fresh copy if not written). */
@@ -48,7 +60,10 @@ export class StatusWriter {
     private readonly budgetBytes = DEFAULT_STATUS_BUDGET_BYTES,
   ) {}
 
-  async update(run: ChaosRunResource, mutate: StatusMutation): Promise<StatusWriteResult> {
+  async update(
+    run: ChaosRunResource,
+    mutate: StatusMutation,
+  ): Promise<StatusWriteResult> {
     let current = run;
     for (let attempt = 1; ; attempt++) {
       const draft: ChaosRunResource = structuredClone(current);
@@ -67,7 +82,10 @@ export class StatusWriter {
         if (!isConflict(error) || attempt >= this.maxAttempts) {
           throw error;
         }
-        current = await this.runs.get(run.metadata.namespace!, run.metadata.name!);
+        current = await this.runs.get(
+          run.metadata.namespace!,
+          run.metadata.name!,
+        );
       }
     }
   }

@@ -1,4 +1,7 @@
-import type { ProbeResult, TargetRecord } from '@chaoscraft/backstage-plugin-chaos-common';
+import type {
+  ProbeResult,
+  TargetRecord,
+} from '@chaoscraft/backstage-plugin-chaos-common';
 import { fitStatusBudget } from './budget';
 import { normalizeStatus } from './records';
 
@@ -11,16 +14,30 @@ function bigStatus(targets: number, probes: number) {
     node: 'node-1',
     fault: 'network-loss',
     phase: 'Injected',
-    events: Array.from({ length: 10 }, (__, e) => ({ time: T, reason: `Event${e}`, message: 'x'.repeat(900) })),
+    events: Array.from({ length: 10 }, (__, e) => ({
+      time: T,
+      reason: `Event${e}`,
+      message: 'x'.repeat(900),
+    })),
   }));
   const results: ProbeResult[] = Array.from({ length: probes }, (_, p) => ({
     name: `probe-${p}`,
     type: 'http',
     verdict: 'Passed',
     consecutiveFailures: 0,
-    samples: Array.from({ length: 120 }, (__, n) => ({ time: T, phase: 'during' as const, value: n, ok: true, error: 'e'.repeat(400) })),
+    samples: Array.from({ length: 120 }, (__, n) => ({
+      time: T,
+      phase: 'during' as const,
+      value: n,
+      ok: true,
+      error: 'e'.repeat(400),
+    })),
   }));
-  return normalizeStatus({ phase: 'Running', targets: records, probes: results });
+  return normalizeStatus({
+    phase: 'Running',
+    targets: records,
+    probes: results,
+  });
 }
 
 describe('fitStatusBudget', () => {
@@ -35,9 +52,13 @@ describe('fitStatusBudget', () => {
   it('drops the oldest events and samples first, counts them, and keeps every record', () => {
     // 500 targets x 10 events of ~1 KB, 20 probes x 120 samples: about 6 MiB.
     const status = bigStatus(500, 20);
-    expect(Buffer.byteLength(JSON.stringify(status))).toBeGreaterThan(5 * 1024 * 1024);
+    expect(Buffer.byteLength(JSON.stringify(status))).toBeGreaterThan(
+      5 * 1024 * 1024,
+    );
     expect(fitStatusBudget(status)).toBe(true);
-    expect(Buffer.byteLength(JSON.stringify(status))).toBeLessThanOrEqual(1024 * 1024);
+    expect(Buffer.byteLength(JSON.stringify(status))).toBeLessThanOrEqual(
+      1024 * 1024,
+    );
     expect(status.targets).toHaveLength(500);
     expect(status.probes).toHaveLength(20);
     // The newest survive.

@@ -6,7 +6,8 @@ import type { RunStatus } from './records';
  */
 export const DEFAULT_STATUS_BUDGET_BYTES = 1024 * 1024;
 
-const bytes = (status: RunStatus): number => Buffer.byteLength(JSON.stringify(status), 'utf8');
+const bytes = (status: RunStatus): number =>
+  Buffer.byteLength(JSON.stringify(status), 'utf8');
 
 /** Keeps each record's newest `keep` events; returns how many it dropped. */
 function trimEvents(status: RunStatus, keep: number): number {
@@ -39,9 +40,15 @@ function trimSamples(status: RunStatus, keep: number): number {
  * neither history disappears while the other is still long, and counts what it dropped in
  * `status.dropped`. Returns false when even the pared-down status is over the budget.
  */
-export function fitStatusBudget(status: RunStatus, budgetBytes = DEFAULT_STATUS_BUDGET_BYTES): boolean {
+export function fitStatusBudget(
+  status: RunStatus,
+  budgetBytes = DEFAULT_STATUS_BUDGET_BYTES,
+): boolean {
   if (bytes(status) <= budgetBytes) return true;
-  const dropped = { targetEvents: status.dropped?.targetEvents ?? 0, probeSamples: status.dropped?.probeSamples ?? 0 };
+  const dropped = {
+    targetEvents: status.dropped?.targetEvents ?? 0,
+    probeSamples: status.dropped?.probeSamples ?? 0,
+  };
   const stages: Array<['events' | 'samples', number]> = [
     ['events', 5],
     ['samples', 60],

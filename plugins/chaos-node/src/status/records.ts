@@ -10,7 +10,9 @@ import {
 /** A status with every list present: what the pipeline steps read and mutate. */
 export type RunStatus = ChaosRunStatus;
 
-export function normalizeStatus(status: Partial<ChaosRunStatus> | undefined): RunStatus {
+export function normalizeStatus(
+  status: Partial<ChaosRunStatus> | undefined,
+): RunStatus {
   return {
     ...status,
     phaseTransitions: status?.phaseTransitions ?? [],
@@ -30,8 +32,17 @@ function clip(text: string, max: number): string {
 }
 
 /** Appends an event to a record, keeping only the newest MAX_TARGET_EVENTS (status size is bounded). */
-export function appendTargetEvent(record: TargetRecord, reason: string, message: string, time = nowIso()): void {
-  const event: TargetEvent = { time, reason: clip(reason, 128), message: clip(message, 1024) };
+export function appendTargetEvent(
+  record: TargetRecord,
+  reason: string,
+  message: string,
+  time = nowIso(),
+): void {
+  const event: TargetEvent = {
+    time,
+    reason: clip(reason, 128),
+    message: clip(message, 1024),
+  };
   record.events = [...(record.events ?? []), event].slice(-MAX_TARGET_EVENTS);
 }
 
@@ -63,7 +74,9 @@ export type RecordIdentity = Pick<TargetRecord, 'pod' | 'uid' | 'fault'>;
 
 /** Identity of a record: one pod (by uid when known) and one fault type. */
 export function sameTarget(a: RecordIdentity, b: RecordIdentity): boolean {
-  return a.pod === b.pod && a.fault === b.fault && (a.uid ?? '') === (b.uid ?? '');
+  return (
+    a.pod === b.pod && a.fault === b.fault && (a.uid ?? '') === (b.uid ?? '')
+  );
 }
 
 /** What should happen to one record, decided by a writer that does not hold the status. */
@@ -88,7 +101,8 @@ export function applyRecordUpdates(
   let changed = false;
   for (const update of updates) {
     const record = records.find(r => owns(r) && sameTarget(r, update));
-    if (!record || (update.onlyFrom && !update.onlyFrom.includes(record.phase))) continue;
+    if (!record || (update.onlyFrom && !update.onlyFrom.includes(record.phase)))
+      continue;
     transitionRecord(record, update.phase, update.reason, update.message, time);
     changed = true;
   }
@@ -98,14 +112,21 @@ export function applyRecordUpdates(
 /** Sets a condition, keeping lastTransitionTime when the status did not change (as metav1 does). */
 export function setCondition(
   status: RunStatus,
-  condition: Omit<Condition, 'lastTransitionTime' | 'message'> & { message?: string },
+  condition: Omit<Condition, 'lastTransitionTime' | 'message'> & {
+    message?: string;
+  },
 ): void {
   const existing = status.conditions.find(c => c.type === condition.type);
   const next: Condition = {
     ...condition,
     message: clip(condition.message ?? '', 4096),
     lastTransitionTime:
-      existing && existing.status === condition.status ? existing.lastTransitionTime : nowIso(),
+      existing && existing.status === condition.status
+        ? existing.lastTransitionTime
+        : nowIso(),
   };
-  status.conditions = [...status.conditions.filter(c => c.type !== condition.type), next].slice(-16);
+  status.conditions = [
+    ...status.conditions.filter(c => c.type !== condition.type),
+    next,
+  ].slice(-16);
 }

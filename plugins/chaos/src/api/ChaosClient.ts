@@ -37,7 +37,11 @@ export class ChaosClient implements ChaosApi {
     this.client = new ChaosBackendClient(options);
   }
 
-  async listExperiments(query: { entityRef: string; offset?: number; limit?: number }): Promise<ExperimentList> {
+  async listExperiments(query: {
+    entityRef: string;
+    offset?: number;
+    limit?: number;
+  }): Promise<ExperimentList> {
     return bodyOf(await this.client.listExperiments({ query }));
   }
 
@@ -49,8 +53,13 @@ export class ChaosClient implements ChaosApi {
     return bodyOf(await this.client.createExperiment({ body: spec }));
   }
 
-  async updateExperiment(id: string, spec: ExperimentSpecInput): Promise<Experiment> {
-    return bodyOf(await this.client.updateExperiment({ path: { id }, body: spec }));
+  async updateExperiment(
+    id: string,
+    spec: ExperimentSpecInput,
+  ): Promise<Experiment> {
+    return bodyOf(
+      await this.client.updateExperiment({ path: { id }, body: spec }),
+    );
   }
 
   async deleteExperiment(id: string): Promise<void> {
@@ -60,15 +69,27 @@ export class ChaosClient implements ChaosApi {
     }
   }
 
-  async runExperiment(experimentId: string, options: { dryRun?: boolean } = {}): Promise<Run> {
-    return bodyOf(await this.client.runExperiment({ path: { id: experimentId }, body: options }));
+  async runExperiment(
+    experimentId: string,
+    options: { dryRun?: boolean } = {},
+  ): Promise<Run> {
+    return bodyOf(
+      await this.client.runExperiment({
+        path: { id: experimentId },
+        body: options,
+      }),
+    );
   }
 
   async getRun(id: string): Promise<RunDetail> {
     return bodyOf(await this.client.getRun({ path: { id } }));
   }
 
-  async listRuns(query: { entityRef: string; offset?: number; limit?: number }): Promise<RunList> {
+  async listRuns(query: {
+    entityRef: string;
+    offset?: number;
+    limit?: number;
+  }): Promise<RunList> {
     return bodyOf(await this.client.listRuns({ query }));
   }
 
@@ -76,15 +97,23 @@ export class ChaosClient implements ChaosApi {
     return bodyOf(await this.client.abortRun({ path: { id } }));
   }
 
-  async listExperimentSources(entityRef: string): Promise<ExperimentSourceList> {
-    return bodyOf(await this.client.listExperimentSources({ query: { entityRef } }));
+  async listExperimentSources(
+    entityRef: string,
+  ): Promise<ExperimentSourceList> {
+    return bodyOf(
+      await this.client.listExperimentSources({ query: { entityRef } }),
+    );
   }
 
   async getResilienceScore(entityRef: string): Promise<ResilienceScore> {
-    return bodyOf(await this.client.getResilienceScore({ query: { entityRef } }));
+    return bodyOf(
+      await this.client.getResilienceScore({ query: { entityRef } }),
+    );
   }
 
   async getEntityCeilings(entityRef: string): Promise<EntityCeilings> {
-    return bodyOf(await this.client.getEntityCeilings({ query: { entityRef } }));
+    return bodyOf(
+      await this.client.getEntityCeilings({ query: { entityRef } }),
+    );
   }
 }

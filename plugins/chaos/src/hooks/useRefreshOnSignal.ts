@@ -10,7 +10,10 @@ import type { ChaosRunSignal } from '@chaoscraft/backstage-plugin-chaos-common';
  * load it starts, and one signal becomes a request loop (seen in make dev: ~30 list requests a
  * second for as long as the tab was open).
  */
-export function useRefreshOnSignal(channel: string, refresh: () => void): { isSignalsAvailable: boolean } {
+export function useRefreshOnSignal(
+  channel: string,
+  refresh: () => void,
+): { isSignalsAvailable: boolean } {
   const { lastSignal, isSignalsAvailable } = useSignal<ChaosRunSignal>(channel);
   const latest = useRef(refresh);
   latest.current = refresh;

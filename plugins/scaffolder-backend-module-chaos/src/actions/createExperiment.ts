@@ -1,4 +1,7 @@
-import type { AuthService, DiscoveryService } from '@backstage/backend-plugin-api';
+import type {
+  AuthService,
+  DiscoveryService,
+} from '@backstage/backend-plugin-api';
 import { parseEntityRef } from '@backstage/catalog-model';
 import { NotFoundError } from '@backstage/errors';
 import type { CatalogService } from '@backstage/plugin-catalog-node';
@@ -20,11 +23,21 @@ export const CREATE_EXPERIMENT_ACTION_ID = 'chaos:experiment:create';
 const OUTPUT_SCHEMA: JsonObject = {
   type: 'object',
   properties: {
-    experimentId: { type: 'string', description: "The experiment's id ('dry-run' in a dry run)" },
+    experimentId: {
+      type: 'string',
+      description: "The experiment's id ('dry-run' in a dry run)",
+    },
     experimentName: { type: 'string' },
     entityRef: { type: 'string' },
-    chaosUrl: { type: 'string', description: "The entity's Chaos tab (absolute URL)" },
-    chaosPath: { type: 'string', description: "The entity's Chaos tab as a path in the app: for output links" },
+    chaosUrl: {
+      type: 'string',
+      description: "The entity's Chaos tab (absolute URL)",
+    },
+    chaosPath: {
+      type: 'string',
+      description:
+        "The entity's Chaos tab as a path in the app: for output links",
+    },
   },
 };
 
@@ -70,8 +83,13 @@ export function createChaosExperimentAction(deps: {
     async handler(ctx) {
       const input = parseInput(experimentActionInputSchema, ctx.input);
       const credentials = await ctx.getInitiatorCredentials();
-      const entity = await deps.catalog.getEntityByRef(input.entityRef, { credentials });
-      if (!entity) throw new NotFoundError(`No entity ${input.entityRef} in the catalog (or you may not see it)`);
+      const entity = await deps.catalog.getEntityByRef(input.entityRef, {
+        credentials,
+      });
+      if (!entity)
+        throw new NotFoundError(
+          `No entity ${input.entityRef} in the catalog (or you may not see it)`,
+        );
       const spec = experimentFor(input, entity);
       const ref = parseEntityRef(spec.entityRef);
       ctx.output('entityRef', spec.entityRef);
@@ -79,7 +97,11 @@ export function createChaosExperimentAction(deps: {
       ctx.output('chaosUrl', chaosTabUrl(deps.appBaseUrl, ref));
       ctx.output('chaosPath', chaosTabPath(ref));
       if (ctx.isDryRun) {
-        ctx.logger.info(`Dry run: would create experiment '${spec.name}' on ${spec.entityRef} (${spec.faults.map(f => f.type).join(', ')})`);
+        ctx.logger.info(
+          `Dry run: would create experiment '${spec.name}' on ${
+            spec.entityRef
+          } (${spec.faults.map(f => f.type).join(', ')})`,
+        );
         ctx.output('experimentId', 'dry-run');
         return;
       }
@@ -87,13 +109,24 @@ export function createChaosExperimentAction(deps: {
       const created = await ctx.checkpoint({
         key: `chaos.experiment.create.${spec.entityRef}.${spec.name}`,
         fn: async () => {
-          const experiment = await new ChaosApiOnBehalf(deps, credentials).createExperiment(spec);
+          const experiment = await new ChaosApiOnBehalf(
+            deps,
+            credentials,
+          ).createExperiment(spec);
           return { id: experiment.id };
         },
       });
-      ctx.logger.info(`Created experiment '${spec.name}' (${created.id}) on ${spec.entityRef}`);
+      ctx.logger.info(
+        `Created experiment '${spec.name}' (${created.id}) on ${spec.entityRef}`,
+      );
       ctx.output('experimentId', created.id);
     },
   });
-  return { ...action, schema: { input: jsonSchemaOf(experimentActionInputSchema), output: OUTPUT_SCHEMA } };
+  return {
+    ...action,
+    schema: {
+      input: jsonSchemaOf(experimentActionInputSchema),
+      output: OUTPUT_SCHEMA,
+    },
+  };
 }

@@ -1,13 +1,25 @@
-import type { AuthService, DiscoveryService } from '@backstage/backend-plugin-api';
+import type {
+  AuthService,
+  DiscoveryService,
+} from '@backstage/backend-plugin-api';
 import { parseEntityRef, stringifyEntityRef } from '@backstage/catalog-model';
 import { InputError, NotFoundError } from '@backstage/errors';
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
 import type { JsonObject } from '@backstage/types';
-import { experimentSpecSchema, isTerminalPhase, type RunDetail } from '@chaoscraft/backstage-plugin-chaos-common';
+import {
+  experimentSpecSchema,
+  isTerminalPhase,
+  type RunDetail,
+} from '@chaoscraft/backstage-plugin-chaos-common';
 import yaml from 'yaml';
 import { z } from 'zod';
 import { ChaosApiOnBehalf } from '../chaosApi';
-import { chaosTabPath, chaosTabUrl, jsonSchemaOf, parseInput } from '../experimentInput';
+import {
+  chaosTabPath,
+  chaosTabUrl,
+  jsonSchemaOf,
+  parseInput,
+} from '../experimentInput';
 
 export const RUN_ACTION_ID = 'chaos:run';
 
@@ -15,17 +27,25 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export const runInputSchema = z
   .object({
-    experimentId: z.string().regex(UUID, 'must be an experiment id (a UUID)').optional(),
+    experimentId: z
+      .string()
+      .regex(UUID, 'must be an experiment id (a UUID)')
+      .optional(),
     entityRef: experimentSpecSchema.shape.entityRef.optional(),
     name: experimentSpecSchema.shape.name.optional(),
     dryRun: z.boolean().default(false),
     wait: z.boolean().default(false),
     waitSeconds: z.number().int().min(1).max(600).default(120),
   })
-  .refine(i => i.experimentId !== undefined || (i.entityRef !== undefined && i.name !== undefined), {
-    message: 'give experimentId, or entityRef and name',
-    path: ['experimentId'],
-  });
+  .refine(
+    i =>
+      i.experimentId !== undefined ||
+      (i.entityRef !== undefined && i.name !== undefined),
+    {
+      message: 'give experimentId, or entityRef and name',
+      path: ['experimentId'],
+    },
+  );
 
 const OUTPUT_SCHEMA: JsonObject = {
   type: 'object',
@@ -33,10 +53,24 @@ const OUTPUT_SCHEMA: JsonObject = {
     runId: { type: 'string' },
     phase: { type: 'string' },
     verdict: { type: 'string' },
-    blastRadius: { type: 'object', description: 'selected, eligible, percent, limit' },
-    targets: { type: 'array', items: { type: 'string' }, description: 'The pods the run selected' },
-    runUrl: { type: 'string', description: "The run on the entity's Chaos tab (absolute URL)" },
-    runPath: { type: 'string', description: "The run on the entity's Chaos tab as a path in the app: for output links" },
+    blastRadius: {
+      type: 'object',
+      description: 'selected, eligible, percent, limit',
+    },
+    targets: {
+      type: 'array',
+      items: { type: 'string' },
+      description: 'The pods the run selected',
+    },
+    runUrl: {
+      type: 'string',
+      description: "The run on the entity's Chaos tab (absolute URL)",
+    },
+    runPath: {
+      type: 'string',
+      description:
+        "The run on the entity's Chaos tab as a path in the app: for output links",
+    },
   },
 };
 
@@ -45,7 +79,12 @@ const OUTPUT_SCHEMA: JsonObject = {
  * the template. `dryRun: true` selects the targets and measures the blast radius without touching
  * anything; `wait: true` waits for the run to end. A template's dry run starts nothing.
  */
-export function createChaosRunAction(deps: { auth: AuthService; discovery: DiscoveryService; appBaseUrl: string; pollIntervalMs?: number }) {
+export function createChaosRunAction(deps: {
+  auth: AuthService;
+  discovery: DiscoveryService;
+  appBaseUrl: string;
+  pollIntervalMs?: number;
+}) {
   const action = createTemplateAction({
     id: RUN_ACTION_ID,
     description:
@@ -54,14 +93,19 @@ export function createChaosRunAction(deps: { auth: AuthService; discovery: Disco
     supportsDryRun: true,
     examples: [
       {
-        description: 'A dry run of the experiment created by an earlier step, waiting for its targets',
+        description:
+          'A dry run of the experiment created by an earlier step, waiting for its targets',
         example: yaml.stringify({
           steps: [
             {
               id: 'preview',
               action: RUN_ACTION_ID,
               name: 'Preview the targets',
-              input: { experimentId: '${{ steps.experiment.output.experimentId }}', dryRun: true, wait: true },
+              input: {
+                experimentId: '${{ steps.experiment.output.experimentId }}',
+                dryRun: true,
+                wait: true,
+              },
             },
           ],
         }),
@@ -72,40 +116,87 @@ export function createChaosRunAction(deps: { auth: AuthService; discovery: Disco
       const credentials = await ctx.getInitiatorCredentials();
       const api = new ChaosApiOnBehalf(deps, credentials);
       if (ctx.isDryRun) {
-        ctx.logger.info(`Dry run: would start a ${input.dryRun ? 'dry run' : 'run'} of ${input.experimentId ?? `${input.entityRef}/${input.name}`}`);
+        ctx.logger.info(
+          `Dry run: would start a ${input.dryRun ? 'dry run' : 'run'} of ${
+            input.experimentId ?? `${input.entityRef}/${input.name}`
+          }`,
+        );
         ctx.output('runId', 'dry-run');
         ctx.output('phase', 'Pending');
         return;
       }
       const experiment = input.experimentId
         ? await api.getExperiment(input.experimentId)
-        : await api.findExperiment(stringifyEntityRef(parseEntityRef(input.entityRef!)), input.name!);
-      if (!experiment) throw new NotFoundError(`${input.entityRef} has no experiment named '${input.name}'`);
+        : await api.findExperiment(
+            stringifyEntityRef(parseEntityRef(input.entityRef!)),
+            input.name!,
+          );
+      if (!experiment)
+        throw new NotFoundError(
+          `${input.entityRef} has no experiment named '${input.name}'`,
+        );
       const started = await ctx.checkpoint({
         key: `chaos.run.${experiment.id}.${input.dryRun ? 'dry' : 'real'}`,
-        fn: async () => ({ id: (await api.runExperiment(experiment.id, input.dryRun)).id }),
+        fn: async () => ({
+          id: (await api.runExperiment(experiment.id, input.dryRun)).id,
+        }),
       });
-      ctx.logger.info(`Started ${input.dryRun ? 'a dry run' : 'a run'} ${started.id} of '${experiment.name}' on ${experiment.entityRef}`);
+      ctx.logger.info(
+        `Started ${input.dryRun ? 'a dry run' : 'a run'} ${started.id} of '${
+          experiment.name
+        }' on ${experiment.entityRef}`,
+      );
       let run: RunDetail = await api.getRun(started.id);
       if (input.wait) {
         const deadline = Date.now() + input.waitSeconds * 1000;
-        while (!isTerminalPhase(run.phase) && Date.now() < deadline && !ctx.signal?.aborted) {
-          await new Promise(resolve => setTimeout(resolve, deps.pollIntervalMs ?? 1000));
+        while (
+          !isTerminalPhase(run.phase) &&
+          Date.now() < deadline &&
+          !ctx.signal?.aborted
+        ) {
+          await new Promise(resolve =>
+            setTimeout(resolve, deps.pollIntervalMs ?? 1000),
+          );
           run = await api.getRun(started.id);
         }
         if (!isTerminalPhase(run.phase)) {
-          throw new InputError(`Run ${run.id} had not ended after ${input.waitSeconds}s (phase ${run.phase}); see ${chaosTabUrl(deps.appBaseUrl, parseEntityRef(run.entityRef), run.id)}`);
+          throw new InputError(
+            `Run ${run.id} had not ended after ${input.waitSeconds}s (phase ${
+              run.phase
+            }); see ${chaosTabUrl(
+              deps.appBaseUrl,
+              parseEntityRef(run.entityRef),
+              run.id,
+            )}`,
+          );
         }
-        ctx.logger.info(`Run ${run.id} ended ${run.phase}${run.verdict ? `, verdict ${run.verdict}` : ''}${run.message ? `: ${run.message}` : ''}`);
+        ctx.logger.info(
+          `Run ${run.id} ended ${run.phase}${
+            run.verdict ? `, verdict ${run.verdict}` : ''
+          }${run.message ? `: ${run.message}` : ''}`,
+        );
       }
       ctx.output('runId', run.id);
       ctx.output('phase', run.phase);
       if (run.verdict) ctx.output('verdict', run.verdict);
-      if (run.blastRadius) ctx.output('blastRadius', run.blastRadius as unknown as JsonObject);
-      ctx.output('targets', run.targets.map(t => t.pod));
-      ctx.output('runUrl', chaosTabUrl(deps.appBaseUrl, parseEntityRef(run.entityRef), run.id));
-      ctx.output('runPath', chaosTabPath(parseEntityRef(run.entityRef), run.id));
+      if (run.blastRadius)
+        ctx.output('blastRadius', run.blastRadius as unknown as JsonObject);
+      ctx.output(
+        'targets',
+        run.targets.map(t => t.pod),
+      );
+      ctx.output(
+        'runUrl',
+        chaosTabUrl(deps.appBaseUrl, parseEntityRef(run.entityRef), run.id),
+      );
+      ctx.output(
+        'runPath',
+        chaosTabPath(parseEntityRef(run.entityRef), run.id),
+      );
     },
   });
-  return { ...action, schema: { input: jsonSchemaOf(runInputSchema), output: OUTPUT_SCHEMA } };
+  return {
+    ...action,
+    schema: { input: jsonSchemaOf(runInputSchema), output: OUTPUT_SCHEMA },
+  };
 }

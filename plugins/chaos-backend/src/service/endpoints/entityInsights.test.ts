@@ -1,7 +1,10 @@
 import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
-import { FAULT_TYPES, parseApiAnswer } from '@chaoscraft/backstage-plugin-chaos-common';
+import {
+  FAULT_TYPES,
+  parseApiAnswer,
+} from '@chaoscraft/backstage-plugin-chaos-common';
 import request from 'supertest';
 import { chaosPlugin } from '../../plugin';
 
@@ -23,11 +26,18 @@ async function startBackend() {
         data: {
           permission: { enabled: true },
           chaos: {
-            clusters: [{ name: 'prod', url: 'https://127.0.0.1:59999' }, { name: 'dev', url: 'https://127.0.0.1:59998' }],
+            clusters: [
+              { name: 'prod', url: 'https://127.0.0.1:59999' },
+              { name: 'dev', url: 'https://127.0.0.1:59998' },
+            ],
             ceilings: {
               maxBlastRadiusPercent: 40,
               clusters: { prod: { maxBlastRadiusPercent: 20 } },
-              allowedFaultTypes: ['pod-kill', 'network-loss', 'network-bandwidth'],
+              allowedFaultTypes: [
+                'pod-kill',
+                'network-loss',
+                'network-bandwidth',
+              ],
               maxDuration: '15m',
             },
           },
@@ -57,21 +67,58 @@ async function startBackend() {
 describe('GET /score and GET /ceilings', () => {
   it('answers the score of an entity, counting only the allowed fault types', async () => {
     const server = await startBackend();
-    const res = await request(server).get('/api/chaos/score').query({ entityRef: 'Component:default/checkout' });
+    const res = await request(server)
+      .get('/api/chaos/score')
+      .query({ entityRef: 'Component:default/checkout' });
     expect(res.status).toBe(200);
     const score = parseApiAnswer('getResilienceScore', res.body);
-    expect(score).toMatchObject({ entityRef: 'component:default/checkout', score: 0, fullValueDays: 30, zeroValueDays: 90 });
-    expect(score.faults.map(f => f.type).sort()).toEqual(['network-bandwidth', 'network-loss', 'pod-kill']);
-    expect(score.faults.every(f => f.points === 0 && f.maxPoints === 33.3)).toBe(true);
+    expect(score).toMatchObject({
+      entityRef: 'component:default/checkout',
+      score: 0,
+      fullValueDays: 30,
+      zeroValueDays: 90,
+    });
+    expect(score.faults.map(f => f.type).sort()).toEqual([
+      'network-bandwidth',
+      'network-loss',
+      'pod-kill',
+    ]);
+    expect(
+      score.faults.every(f => f.points === 0 && f.maxPoints === 33.3),
+    ).toBe(true);
   });
 
-  it('answers the ceilings of an entity: the operator\'s, lowered by its cluster and its annotation', async () => {
+  it("answers the ceilings of an entity: the operator's, lowered by its cluster and its annotation", async () => {
     const server = await startBackend();
-    const checkout = parseApiAnswer('getEntityCeilings', (await request(server).get('/api/chaos/ceilings').query({ entityRef: 'component:default/checkout' })).body);
-    expect(checkout).toMatchObject({ cluster: 'dev', maxBlastRadiusPercent: 30, maxDurationMs: 15 * 60_000, allowedFaultTypes: ['pod-kill', 'network-loss', 'network-bandwidth'] });
-    const payments = parseApiAnswer('getEntityCeilings', (await request(server).get('/api/chaos/ceilings').query({ entityRef: 'component:default/payments' })).body);
-    expect(payments).toMatchObject({ cluster: 'prod', maxBlastRadiusPercent: 20 });
-    expect(FAULT_TYPES.length).toBeGreaterThan(payments.allowedFaultTypes.length);
+    const checkout = parseApiAnswer(
+      'getEntityCeilings',
+      (
+        await request(server)
+          .get('/api/chaos/ceilings')
+          .query({ entityRef: 'component:default/checkout' })
+      ).body,
+    );
+    expect(checkout).toMatchObject({
+      cluster: 'dev',
+      maxBlastRadiusPercent: 30,
+      maxDurationMs: 15 * 60_000,
+      allowedFaultTypes: ['pod-kill', 'network-loss', 'network-bandwidth'],
+    });
+    const payments = parseApiAnswer(
+      'getEntityCeilings',
+      (
+        await request(server)
+          .get('/api/chaos/ceilings')
+          .query({ entityRef: 'component:default/payments' })
+      ).body,
+    );
+    expect(payments).toMatchObject({
+      cluster: 'prod',
+      maxBlastRadiusPercent: 20,
+    });
+    expect(FAULT_TYPES.length).toBeGreaterThan(
+      payments.allowedFaultTypes.length,
+    );
   });
 
   it.each([
@@ -79,7 +126,12 @@ describe('GET /score and GET /ceilings', () => {
     ['/score', { entityRef: 'checkout' }, 400, 'entityRef'],
     ['/score', { entityRef: 'component:default/nobody' }, 404, 'nobody'],
     ['/ceilings', { entityRef: 'component:default/nobody' }, 404, 'nobody'],
-    ['/ceilings', { entityRef: 'component:default/legacy' }, 400, 'backstage.io/kubernetes-namespace'],
+    [
+      '/ceilings',
+      { entityRef: 'component:default/legacy' },
+      400,
+      'backstage.io/kubernetes-namespace',
+    ],
   ])('%s with %j answers %d naming %s', async (path, query, status, named) => {
     const server = await startBackend();
     const res = await request(server).get(`/api/chaos${path}`).query(query);

@@ -1,4 +1,7 @@
-import type { BackstageCredentials, HttpAuthService } from '@backstage/backend-plugin-api';
+import type {
+  BackstageCredentials,
+  HttpAuthService,
+} from '@backstage/backend-plugin-api';
 import { InputError } from '@backstage/errors';
 import { parseEntityRef, stringifyEntityRef } from '@backstage/catalog-model';
 import {
@@ -46,17 +49,35 @@ export function registerEntityInsightEndpoints(
     clock: Clock;
   },
 ): void {
-  const reader = (req: { headers: Request['headers'] }): Promise<BackstageCredentials> =>
+  const reader = (req: {
+    headers: Request['headers'];
+  }): Promise<BackstageCredentials> =>
     deps.httpAuth.credentials(req as Request, { allow: ['user', 'service'] });
 
   router.get('/score', async (req, res) => {
     const credentials = await reader(req);
     const entityRef = entityRefOf(req.query.entityRef);
-    await deps.access.authorizeRead(entityRef, credentials, `No entity ${entityRef} in the catalog`);
+    await deps.access.authorizeRead(
+      entityRef,
+      credentials,
+      `No entity ${entityRef} in the catalog`,
+    );
     const now = deps.clock.now();
-    const since = new Date(now.getTime() - DEFAULT_SCORE_DECAY.zeroValueDays * DAY_MS);
-    const lastPassed = await deps.scores.lastPassedByFaultType(entityRef, since);
-    res.json(resilienceScore({ entityRef, faultTypes: deps.ceilings.ceilings.allowedFaultTypes, lastPassed, now }));
+    const since = new Date(
+      now.getTime() - DEFAULT_SCORE_DECAY.zeroValueDays * DAY_MS,
+    );
+    const lastPassed = await deps.scores.lastPassedByFaultType(
+      entityRef,
+      since,
+    );
+    res.json(
+      resilienceScore({
+        entityRef,
+        faultTypes: deps.ceilings.ceilings.allowedFaultTypes,
+        lastPassed,
+        now,
+      }),
+    );
   });
 
   router.get('/ceilings', async (req, res) => {
@@ -66,10 +87,14 @@ export function registerEntityInsightEndpoints(
     await deps.access.authorizeRead(entityRef, credentials, notFound);
     const entity = await deps.access.visibleEntity(entityRef, credentials);
     const read = readEntityTarget(entity.metadata.annotations ?? {});
-    if (read.problem) throw new InputError(`${read.problem.annotation}: ${read.problem.message}`);
+    if (read.problem)
+      throw new InputError(
+        `${read.problem.annotation}: ${read.problem.message}`,
+      );
     const cluster = deps.clusters.resolve(read.target.cluster);
     const ceilings = effectiveCeilings(deps.ceilings.ceilings, {
-      clusterMaxBlastRadiusPercent: deps.ceilings.clusterMaxBlastRadiusPercent.get(cluster.name),
+      clusterMaxBlastRadiusPercent:
+        deps.ceilings.clusterMaxBlastRadiusPercent.get(cluster.name),
       entityMaxBlastRadiusPercent: read.target.maxBlastRadiusPercent,
     });
     const answer: EntityCeilings = {
@@ -77,7 +102,10 @@ export function registerEntityInsightEndpoints(
       cluster: cluster.name,
       ...ceilings,
       allowedFaultTypes: [...ceilings.allowedFaultTypes],
-      probeHosts: { allow: [...ceilings.probeHosts.allow], deny: [...ceilings.probeHosts.deny] },
+      probeHosts: {
+        allow: [...ceilings.probeHosts.allow],
+        deny: [...ceilings.probeHosts.deny],
+      },
     };
     res.json(answer);
   });

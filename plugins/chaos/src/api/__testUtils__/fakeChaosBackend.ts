@@ -1,7 +1,12 @@
 import { http, HttpResponse } from 'msw';
 import type { setupServer } from 'msw/node';
 import { parseEntityRef, stringifyEntityRef } from '@backstage/catalog-model';
-import { ConflictError, InputError, NotFoundError, serializeError } from '@backstage/errors';
+import {
+  ConflictError,
+  InputError,
+  NotFoundError,
+  serializeError,
+} from '@backstage/errors';
 import {
   DEFAULT_CEILINGS,
   DEFAULT_PAGE_LIMIT,
@@ -35,7 +40,8 @@ export function testChaosClient(): ChaosClient {
 }
 
 const T0 = Date.parse('2025-06-01T10:00:00Z');
-export const at = (seconds: number): string => new Date(T0 + seconds * 1000).toISOString();
+export const at = (seconds: number): string =>
+  new Date(T0 + seconds * 1000).toISOString();
 
 export function anExperiment(overrides: Partial<Experiment> = {}): Experiment {
   const spec = experimentSpecSchema.parse({
@@ -45,7 +51,14 @@ export function anExperiment(overrides: Partial<Experiment> = {}): Experiment {
     faults: [{ type: 'pod-kill' }],
     duration: '30s',
   });
-  return { ...spec, id: 'exp-1', createdBy: 'user:default/guest', createdAt: at(0), updatedAt: at(0), ...overrides };
+  return {
+    ...spec,
+    id: 'exp-1',
+    createdBy: 'user:default/guest',
+    createdAt: at(0),
+    updatedAt: at(0),
+    ...overrides,
+  };
 }
 
 const probePhaseAt = (seconds: number): ProbeSample['phase'] => {
@@ -74,15 +87,17 @@ export function aRunDetail(overrides: Partial<RunDetail> = {}): RunDetail {
     updatedAt: at(60),
     startedAt: at(0),
     finishedAt: at(60),
-    targets: ['checkout-7d9f-a', 'checkout-7d9f-b', 'checkout-7d9f-c'].map((pod, i) => ({
-      pod,
-      node: `node-${i}`,
-      fault: 'pod-kill' as const,
-      phase: 'Recovered' as const,
-      reason: 'PodDeleted',
-      message: `evicted ${pod}`,
-      events: [],
-    })),
+    targets: ['checkout-7d9f-a', 'checkout-7d9f-b', 'checkout-7d9f-c'].map(
+      (pod, i) => ({
+        pod,
+        node: `node-${i}`,
+        fault: 'pod-kill' as const,
+        phase: 'Recovered' as const,
+        reason: 'PodDeleted',
+        message: `evicted ${pod}`,
+        events: [],
+      }),
+    ),
     probes: [
       {
         name: 'p99-latency',
@@ -102,7 +117,12 @@ export function aRunDetail(overrides: Partial<RunDetail> = {}): RunDetail {
     steps: [],
     timeline: [
       { time: at(0), phase: 'Pending' },
-      { time: at(2), phase: 'Preflight', reason: 'Checking', message: 'namespace opted in, 10 pods eligible' },
+      {
+        time: at(2),
+        phase: 'Preflight',
+        reason: 'Checking',
+        message: 'namespace opted in, 10 pods eligible',
+      },
       { time: at(8), phase: 'Injecting' },
       { time: at(10), phase: 'Running' },
       { time: at(40), phase: 'RollingBack', reason: 'DurationElapsed' },
@@ -122,7 +142,10 @@ export function progression(base: RunDetail, phases: RunPhase[]): RunDetail[] {
     phase,
     verdict: phase === 'Completed' ? base.verdict : undefined,
     updatedAt: at(i),
-    finishedAt: phase === 'Completed' || phase === 'Aborted' || phase === 'Failed' ? at(i) : undefined,
+    finishedAt:
+      phase === 'Completed' || phase === 'Aborted' || phase === 'Failed'
+        ? at(i)
+        : undefined,
     timeline: base.timeline.slice(0, i + 1),
   }));
 }
@@ -151,7 +174,10 @@ function abortedStates(run: RunDetail, time: () => string): RunDetail[] {
         message,
         updatedAt: finishedAt,
         finishedAt,
-        timeline: [...run.timeline, { time: finishedAt, phase: 'Aborted', ...stop, message }],
+        timeline: [
+          ...run.timeline,
+          { time: finishedAt, phase: 'Aborted', ...stop, message },
+        ],
       },
     ];
   }
@@ -161,7 +187,10 @@ function abortedStates(run: RunDetail, time: () => string): RunDetail[] {
     phase: 'RollingBack',
     ...stop,
     updatedAt: rollingBackAt,
-    timeline: [...run.timeline, { time: rollingBackAt, phase: 'RollingBack', ...stop }],
+    timeline: [
+      ...run.timeline,
+      { time: rollingBackAt, phase: 'RollingBack', ...stop },
+    ],
   };
   const finishedAt = time();
   return [
@@ -172,7 +201,10 @@ function abortedStates(run: RunDetail, time: () => string): RunDetail[] {
       verdict: 'Inconclusive',
       updatedAt: finishedAt,
       finishedAt,
-      timeline: [...rollingBack.timeline, { time: finishedAt, phase: 'Aborted', ...stop }],
+      timeline: [
+        ...rollingBack.timeline,
+        { time: finishedAt, phase: 'Aborted', ...stop },
+      ],
     },
   ];
 }
@@ -191,7 +223,11 @@ export type FakeChaosBackend = {
   aborted: string[];
   started: { experimentId: string; dryRun: boolean }[];
   /** What a newly started run goes through; default: straight to Completed. */
-  nextRun?: (experiment: Experiment, id: string, dryRun: boolean) => RunDetail[];
+  nextRun?: (
+    experiment: Experiment,
+    id: string,
+    dryRun: boolean,
+  ) => RunDetail[];
   /** Operations that answer with an error, as the backend's error middleware would. */
   failures: Map<FakeOperation, Error>;
   /** Why the fake refused to serve an answer: each is also answered 500 with the reason. */
@@ -221,8 +257,17 @@ function normalizeEntityRef(ref: string): string {
 }
 
 /** offset and limit as the OpenAPI validator in front of the real router reads them. */
-function pageOf(url: URL): { entityRef?: string; offset: number; limit: number } {
-  const integer = (name: string, fallback: number, min: number, max: number): number => {
+function pageOf(url: URL): {
+  entityRef?: string;
+  offset: number;
+  limit: number;
+} {
+  const integer = (
+    name: string,
+    fallback: number,
+    min: number,
+    max: number,
+  ): number => {
     const raw = url.searchParams.get(name);
     if (raw === null) return fallback;
     const value = Number(raw);
@@ -239,12 +284,22 @@ function pageOf(url: URL): { entityRef?: string; offset: number; limit: number }
   };
 }
 
-function page<T>(all: T[], { offset, limit }: { offset: number; limit: number }) {
-  return { items: all.slice(offset, offset + limit), totalCount: all.length, offset, limit };
+function page<T>(
+  all: T[],
+  { offset, limit }: { offset: number; limit: number },
+) {
+  return {
+    items: all.slice(offset, offset + limit),
+    totalCount: all.length,
+    offset,
+    limit,
+  };
 }
 
-const newestFirst = (a: { createdAt: string; id: string }, b: { createdAt: string; id: string }) =>
-  b.createdAt.localeCompare(a.createdAt) || a.id.localeCompare(b.id);
+const newestFirst = (
+  a: { createdAt: string; id: string },
+  b: { createdAt: string; id: string },
+) => b.createdAt.localeCompare(a.createdAt) || a.id.localeCompare(b.id);
 
 /**
  * An in-memory chaos backend behind msw that answers as the real one does: the same routes
@@ -256,7 +311,11 @@ const newestFirst = (a: { createdAt: string; id: string }, b: { createdAt: strin
  */
 export function fakeChaosBackend(
   server: ReturnType<typeof setupServer>,
-  init: { experiments?: Experiment[]; runs?: RunDetail[]; sources?: ExperimentSource[] } = {},
+  init: {
+    experiments?: Experiment[];
+    runs?: RunDetail[];
+    sources?: ExperimentSource[];
+  } = {},
 ): FakeChaosBackend {
   const state: FakeChaosBackend = {
     experiments: [...(init.experiments ?? [])],
@@ -304,14 +363,28 @@ export function fakeChaosBackend(
   };
 
   /** One route: injected failures and thrown Backstage errors become error answers. */
-  const route = (operation: FakeOperation, handle: (request: Request, params: Record<string, string>) => Promise<Response> | Response) =>
-    async ({ request, params }: { request: Request; params: Record<string, string | readonly string[] | undefined> }) => {
+  const route =
+    (
+      operation: FakeOperation,
+      handle: (
+        request: Request,
+        params: Record<string, string>,
+      ) => Promise<Response> | Response,
+    ) =>
+    async ({
+      request,
+      params,
+    }: {
+      request: Request;
+      params: Record<string, string | readonly string[] | undefined>;
+    }) => {
       const failure = state.failures.get(operation);
       if (failure) return failed(request, failure);
       try {
         return await handle(request, params as Record<string, string>);
       } catch (error) {
-        if ((error as Error).name in STATUS_OF) return failed(request, error as Error);
+        if ((error as Error).name in STATUS_OF)
+          return failed(request, error as Error);
         // An answer outside its schema (or a bug of the fake): a 500 that says why, so the
         // component under test shows it and the test fails on it.
         state.violations.push((error as Error).message);
@@ -329,20 +402,38 @@ export function fakeChaosBackend(
 
   const parseSpec = async (request: Request) => {
     const parsed = experimentSpecSchema.safeParse(await request.json());
-    if (!parsed.success) throw new InputError(`Invalid experiment: ${parsed.error.message}`);
-    return { ...parsed.data, entityRef: normalizeEntityRef(parsed.data.entityRef) };
+    if (!parsed.success)
+      throw new InputError(`Invalid experiment: ${parsed.error.message}`);
+    return {
+      ...parsed.data,
+      entityRef: normalizeEntityRef(parsed.data.entityRef),
+    };
   };
 
   /** Experiments kept as code change at their source, as the backend says (409). */
   const assertNotManaged = (experiment: Experiment, verb: string) => {
     if (experiment.managedBy) {
-      throw new ConflictError(`Experiment '${experiment.name}' is kept as code (${experiment.managedBy.source}): ${verb} it there`);
+      throw new ConflictError(
+        `Experiment '${experiment.name}' is kept as code (${experiment.managedBy.source}): ${verb} it there`,
+      );
     }
   };
 
-  const assertNameFree = (spec: { entityRef: string; name: string }, exceptId?: string) => {
-    if (state.experiments.some(e => e.id !== exceptId && e.entityRef === spec.entityRef && e.name === spec.name)) {
-      throw new ConflictError(`${spec.entityRef} already has an experiment named ${spec.name}`);
+  const assertNameFree = (
+    spec: { entityRef: string; name: string },
+    exceptId?: string,
+  ) => {
+    if (
+      state.experiments.some(
+        e =>
+          e.id !== exceptId &&
+          e.entityRef === spec.entityRef &&
+          e.name === spec.name,
+      )
+    ) {
+      throw new ConflictError(
+        `${spec.entityRef} already has an experiment named ${spec.name}`,
+      );
     }
   };
 
@@ -351,13 +442,17 @@ export function fakeChaosBackend(
       `${BASE}/experiments`,
       route('listExperiments', request => {
         const query = pageOf(new URL(request.url));
-        const all = state.experiments.filter(e => !query.entityRef || e.entityRef === query.entityRef).sort(newestFirst);
+        const all = state.experiments
+          .filter(e => !query.entityRef || e.entityRef === query.entityRef)
+          .sort(newestFirst);
         return ok('listExperiments', page(all, query));
       }),
     ),
     http.get(
       `${BASE}/experiments/:id`,
-      route('getExperiment', (_request, params) => ok('getExperiment', experimentOf(params.id))),
+      route('getExperiment', (_request, params) =>
+        ok('getExperiment', experimentOf(params.id)),
+      ),
     ),
     http.post(
       `${BASE}/experiments`,
@@ -365,7 +460,13 @@ export function fakeChaosBackend(
         const spec = await parseSpec(request);
         assertNameFree(spec);
         const time = now();
-        const created: Experiment = { ...spec, id: `experiment-${++ids}`, createdBy: 'user:default/guest', createdAt: time, updatedAt: time };
+        const created: Experiment = {
+          ...spec,
+          id: `experiment-${++ids}`,
+          createdBy: 'user:default/guest',
+          createdAt: time,
+          updatedAt: time,
+        };
         state.experiments.push(created);
         return ok('createExperiment', created, 201);
       }),
@@ -377,11 +478,21 @@ export function fakeChaosBackend(
         const existing = experimentOf(params.id);
         assertNotManaged(existing, 'change');
         if (spec.entityRef !== existing.entityRef) {
-          throw new InputError(`entityRef: an experiment cannot move to another entity (it belongs to ${existing.entityRef})`);
+          throw new InputError(
+            `entityRef: an experiment cannot move to another entity (it belongs to ${existing.entityRef})`,
+          );
         }
         assertNameFree(spec, existing.id);
-        const updated: Experiment = { ...spec, id: existing.id, createdBy: existing.createdBy, createdAt: existing.createdAt, updatedAt: now() };
-        state.experiments = state.experiments.map(e => (e.id === existing.id ? updated : e));
+        const updated: Experiment = {
+          ...spec,
+          id: existing.id,
+          createdBy: existing.createdBy,
+          createdAt: existing.createdAt,
+          updatedAt: now(),
+        };
+        state.experiments = state.experiments.map(e =>
+          e.id === existing.id ? updated : e,
+        );
         return ok('updateExperiment', updated);
       }),
     ),
@@ -398,14 +509,22 @@ export function fakeChaosBackend(
       route('runExperiment', async (request, params) => {
         const text = await request.text();
         const parsed = runRequestSchema.safeParse(text ? JSON.parse(text) : {});
-        if (!parsed.success) throw new InputError(`Invalid run request: ${parsed.error.message}`);
+        if (!parsed.success)
+          throw new InputError(`Invalid run request: ${parsed.error.message}`);
         const { dryRun } = parsed.data;
         const experiment = experimentOf(params.id);
         state.started.push({ experimentId: experiment.id, dryRun });
         const id = `run-${state.runs.size + 1}`;
         const createdAt = now();
         const states = state.nextRun?.(experiment, id, dryRun) ?? [
-          aRunDetail({ id, experimentId: experiment.id, experimentName: experiment.name, entityRef: experiment.entityRef, dryRun, createdAt }),
+          aRunDetail({
+            id,
+            experimentId: experiment.id,
+            experimentName: experiment.name,
+            entityRef: experiment.entityRef,
+            dryRun,
+            createdAt,
+          }),
         ];
         state.addRun(states);
         // The backend answers with the run as it records it, before the cluster has said anything.
@@ -433,7 +552,9 @@ export function fakeChaosBackend(
         const entityRef = new URL(request.url).searchParams.get('entityRef');
         if (!entityRef) throw new InputError('entityRef: required');
         const normalized = normalizeEntityRef(entityRef);
-        return ok('listExperimentSources', { items: state.sources.filter(s => s.entityRef === normalized) });
+        return ok('listExperimentSources', {
+          items: state.sources.filter(s => s.entityRef === normalized),
+        });
       }),
     ),
     http.get(
@@ -461,26 +582,48 @@ export function fakeChaosBackend(
     http.get(
       `${BASE}/score`,
       route('getResilienceScore', request => {
-        const entityRef = normalizeEntityRef(new URL(request.url).searchParams.get('entityRef') ?? '');
+        const entityRef = normalizeEntityRef(
+          new URL(request.url).searchParams.get('entityRef') ?? '',
+        );
         // The backend's own computation, over the fake's runs: passed, not dry, with the faults
         // of the experiment that started them.
         const lastPassed = new Map<string, Date>();
         for (const id of state.runs.keys()) {
           const run = current(id)!;
-          if (run.entityRef !== entityRef || run.dryRun || run.phase !== 'Completed' || run.verdict !== 'Passed' || !run.finishedAt) continue;
-          const experiment = state.experiments.find(e => e.id === run.experimentId);
+          if (
+            run.entityRef !== entityRef ||
+            run.dryRun ||
+            run.phase !== 'Completed' ||
+            run.verdict !== 'Passed' ||
+            !run.finishedAt
+          )
+            continue;
+          const experiment = state.experiments.find(
+            e => e.id === run.experimentId,
+          );
           for (const fault of experiment?.faults ?? []) {
             const finished = new Date(run.finishedAt);
-            if (!(lastPassed.get(fault.type)! > finished)) lastPassed.set(fault.type, finished);
+            if (!(lastPassed.get(fault.type)! > finished))
+              lastPassed.set(fault.type, finished);
           }
         }
-        return ok('getResilienceScore', resilienceScore({ entityRef, faultTypes: state.ceilings.allowedFaultTypes, lastPassed, now: new Date(now()) }));
+        return ok(
+          'getResilienceScore',
+          resilienceScore({
+            entityRef,
+            faultTypes: state.ceilings.allowedFaultTypes,
+            lastPassed,
+            now: new Date(now()),
+          }),
+        );
       }),
     ),
     http.get(
       `${BASE}/ceilings`,
       route('getEntityCeilings', request => {
-        const entityRef = normalizeEntityRef(new URL(request.url).searchParams.get('entityRef') ?? '');
+        const entityRef = normalizeEntityRef(
+          new URL(request.url).searchParams.get('entityRef') ?? '',
+        );
         return ok('getEntityCeilings', { entityRef, ...state.ceilings });
       }),
     ),
@@ -489,7 +632,10 @@ export function fakeChaosBackend(
       route('abortRun', (_request, params) => {
         const run = current(params.id);
         if (!run) throw new NotFoundError(`No run with id ${params.id}`);
-        if (isTerminalPhase(run.phase)) throw new ConflictError(`Run ${params.id} has already ended (${run.phase})`);
+        if (isTerminalPhase(run.phase))
+          throw new ConflictError(
+            `Run ${params.id} has already ended (${run.phase})`,
+          );
         state.aborted.push(params.id);
         state.runs.set(params.id, abortedStates(run, now));
         // The backend answers with the run as it was recorded when the abort was handed over.

@@ -8,7 +8,10 @@ import type { JsonObject } from '@backstage/types';
 export function fakeSignals() {
   const channels = new Map<string, Set<(message: JsonObject) => void>>();
   const api: SignalApi = {
-    subscribe<T extends JsonObject>(channel: string, onMessage: (message: T) => void) {
+    subscribe<T extends JsonObject>(
+      channel: string,
+      onMessage: (message: T) => void,
+    ) {
       const listeners = channels.get(channel) ?? new Set();
       const listener = onMessage as (message: JsonObject) => void;
       listeners.add(listener);
@@ -20,7 +23,8 @@ export function fakeSignals() {
     api,
     /** Delivers a fresh copy of the message, as a socket would, to every subscriber of the channel. */
     publish(channel: string, message: JsonObject) {
-      for (const listener of channels.get(channel) ?? []) listener({ ...message });
+      for (const listener of channels.get(channel) ?? [])
+        listener({ ...message });
     },
     subscribers: (channel: string): number => channels.get(channel)?.size ?? 0,
   };

@@ -1,8 +1,19 @@
 import useAsync from 'react-use/esm/useAsync';
-import { Table, TableBody, TableCell, TableHead, TableRow, Typography } from '@material-ui/core';
+import {
+  Table,
+  TableBody,
+  TableCell,
+  TableHead,
+  TableRow,
+  Typography,
+} from '@material-ui/core';
 import { Progress, ResponseErrorPanel } from '@backstage/core-components';
 import { useApi } from '@backstage/frontend-plugin-api';
-import { EntityRefLink, EntityRefLinks, catalogApiRef } from '@backstage/plugin-catalog-react';
+import {
+  EntityRefLink,
+  EntityRefLinks,
+  catalogApiRef,
+} from '@backstage/plugin-catalog-react';
 import { parseEntityRef } from '@backstage/catalog-model';
 import { findDependents } from './dependents';
 
@@ -12,15 +23,25 @@ import { findDependents } from './dependents';
  */
 export const DependentsList = (props: { entityRef: string }) => {
   const catalog = useApi(catalogApiRef);
-  const dependents = useAsync(() => findDependents(catalog, props.entityRef), [catalog, props.entityRef]);
+  const dependents = useAsync(
+    () => findDependents(catalog, props.entityRef),
+    [catalog, props.entityRef],
+  );
   const name = parseEntityRef(props.entityRef).name;
 
   if (dependents.loading) return <Progress />;
-  if (dependents.error) return <ResponseErrorPanel error={dependents.error} title="Could not read the catalog graph" />;
+  if (dependents.error)
+    return (
+      <ResponseErrorPanel
+        error={dependents.error}
+        title="Could not read the catalog graph"
+      />
+    );
   if (!dependents.value?.length) {
     return (
       <Typography color="textSecondary">
-        Nothing in the catalog depends on {name}: no entity has a dependsOn relation to it or consumes an API it provides.
+        Nothing in the catalog depends on {name}: no entity has a dependsOn
+        relation to it or consumes an API it provides.
       </Typography>
     );
   }
@@ -44,12 +65,17 @@ export const DependentsList = (props: { entityRef: string }) => {
               {d.dependsDirectly && d.viaApis.length > 0 && ', '}
               {d.viaApis.length > 0 && (
                 <>
-                  consumes <EntityRefLinks entityRefs={d.viaApis} defaultKind="api" />
+                  consumes{' '}
+                  <EntityRefLinks entityRefs={d.viaApis} defaultKind="api" />
                 </>
               )}
             </TableCell>
             <TableCell>
-              {d.owners.length ? <EntityRefLinks entityRefs={d.owners} defaultKind="group" /> : 'no owner'}
+              {d.owners.length ? (
+                <EntityRefLinks entityRefs={d.owners} defaultKind="group" />
+              ) : (
+                'no owner'
+              )}
             </TableCell>
           </TableRow>
         ))}

@@ -28,30 +28,53 @@ const FIELDS = ['kind', 'metadata.name', 'metadata.namespace', 'relations'];
  * provides (`providesApi` → the API's `apiConsumedBy`); each with its owners (`ownedBy`). Entities
  * the user cannot see are left out, since the catalog does not return them.
  */
-export async function findDependents(catalog: Pick<CatalogApi, 'getEntityByRef' | 'getEntitiesByRefs'>, entityRef: string): Promise<Dependent[]> {
+export async function findDependents(
+  catalog: Pick<CatalogApi, 'getEntityByRef' | 'getEntitiesByRefs'>,
+  entityRef: string,
+): Promise<Dependent[]> {
   const entity = await catalog.getEntityByRef(entityRef);
   if (!entity) return [];
   const self = stringifyEntityRef(entity);
-  const byRef = new Map<string, { dependsDirectly: boolean; viaApis: string[] }>();
+  const byRef = new Map<
+    string,
+    { dependsDirectly: boolean; viaApis: string[] }
+  >();
   const note = (ref: string) => {
-    if (!byRef.has(ref)) byRef.set(ref, { dependsDirectly: false, viaApis: [] });
+    if (!byRef.has(ref))
+      byRef.set(ref, { dependsDirectly: false, viaApis: [] });
     return byRef.get(ref)!;
   };
-  for (const ref of targets(entity, RELATION_DEPENDENCY_OF)) note(ref).dependsDirectly = true;
+  for (const ref of targets(entity, RELATION_DEPENDENCY_OF))
+    note(ref).dependsDirectly = true;
 
   const apiRefs = targets(entity, RELATION_PROVIDES_API);
   if (apiRefs.length) {
-    const { items: apis } = await catalog.getEntitiesByRefs({ entityRefs: apiRefs, fields: FIELDS });
+    const { items: apis } = await catalog.getEntitiesByRefs({
+      entityRefs: apiRefs,
+      fields: FIELDS,
+    });
     apis.forEach((api, i) => {
-      for (const consumer of targets(api, RELATION_API_CONSUMED_BY)) note(consumer).viaApis.push(apiRefs[i]);
+      for (const consumer of targets(api, RELATION_API_CONSUMED_BY))
+        note(consumer).viaApis.push(apiRefs[i]);
     });
   }
   byRef.delete(self);
   const refs = [...byRef.keys()];
   if (refs.length === 0) return [];
-  const { items } = await catalog.getEntitiesByRefs({ entityRefs: refs, fields: FIELDS });
+  const { items } = await catalog.getEntitiesByRefs({
+    entityRefs: refs,
+    fields: FIELDS,
+  });
   return refs
-    .map((ref, i) => (items[i] ? { entityRef: ref, ...byRef.get(ref)!, owners: targets(items[i], RELATION_OWNED_BY) } : undefined))
+    .map((ref, i) =>
+      items[i]
+        ? {
+            entityRef: ref,
+            ...byRef.get(ref)!,
+            owners: targets(items[i], RELATION_OWNED_BY),
+          }
+        : undefined,
+    )
     .filter((d): d is Dependent => d !== undefined)
     .sort((a, b) => a.entityRef.localeCompare(b.entityRef));
 }

@@ -1,6 +1,18 @@
 import useAsyncRetry from 'react-use/esm/useAsyncRetry';
-import { Box, List, ListItem, ListItemText, Typography, makeStyles } from '@material-ui/core';
-import { InfoCard, Link, Progress, ResponseErrorPanel } from '@backstage/core-components';
+import {
+  Box,
+  List,
+  ListItem,
+  ListItemText,
+  Typography,
+  makeStyles,
+} from '@material-ui/core';
+import {
+  InfoCard,
+  Link,
+  Progress,
+  ResponseErrorPanel,
+} from '@backstage/core-components';
 import { useApi } from '@backstage/frontend-plugin-api';
 import { useEntity, useEntityRefLink } from '@backstage/plugin-catalog-react';
 import { stringifyEntityRef } from '@backstage/catalog-model';
@@ -15,7 +27,12 @@ import { RunPhaseChip, VerdictChip, formatTime } from '../RunDetail/RunStatus';
 import { RUN_SEARCH_PARAM } from '../RunHistory/RunHistory';
 
 const useStyles = makeStyles(theme => ({
-  row: { display: 'flex', alignItems: 'center', gap: theme.spacing(1), flexWrap: 'wrap' },
+  row: {
+    display: 'flex',
+    alignItems: 'center',
+    gap: theme.spacing(1),
+    flexWrap: 'wrap',
+  },
   score: { display: 'flex', alignItems: 'baseline', gap: theme.spacing(1) },
   figure: { fontSize: '3rem', fontWeight: 600, lineHeight: 1 },
 }));
@@ -35,23 +52,34 @@ const ScoreView = (props: { score: ResilienceScore }) => {
   const classes = useStyles();
   const { score } = props;
   const now = Date.parse(score.computedAt);
-  const raises = score.faults.filter(f => f.points < f.maxPoints).slice(0, SHOWN_RAISES);
+  const raises = score.faults
+    .filter(f => f.points < f.maxPoints)
+    .slice(0, SHOWN_RAISES);
   const passed = score.faults.filter(f => f.points > 0).length;
   return (
     <Box aria-label="Resilience score" role="group">
       <Box className={classes.score}>
-        <Typography component="p" className={classes.figure} data-testid="resilience-score">
+        <Typography
+          component="p"
+          className={classes.figure}
+          data-testid="resilience-score"
+        >
           {score.score}
         </Typography>
         <Typography color="textSecondary">/ 100 resilience score</Typography>
       </Box>
       <Typography variant="body2" color="textSecondary">
-        {passed} of {score.faults.length} kinds of fault passed lately. A pass counts in full for {score.fullValueDays} days,
-        then fades out by {score.zeroValueDays}.
+        {passed} of {score.faults.length} kinds of fault passed lately. A pass
+        counts in full for {score.fullValueDays} days, then fades out by{' '}
+        {score.zeroValueDays}.
       </Typography>
       {raises.length > 0 && (
         <>
-          <Typography variant="subtitle2" component="h3" style={{ marginTop: 12 }}>
+          <Typography
+            variant="subtitle2"
+            component="h3"
+            style={{ marginTop: 12 }}
+          >
             What raises it
           </Typography>
           <List dense disablePadding aria-label="What raises it">
@@ -81,7 +109,10 @@ export const EntityChaosCard = () => {
   const chaosTab = `${entityLink(entity)}/chaos`;
 
   const data = useAsyncRetry(async () => {
-    const [score, runs] = await Promise.all([api.getResilienceScore(entityRef), api.listRuns({ entityRef, limit: 1 })]);
+    const [score, runs] = await Promise.all([
+      api.getResilienceScore(entityRef),
+      api.listRuns({ entityRef, limit: 1 }),
+    ]);
     return { score, last: runs.items[0] };
   }, [api, entityRef]);
   useRefreshOnSignal(entityRunsSignalChannel(entityRef), data.retry);
@@ -96,22 +127,39 @@ export const EntityChaosCard = () => {
     body = (
       <>
         <ScoreView score={score} />
-        <Typography variant="subtitle2" component="h3" style={{ marginTop: 12 }}>Last run</Typography>
+        <Typography
+          variant="subtitle2"
+          component="h3"
+          style={{ marginTop: 12 }}
+        >
+          Last run
+        </Typography>
         {last ? (
           <>
             <Box className={classes.row}>
               <RunPhaseChip size="small" phase={last.phase} />
               <VerdictChip verdict={last.verdict} />
-              <Link to={`${chaosTab}?${RUN_SEARCH_PARAM}=${encodeURIComponent(last.id)}`}>
+              <Link
+                to={`${chaosTab}?${RUN_SEARCH_PARAM}=${encodeURIComponent(
+                  last.id,
+                )}`}
+              >
                 {formatTime(last.startedAt ?? last.createdAt)}
               </Link>
-              {last.dryRun && <Typography variant="caption">(dry run)</Typography>}
+              {last.dryRun && (
+                <Typography variant="caption">(dry run)</Typography>
+              )}
             </Box>
-            {last.message && <Typography variant="body2" color="textSecondary">{last.message}</Typography>}
+            {last.message && (
+              <Typography variant="body2" color="textSecondary">
+                {last.message}
+              </Typography>
+            )}
           </>
         ) : (
           <Typography color="textSecondary">
-            No runs yet. Define an experiment in the <Link to={chaosTab}>Chaos tab</Link> and run it to see how{' '}
+            No runs yet. Define an experiment in the{' '}
+            <Link to={chaosTab}>Chaos tab</Link> and run it to see how{' '}
             {entity.metadata.name} copes.
           </Typography>
         )}
@@ -120,7 +168,10 @@ export const EntityChaosCard = () => {
   }
 
   return (
-    <InfoCard title="Chaos resilience" deepLink={{ title: 'Open the Chaos tab', link: chaosTab }}>
+    <InfoCard
+      title="Chaos resilience"
+      deepLink={{ title: 'Open the Chaos tab', link: chaosTab }}
+    >
       {body}
     </InfoCard>
   );

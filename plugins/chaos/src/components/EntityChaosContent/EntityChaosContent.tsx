@@ -68,10 +68,22 @@ export const EntityChaosContent = () => {
   const [editing, setEditing] = useState<Experiment | 'new' | undefined>();
   const [actionError, setActionError] = useState<Error | undefined>();
 
-  const canCreate = usePermission({ permission: chaosExperimentCreatePermission, resourceRef: entityRef });
-  const canUpdate = usePermission({ permission: chaosExperimentUpdatePermission, resourceRef: entityRef });
-  const canDelete = usePermission({ permission: chaosExperimentDeletePermission, resourceRef: entityRef });
-  const canRun = usePermission({ permission: chaosRunCreatePermission, resourceRef: entityRef });
+  const canCreate = usePermission({
+    permission: chaosExperimentCreatePermission,
+    resourceRef: entityRef,
+  });
+  const canUpdate = usePermission({
+    permission: chaosExperimentUpdatePermission,
+    resourceRef: entityRef,
+  });
+  const canDelete = usePermission({
+    permission: chaosExperimentDeletePermission,
+    resourceRef: entityRef,
+  });
+  const canRun = usePermission({
+    permission: chaosRunCreatePermission,
+    resourceRef: entityRef,
+  });
   const notOwner = `Only the owners of ${entity.metadata.name} may change its experiments`;
   const notRunner = `Only the owners of ${entity.metadata.name} may run its experiments`;
 
@@ -86,10 +98,18 @@ export const EntityChaosContent = () => {
     });
 
   // The ceilings the form checks with; without them (an old backend) only the backend checks.
-  const ceilings = useAsync(() => api.getEntityCeilings(entityRef), [api, entityRef]);
+  const ceilings = useAsync(
+    () => api.getEntityCeilings(entityRef),
+    [api, entityRef],
+  );
 
   const experiments = useAsyncRetry(
-    () => api.listExperiments({ entityRef, offset: page * PAGE_SIZE, limit: PAGE_SIZE }),
+    () =>
+      api.listExperiments({
+        entityRef,
+        offset: page * PAGE_SIZE,
+        limit: PAGE_SIZE,
+      }),
     [api, entityRef, page],
   );
 
@@ -126,12 +146,26 @@ export const EntityChaosContent = () => {
   const columns: TableColumn<Experiment>[] = [
     { title: 'Name', field: 'name', highlight: true },
     { title: 'Faults', render: e => e.faults.map(f => f.type).join(', ') },
-    { title: 'Targets', render: e => `${describeSelection(e)} of ${Object.entries(e.target.labelSelector).map(([k, v]) => `${k}=${v}`).join(',')}` },
-    { title: 'Max blast radius', render: e => `${e.safety.maxBlastRadiusPercent}%` },
+    {
+      title: 'Targets',
+      render: e =>
+        `${describeSelection(e)} of ${Object.entries(e.target.labelSelector)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(',')}`,
+    },
+    {
+      title: 'Max blast radius',
+      render: e => `${e.safety.maxBlastRadiusPercent}%`,
+    },
     { title: 'Duration', field: 'duration' },
     {
       title: 'Schedule',
-      render: e => (e.schedule ? `${e.schedule} (UTC), next ${formatTime(nextOccurrence(e.schedule, new Date()).toISOString())}` : 'when started'),
+      render: e =>
+        e.schedule
+          ? `${e.schedule} (UTC), next ${formatTime(
+              nextOccurrence(e.schedule, new Date()).toISOString(),
+            )}`
+          : 'when started',
     },
     {
       title: 'Actions',
@@ -150,8 +184,20 @@ export const EntityChaosContent = () => {
             <ManagedBySource experiment={e} />
           ) : (
             <>
-              <GuardedButton allowed={canUpdate.allowed} reason={notOwner} onClick={() => setEditing(e)}>Edit</GuardedButton>
-              <GuardedButton allowed={canDelete.allowed} reason={notOwner} onClick={() => remove(e)}>Delete</GuardedButton>
+              <GuardedButton
+                allowed={canUpdate.allowed}
+                reason={notOwner}
+                onClick={() => setEditing(e)}
+              >
+                Edit
+              </GuardedButton>
+              <GuardedButton
+                allowed={canDelete.allowed}
+                reason={notOwner}
+                onClick={() => remove(e)}
+              >
+                Delete
+              </GuardedButton>
             </>
           )}
         </>
@@ -164,7 +210,11 @@ export const EntityChaosContent = () => {
   if (selectedRunId) {
     return (
       <Content noPadding>
-        <RunDetail key={selectedRunId} runId={selectedRunId} onBack={() => showRun(undefined)} />
+        <RunDetail
+          key={selectedRunId}
+          runId={selectedRunId}
+          onBack={() => showRun(undefined)}
+        />
       </Content>
     );
   }
@@ -172,7 +222,12 @@ export const EntityChaosContent = () => {
   return (
     <Content noPadding>
       <ContentHeader title="Chaos experiments">
-        <GuardedButton variant="contained" allowed={canCreate.allowed} reason={notOwner} onClick={() => setEditing('new')}>
+        <GuardedButton
+          variant="contained"
+          allowed={canCreate.allowed}
+          reason={notOwner}
+          onClick={() => setEditing('new')}
+        >
           New experiment
         </GuardedButton>
       </ContentHeader>
@@ -190,7 +245,9 @@ export const EntityChaosContent = () => {
       {experiments.value && experiments.value.totalCount > 0 && (
         <>
           <Table<Experiment>
-            title={`${experiments.value.totalCount} experiment${experiments.value.totalCount === 1 ? '' : 's'}`}
+            title={`${experiments.value.totalCount} experiment${
+              experiments.value.totalCount === 1 ? '' : 's'
+            }`}
             options={{ paging: false, search: false, padding: 'dense' }}
             columns={columns}
             data={experiments.value.items}
@@ -210,7 +267,9 @@ export const EntityChaosContent = () => {
       {editing && (
         <ExperimentForm
           open
-          title={editing === 'new' ? 'New chaos experiment' : `Edit ${editing.name}`}
+          title={
+            editing === 'new' ? 'New chaos experiment' : `Edit ${editing.name}`
+          }
           entityRef={entityRef}
           entityTarget={entityTarget}
           experiment={editing === 'new' ? undefined : editing}
@@ -222,7 +281,8 @@ export const EntityChaosContent = () => {
                   namespace: entityTarget.namespace,
                   labelSelector: defaultMatchLabels(entityTarget),
                   maxBlastRadiusPercent: maxBlast,
-                  hypothesisQuery: annotations[CHAOS_HYPOTHESIS_QUERY_ANNOTATION],
+                  hypothesisQuery:
+                    annotations[CHAOS_HYPOTHESIS_QUERY_ANNOTATION],
                 })
               : formValuesFromExperiment(editing)
           }
@@ -232,7 +292,8 @@ export const EntityChaosContent = () => {
       )}
       <RunHistory entityRef={entityRef} />
       <Typography variant="caption" color="textSecondary">
-        Pods of namespace {entityTarget.namespace} in cluster {entityTarget.cluster} matching {entityTarget.selectorText}.
+        Pods of namespace {entityTarget.namespace} in cluster{' '}
+        {entityTarget.cluster} matching {entityTarget.selectorText}.
       </Typography>
     </Content>
   );

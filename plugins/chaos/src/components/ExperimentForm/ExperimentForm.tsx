@@ -1,4 +1,10 @@
-import { ReactNode, createContext, useContext, useEffect, useState } from 'react';
+import {
+  ReactNode,
+  createContext,
+  useContext,
+  useEffect,
+  useState,
+} from 'react';
 import {
   Box,
   Button,
@@ -60,10 +66,18 @@ import {
 const useStyles = makeStyles(theme => ({
   section: { marginTop: theme.spacing(3), marginBottom: theme.spacing(1) },
   card: { padding: theme.spacing(2), marginBottom: theme.spacing(2) },
-  cardHeader: { display: 'flex', justifyContent: 'space-between', alignItems: 'center', marginBottom: theme.spacing(1) },
+  cardHeader: {
+    display: 'flex',
+    justifyContent: 'space-between',
+    alignItems: 'center',
+    marginBottom: theme.spacing(1),
+  },
 }));
 
-const FormContext = createContext<{ control: Control<FormValues>; issues: FormIssues }>(undefined as never);
+const FormContext = createContext<{
+  control: Control<FormValues>;
+  issues: FormIssues;
+}>(undefined as never);
 
 /** A text (or select) input bound to a value path, with its issue from the schema under it. */
 const Field = (props: {
@@ -84,7 +98,11 @@ const Field = (props: {
       id={`chaos-form-${props.name}`}
       label={props.label}
       value={(field.value as string | undefined) ?? ''}
-      onChange={e => (props.onChange ? props.onChange(e.target.value) : field.onChange(e.target.value))}
+      onChange={e =>
+        props.onChange
+          ? props.onChange(e.target.value)
+          : field.onChange(e.target.value)
+      }
       onBlur={field.onBlur}
       inputRef={field.ref}
       name={props.name}
@@ -109,7 +127,13 @@ const CheckField = (props: { name: FieldPath<FormValues>; label: string }) => {
   const { field } = useController({ control, name: props.name });
   return (
     <FormControlLabel
-      control={<Checkbox checked={Boolean(field.value)} onChange={e => field.onChange(e.target.checked)} inputRef={field.ref} />}
+      control={
+        <Checkbox
+          checked={Boolean(field.value)}
+          onChange={e => field.onChange(e.target.checked)}
+          inputRef={field.ref}
+        />
+      }
       label={props.label}
     />
   );
@@ -122,7 +146,11 @@ const CheckAtField = (props: { name: FieldPath<FormValues> }) => {
   const phases = (field.value as string[] | undefined) ?? [];
   const error = issues.byInput[props.name];
   const toggle = (phase: string, on: boolean) =>
-    field.onChange(probePhaseSchema.options.filter(p => (p === phase ? on : phases.includes(p))));
+    field.onChange(
+      probePhaseSchema.options.filter(p =>
+        p === phase ? on : phases.includes(p),
+      ),
+    );
   return (
     <FormControl error={Boolean(error)} component="fieldset">
       <FormLabel component="legend">Checked</FormLabel>
@@ -130,30 +158,49 @@ const CheckAtField = (props: { name: FieldPath<FormValues> }) => {
         {probePhaseSchema.options.map(phase => (
           <FormControlLabel
             key={phase}
-            control={<Checkbox checked={phases.includes(phase)} onChange={e => toggle(phase, e.target.checked)} />}
+            control={
+              <Checkbox
+                checked={phases.includes(phase)}
+                onChange={e => toggle(phase, e.target.checked)}
+              />
+            }
             label={phase}
           />
         ))}
       </FormGroup>
-      <FormHelperText>{error ?? 'before injection, while faults are active, after rollback'}</FormHelperText>
+      <FormHelperText>
+        {error ?? 'before injection, while faults are active, after rollback'}
+      </FormHelperText>
     </FormControl>
   );
 };
 
 const modelField = (prefix: string, spec: FieldSpec) => (
-  <Grid item xs={12} sm={spec.key === 'query' || spec.key === 'url' ? 12 : 4} key={spec.key}>
+  <Grid
+    item
+    xs={12}
+    sm={spec.key === 'query' || spec.key === 'url' ? 12 : 4}
+    key={spec.key}
+  >
     <Field
       name={`${prefix}.fields.${spec.key}` as FieldPath<FormValues>}
       label={labelOf(spec.key)}
       options={spec.options?.map(o => ({ value: o, label: o }))}
-      placeholder={spec.optional && spec.defaultValue === undefined ? 'optional' : undefined}
+      placeholder={
+        spec.optional && spec.defaultValue === undefined
+          ? 'optional'
+          : undefined
+      }
     />
   </Grid>
 );
 
 const SelectionFields = (props: { prefix: string; countLabel?: string }) => {
   const { control } = useContext(FormContext);
-  const mode = useWatch({ control, name: `${props.prefix}.mode` as FieldPath<FormValues> });
+  const mode = useWatch({
+    control,
+    name: `${props.prefix}.mode` as FieldPath<FormValues>,
+  });
   return (
     <>
       <Grid item xs={12} sm={4}>
@@ -169,31 +216,56 @@ const SelectionFields = (props: { prefix: string; countLabel?: string }) => {
       </Grid>
       {mode === 'fixed' && (
         <Grid item xs={12} sm={4}>
-          <Field name={`${props.prefix}.count` as FieldPath<FormValues>} label={props.countLabel ?? 'Pods'} />
+          <Field
+            name={`${props.prefix}.count` as FieldPath<FormValues>}
+            label={props.countLabel ?? 'Pods'}
+          />
         </Grid>
       )}
       {mode === 'percent' && (
         <Grid item xs={12} sm={4}>
-          <Field name={`${props.prefix}.percent` as FieldPath<FormValues>} label="Percent of pods" />
+          <Field
+            name={`${props.prefix}.percent` as FieldPath<FormValues>}
+            label="Percent of pods"
+          />
         </Grid>
       )}
     </>
   );
 };
 
-const Card = (props: { label: string; title: ReactNode; onRemove?: () => void; removeLabel: string; children: ReactNode }) => {
+const Card = (props: {
+  label: string;
+  title: ReactNode;
+  onRemove?: () => void;
+  removeLabel: string;
+  children: ReactNode;
+}) => {
   const classes = useStyles();
   return (
-    <Paper variant="outlined" className={classes.card} role="group" aria-label={props.label}>
+    <Paper
+      variant="outlined"
+      className={classes.card}
+      role="group"
+      aria-label={props.label}
+    >
       <Box className={classes.cardHeader}>
-        <Typography variant="subtitle1" component="h4">{props.title}</Typography>
+        <Typography variant="subtitle1" component="h4">
+          {props.title}
+        </Typography>
         {props.onRemove && (
-          <Button size="small" onClick={props.onRemove} aria-label={props.removeLabel}>
+          <Button
+            size="small"
+            onClick={props.onRemove}
+            aria-label={props.removeLabel}
+          >
             Remove
           </Button>
         )}
       </Box>
-      <Grid container spacing={2}>{props.children}</Grid>
+      <Grid container spacing={2}>
+        {props.children}
+      </Grid>
     </Paper>
   );
 };
@@ -209,7 +281,9 @@ const FaultCard = (props: {
   const prefix = `faults.${props.index}` as const;
   const type = useWatch({ control, name: `${prefix}.type` }) as FaultType;
   const all = useWatch({ control, name: 'faults' });
-  const usedElsewhere = new Set(all.filter((_f, i) => i !== props.index).map(f => f.type));
+  const usedElsewhere = new Set(
+    all.filter((_f, i) => i !== props.index).map(f => f.type),
+  );
   return (
     <Card
       label={`Fault ${props.index + 1}`}
@@ -224,13 +298,22 @@ const FaultCard = (props: {
           options={FAULT_TYPES.map(t => {
             let note = '';
             if (!props.allowed.includes(t)) note = ' (not allowed here)';
-            else if (usedElsewhere.has(t)) note = ' (already in this experiment)';
+            else if (usedElsewhere.has(t))
+              note = ' (already in this experiment)';
             return { value: t, label: `${t}${note}`, disabled: note !== '' };
           })}
           // A new type has other fields: they start from the model's defaults.
           onChange={value => {
             const current = all[props.index];
-            props.setValue(prefix, { ...newFault(value as FaultType), device: current.device, destinations: current.destinations }, { shouldDirty: true });
+            props.setValue(
+              prefix,
+              {
+                ...newFault(value as FaultType),
+                device: current.device,
+                destinations: current.destinations,
+              },
+              { shouldDirty: true },
+            );
           }}
         />
       </Grid>
@@ -238,7 +321,11 @@ const FaultCard = (props: {
       {isNetworkFaultType(type) && (
         <>
           <Grid item xs={12} sm={4}>
-            <Field name={`${prefix}.device`} label="Interface" helper="inside the pod's network namespace" />
+            <Field
+              name={`${prefix}.device`}
+              label="Interface"
+              helper="inside the pod's network namespace"
+            />
           </Grid>
           <Grid item xs={12} sm={5}>
             <Field
@@ -249,7 +336,12 @@ const FaultCard = (props: {
             />
           </Grid>
           <Grid item xs={12} sm={3}>
-            <Field name={`${prefix}.destinations.ports`} label="Only to ports" placeholder="e.g. 80, 443" helper="empty: every port" />
+            <Field
+              name={`${prefix}.destinations.ports`}
+              label="Only to ports"
+              placeholder="e.g. 80, 443"
+              helper="empty: every port"
+            />
           </Grid>
         </>
       )}
@@ -257,20 +349,42 @@ const FaultCard = (props: {
   );
 };
 
-const ProbeCard = (props: { index: number; onRemove: () => void; setValue: UseFormSetValue<FormValues> }) => {
+const ProbeCard = (props: {
+  index: number;
+  onRemove: () => void;
+  setValue: UseFormSetValue<FormValues>;
+}) => {
   const { control } = useContext(FormContext);
   const prefix = `hypothesis.probes.${props.index}` as const;
   const type = useWatch({ control, name: `${prefix}.type` }) as ProbeType;
   const name = useWatch({ control, name: `${prefix}.name` });
   const checkAt = useWatch({ control, name: `${prefix}.checkAt` });
   return (
-    <Card label={`Probe ${props.index + 1}`} title={`Probe ${props.index + 1}`} onRemove={props.onRemove} removeLabel={`Remove probe ${props.index + 1}`}>
+    <Card
+      label={`Probe ${props.index + 1}`}
+      title={`Probe ${props.index + 1}`}
+      onRemove={props.onRemove}
+      removeLabel={`Remove probe ${props.index + 1}`}
+    >
       <Grid item xs={12} sm={4}>
         <Field
           name={`${prefix}.type`}
           label="Probe type"
-          options={PROBE_TYPES.map(t => ({ value: t, label: { promql: 'PromQL', http: 'HTTP', k8s: 'Kubernetes Deployment' }[t] }))}
-          onChange={value => props.setValue(prefix, { ...newProbe(value as ProbeType, name), checkAt }, { shouldDirty: true })}
+          options={PROBE_TYPES.map(t => ({
+            value: t,
+            label: {
+              promql: 'PromQL',
+              http: 'HTTP',
+              k8s: 'Kubernetes Deployment',
+            }[t],
+          }))}
+          onChange={value =>
+            props.setValue(
+              prefix,
+              { ...newProbe(value as ProbeType, name), checkAt },
+              { shouldDirty: true },
+            )
+          }
         />
       </Grid>
       <Grid item xs={12} sm={4}>
@@ -285,10 +399,21 @@ const ProbeCard = (props: { index: number; onRemove: () => void; setValue: UseFo
 };
 
 const StepCard = (props: { index: number; onRemove: () => void }) => (
-  <Card label={`Step ${props.index + 1}`} title={`Step ${props.index + 1}`} onRemove={props.onRemove} removeLabel={`Remove step ${props.index + 1}`}>
-    <SelectionFields prefix={`safety.progressiveSteps.${props.index}.selection`} />
+  <Card
+    label={`Step ${props.index + 1}`}
+    title={`Step ${props.index + 1}`}
+    onRemove={props.onRemove}
+    removeLabel={`Remove step ${props.index + 1}`}
+  >
+    <SelectionFields
+      prefix={`safety.progressiveSteps.${props.index}.selection`}
+    />
     <Grid item xs={12} sm={4}>
-      <Field name={`safety.progressiveSteps.${props.index}.hold`} label="Hold" helper="the hypothesis gates the next step" />
+      <Field
+        name={`safety.progressiveSteps.${props.index}.hold`}
+        label="Hold"
+        helper="the hypothesis gates the next step"
+      />
     </Grid>
   </Card>
 );
@@ -306,7 +431,10 @@ const Section = (props: { title: string; children?: ReactNode }) => {
 function scheduleHelper(schedule: string): string {
   if (!schedule.trim()) return 'empty: runs only when started';
   try {
-    return `next: ${nextOccurrence(schedule.trim(), new Date()).toISOString().replace('T', ' ').slice(0, 16)} UTC`;
+    return `next: ${nextOccurrence(schedule.trim(), new Date())
+      .toISOString()
+      .replace('T', ' ')
+      .slice(0, 16)} UTC`;
   } catch {
     return 'minute hour day-of-month month day-of-week, in UTC';
   }
@@ -340,8 +468,19 @@ export type ExperimentFormProps = {
  * backend's rules, next to each field, before anything is sent.
  */
 export const ExperimentForm = (props: ExperimentFormProps) => {
-  const { open, title, entityRef, entityTarget, ceilings, initial, onCancel, onSubmit } = props;
-  const { control, getValues, setValue, setFocus, watch } = useForm<FormValues>({ defaultValues: initial });
+  const {
+    open,
+    title,
+    entityRef,
+    entityTarget,
+    ceilings,
+    initial,
+    onCancel,
+    onSubmit,
+  } = props;
+  const { control, getValues, setValue, setFocus, watch } = useForm<FormValues>(
+    { defaultValues: initial },
+  );
   const faults = useFieldArray({ control, name: 'faults' });
   const steps = useFieldArray({ control, name: 'safety.progressiveSteps' });
   const probes = useFieldArray({ control, name: 'hypothesis.probes' });
@@ -360,7 +499,9 @@ export const ExperimentForm = (props: ExperimentFormProps) => {
   }, [watch]);
 
   const context = { entityRef, entityTarget, ceilings };
-  const localIssues = submitted ? validateValues(getValues(), context).issues : [];
+  const localIssues = submitted
+    ? validateValues(getValues(), context).issues
+    : [];
   const issues = placeIssues([...localIssues, ...answerIssues]);
   const allowed = ceilings?.allowedFaultTypes ?? FAULT_TYPES;
   const schedule = watch('schedule');
@@ -388,7 +529,8 @@ export const ExperimentForm = (props: ExperimentFormProps) => {
       await onSubmit(result.spec);
     } catch (error) {
       // A ResponseError carries the backend's own message, which names each field at fault.
-      const answer = (error as { body?: { error?: { message?: string } } }).body?.error?.message;
+      const answer = (error as { body?: { error?: { message?: string } } }).body
+        ?.error?.message;
       const answered = issuesOfAnswer(answer ?? (error as Error).message);
       setAnswerIssues(answered);
       focusFirst(placeIssues(answered));
@@ -405,11 +547,18 @@ export const ExperimentForm = (props: ExperimentFormProps) => {
 
   const addProbe = () => {
     const count = getValues('hypothesis.probes').length;
-    const hasPromql = getValues('hypothesis.probes').some(p => p.type === 'promql');
-    probes.append(newProbe('promql', count === 0 ? 'steady-state' : `probe-${count + 1}`, { query: hasPromql ? undefined : props.hypothesisQuery }), {
-      // The new card's first input is a select, which MUI cannot focus before it is drawn.
-      shouldFocus: false,
-    });
+    const hasPromql = getValues('hypothesis.probes').some(
+      p => p.type === 'promql',
+    );
+    probes.append(
+      newProbe('promql', count === 0 ? 'steady-state' : `probe-${count + 1}`, {
+        query: hasPromql ? undefined : props.hypothesisQuery,
+      }),
+      {
+        // The new card's first input is a select, which MUI cannot focus before it is drawn.
+        shouldFocus: false,
+      },
+    );
   };
 
   const ceilingNote = ceilings
@@ -417,7 +566,14 @@ export const ExperimentForm = (props: ExperimentFormProps) => {
     : 'the backend checks it against the ceilings';
 
   return (
-    <Dialog open={open} onClose={onCancel} maxWidth="lg" fullWidth scroll="paper" aria-labelledby="chaos-form-title">
+    <Dialog
+      open={open}
+      onClose={onCancel}
+      maxWidth="lg"
+      fullWidth
+      scroll="paper"
+      aria-labelledby="chaos-form-title"
+    >
       <DialogTitle id="chaos-form-title">{title}</DialogTitle>
       <DialogContent dividers>
         <FormContext.Provider value={{ control, issues }}>
@@ -430,16 +586,39 @@ export const ExperimentForm = (props: ExperimentFormProps) => {
             }}
           >
             <Grid container spacing={2}>
-              <Grid item xs={12} sm={6}><Field name="name" label="Name" /></Grid>
-              <Grid item xs={12} sm={3}><Field name="duration" label="Duration" placeholder="60s" helper="how long faults stay (e.g. 30s, 5m)" /></Grid>
-              <Grid item xs={12} sm={3}><Field name="schedule" label="Schedule (cron, UTC)" placeholder="0 3 * * 1" helper={scheduleHelper(schedule)} /></Grid>
-              <Grid item xs={12}><Field name="description" label="Description" /></Grid>
+              <Grid item xs={12} sm={6}>
+                <Field name="name" label="Name" />
+              </Grid>
+              <Grid item xs={12} sm={3}>
+                <Field
+                  name="duration"
+                  label="Duration"
+                  placeholder="60s"
+                  helper="how long faults stay (e.g. 30s, 5m)"
+                />
+              </Grid>
+              <Grid item xs={12} sm={3}>
+                <Field
+                  name="schedule"
+                  label="Schedule (cron, UTC)"
+                  placeholder="0 3 * * 1"
+                  helper={scheduleHelper(schedule)}
+                />
+              </Grid>
+              <Grid item xs={12}>
+                <Field name="description" label="Description" />
+              </Grid>
             </Grid>
 
             <Section title="Targets" />
             <Grid container spacing={2}>
               <Grid item xs={12} sm={4}>
-                <Field name="target.namespace" label="Namespace" disabled helper={`cluster ${entityTarget.cluster}, from the entity`} />
+                <Field
+                  name="target.namespace"
+                  label="Namespace"
+                  disabled
+                  helper={`cluster ${entityTarget.cluster}, from the entity`}
+                />
               </Grid>
               <Grid item xs={12} sm={5}>
                 <Field
@@ -450,7 +629,12 @@ export const ExperimentForm = (props: ExperimentFormProps) => {
                 />
               </Grid>
               <Grid item xs={12} sm={3}>
-                <Field name="target.container" label="Container" placeholder="the pod's first" helper="for stress faults" />
+                <Field
+                  name="target.container"
+                  label="Container"
+                  placeholder="the pod's first"
+                  helper="for stress faults"
+                />
               </Grid>
               <SelectionFields prefix="target.selection" />
             </Grid>
@@ -466,43 +650,85 @@ export const ExperimentForm = (props: ExperimentFormProps) => {
                 setValue={setValue}
               />
             ))}
-            <Button variant="outlined" onClick={addFault} disabled={faults.fields.length >= allowed.length}>
+            <Button
+              variant="outlined"
+              onClick={addFault}
+              disabled={faults.fields.length >= allowed.length}
+            >
               Add fault
             </Button>
 
             <Section title="Safety" />
             <Grid container spacing={2}>
               <Grid item xs={12} sm={4}>
-                <Field name="safety.maxBlastRadiusPercent" label="Max blast radius (%)" helper={ceilingNote} />
+                <Field
+                  name="safety.maxBlastRadiusPercent"
+                  label="Max blast radius (%)"
+                  helper={ceilingNote}
+                />
               </Grid>
               <Grid item xs={12} sm={8}>
-                <CheckField name="safety.respectPodDisruptionBudgets" label="Respect PodDisruptionBudgets (evict instead of delete)" />
+                <CheckField
+                  name="safety.respectPodDisruptionBudgets"
+                  label="Respect PodDisruptionBudgets (evict instead of delete)"
+                />
               </Grid>
             </Grid>
             <Typography variant="body2" color="textSecondary">
-              Progressive steps widen the blast radius step by step; the run stops at the first step whose hypothesis fails.
+              Progressive steps widen the blast radius step by step; the run
+              stops at the first step whose hypothesis fails.
             </Typography>
             {steps.fields.map((field, index) => (
-              <StepCard key={field.id} index={index} onRemove={() => steps.remove(index)} />
+              <StepCard
+                key={field.id}
+                index={index}
+                onRemove={() => steps.remove(index)}
+              />
             ))}
-            <Button variant="outlined" onClick={() => steps.append(newStep(), { shouldFocus: false })}>
+            <Button
+              variant="outlined"
+              onClick={() => steps.append(newStep(), { shouldFocus: false })}
+            >
               Add progressive step
             </Button>
 
             <Section title="Steady-state hypothesis" />
             {probes.fields.length === 0 && (
               <Typography variant="body2" color="textSecondary">
-                No probes: the run checks nothing and ends without a verdict (it does not raise the resilience score).
+                No probes: the run checks nothing and ends without a verdict (it
+                does not raise the resilience score).
               </Typography>
             )}
             {probes.fields.map((field, index) => (
-              <ProbeCard key={field.id} index={index} onRemove={() => probes.remove(index)} setValue={setValue} />
+              <ProbeCard
+                key={field.id}
+                index={index}
+                onRemove={() => probes.remove(index)}
+                setValue={setValue}
+              />
             ))}
             {probes.fields.length > 0 && (
               <Grid container spacing={2}>
-                <Grid item xs={12} sm={4}><Field name="hypothesis.interval" label="Check every" helper="while faults are active" /></Grid>
-                <Grid item xs={12} sm={4}><Field name="hypothesis.failureThreshold" label="Abort after failed checks" /></Grid>
-                <Grid item xs={12} sm={4}><Field name="hypothesis.recoveryTimeout" label="Recovery timeout" helper="for the checks after rollback" /></Grid>
+                <Grid item xs={12} sm={4}>
+                  <Field
+                    name="hypothesis.interval"
+                    label="Check every"
+                    helper="while faults are active"
+                  />
+                </Grid>
+                <Grid item xs={12} sm={4}>
+                  <Field
+                    name="hypothesis.failureThreshold"
+                    label="Abort after failed checks"
+                  />
+                </Grid>
+                <Grid item xs={12} sm={4}>
+                  <Field
+                    name="hypothesis.recoveryTimeout"
+                    label="Recovery timeout"
+                    helper="for the checks after rollback"
+                  />
+                </Grid>
               </Grid>
             )}
             <Button variant="outlined" onClick={addProbe}>
@@ -511,7 +737,9 @@ export const ExperimentForm = (props: ExperimentFormProps) => {
             {issues.general.length > 0 && (
               <Box mt={2} role="alert">
                 {issues.general.map(message => (
-                  <Typography key={message} color="error">{message}</Typography>
+                  <Typography key={message} color="error">
+                    {message}
+                  </Typography>
                 ))}
               </Box>
             )}
@@ -520,7 +748,12 @@ export const ExperimentForm = (props: ExperimentFormProps) => {
       </DialogContent>
       <DialogActions>
         <Button onClick={onCancel}>Cancel</Button>
-        <Button color="primary" variant="contained" onClick={() => void submit()} disabled={saving}>
+        <Button
+          color="primary"
+          variant="contained"
+          onClick={() => void submit()}
+          disabled={saving}
+        >
           Save
         </Button>
       </DialogActions>

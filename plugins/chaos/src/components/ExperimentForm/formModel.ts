@@ -25,7 +25,11 @@ import type { z } from 'zod';
  * with, each at the input of its field path.
  */
 
-export type SelectionValues = { mode: 'one' | 'fixed' | 'percent'; count: string; percent: string };
+export type SelectionValues = {
+  mode: 'one' | 'fixed' | 'percent';
+  count: string;
+  percent: string;
+};
 
 /** One fault: its type, its own fields as text, and for network faults interface and destinations. */
 export type FaultValues = {
@@ -50,19 +54,38 @@ export type FormValues = {
   duration: string;
   /** Cron (UTC); empty: the experiment runs only when started. */
   schedule: string;
-  target: { namespace: string; labelSelector: string; container: string; selection: SelectionValues };
+  target: {
+    namespace: string;
+    labelSelector: string;
+    container: string;
+    selection: SelectionValues;
+  };
   faults: FaultValues[];
-  safety: { maxBlastRadiusPercent: string; respectPodDisruptionBudgets: boolean; progressiveSteps: StepValues[] };
-  hypothesis: { interval: string; failureThreshold: string; recoveryTimeout: string; probes: ProbeValues[] };
+  safety: {
+    maxBlastRadiusPercent: string;
+    respectPodDisruptionBudgets: boolean;
+    progressiveSteps: StepValues[];
+  };
+  hypothesis: {
+    interval: string;
+    failureThreshold: string;
+    recoveryTimeout: string;
+    probes: ProbeValues[];
+  };
 };
 
 // --- What the schema says about a field -------------------------------------------------------
 
 type ZodDef = { type: string; [key: string]: any };
-const defOf = (schema: unknown): ZodDef => (schema as { _zod: { def: ZodDef } })._zod.def;
+const defOf = (schema: unknown): ZodDef =>
+  (schema as { _zod: { def: ZodDef } })._zod.def;
 
 /** optional, default, prefault, nullable and pipes wrap the schema that says what a value is. */
-function unwrap(schema: unknown): { base: unknown; optional: boolean; defaultValue?: unknown } {
+function unwrap(schema: unknown): {
+  base: unknown;
+  optional: boolean;
+  defaultValue?: unknown;
+} {
   let current = schema;
   let optional = false;
   let defaultValue: unknown;
@@ -71,7 +94,10 @@ function unwrap(schema: unknown): { base: unknown; optional: boolean; defaultVal
     if (def.type === 'optional' || def.type === 'nullable') optional = true;
     else if (def.type === 'default' || def.type === 'prefault') {
       optional = true;
-      defaultValue ??= typeof def.defaultValue === 'function' ? def.defaultValue() : def.defaultValue;
+      defaultValue ??=
+        typeof def.defaultValue === 'function'
+          ? def.defaultValue()
+          : def.defaultValue;
     } else if (def.type === 'pipe') {
       current = def.in;
       continue;
@@ -90,8 +116,14 @@ export type FieldSpec = {
 };
 
 /** The fields of one member of a discriminated union (fault or probe), as the form shows them. */
-function memberFields(union: unknown, type: string, skip: readonly string[]): FieldSpec[] {
-  const member = (defOf(union).options as unknown[]).find(option => defOf(defOf(option).shape.type).values?.includes(type));
+function memberFields(
+  union: unknown,
+  type: string,
+  skip: readonly string[],
+): FieldSpec[] {
+  const member = (defOf(union).options as unknown[]).find(option =>
+    defOf(defOf(option).shape.type).values?.includes(type),
+  );
   if (!member) return [];
   return Object.entries(defOf(member).shape as Record<string, unknown>)
     .filter(([key]) => !skip.includes(key))
@@ -104,7 +136,10 @@ function memberFields(union: unknown, type: string, skip: readonly string[]): Fi
       return {
         key,
         kind,
-        options: def.type === 'enum' ? Object.values(def.entries as Record<string, string>) : undefined,
+        options:
+          def.type === 'enum'
+            ? Object.values(def.entries as Record<string, string>)
+            : undefined,
         optional,
         defaultValue,
       };
@@ -127,9 +162,9 @@ export function probeFields(type: ProbeType): FieldSpec[] {
   return memberFields(probeSchema, type, ['type', 'name', 'checkAt']);
 }
 
-export const PROBE_TYPES: ProbeType[] = (defOf(probeSchema).options as unknown[]).map(
-  option => defOf(defOf(option).shape.type).values[0] as ProbeType,
-);
+export const PROBE_TYPES: ProbeType[] = (
+  defOf(probeSchema).options as unknown[]
+).map(option => defOf(defOf(option).shape.type).values[0] as ProbeType);
 
 export const FIELD_LABELS: Record<string, string> = {
   gracePeriodSeconds: 'Grace period (s)',
@@ -173,23 +208,39 @@ const STARTING_VALUES: Record<string, string> = {
   minAvailableRatio: '0.8',
 };
 
-const text = (value: unknown): string => (value === undefined || value === null ? '' : String(value));
+const text = (value: unknown): string =>
+  value === undefined || value === null ? '' : String(value);
 
 function startingFields(fields: FieldSpec[]): Record<string, string> {
-  return Object.fromEntries(fields.map(f => [f.key, text(f.defaultValue ?? STARTING_VALUES[f.key])]));
+  return Object.fromEntries(
+    fields.map(f => [f.key, text(f.defaultValue ?? STARTING_VALUES[f.key])]),
+  );
 }
 
 export function newFault(type: FaultType): FaultValues {
-  return { type, fields: startingFields(faultFields(type)), device: 'eth0', destinations: { cidrs: '', ports: '' } };
+  return {
+    type,
+    fields: startingFields(faultFields(type)),
+    device: 'eth0',
+    destinations: { cidrs: '', ports: '' },
+  };
 }
 
-export function newProbe(type: ProbeType, name: string, defaults: { query?: string } = {}): ProbeValues {
+export function newProbe(
+  type: ProbeType,
+  name: string,
+  defaults: { query?: string } = {},
+): ProbeValues {
   const fields = startingFields(probeFields(type));
   if (type === 'promql' && defaults.query) fields.query = defaults.query;
   return { type, name, checkAt: ['before', 'during', 'after'], fields };
 }
 
-export const newSelection = (): SelectionValues => ({ mode: 'one', count: '', percent: '' });
+export const newSelection = (): SelectionValues => ({
+  mode: 'one',
+  count: '',
+  percent: '',
+});
 
 export function newStep(): StepValues {
   return { selection: { mode: 'fixed', count: '1', percent: '' }, hold: '30s' };
@@ -200,43 +251,74 @@ export function newStep(): StepValues {
 /** `app=checkout, tier=web` ⇄ `{app: 'checkout', tier: 'web'}`. */
 export function parseSelector(value: string): Record<string, string> {
   const selector: Record<string, string> = {};
-  for (const part of value.split(',').map(p => p.trim()).filter(Boolean)) {
+  for (const part of value
+    .split(',')
+    .map(p => p.trim())
+    .filter(Boolean)) {
     const eq = part.indexOf('=');
-    selector[eq < 0 ? part : part.slice(0, eq).trim()] = eq < 0 ? '' : part.slice(eq + 1).trim();
+    selector[eq < 0 ? part : part.slice(0, eq).trim()] =
+      eq < 0 ? '' : part.slice(eq + 1).trim();
   }
   return selector;
 }
 
 export function formatSelector(selector: Record<string, string>): string {
-  return Object.entries(selector).map(([k, v]) => `${k}=${v}`).join(', ');
+  return Object.entries(selector)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(', ');
 }
 
-const list = (value: string): string[] => value.split(/[\s,]+/).map(s => s.trim()).filter(Boolean);
+const list = (value: string): string[] =>
+  value
+    .split(/[\s,]+/)
+    .map(s => s.trim())
+    .filter(Boolean);
 
-export function emptyFormValues(defaults: {
-  namespace?: string;
-  labelSelector?: Record<string, string>;
-  maxBlastRadiusPercent?: number;
-  hypothesisQuery?: string;
-} = {}): FormValues {
+export function emptyFormValues(
+  defaults: {
+    namespace?: string;
+    labelSelector?: Record<string, string>;
+    maxBlastRadiusPercent?: number;
+    hypothesisQuery?: string;
+  } = {},
+): FormValues {
   return {
     name: '',
     description: '',
     duration: '60s',
     schedule: '',
-    target: { namespace: defaults.namespace ?? '', labelSelector: formatSelector(defaults.labelSelector ?? {}), container: '', selection: newSelection() },
+    target: {
+      namespace: defaults.namespace ?? '',
+      labelSelector: formatSelector(defaults.labelSelector ?? {}),
+      container: '',
+      selection: newSelection(),
+    },
     faults: [newFault('pod-kill')],
-    safety: { maxBlastRadiusPercent: String(defaults.maxBlastRadiusPercent ?? 10), respectPodDisruptionBudgets: true, progressiveSteps: [] },
+    safety: {
+      maxBlastRadiusPercent: String(defaults.maxBlastRadiusPercent ?? 10),
+      respectPodDisruptionBudgets: true,
+      progressiveSteps: [],
+    },
     hypothesis: {
       interval: '10s',
       failureThreshold: '3',
       recoveryTimeout: '60s',
-      probes: defaults.hypothesisQuery ? [newProbe('promql', 'steady-state', { query: defaults.hypothesisQuery })] : [],
+      probes: defaults.hypothesisQuery
+        ? [
+            newProbe('promql', 'steady-state', {
+              query: defaults.hypothesisQuery,
+            }),
+          ]
+        : [],
     },
   };
 }
 
-const selectionValues = (s: { mode: SelectionValues['mode']; count?: number; percent?: number }): SelectionValues => ({
+const selectionValues = (s: {
+  mode: SelectionValues['mode'];
+  count?: number;
+  percent?: number;
+}): SelectionValues => ({
   mode: s.mode,
   count: text(s.count),
   percent: text(s.percent),
@@ -257,18 +339,32 @@ export function formValuesFromExperiment(experiment: Experiment): FormValues {
     },
     faults: experiment.faults.map(fault => {
       const record = fault as Record<string, unknown>;
-      const scope = record as { device?: string; destinations?: { cidrs: string[]; ports?: number[] } };
+      const scope = record as {
+        device?: string;
+        destinations?: { cidrs: string[]; ports?: number[] };
+      };
       return {
         type: fault.type,
-        fields: Object.fromEntries(faultFields(fault.type).map(f => [f.key, text(record[f.key])])),
+        fields: Object.fromEntries(
+          faultFields(fault.type).map(f => [f.key, text(record[f.key])]),
+        ),
         device: scope.device ?? 'eth0',
-        destinations: { cidrs: (scope.destinations?.cidrs ?? []).join(', '), ports: (scope.destinations?.ports ?? []).join(', ') },
+        destinations: {
+          cidrs: (scope.destinations?.cidrs ?? []).join(', '),
+          ports: (scope.destinations?.ports ?? []).join(', '),
+        },
       };
     }),
     safety: {
       maxBlastRadiusPercent: String(experiment.safety.maxBlastRadiusPercent),
-      respectPodDisruptionBudgets: experiment.safety.respectPodDisruptionBudgets,
-      progressiveSteps: (experiment.safety.progressiveSteps ?? []).map(step => ({ selection: selectionValues(step.selection), hold: step.hold })),
+      respectPodDisruptionBudgets:
+        experiment.safety.respectPodDisruptionBudgets,
+      progressiveSteps: (experiment.safety.progressiveSteps ?? []).map(
+        step => ({
+          selection: selectionValues(step.selection),
+          hold: step.hold,
+        }),
+      ),
     },
     hypothesis: {
       interval: experiment.hypothesis?.interval ?? '10s',
@@ -278,7 +374,12 @@ export function formValuesFromExperiment(experiment: Experiment): FormValues {
         type: probe.type,
         name: probe.name,
         checkAt: [...probe.checkAt],
-        fields: Object.fromEntries(probeFields(probe.type).map(f => [f.key, text((probe as Record<string, unknown>)[f.key])])),
+        fields: Object.fromEntries(
+          probeFields(probe.type).map(f => [
+            f.key,
+            text((probe as Record<string, unknown>)[f.key]),
+          ]),
+        ),
       })),
     },
   };
@@ -295,22 +396,35 @@ export function coerce(schema: unknown, value: unknown): unknown {
   if (typeof value === 'string') {
     const trimmed = value.trim();
     if (trimmed === '' && (optional || def.type === 'number')) return undefined;
-    if (def.type === 'number') return Number.isFinite(Number(trimmed)) ? Number(trimmed) : value;
+    if (def.type === 'number')
+      return Number.isFinite(Number(trimmed)) ? Number(trimmed) : value;
     return value;
   }
-  if (Array.isArray(value) && def.type === 'array') return value.map(item => coerce(def.element, item));
+  if (Array.isArray(value) && def.type === 'array')
+    return value.map(item => coerce(def.element, item));
   if (value && typeof value === 'object' && !Array.isArray(value)) {
     if (def.type === 'object') {
       const shape = def.shape as Record<string, unknown>;
-      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, k in shape ? coerce(shape[k], v) : v]));
+      return Object.fromEntries(
+        Object.entries(value).map(([k, v]) => [
+          k,
+          k in shape ? coerce(shape[k], v) : v,
+        ]),
+      );
     }
     if (def.type === 'union') {
       const type = (value as { type?: string }).type;
-      const member = (def.options as unknown[]).find(o => defOf(o).type === 'object' && defOf(defOf(o).shape.type)?.values?.includes(type));
+      const member = (def.options as unknown[]).find(
+        o =>
+          defOf(o).type === 'object' &&
+          defOf(defOf(o).shape.type)?.values?.includes(type),
+      );
       return member ? coerce(member, value) : value;
     }
     if (def.type === 'record') {
-      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, coerce(def.valueType, v)]));
+      return Object.fromEntries(
+        Object.entries(value).map(([k, v]) => [k, coerce(def.valueType, v)]),
+      );
     }
   }
   return value;
@@ -325,7 +439,10 @@ function selectionOf(s: SelectionValues) {
 }
 
 /** The values as the ExperimentSpecInput they mean (before validation). */
-export function specFromValues(values: FormValues, entityRef: string): ExperimentSpecInput {
+export function specFromValues(
+  values: FormValues,
+  entityRef: string,
+): ExperimentSpecInput {
   const raw = {
     name: values.name.trim(),
     entityRef,
@@ -338,15 +455,21 @@ export function specFromValues(values: FormValues, entityRef: string): Experimen
     },
     faults: values.faults.map(fault => {
       const known = new Set(faultFields(fault.type).map(f => f.key));
-      const fields = Object.fromEntries(Object.entries(fault.fields).filter(([key]) => known.has(key)));
-      if (!isNetworkFaultType(fault.type)) return { type: fault.type, ...fields };
+      const fields = Object.fromEntries(
+        Object.entries(fault.fields).filter(([key]) => known.has(key)),
+      );
+      if (!isNetworkFaultType(fault.type))
+        return { type: fault.type, ...fields };
       const cidrs = list(fault.destinations.cidrs);
       const ports = list(fault.destinations.ports);
       return {
         type: fault.type,
         ...fields,
         device: fault.device,
-        destinations: cidrs.length || ports.length ? { cidrs, ports: ports.length ? ports : undefined } : undefined,
+        destinations:
+          cidrs.length || ports.length
+            ? { cidrs, ports: ports.length ? ports : undefined }
+            : undefined,
       };
     }),
     duration: values.duration,
@@ -354,7 +477,10 @@ export function specFromValues(values: FormValues, entityRef: string): Experimen
       maxBlastRadiusPercent: values.safety.maxBlastRadiusPercent,
       respectPodDisruptionBudgets: values.safety.respectPodDisruptionBudgets,
       progressiveSteps: values.safety.progressiveSteps.length
-        ? values.safety.progressiveSteps.map(step => ({ selection: selectionOf(step.selection), hold: step.hold }))
+        ? values.safety.progressiveSteps.map(step => ({
+            selection: selectionOf(step.selection),
+            hold: step.hold,
+          }))
         : undefined,
     },
     hypothesis: values.hypothesis.probes.length
@@ -368,7 +494,9 @@ export function specFromValues(values: FormValues, entityRef: string): Experimen
               type: probe.type,
               name: probe.name.trim(),
               checkAt: probe.checkAt,
-              ...Object.fromEntries(Object.entries(probe.fields).filter(([key]) => known.has(key))),
+              ...Object.fromEntries(
+                Object.entries(probe.fields).filter(([key]) => known.has(key)),
+              ),
             };
           }),
         }
@@ -416,9 +544,11 @@ export function inputPathFor(path: string): string | undefined {
 /** Where the form keeps the value of a spec path (fault and probe fields live under `fields`). */
 export function valuePathFor(inputPath: string): string {
   const fault = /^faults\.(\d+)\.(\w+)$/.exec(inputPath);
-  if (fault && !['type', 'device'].includes(fault[2])) return `faults.${fault[1]}.fields.${fault[2]}`;
+  if (fault && !['type', 'device'].includes(fault[2]))
+    return `faults.${fault[1]}.fields.${fault[2]}`;
   const probe = /^hypothesis\.probes\.(\d+)\.(\w+)$/.exec(inputPath);
-  if (probe && !['type', 'name', 'checkAt'].includes(probe[2])) return `hypothesis.probes.${probe[1]}.fields.${probe[2]}`;
+  if (probe && !['type', 'name', 'checkAt'].includes(probe[2]))
+    return `hypothesis.probes.${probe[1]}.fields.${probe[2]}`;
   return inputPath;
 }
 
@@ -446,13 +576,20 @@ export function placeIssues(issues: FieldIssue[]): FormIssues {
  */
 export function validateValues(
   values: FormValues,
-  context: { entityRef: string; entityTarget?: EntityTarget; ceilings?: EntityCeilings },
+  context: {
+    entityRef: string;
+    entityTarget?: EntityTarget;
+    ceilings?: EntityCeilings;
+  },
 ): { spec?: ExperimentSpecInput; issues: FieldIssue[] } {
   const spec = specFromValues(values, context.entityRef);
   const result = experimentSpecSchema.safeParse(spec);
-  if (!result.success) return { issues: formatZodIssues(result.error as z.ZodError) };
+  if (!result.success)
+    return { issues: formatZodIssues(result.error as z.ZodError) };
   const issues = [
-    ...(context.entityTarget ? targetIssues(result.data.target, context.entityTarget) : []),
+    ...(context.entityTarget
+      ? targetIssues(result.data.target, context.entityTarget)
+      : []),
     ...(context.ceilings ? ceilingIssues(result.data, context.ceilings) : []),
   ];
   return issues.length ? { issues } : { spec, issues: [] };
@@ -467,10 +604,14 @@ export function issuesOfAnswer(message: string): FieldIssue[] {
   const named = /^([\w.]+|\(root\)|[\w./-]+): (.*)$/s;
   if (!body) {
     const single = named.exec(message);
-    return single && inputPathFor(single[1]) ? [{ field: single[1], message: single[2] }] : [{ field: '(root)', message }];
+    return single && inputPathFor(single[1])
+      ? [{ field: single[1], message: single[2] }]
+      : [{ field: '(root)', message }];
   }
   return body.split('; ').map(part => {
     const match = named.exec(part);
-    return match ? { field: match[1], message: match[2] } : { field: '(root)', message: part };
+    return match
+      ? { field: match[1], message: match[2] }
+      : { field: '(root)', message: part };
   });
 }

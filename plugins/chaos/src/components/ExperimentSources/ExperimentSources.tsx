@@ -2,7 +2,10 @@ import useAsync from 'react-use/esm/useAsync';
 import { Tooltip, Typography } from '@material-ui/core';
 import { Link, WarningPanel } from '@backstage/core-components';
 import { useApi } from '@backstage/frontend-plugin-api';
-import type { Experiment, SourceProblem } from '@chaoscraft/backstage-plugin-chaos-common';
+import type {
+  Experiment,
+  SourceProblem,
+} from '@chaoscraft/backstage-plugin-chaos-common';
 import { chaosApiRef } from '../../api';
 
 const KIND_TITLE: Record<SourceProblem['kind'], string> = {
@@ -20,12 +23,24 @@ const KIND_TITLE: Record<SourceProblem['kind'], string> = {
 export const ManagedBySource = ({ experiment }: { experiment: Experiment }) => {
   const managedBy = experiment.managedBy;
   if (!managedBy) return null;
-  const what = managedBy.kind === 'cluster' ? `ChaosExperiment ${managedBy.source}` : managedBy.source;
+  const what =
+    managedBy.kind === 'cluster'
+      ? `ChaosExperiment ${managedBy.source}`
+      : managedBy.source;
   const label = `Kept as code: ${what}. Read-only here: change it at its source.`;
   return (
     <Tooltip title={label}>
-      <Typography variant="caption" component="span" data-testid="managed-by" aria-label={label}>
-        {managedBy.url ? <Link to={managedBy.url}>kept as code</Link> : 'kept as code'}
+      <Typography
+        variant="caption"
+        component="span"
+        data-testid="managed-by"
+        aria-label={label}
+      >
+        {managedBy.url ? (
+          <Link to={managedBy.url}>kept as code</Link>
+        ) : (
+          'kept as code'
+        )}
       </Typography>
     </Tooltip>
   );
@@ -38,20 +53,28 @@ export const ManagedBySource = ({ experiment }: { experiment: Experiment }) => {
  */
 export const ExperimentSources = ({ entityRef }: { entityRef: string }) => {
   const api = useApi(chaosApiRef);
-  const sources = useAsync(() => api.listExperimentSources(entityRef), [api, entityRef]);
-  const problems = (sources.value?.items ?? []).flatMap(source => source.problems.map(problem => ({ source, problem })));
+  const sources = useAsync(
+    () => api.listExperimentSources(entityRef),
+    [api, entityRef],
+  );
+  const problems = (sources.value?.items ?? []).flatMap(source =>
+    source.problems.map(problem => ({ source, problem })),
+  );
   if (problems.length === 0) return null;
   return (
     <WarningPanel
       severity="warning"
-      title={`${problems.length} problem${problems.length === 1 ? '' : 's'} with experiments kept as code`}
+      title={`${problems.length} problem${
+        problems.length === 1 ? '' : 's'
+      } with experiments kept as code`}
       defaultExpanded
     >
       <ul aria-label="Problems with experiments kept as code">
         {problems.map(({ problem }, i) => (
           <li key={i}>
             <strong>{KIND_TITLE[problem.kind]}</strong>
-            {problem.name ? ` ${problem.name}` : ''} in <code>{problem.source}</code>:{' '}
+            {problem.name ? ` ${problem.name}` : ''} in{' '}
+            <code>{problem.source}</code>:{' '}
             {problem.field ? <code>{problem.field}</code> : null}
             {problem.field ? ': ' : ''}
             {problem.message}

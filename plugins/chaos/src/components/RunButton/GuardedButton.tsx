@@ -29,7 +29,11 @@ export const GuardedButton = (props: GuardedButtonProps) => {
       {props.children}
     </Button>
   );
-  return props.allowed ? button : (
-    <Tooltip title={props.reason}><span>{button}</span></Tooltip>
+  return props.allowed ? (
+    button
+  ) : (
+    <Tooltip title={props.reason}>
+      <span>{button}</span>
+    </Tooltip>
   );
 };

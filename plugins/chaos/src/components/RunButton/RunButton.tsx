@@ -1,5 +1,8 @@
 import { useState } from 'react';
-import type { Experiment, Run } from '@chaoscraft/backstage-plugin-chaos-common';
+import type {
+  Experiment,
+  Run,
+} from '@chaoscraft/backstage-plugin-chaos-common';
 import { RunPreview } from '../RunPreview';
 import type { PollIntervals } from '../RunDetail/useLiveRun';
 import { GuardedButton } from './GuardedButton';
@@ -21,7 +24,11 @@ export const RunButton = (props: RunButtonProps) => {
   const [previewing, setPreviewing] = useState(false);
   return (
     <>
-      <GuardedButton allowed={props.allowed} reason={props.reason} onClick={() => setPreviewing(true)}>
+      <GuardedButton
+        allowed={props.allowed}
+        reason={props.reason}
+        onClick={() => setPreviewing(true)}
+      >
         Run
       </GuardedButton>
       {previewing && (

@@ -1,4 +1,12 @@
-import { type RefObject, memo, useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import {
+  type RefObject,
+  memo,
+  useCallback,
+  useEffect,
+  useMemo,
+  useRef,
+  useState,
+} from 'react';
 import { Typography, makeStyles, useTheme } from '@material-ui/core';
 import {
   CartesianGrid,
@@ -16,10 +24,21 @@ import type { InjectionWindow } from './injectionWindow';
 
 const useStyles = makeStyles(theme => ({
   figure: { margin: 0, marginBottom: theme.spacing(3) },
-  caption: { display: 'flex', gap: theme.spacing(1), alignItems: 'baseline', flexWrap: 'wrap' },
+  caption: {
+    display: 'flex',
+    gap: theme.spacing(1),
+    alignItems: 'baseline',
+    flexWrap: 'wrap',
+  },
 }));
 
-type Point = { time: number; value: number | null; ok: boolean; phase: string; error?: string };
+type Point = {
+  time: number;
+  value: number | null;
+  ok: boolean;
+  phase: string;
+  error?: string;
+};
 
 const clock = (t: number): string => new Date(t).toLocaleTimeString();
 
@@ -36,8 +55,18 @@ function probeSignature(probe: ProbeResult): string {
   const first = samples[0];
   const last = samples[samples.length - 1];
   return [
-    probe.name, probe.type, probe.comparison, probe.threshold, probe.verdict, samples.length,
-    samples.filter(s => !s.ok).length, first?.time, last?.time, last?.value, last?.ok, last?.phase,
+    probe.name,
+    probe.type,
+    probe.comparison,
+    probe.threshold,
+    probe.verdict,
+    samples.length,
+    samples.filter(s => !s.ok).length,
+    first?.time,
+    last?.time,
+    last?.value,
+    last?.ok,
+    last?.phase,
   ].join('|');
 }
 
@@ -57,10 +86,14 @@ function useNearViewport(): [RefObject<HTMLDivElement>, boolean] {
   const [near, setNear] = useState(typeof IntersectionObserver === 'undefined');
   useEffect(() => {
     const element = ref.current;
-    if (!element || typeof IntersectionObserver === 'undefined') return undefined;
-    const observer = new IntersectionObserver(entries => setNear(entries.some(e => e.isIntersecting)), {
-      rootMargin: `${CHART_HEIGHT * 2}px 0px`,
-    });
+    if (!element || typeof IntersectionObserver === 'undefined')
+      return undefined;
+    const observer = new IntersectionObserver(
+      entries => setNear(entries.some(e => e.isIntersecting)),
+      {
+        rootMargin: `${CHART_HEIGHT * 2}px 0px`,
+      },
+    );
     observer.observe(element);
     return () => observer.disconnect();
   }, []);
@@ -86,7 +119,13 @@ export const ProbeChart = memo((props: ProbeChartProps) => {
   const data: Point[] = useMemo(
     () =>
       probe.samples
-        .map(s => ({ time: Date.parse(s.time), value: s.value ?? null, ok: s.ok, phase: s.phase, error: s.error }))
+        .map(s => ({
+          time: Date.parse(s.time),
+          value: s.value ?? null,
+          ok: s.ok,
+          phase: s.phase,
+          error: s.error,
+        }))
         .sort((a, b) => a.time - b.time),
     [probe.samples],
   );
@@ -97,74 +136,107 @@ export const ProbeChart = memo((props: ProbeChartProps) => {
   const failedDot = useCallback(
     (dot: { cx?: number; cy?: number; payload?: Point; index?: number }) =>
       dot.payload?.ok === false && typeof dot.cy === 'number' ? (
-        <circle key={dot.index} cx={dot.cx} cy={dot.cy} r={3} fill={failedColor} />
+        <circle
+          key={dot.index}
+          cx={dot.cx}
+          cy={dot.cy}
+          r={3}
+          fill={failedColor}
+        />
       ) : null,
     [failedColor],
   );
   const failing = probe.samples.filter(s => !s.ok).length;
 
   return (
-    <figure className={classes.figure} aria-label={`Samples of probe ${probe.name}`}>
+    <figure
+      className={classes.figure}
+      aria-label={`Samples of probe ${probe.name}`}
+    >
       <figcaption className={classes.caption}>
-        <Typography variant="subtitle1" component="span"><strong>{probe.name}</strong></Typography>
+        <Typography variant="subtitle1" component="span">
+          <strong>{probe.name}</strong>
+        </Typography>
         <Typography variant="body2" component="span" color="textSecondary">
           {probe.type}
-          {probe.threshold !== undefined && ` · healthy when value ${[probe.comparison, probe.threshold].filter(x => x !== undefined).join(' ')}`}
+          {probe.threshold !== undefined &&
+            ` · healthy when value ${[probe.comparison, probe.threshold]
+              .filter(x => x !== undefined)
+              .join(' ')}`}
           {` · ${probe.verdict}`}
-          {` · ${probe.samples.length} sample${probe.samples.length === 1 ? '' : 's'}, ${failing} failing`}
+          {` · ${probe.samples.length} sample${
+            probe.samples.length === 1 ? '' : 's'
+          }, ${failing} failing`}
         </Typography>
       </figcaption>
       {data.length === 0 ? (
         <Typography color="textSecondary">No samples yet.</Typography>
       ) : (
-        <div ref={box} style={{ height: CHART_HEIGHT }} data-testid="probe-chart-area">
+        <div
+          ref={box}
+          style={{ height: CHART_HEIGHT }}
+          data-testid="probe-chart-area"
+        >
           {near && (
-          <ResponsiveContainer width="100%" height="100%" initialDimension={{ width: 600, height: CHART_HEIGHT }}>
-            <LineChart data={data} margin={{ top: 8, right: 24, bottom: 8, left: 8 }}>
-              <CartesianGrid strokeDasharray="3 3" />
-              <XAxis
-                dataKey="time"
-                type="number"
-                scale="time"
-                domain={['dataMin', 'dataMax']}
-                tickFormatter={clock}
-                interval={0}
-              />
-              <YAxis interval={0} />
-              <Tooltip
-                labelFormatter={label => clock(Number(label))}
-                formatter={value => [value ?? 'no value', probe.name]}
-              />
-              {window && (
-                <ReferenceArea
-                  x1={window.start}
-                  // Still injecting: shade up to the newest sample, the last moment known.
-                  x2={window.end ?? Math.max(window.start, data[data.length - 1].time)}
-                  ifOverflow="extendDomain"
-                  fill={theme.palette.warning.main}
-                  fillOpacity={0.15}
-                  label={{ value: 'faults active', position: 'insideTop' }}
+            <ResponsiveContainer
+              width="100%"
+              height="100%"
+              initialDimension={{ width: 600, height: CHART_HEIGHT }}
+            >
+              <LineChart
+                data={data}
+                margin={{ top: 8, right: 24, bottom: 8, left: 8 }}
+              >
+                <CartesianGrid strokeDasharray="3 3" />
+                <XAxis
+                  dataKey="time"
+                  type="number"
+                  scale="time"
+                  domain={['dataMin', 'dataMax']}
+                  tickFormatter={clock}
+                  interval={0}
                 />
-              )}
-              {probe.threshold !== undefined && (
-                <ReferenceLine
-                  y={probe.threshold}
-                  ifOverflow="extendDomain"
-                  stroke={theme.palette.error.main}
-                  strokeDasharray="6 3"
-                  label={{ value: `threshold ${probe.threshold}`, position: 'insideTopRight' }}
+                <YAxis interval={0} />
+                <Tooltip
+                  labelFormatter={label => clock(Number(label))}
+                  formatter={value => [value ?? 'no value', probe.name]}
                 />
-              )}
-              <Line
-                type="monotone"
-                dataKey="value"
-                stroke={theme.palette.primary.main}
-                isAnimationActive={false}
-                connectNulls
-                dot={failedDot}
-              />
-            </LineChart>
-          </ResponsiveContainer>
+                {window && (
+                  <ReferenceArea
+                    x1={window.start}
+                    // Still injecting: shade up to the newest sample, the last moment known.
+                    x2={
+                      window.end ??
+                      Math.max(window.start, data[data.length - 1].time)
+                    }
+                    ifOverflow="extendDomain"
+                    fill={theme.palette.warning.main}
+                    fillOpacity={0.15}
+                    label={{ value: 'faults active', position: 'insideTop' }}
+                  />
+                )}
+                {probe.threshold !== undefined && (
+                  <ReferenceLine
+                    y={probe.threshold}
+                    ifOverflow="extendDomain"
+                    stroke={theme.palette.error.main}
+                    strokeDasharray="6 3"
+                    label={{
+                      value: `threshold ${probe.threshold}`,
+                      position: 'insideTopRight',
+                    }}
+                  />
+                )}
+                <Line
+                  type="monotone"
+                  dataKey="value"
+                  stroke={theme.palette.primary.main}
+                  isAnimationActive={false}
+                  connectNulls
+                  dot={failedDot}
+                />
+              </LineChart>
+            </ResponsiveContainer>
           )}
         </div>
       )}

@@ -1,5 +1,13 @@
 import { ReactNode, useState } from 'react';
-import { Box, Button, Chip, Grid, Paper, Typography, makeStyles } from '@material-ui/core';
+import {
+  Box,
+  Button,
+  Chip,
+  Grid,
+  Paper,
+  Typography,
+  makeStyles,
+} from '@material-ui/core';
 import { Progress, ResponseErrorPanel } from '@backstage/core-components';
 import { useApi } from '@backstage/frontend-plugin-api';
 import { usePermission } from '@backstage/plugin-permission-react';
@@ -17,7 +25,11 @@ import { RunPhaseChip, formatTime } from './RunStatus';
 import { StepsTable } from './StepsTable';
 import { RunTimeline } from './RunTimeline';
 import { TargetsTable } from './TargetsTable';
-import { DEFAULT_POLL_INTERVALS, PollIntervals, useLiveRun } from './useLiveRun';
+import {
+  DEFAULT_POLL_INTERVALS,
+  PollIntervals,
+  useLiveRun,
+} from './useLiveRun';
 import { VerdictBanner } from './VerdictBanner';
 import { DependentsList } from '../Dependents';
 
@@ -30,15 +42,26 @@ const useStyles = makeStyles(theme => ({
     gap: theme.spacing(2),
     marginBottom: theme.spacing(2),
   },
-  title: { display: 'flex', alignItems: 'center', gap: theme.spacing(1), flexWrap: 'wrap' },
+  title: {
+    display: 'flex',
+    alignItems: 'center',
+    gap: theme.spacing(1),
+    flexWrap: 'wrap',
+  },
   section: { padding: theme.spacing(2), height: '100%' },
 }));
 
 const Section = (props: { title: string; children: ReactNode }) => {
   const classes = useStyles();
   return (
-    <Paper className={classes.section} component="section" aria-label={props.title}>
-      <Typography variant="h6" component="h3" gutterBottom>{props.title}</Typography>
+    <Paper
+      className={classes.section}
+      component="section"
+      aria-label={props.title}
+    >
+      <Typography variant="h6" component="h3" gutterBottom>
+        {props.title}
+      </Typography>
       {props.children}
     </Paper>
   );
@@ -58,13 +81,21 @@ export type RunDetailProps = {
 export const RunDetail = (props: RunDetailProps) => {
   const classes = useStyles();
   const api = useApi(chaosApiRef);
-  const { run, error, loading, pushed, refresh } = useLiveRun(props.runId, props.pollIntervals ?? DEFAULT_POLL_INTERVALS);
+  const { run, error, loading, pushed, refresh } = useLiveRun(
+    props.runId,
+    props.pollIntervals ?? DEFAULT_POLL_INTERVALS,
+  );
   const [aborting, setAborting] = useState(false);
   const [abortError, setAbortError] = useState<Error | undefined>();
-  const canAbort = usePermission({ permission: chaosRunAbortPermission, resourceRef: run?.entityRef });
+  const canAbort = usePermission({
+    permission: chaosRunAbortPermission,
+    resourceRef: run?.entityRef,
+  });
 
   const back = props.onBack && (
-    <Button variant="outlined" onClick={props.onBack}>Back to experiments</Button>
+    <Button variant="outlined" onClick={props.onBack}>
+      Back to experiments
+    </Button>
   );
 
   if (!run) {
@@ -103,15 +134,20 @@ export const RunDetail = (props: RunDetailProps) => {
               Run of {run.experimentName}
             </Typography>
             <RunPhaseChip phase={run.phase} data-testid="run-phase" />
-            {run.dryRun && <Chip size="small" variant="outlined" label="dry run" />}
+            {run.dryRun && (
+              <Chip size="small" variant="outlined" label="dry run" />
+            )}
           </Box>
           <Typography variant="body2" color="textSecondary">
-            Started {formatTime(run.startedAt ?? run.createdAt)} by {run.createdBy}
+            Started {formatTime(run.startedAt ?? run.createdAt)} by{' '}
+            {run.createdBy}
             {run.finishedAt && ` · finished ${formatTime(run.finishedAt)}`}
             {` · ChaosRun ${run.namespace}/${run.resourceName} in ${run.cluster}`}
             {live && (
               <span data-testid="run-live">
-                {pushed ? ' · live: changes are pushed as they happen' : ' · live: read every few seconds'}
+                {pushed
+                  ? ' · live: changes are pushed as they happen'
+                  : ' · live: read every few seconds'}
               </span>
             )}
           </Typography>
@@ -133,7 +169,9 @@ export const RunDetail = (props: RunDetailProps) => {
         </Box>
       </Box>
       {abortError && <ResponseErrorPanel error={abortError} />}
-      {error && <ResponseErrorPanel error={error} title="Could not refresh the run" />}
+      {error && (
+        <ResponseErrorPanel error={error} title="Could not refresh the run" />
+      )}
       <VerdictBanner run={run} abortLatencyMs={run.abortLatencyMs} />
       <Grid container spacing={2}>
         <Grid item xs={12} md={6}>
@@ -161,9 +199,13 @@ export const RunDetail = (props: RunDetailProps) => {
         <Grid item xs={12}>
           <Section title="Steady-state probes">
             {run.probes.length === 0 ? (
-              <Typography color="textSecondary">No probes: this run checked no steady-state hypothesis.</Typography>
+              <Typography color="textSecondary">
+                No probes: this run checked no steady-state hypothesis.
+              </Typography>
             ) : (
-              run.probes.map(p => <ProbeChart key={p.name} probe={p} window={window} />)
+              run.probes.map(p => (
+                <ProbeChart key={p.name} probe={p} window={window} />
+              ))
             )}
           </Section>
         </Grid>

@@ -1,13 +1,28 @@
 import { Chip, makeStyles } from '@material-ui/core';
-import type { RunPhase, Verdict } from '@chaoscraft/backstage-plugin-chaos-common';
+import type {
+  RunPhase,
+  Verdict,
+} from '@chaoscraft/backstage-plugin-chaos-common';
 
 type Tone = 'success' | 'error' | 'warning' | 'info' | 'neutral';
 
 const useStyles = makeStyles(theme => ({
-  success: { backgroundColor: theme.palette.success.main, color: theme.palette.success.contrastText },
-  error: { backgroundColor: theme.palette.error.main, color: theme.palette.error.contrastText },
-  warning: { backgroundColor: theme.palette.warning.main, color: theme.palette.warning.contrastText },
-  info: { backgroundColor: theme.palette.info.main, color: theme.palette.info.contrastText },
+  success: {
+    backgroundColor: theme.palette.success.main,
+    color: theme.palette.success.contrastText,
+  },
+  error: {
+    backgroundColor: theme.palette.error.main,
+    color: theme.palette.error.contrastText,
+  },
+  warning: {
+    backgroundColor: theme.palette.warning.main,
+    color: theme.palette.warning.contrastText,
+  },
+  info: {
+    backgroundColor: theme.palette.info.main,
+    color: theme.palette.info.contrastText,
+  },
   neutral: {},
 }));
 
@@ -41,7 +56,11 @@ export function verdictTone(verdict: Verdict | undefined): Tone {
 }
 
 /** The run's phase as a coloured chip; the text is the phase name itself. */
-export const RunPhaseChip = (props: { phase: RunPhase; size?: 'small' | 'medium'; 'data-testid'?: string }) => {
+export const RunPhaseChip = (props: {
+  phase: RunPhase;
+  size?: 'small' | 'medium';
+  'data-testid'?: string;
+}) => {
   const classes = useStyles();
   return (
     <Chip
@@ -68,8 +87,14 @@ export const VerdictChip = (props: { verdict?: Verdict }) => {
 };
 
 /** `3 of 10 pods (30%)`, the one way a blast radius is written everywhere. */
-export function formatBlastRadius(b: { selected: number; eligible: number; percent: number }): string {
-  return `${b.selected} of ${b.eligible} pod${b.eligible === 1 ? '' : 's'} (${formatPercent(b.percent)})`;
+export function formatBlastRadius(b: {
+  selected: number;
+  eligible: number;
+  percent: number;
+}): string {
+  return `${b.selected} of ${b.eligible} pod${
+    b.eligible === 1 ? '' : 's'
+  } (${formatPercent(b.percent)})`;
 }
 
 export function formatPercent(value: number): string {

@@ -4,9 +4,15 @@ import { formatTime } from './RunStatus';
 
 /** Phase transitions in time order, each with why it happened. */
 export const RunTimeline = (props: { timeline: RunTimelineEvent[] }) => {
-  const events = [...props.timeline].sort((a, b) => Date.parse(a.time) - Date.parse(b.time));
+  const events = [...props.timeline].sort(
+    (a, b) => Date.parse(a.time) - Date.parse(b.time),
+  );
   if (events.length === 0) {
-    return <Typography color="textSecondary">No phase transitions recorded yet.</Typography>;
+    return (
+      <Typography color="textSecondary">
+        No phase transitions recorded yet.
+      </Typography>
+    );
   }
   return (
     <List dense component="ol" aria-label="Phase timeline">
@@ -15,10 +21,19 @@ export const RunTimeline = (props: { timeline: RunTimelineEvent[] }) => {
           <ListItemText
             primary={
               <>
-                <strong>{e.phase}</strong> <Typography component="span" variant="caption" color="textSecondary">{formatTime(e.time)}</Typography>
+                <strong>{e.phase}</strong>{' '}
+                <Typography
+                  component="span"
+                  variant="caption"
+                  color="textSecondary"
+                >
+                  {formatTime(e.time)}
+                </Typography>
               </>
             }
-            secondary={[e.reason, e.message].filter(Boolean).join(': ') || undefined}
+            secondary={
+              [e.reason, e.message].filter(Boolean).join(': ') || undefined
+            }
           />
         </ListItem>
       ))}

@@ -1,4 +1,10 @@
-import { Table, TableBody, TableCell, TableHead, TableRow } from '@material-ui/core';
+import {
+  Table,
+  TableBody,
+  TableCell,
+  TableHead,
+  TableRow,
+} from '@material-ui/core';
 import type { StepRecord } from '@chaoscraft/backstage-plugin-chaos-common';
 import { formatTime } from './RunStatus';
 
@@ -24,10 +30,15 @@ export const StepsTable = (props: { steps: StepRecord[] }) => (
             {step.index + 1} of {props.steps.length}
           </TableCell>
           <TableCell>
-            {step.blastRadius.selected} of {step.blastRadius.eligible} pods ({step.blastRadius.percent}%)
+            {step.blastRadius.selected} of {step.blastRadius.eligible} pods (
+            {step.blastRadius.percent}%)
           </TableCell>
-          <TableCell>{step.injectedAt ? formatTime(step.injectedAt) : '—'}</TableCell>
-          <TableCell>{step.finishedAt ? formatTime(step.finishedAt) : '—'}</TableCell>
+          <TableCell>
+            {step.injectedAt ? formatTime(step.injectedAt) : '—'}
+          </TableCell>
+          <TableCell>
+            {step.finishedAt ? formatTime(step.finishedAt) : '—'}
+          </TableCell>
           <TableCell>{step.result}</TableCell>
         </TableRow>
       ))}

@@ -1,4 +1,11 @@
-import { Table, TableBody, TableCell, TableHead, TableRow, Typography } from '@material-ui/core';
+import {
+  Table,
+  TableBody,
+  TableCell,
+  TableHead,
+  TableRow,
+  Typography,
+} from '@material-ui/core';
 import type { TargetRecord } from '@chaoscraft/backstage-plugin-chaos-common';
 
 /** One row per (pod, fault): what chaos did to it and how it ended. */
@@ -22,10 +29,14 @@ export const TargetsTable = (props: { targets: TargetRecord[] }) => {
           <TableRow key={`${t.pod}/${t.fault}`}>
             <TableCell>{t.pod}</TableCell>
             {/* Short identifiers: kept on one line so the free-text reason takes the wrap. */}
-            <TableCell style={{ whiteSpace: 'nowrap' }}>{t.node ?? '—'}</TableCell>
+            <TableCell style={{ whiteSpace: 'nowrap' }}>
+              {t.node ?? '—'}
+            </TableCell>
             <TableCell style={{ whiteSpace: 'nowrap' }}>{t.fault}</TableCell>
             <TableCell style={{ whiteSpace: 'nowrap' }}>{t.phase}</TableCell>
-            <TableCell>{[t.reason, t.message].filter(Boolean).join(': ') || '—'}</TableCell>
+            <TableCell>
+              {[t.reason, t.message].filter(Boolean).join(': ') || '—'}
+            </TableCell>
           </TableRow>
         ))}
       </TableBody>

@@ -1,5 +1,8 @@
 import { Box, Typography, makeStyles } from '@material-ui/core';
-import { isTerminalPhase, type Run } from '@chaoscraft/backstage-plugin-chaos-common';
+import {
+  isTerminalPhase,
+  type Run,
+} from '@chaoscraft/backstage-plugin-chaos-common';
 import { verdictTone } from './RunStatus';
 
 const useStyles = makeStyles(theme => ({
@@ -58,11 +61,16 @@ export const VerdictBanner = (props: { run: Run; abortLatencyMs?: number }) => {
         <strong>{word}</strong>
         {explanation && ` — ${explanation}`}
       </Typography>
-      {reason && <Typography variant="body2" color="textSecondary">{reason}</Typography>}
+      {reason && (
+        <Typography variant="body2" color="textSecondary">
+          {reason}
+        </Typography>
+      )}
       {message && <Typography variant="body1">{message}</Typography>}
       {props.abortLatencyMs !== undefined && (
         <Typography variant="body2" color="textSecondary">
-          Every fault was rolled back {props.abortLatencyMs} ms after the first failing probe sample.
+          Every fault was rolled back {props.abortLatencyMs} ms after the first
+          failing probe sample.
         </Typography>
       )}
     </Box>

@@ -10,9 +10,15 @@ export type InjectionWindow = { start: number; end?: number };
  * From the first Injecting (or Running) transition to the first RollingBack or terminal one
  * after it; undefined when the run never injected (refused, dry run, still in preflight).
  */
-export function injectionWindow(timeline: RunTimelineEvent[]): InjectionWindow | undefined {
-  const events = [...timeline].sort((a, b) => Date.parse(a.time) - Date.parse(b.time));
-  const startIndex = events.findIndex(e => e.phase === 'Injecting' || e.phase === 'Running');
+export function injectionWindow(
+  timeline: RunTimelineEvent[],
+): InjectionWindow | undefined {
+  const events = [...timeline].sort(
+    (a, b) => Date.parse(a.time) - Date.parse(b.time),
+  );
+  const startIndex = events.findIndex(
+    e => e.phase === 'Injecting' || e.phase === 'Running',
+  );
   if (startIndex < 0) return undefined;
   const end = events
     .slice(startIndex + 1)

@@ -1,4 +1,10 @@
-import { startTransition, useCallback, useEffect, useRef, useState } from 'react';
+import {
+  startTransition,
+  useCallback,
+  useEffect,
+  useRef,
+  useState,
+} from 'react';
 import { useApi } from '@backstage/frontend-plugin-api';
 import { useSignal } from '@backstage/plugin-signals-react';
 import {
@@ -12,7 +18,10 @@ import { chaosApiRef } from '../../api';
 /** How often a live run is polled without signals: from `minMs`, doubling while nothing changes, up to `maxMs`. */
 export type PollIntervals = { minMs: number; maxMs: number };
 
-export const DEFAULT_POLL_INTERVALS: PollIntervals = { minMs: 1000, maxMs: 10_000 };
+export const DEFAULT_POLL_INTERVALS: PollIntervals = {
+  minMs: 1000,
+  maxMs: 10_000,
+};
 
 /**
  * With signals, the backend pushes every change of the run and the page reads it then; it still
@@ -39,10 +48,19 @@ export type LiveRun = {
  * a request every 10 s, not every second) and starting over at the shortest interval on any change.
  * Polling stops once the phase is terminal.
  */
-export function useLiveRun(runId: string, intervals: PollIntervals = DEFAULT_POLL_INTERVALS): LiveRun {
+export function useLiveRun(
+  runId: string,
+  intervals: PollIntervals = DEFAULT_POLL_INTERVALS,
+): LiveRun {
   const api = useApi(chaosApiRef);
-  const { lastSignal, isSignalsAvailable } = useSignal<ChaosRunSignal>(runSignalChannel(runId));
-  const [state, setState] = useState<{ run?: RunDetail; error?: Error; loading: boolean }>({ loading: true });
+  const { lastSignal, isSignalsAvailable } = useSignal<ChaosRunSignal>(
+    runSignalChannel(runId),
+  );
+  const [state, setState] = useState<{
+    run?: RunDetail;
+    error?: Error;
+    loading: boolean;
+  }>({ loading: true });
   const [generation, setGeneration] = useState(0);
   const kick = useRef<(() => void) | undefined>(undefined);
   const { minMs, maxMs } = intervals;
@@ -58,7 +76,9 @@ export function useLiveRun(runId: string, intervals: PollIntervals = DEFAULT_POL
 
     const next = (live: boolean) => {
       if (timer) clearTimeout(timer);
-      timer = live ? setTimeout(read, isSignalsAvailable ? SIGNALLED_POLL_MS : delay) : undefined;
+      timer = live
+        ? setTimeout(read, isSignalsAvailable ? SIGNALLED_POLL_MS : delay)
+        : undefined;
     };
 
     async function read(): Promise<void> {

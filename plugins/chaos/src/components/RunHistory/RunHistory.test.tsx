@@ -26,7 +26,12 @@ const ENTITY = 'component:default/checkout';
 
 function renderHistory(signals?: ReturnType<typeof fakeSignals>) {
   return renderInTestApp(
-    <TestApiProvider apis={[[chaosApiRef, testChaosClient()], ...(signals ? [[signalApiRef, signals.api] as const] : [])]}>
+    <TestApiProvider
+      apis={[
+        [chaosApiRef, testChaosClient()],
+        ...(signals ? [[signalApiRef, signals.api] as const] : []),
+      ]}
+    >
       <RunHistory entityRef={ENTITY} />
     </TestApiProvider>,
   );
@@ -37,7 +42,9 @@ describe('RunHistory', () => {
     fakeChaosBackend(server);
     await renderHistory();
     expect(await screen.findByText('No runs yet')).toBeInTheDocument();
-    expect(screen.getByRole('heading', { name: 'Run history' })).toBeInTheDocument();
+    expect(
+      screen.getByRole('heading', { name: 'Run history' }),
+    ).toBeInTheDocument();
   });
 
   it('pages through the runs, newest first, with phase, verdict and blast radius', async () => {
@@ -47,7 +54,12 @@ describe('RunHistory', () => {
         createdAt: at(i * 60),
         startedAt: at(i * 60),
         verdict: i % 2 ? 'Failed' : 'Passed',
-        blastRadius: { selected: (i % 9) + 1, eligible: 10, percent: ((i % 9) + 1) * 10, limit: 50 },
+        blastRadius: {
+          selected: (i % 9) + 1,
+          eligible: 10,
+          percent: ((i % 9) + 1) * 10,
+          limit: 50,
+        },
       }),
     );
     fakeChaosBackend(server, { runs });
@@ -61,41 +73,75 @@ describe('RunHistory', () => {
     expect(within(rows[0]).getByText('Passed')).toBeInTheDocument();
     expect(within(rows[0]).getByText('5 of 10 pods (50%)')).toBeInTheDocument();
     expect(within(rows[0]).getByText('kill-one')).toBeInTheDocument();
-    expect(within(rows[0]).getByRole('link')).toHaveAttribute('href', expect.stringContaining('?run=run-23'));
+    expect(within(rows[0]).getByRole('link')).toHaveAttribute(
+      'href',
+      expect.stringContaining('?run=run-23'),
+    );
 
     await userEvent.click(screen.getByRole('button', { name: 'Next page' }));
     await waitFor(() =>
-      expect(within(screen.getByRole('table', { name: 'Runs' })).getAllByRole('link')[0]).toHaveAttribute(
-        'href',
-        expect.stringContaining('?run=run-13'),
-      ),
+      expect(
+        within(screen.getByRole('table', { name: 'Runs' })).getAllByRole(
+          'link',
+        )[0],
+      ).toHaveAttribute('href', expect.stringContaining('?run=run-13')),
     );
     await userEvent.click(screen.getByRole('button', { name: 'Next page' }));
     await waitFor(() => {
-      rows = within(screen.getByRole('table', { name: 'Runs' })).getAllByRole('row').slice(1);
+      rows = within(screen.getByRole('table', { name: 'Runs' }))
+        .getAllByRole('row')
+        .slice(1);
       expect(rows).toHaveLength(3);
     });
-    expect(within(rows[2]).getByRole('link')).toHaveAttribute('href', expect.stringContaining('?run=run-1'));
+    expect(within(rows[2]).getByRole('link')).toHaveAttribute(
+      'href',
+      expect.stringContaining('?run=run-1'),
+    );
     expect(screen.getByRole('button', { name: 'Next page' })).toBeDisabled();
   });
 
   it('shows a new run and its phases as the backend signals them, without a reload', async () => {
-    const backend = fakeChaosBackend(server, { runs: [aRunDetail({ id: 'run-1' })] });
+    const backend = fakeChaosBackend(server, {
+      runs: [aRunDetail({ id: 'run-1' })],
+    });
     const signals = fakeSignals();
     await renderHistory(signals);
     const channel = entityRunsSignalChannel(ENTITY);
     await screen.findByRole('table', { name: 'Runs' });
     await waitFor(() => expect(signals.subscribers(channel)).toBe(1));
 
-    backend.addRun(aRunDetail({ id: 'run-2', createdAt: at(500), phase: 'Running', verdict: undefined }));
+    backend.addRun(
+      aRunDetail({
+        id: 'run-2',
+        createdAt: at(500),
+        phase: 'Running',
+        verdict: undefined,
+      }),
+    );
     act(() => signals.publish(channel, { runId: 'run-2' }));
-    await waitFor(() => expect(within(screen.getByRole('table', { name: 'Runs' })).getAllByRole('row')).toHaveLength(3));
-    const newest = () => within(screen.getByRole('table', { name: 'Runs' })).getAllByRole('row')[1];
+    await waitFor(() =>
+      expect(
+        within(screen.getByRole('table', { name: 'Runs' })).getAllByRole('row'),
+      ).toHaveLength(3),
+    );
+    const newest = () =>
+      within(screen.getByRole('table', { name: 'Runs' })).getAllByRole(
+        'row',
+      )[1];
     expect(within(newest()).getByText('Running')).toBeInTheDocument();
 
-    backend.addRun(aRunDetail({ id: 'run-2', createdAt: at(500), phase: 'Completed', verdict: 'Passed' }));
+    backend.addRun(
+      aRunDetail({
+        id: 'run-2',
+        createdAt: at(500),
+        phase: 'Completed',
+        verdict: 'Passed',
+      }),
+    );
     act(() => signals.publish(channel, { runId: 'run-2' }));
-    await waitFor(() => expect(within(newest()).getByText('Completed')).toBeInTheDocument());
+    await waitFor(() =>
+      expect(within(newest()).getByText('Completed')).toBeInTheDocument(),
+    );
   });
 
   it('reads the page once per signal, not in a loop', async () => {

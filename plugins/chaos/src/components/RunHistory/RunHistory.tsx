@@ -12,7 +12,12 @@ import {
   Typography,
   makeStyles,
 } from '@material-ui/core';
-import { EmptyState, Link, Progress, ResponseErrorPanel } from '@backstage/core-components';
+import {
+  EmptyState,
+  Link,
+  Progress,
+  ResponseErrorPanel,
+} from '@backstage/core-components';
 import { useApi } from '@backstage/frontend-plugin-api';
 import {
   entityRunsSignalChannel,
@@ -21,7 +26,12 @@ import {
 } from '@chaoscraft/backstage-plugin-chaos-common';
 import { chaosApiRef } from '../../api';
 import { useRefreshOnSignal } from '../../hooks/useRefreshOnSignal';
-import { RunPhaseChip, VerdictChip, formatBlastRadius, formatTime } from '../RunDetail/RunStatus';
+import {
+  RunPhaseChip,
+  VerdictChip,
+  formatBlastRadius,
+  formatTime,
+} from '../RunDetail/RunStatus';
 
 const useStyles = makeStyles({ row: { cursor: 'pointer' } });
 
@@ -50,21 +60,33 @@ export const RunHistory = (props: RunHistoryProps) => {
   const [page, setPage] = useState(0);
 
   const runs = useAsyncRetry(
-    () => api.listRuns({ entityRef: props.entityRef, offset: page * pageSize, limit: pageSize }),
+    () =>
+      api.listRuns({
+        entityRef: props.entityRef,
+        offset: page * pageSize,
+        limit: pageSize,
+      }),
     [api, props.entityRef, page, pageSize, props.reloadKey],
   );
 
   // The backend signals every change of the entity's runs, a new run included: read the page again.
   const { retry } = runs;
-  const { isSignalsAvailable } = useRefreshOnSignal(entityRunsSignalChannel(props.entityRef), retry);
-  const anyLive = runs.value?.items.some(r => !isTerminalPhase(r.phase)) ?? false;
+  const { isSignalsAvailable } = useRefreshOnSignal(
+    entityRunsSignalChannel(props.entityRef),
+    retry,
+  );
+  const anyLive =
+    runs.value?.items.some(r => !isTerminalPhase(r.phase)) ?? false;
   // Polling, only as a fallback while a run is live; the latest retry is read through a ref so
   // that a load (which changes retry) does not restart the timer.
   const retryRef = useRef(retry);
   retryRef.current = retry;
   useEffect(() => {
     if (!anyLive) return undefined;
-    const timer = setInterval(() => retryRef.current(), isSignalsAvailable ? SIGNALLED_REFRESH_MS : LIVE_REFRESH_MS);
+    const timer = setInterval(
+      () => retryRef.current(),
+      isSignalsAvailable ? SIGNALLED_REFRESH_MS : LIVE_REFRESH_MS,
+    );
     return () => clearInterval(timer);
   }, [anyLive, isSignalsAvailable]);
 
@@ -76,13 +98,22 @@ export const RunHistory = (props: RunHistoryProps) => {
 
   return (
     <Box component="section" aria-labelledby="chaos-run-history" mt={3}>
-      <Typography variant="h5" component="h2" id="chaos-run-history" gutterBottom>
+      <Typography
+        variant="h5"
+        component="h2"
+        id="chaos-run-history"
+        gutterBottom
+      >
         Run history
       </Typography>
       {runs.loading && !runs.value && <Progress />}
       {runs.error && <ResponseErrorPanel error={runs.error} />}
       {runs.value && runs.value.totalCount === 0 && (
-        <EmptyState missing="data" title="No runs yet" description="Runs started from an experiment above appear here, newest first." />
+        <EmptyState
+          missing="data"
+          title="No runs yet"
+          description="Runs started from an experiment above appear here, newest first."
+        />
       )}
       {runs.value && runs.value.totalCount > 0 && (
         <>
@@ -99,7 +130,12 @@ export const RunHistory = (props: RunHistoryProps) => {
             </TableHead>
             <TableBody>
               {runs.value.items.map(run => (
-                <TableRow key={run.id} hover className={classes.row} onClick={() => navigate(hrefOf(run))}>
+                <TableRow
+                  key={run.id}
+                  hover
+                  className={classes.row}
+                  onClick={() => navigate(hrefOf(run))}
+                >
                   <TableCell>
                     <Link to={hrefOf(run)} onClick={e => e.stopPropagation()}>
                       {formatTime(run.startedAt ?? run.createdAt)}
@@ -107,9 +143,16 @@ export const RunHistory = (props: RunHistoryProps) => {
                     {run.dryRun && ' (dry run)'}
                   </TableCell>
                   <TableCell>{run.experimentName}</TableCell>
-                  <TableCell><RunPhaseChip size="small" phase={run.phase} /></TableCell>
-                  <TableCell><VerdictChip verdict={run.verdict} />{!run.verdict && '—'}</TableCell>
-                  <TableCell>{run.blastRadius ? formatBlastRadius(run.blastRadius) : '—'}</TableCell>
+                  <TableCell>
+                    <RunPhaseChip size="small" phase={run.phase} />
+                  </TableCell>
+                  <TableCell>
+                    <VerdictChip verdict={run.verdict} />
+                    {!run.verdict && '—'}
+                  </TableCell>
+                  <TableCell>
+                    {run.blastRadius ? formatBlastRadius(run.blastRadius) : '—'}
+                  </TableCell>
                   <TableCell>{run.createdBy}</TableCell>
                 </TableRow>
               ))}
