@@ -1,9 +1,10 @@
 /**
  * The ChaosExperiment manifests in examples/experiments are what GitOps users copy: each must
  * pass the model and the API server's own validation (the CRD's schema and CEL rules), and the
- * pod-kill one must run. Nothing in the agent acts on a ChaosExperiment itself yet, so "run"
- * means what the backend does with an experiment: build the ChaosRun it describes and let the
- * controller execute it.
+ * pod-kill one must run. The agent does not act on a ChaosExperiment itself (the backend reads
+ * them and starts their runs, see docs/ARCHITECTURE.md, "Ways in"), so "run" means what the
+ * backend does with an experiment: build the ChaosRun it describes and let the controller
+ * execute it.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -70,9 +71,10 @@ describe('examples/experiments against the sandbox', () => {
     await applyCrds(target.kc);
   });
 
-  it('has the five experiments the docs point to, one fault type each', () => {
+  it('has the experiments the docs point to, one fault type each', () => {
     expect(examples.map(e => e.file)).toEqual([
       'bandwidth.yaml',
+      'checkout-hourly-kill.yaml',
       'cpu-stress.yaml',
       'network-latency.yaml',
       'packet-loss.yaml',
@@ -82,6 +84,7 @@ describe('examples/experiments against the sandbox', () => {
       examples.map(e => e.experiment.spec.faults.map(f => f.type)),
     ).toEqual([
       ['network-bandwidth'],
+      ['pod-kill'],
       ['cpu-stress'],
       ['network-latency'],
       ['network-loss'],
