@@ -52,6 +52,8 @@ const BACKEND = process.env.E2E_BACKEND_URL ?? 'http://localhost:7007';
 const PROMETHEUS = process.env.E2E_PROMETHEUS_URL;
 const ENTITY = 'component:default/checkout';
 const NAMESPACE = 'chaos-demo';
+/** checkout's replicas in the demo shop (infra/demo/workload). */
+const CHECKOUT_REPLICAS = 10;
 const suffix = Date.now().toString(36);
 
 /** checkout's error rate as its users see it: every answer that was not a 200 in time. */
@@ -255,9 +257,17 @@ async function eachPod<T>(
   measure: (pod: CheckoutPod) => Promise<T>,
   { parallel = false } = {},
 ): Promise<Map<string, T>> {
-  const pods = await checkoutPods({ ready: true });
-  assert.ok(
-    pods.length >= 7,
+  // Every replica ready first (an earlier pod-kill's replacements may still be starting), so
+  // whichever pod the run picks has a figure from before it.
+  const deadline = Date.now() + 120_000;
+  let pods = await checkoutPods({ ready: true });
+  while (pods.length < CHECKOUT_REPLICAS && Date.now() < deadline) {
+    await new Promise(resolve => setTimeout(resolve, 1000));
+    pods = await checkoutPods({ ready: true });
+  }
+  assert.equal(
+    pods.length,
+    CHECKOUT_REPLICAS,
     `checkout's ready pods: ${pods.map(p => p.name).join(', ')}`,
   );
   if (parallel)
