@@ -422,4 +422,32 @@ describe('bad ids, offsets and limits', () => {
     const res = await request(server).get(path);
     expect(res.status).toBe(status);
   });
+
+  const cursor = Buffer.from(
+    `1700000000000.${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}`,
+  ).toString('base64url');
+  it.each([
+    ['/api/chaos/runs?after=not-a-cursor', /after: not a cursor this API gave/],
+    [
+      `/api/chaos/runs?after=${Buffer.from(
+        '1.x; drop table chaos_runs',
+      ).toString('base64url')}`,
+      /after: not a cursor/,
+    ],
+    [`/api/chaos/runs?after=${'a'.repeat(200)}`, /after/],
+    [`/api/chaos/runs?after=${cursor}&offset=20`, /after: .*leave offset out/],
+  ])('%s answers 400 naming after', async (path, message) => {
+    const server = await startBackend();
+    const res = await request(server).get(path);
+    expect(res.status).toBe(400);
+    expect(res.body.error.message).toMatch(message);
+  });
+
+  it('a well-formed cursor pages (empty history: an empty page)', async () => {
+    const server = await startBackend();
+    const res = await request(server).get(`/api/chaos/runs?after=${cursor}`);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ items: [], offset: 0, limit: 20 });
+    expect(res.body.nextCursor).toBeUndefined();
+  });
 });

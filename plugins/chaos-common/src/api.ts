@@ -11,12 +11,17 @@ import {
   verdictSchema,
 } from './model/run';
 
-/** One page of a list; `offset` and `limit` echo the request. */
+/**
+ * One page of a list; `offset` and `limit` echo the request. Lists of runs also give
+ * `nextCursor` while more items follow: pass it as `after` for the next page, which costs the same
+ * however deep it is (an offset costs what it skips).
+ */
 export type Page<T> = {
   items: T[];
   totalCount: number;
   offset: number;
   limit: number;
+  nextCursor?: string;
 };
 
 /** The schema of one page of `item`s. */
@@ -26,6 +31,7 @@ export function pageSchema<T extends z.ZodType>(item: T) {
     totalCount: z.number().int().min(0),
     offset: z.number().int().min(0),
     limit: z.number().int().min(1),
+    nextCursor: z.string().optional(),
   });
 }
 

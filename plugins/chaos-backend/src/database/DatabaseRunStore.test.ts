@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { ManualClock } from '../__testUtils__/manualClock';
 import { DatabaseExperimentStore } from './DatabaseExperimentStore';
 import { DatabaseRunStore } from './DatabaseRunStore';
+import { decodeRunCursor } from './runCursor';
 
 jest.setTimeout(60_000);
 
@@ -65,7 +66,7 @@ describe.each(databases.eachSupportedId())(
         createdBy: 'user:default/alice',
         spec: {},
       });
-      return { runs, experiments, experiment, run };
+      return { runs, experiments, experiment, run, clock };
     }
 
     const running = {
@@ -214,6 +215,57 @@ describe.each(databases.eachSupportedId())(
         experimentId: '',
         experimentName: 'kill',
       });
+    });
+
+    it('pages by cursor in the order offsets give, ties on the creation time included, unmoved by newer runs', async () => {
+      const { runs, experiment, run, clock } = await setup();
+      const another = (at: number) => {
+        clock.set(new Date(T0 + at));
+        return runs.create({
+          id: randomUUID(),
+          experimentId: experiment.id,
+          experimentName: experiment.name,
+          entityRef: experiment.entityRef,
+          cluster: 'sandbox',
+          namespace: 'shop',
+          resourceName: `kill-${at}`,
+          dryRun: false,
+          createdBy: 'user:default/alice',
+          spec: {},
+        });
+      };
+      // Three runs share T0 (the setup's among them): the id orders them.
+      for (const at of [0, 0, 1000, 2000, 2000, 5000]) await another(at);
+      const entityRef = experiment.entityRef;
+      // A page that holds exactly the rest has no next.
+      const byOffset = await runs.list({ entityRef, offset: 0, limit: 7 });
+      expect(byOffset.items).toHaveLength(7);
+      expect(byOffset.nextCursor).toBeUndefined();
+      expect(byOffset.items.map(r => r.id)).toContain(run.id);
+
+      const walked: string[] = [];
+      let page = await runs.list({ entityRef, offset: 0, limit: 2 });
+      walked.push(...page.items.map(r => r.id));
+      // A run started while someone pages: an offset page would shift by one, a cursor does not.
+      await another(9000);
+      while (page.nextCursor) {
+        page = await runs.list({
+          entityRef,
+          offset: 0,
+          limit: 2,
+          after: decodeRunCursor(page.nextCursor),
+        });
+        expect(page.totalCount).toBe(8);
+        walked.push(...page.items.map(r => r.id));
+      }
+      expect(walked).toEqual(byOffset.items.map(r => r.id));
+      // Seven runs in pages of two: the last holds one.
+      expect(page.items).toHaveLength(1);
+      // A list leaves the large columns out and still answers a whole summary.
+      expect(byOffset.items[0]).not.toHaveProperty('spec');
+      expect(Object.keys(byOffset.items[0])).toEqual(
+        expect.arrayContaining(['createdAt', 'updatedAt', 'phase', 'dryRun']),
+      );
     });
 
     it('fails a run the cluster lost, once', async () => {

@@ -27,6 +27,7 @@ import {
   NewRun,
   RunStore,
 } from './RunStore';
+import { encodeRunCursor } from './runCursor';
 import { toIsoString } from './timestamps';
 
 type RunRow = {
@@ -56,6 +57,28 @@ type RunRow = {
   started_at: Date | string | null;
   finished_at: Date | string | null;
 };
+
+/** What toRun reads: a list leaves the spec, probes and steps (the large columns) in the table. */
+const RUN_SUMMARY_COLUMNS = [
+  'id',
+  'experiment_id',
+  'experiment_name',
+  'entity_ref',
+  'cluster',
+  'namespace',
+  'resource_name',
+  'dry_run',
+  'phase',
+  'verdict',
+  'reason',
+  'message',
+  'blast_radius',
+  'created_by',
+  'created_at',
+  'updated_at',
+  'started_at',
+  'finished_at',
+] as const;
 
 type TargetRow = {
   run_id: string;
@@ -243,6 +266,7 @@ export class DatabaseRunStore implements RunStore {
     entityRefs,
     offset,
     limit,
+    after,
   }: ListOptions): Promise<Page<Run>> {
     const scoped = (): Knex.QueryBuilder => {
       let query = this.db('chaos_runs');
@@ -253,15 +277,39 @@ export class DatabaseRunStore implements RunStore {
     const [{ count }] = await scoped().count<[{ count: number | string }]>({
       count: '*',
     });
-    const rows: RunRow[] = await scoped()
-      .select('*')
-      .orderBy([
-        { column: 'created_at', order: 'desc' },
-        { column: 'id', order: 'asc' },
-      ])
-      .offset(offset)
-      .limit(limit);
-    return { items: rows.map(toRun), totalCount: Number(count), offset, limit };
+    let page = scoped().select(RUN_SUMMARY_COLUMNS);
+    if (after) {
+      // Right after the cursor's run in (created_at desc, id asc) order. The `<=` alone bounds the
+      // index range; without it SQLite ORs two index searches and sorts all they find.
+      page = page
+        .where('created_at', '<=', after.createdAt)
+        .where(q =>
+          q
+            .where('created_at', '<', after.createdAt)
+            .orWhere('id', '>', after.id),
+        );
+    }
+    page = page.orderBy([
+      { column: 'created_at', order: 'desc' },
+      { column: 'id', order: 'asc' },
+    ]);
+    if (offset) page = page.offset(offset);
+    // One row more than the page: whether another page follows.
+    const rows: RunRow[] = await page.limit(limit + 1);
+    const items = rows.slice(0, limit).map(toRun);
+    const last = rows.length > limit ? rows[limit - 1] : undefined;
+    return {
+      items,
+      totalCount: Number(count),
+      offset,
+      limit,
+      ...(last && {
+        nextCursor: encodeRunCursor({
+          createdAt: new Date(toIsoString(last.created_at)),
+          id: last.id,
+        }),
+      }),
+    };
   }
 
   async listEntityRefs(): Promise<string[]> {
@@ -449,7 +497,7 @@ function transitionsOf(
   ];
 }
 
-function toRun(row: RunRow): Run {
+function toRun(row: Pick<RunRow, (typeof RUN_SUMMARY_COLUMNS)[number]>): Run {
   return {
     id: row.id,
     experimentId: row.experiment_id ?? '',

@@ -4,6 +4,7 @@ import type {
   Run,
   RunDetail,
 } from '@chaoscraft/backstage-plugin-chaos-common';
+import type { RunCursor } from './runCursor';
 
 export type NewRun = Pick<
   Run,
@@ -40,6 +41,8 @@ export type ListOptions = {
   entityRefs?: string[];
   offset: number;
   limit: number;
+  /** Start right after this run (in the list's order); offset is then 0. */
+  after?: RunCursor;
 };
 
 /** The durable history of runs, mirrored from ChaosRun status. */

@@ -29,6 +29,7 @@ import { ClusterRegistry } from '../cluster/ClusterRegistry';
 import { ExperimentStore } from '../database/ExperimentStore';
 import type { ExperimentSourceStore } from '../database/ExperimentSourceStore';
 import { RunStore } from '../database/RunStore';
+import { decodeRunCursor } from '../database/runCursor';
 import { RunMirror } from '../runs/RunMirror';
 import { createOpenApiRouter } from '../schema/openapi/generated';
 import type { ConfiguredCeilings } from './ceilingsConfig';
@@ -330,10 +331,18 @@ export async function createRouter(
   router.get('/runs', async (req, res) => {
     const credentials = await reader(req);
     const page = pageQuery(req.query);
+    const after =
+      req.query.after === undefined
+        ? undefined
+        : decodeRunCursor(req.query.after);
+    if (after && page.offset)
+      throw new InputError(
+        'after: a cursor page starts at the cursor; leave offset out',
+      );
     const entityRefs = await readableScope(page, credentials, () =>
       runs.listEntityRefs(),
     );
-    res.json(await runs.list({ ...page, entityRefs }));
+    res.json(await runs.list({ ...page, after, entityRefs }));
   });
 
   router.get('/runs/:id', async (req, res) => {

@@ -28,11 +28,12 @@ export interface ChaosApi {
     options?: { dryRun?: boolean },
   ): Promise<Run>;
   getRun(id: string): Promise<RunDetail>;
-  /** Runs of one entity, newest first. */
+  /** Runs of one entity, newest first; `after` takes a page's nextCursor. */
   listRuns(options: {
     entityRef: string;
     offset?: number;
     limit?: number;
+    after?: string;
   }): Promise<RunList>;
   /** Asks the run to stop; it rolls back, then ends Aborted. */
   abortRun(id: string): Promise<Run>;

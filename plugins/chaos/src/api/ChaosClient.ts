@@ -89,6 +89,7 @@ export class ChaosClient implements ChaosApi {
     entityRef: string;
     offset?: number;
     limit?: number;
+    after?: string;
   }): Promise<RunList> {
     return bodyOf(await this.client.listRuns({ query }));
   }

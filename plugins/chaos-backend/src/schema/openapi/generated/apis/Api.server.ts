@@ -104,6 +104,7 @@ export type ListRuns = {
     entityRef?: string;
     offset?: number;
     limit?: number;
+    after?: string;
   };
   response: RunList | Error | Error;
 };

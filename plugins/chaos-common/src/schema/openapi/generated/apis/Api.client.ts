@@ -117,6 +117,7 @@ export type ListRuns = {
     entityRef?: string;
     offset?: number;
     limit?: number;
+    after?: string;
   };
 };
 /**
@@ -389,10 +390,12 @@ export class DefaultApiClient {
   }
 
   /**
+   * Pages by offset (random access; a deep offset costs what it skips) or by cursor: each page while more runs follow carries nextCursor, which `after` takes for the next page at the same cost however deep.
    * List runs, optionally of one entity, newest first.
    * @param entityRef - Full entity reference, e.g. component:default/my-service.
    * @param offset -
    * @param limit -
+   * @param after - The nextCursor of the previous page; not with offset.
    */
   public async listRuns(
     // @ts-ignore
@@ -401,7 +404,7 @@ export class DefaultApiClient {
   ): Promise<TypedResponse<RunList>> {
     const baseUrl = await this.discoveryApi.getBaseUrl(pluginId);
 
-    const uriTemplate = `/runs{?entityRef,offset,limit}`;
+    const uriTemplate = `/runs{?entityRef,offset,limit,after}`;
 
     const uri = parser.parse(uriTemplate).expand({
       ...request.query,

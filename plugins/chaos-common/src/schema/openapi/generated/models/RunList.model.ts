@@ -13,4 +13,8 @@ export interface RunList {
   totalCount: number;
   offset: number;
   limit: number;
+  /**
+   * Present while more runs follow; pass it as `after`.
+   */
+  nextCursor?: string;
 }
