@@ -27,6 +27,8 @@ import {
   waitFor,
 } from '@chaoscraft/test-sandbox';
 import { chaosPlugin } from '../src/plugin';
+import { encodeRunCursor } from '../src/database/runCursor';
+import { toIsoString } from '../src/database/timestamps';
 import { LoadJob, LoadResult, OPERATIONS, Operation } from './load';
 import { normalizeSql, openRawDb, RawDb, rawOperations } from './rawSql';
 import {
@@ -333,6 +335,52 @@ async function checkSameSql(
 }
 
 /**
+ * BENCH_SQL_TIMES=1: every statement Knex sends while the backend slices run, with its count and
+ * total time, the costliest first (on stderr). Finds the query a profile cannot: the stack of a
+ * synchronous better-sqlite3 call is lost at the promise boundary.
+ */
+function sqlTimes(knex: Knex) {
+  const started = new Map<string, { sql: string; at: number }>();
+  const totals = new Map<string, { count: number; ms: number }>();
+  const onQuery = (q: { __knexQueryUid: string; sql: string }) =>
+    started.set(q.__knexQueryUid, {
+      sql: normalizeSql(q.sql),
+      at: performance.now(),
+    });
+  const onDone = (_: unknown, q: { __knexQueryUid: string }) => {
+    const s = started.get(q.__knexQueryUid);
+    if (!s) return;
+    started.delete(q.__knexQueryUid);
+    const t = totals.get(s.sql) ?? { count: 0, ms: 0 };
+    t.count++;
+    t.ms += performance.now() - s.at;
+    totals.set(s.sql, t);
+  };
+  return {
+    start: () => {
+      knex.on('query', onQuery);
+      knex.on('query-response', onDone);
+      knex.on('query-error', onDone);
+    },
+    stop: () => {
+      knex.off('query', onQuery);
+      knex.off('query-response', onDone);
+      knex.off('query-error', onDone);
+    },
+    report: () => {
+      for (const [sql, t] of [...totals].sort((a, b) => b[1].ms - a[1].ms))
+        log(
+          `sql ${t.ms.toFixed(0)} ms over ${t.count} (${(
+            t.ms / t.count
+          ).toFixed(2)} ms each): ${sql
+            .replace(/^select (?!count).*? from/, 'select … from')
+            .slice(0, 240)}`,
+        );
+    },
+  };
+}
+
+/**
  * BENCH_PROFILE=FILE: a CPU profile of this process's main thread (the backend) while the
  * backend slices run, for Chrome DevTools.
  */
@@ -432,8 +480,26 @@ async function main(): Promise<void> {
       .where({ entity_ref: hot })
       .count({ count: '*' });
     const deepOffset = Math.floor((Number(hotRuns) * 0.85) / 20) * 20;
+    // The run before the deep page, whose cursor a client paging there would hold.
+    const [before] = await knex('chaos_runs')
+      .where({ entity_ref: hot })
+      .orderBy([
+        { column: 'created_at', order: 'desc' },
+        { column: 'id', order: 'asc' },
+      ])
+      .offset(deepOffset - 1)
+      .limit(1)
+      .select('created_at', 'id');
+    const beforeAt = new Date(toIsoString(before.created_at));
+    const deep = {
+      entityRef: hot,
+      offset: deepOffset,
+      after: encodeRunCursor({ createdAt: beforeAt, id: before.id }),
+      createdAtMs: beforeAt.valueOf(),
+      id: before.id as string,
+    };
     log(
-      `${totalRuns} runs; the busiest entity ${hot} has ${hotRuns}; the deep page starts at ${deepOffset}`,
+      `${totalRuns} runs; the busiest entity ${hot} has ${hotRuns}; the deep page starts at ${deepOffset} (after ${deep.after})`,
     );
 
     // The cluster.
@@ -500,14 +566,14 @@ async function main(): Promise<void> {
       list_first: {
         method: 'GET',
         path: `/runs?entityRef=${encodeURIComponent(someEntity)}&limit=20`,
-        raw: ops => ops.list(someEntity, 0, 20),
+        raw: ops => ops.list(someEntity, undefined, 20),
       },
       list_deep: {
         method: 'GET',
-        path: `/runs?entityRef=${encodeURIComponent(
-          hot,
-        )}&offset=${deepOffset}&limit=20`,
-        raw: ops => ops.list(hot, deepOffset, 20),
+        path: `/runs?entityRef=${encodeURIComponent(hot)}&after=${
+          deep.after
+        }&limit=20`,
+        raw: ops => ops.list(hot, { createdAt: beforeAt, id: deep.id }, 20),
       },
       get_run: {
         method: 'GET',
@@ -544,11 +610,15 @@ async function main(): Promise<void> {
     const profiler = process.env.BENCH_PROFILE
       ? backendProfiler(process.env.BENCH_PROFILE)
       : undefined;
+    const sql = process.env.BENCH_SQL_TIMES ? sqlTimes(knex) : undefined;
     for (let slice = 0; slice < SLICES; slice++) {
       const order: Array<'backend' | 'raw'> =
         slice % 2 ? ['backend', 'raw'] : ['raw', 'backend'];
       for (const target of order) {
-        if (target === 'backend') await profiler?.start();
+        if (target === 'backend') {
+          await profiler?.start();
+          sql?.start();
+        }
         const result = await runLoad({
           target,
           dialect: DIALECT,
@@ -563,13 +633,16 @@ async function main(): Promise<void> {
           thinkMs: THINK_MS,
           entities: ENTITIES,
           runs: RUNS,
-          deep: { entityRef: hot, offset: deepOffset },
+          deep,
           largeRunIds: large,
           operations: OPS,
           firstExperiment: nextExperiment,
           seed: 1000 + slice,
         });
-        if (target === 'backend') await profiler?.stop();
+        if (target === 'backend') {
+          await profiler?.stop();
+          sql?.stop();
+        }
         nextExperiment = result.nextExperiment;
         for (const op of OPERATIONS) {
           totals[target][op].push(...result.latencies[op]);
@@ -589,6 +662,7 @@ async function main(): Promise<void> {
         );
       }
     }
+    sql?.report();
     if (errors.length)
       throw new Error(
         `requests failed, so the figures would flatter:\n${errors.join('\n')}`,

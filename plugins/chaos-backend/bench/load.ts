@@ -35,8 +35,17 @@ export type LoadJob = {
   thinkMs: number;
   entities: number;
   runs: number;
-  /** The deep page: the busiest entity, from this offset. */
-  deep: { entityRef: string; offset: number };
+  /**
+   * The deep page: the busiest entity's, `offset` runs in, asked for as a client that paged there
+   * would: with the cursor of the run before it (`after`; createdAtMs and id are what it encodes).
+   */
+  deep: {
+    entityRef: string;
+    offset: number;
+    after: string;
+    createdAtMs: number;
+    id: string;
+  };
   largeRunIds: string[];
   /** The operations the clients cycle through. */
   operations: Operation[];
@@ -129,8 +138,8 @@ async function run(job: LoadJob): Promise<LoadResult> {
         case 'list_deep':
           return request(
             'GET',
-            `/runs?entityRef=${encodeURIComponent(job.deep.entityRef)}&offset=${
-              job.deep.offset
+            `/runs?entityRef=${encodeURIComponent(job.deep.entityRef)}&after=${
+              job.deep.after
             }&limit=20`,
           );
         case 'get_run':
@@ -156,10 +165,14 @@ async function run(job: LoadJob): Promise<LoadResult> {
     perform = async op => {
       switch (op) {
         case 'list_first':
-          await ops.list(someEntity(), 0, 20);
+          await ops.list(someEntity(), undefined, 20);
           return;
         case 'list_deep':
-          await ops.list(job.deep.entityRef, job.deep.offset, 20);
+          await ops.list(
+            job.deep.entityRef,
+            { createdAt: new Date(job.deep.createdAtMs), id: job.deep.id },
+            20,
+          );
           return;
         case 'get_run':
           await ops.getRun(someLargeRun());

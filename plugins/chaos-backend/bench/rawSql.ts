@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
 import { TERMINAL_PHASES } from '@chaoscraft/backstage-plugin-chaos-common';
 import type { Dialect } from './seed';
 
@@ -61,25 +62,7 @@ export async function openRawDb(
       close: () => pool.end(),
     };
   }
-  const Database = (await import('better-sqlite3')).default;
-  const db = new Database(options.sqlitePath!);
-  const statements = new Map<string, any>();
-  // As Knex binds them on better-sqlite3: Dates as epoch milliseconds, booleans as 0/1.
-  const bind = (params: unknown[]) =>
-    params.map(p => {
-      if (p instanceof Date) return p.valueOf();
-      return typeof p === 'boolean' ? Number(p) : p;
-    });
-  const run: Query = async (sql, params = []) => {
-    let statement = statements.get(sql);
-    if (!statement) {
-      statement = db.prepare(sql);
-      statements.set(sql, statement);
-    }
-    if (statement.reader) return statement.all(bind(params));
-    statement.run(bind(params));
-    return [];
-  };
+  const run = sqliteThread(options.sqlitePath!);
   // One connection: whoever holds it (a query, or a whole transaction) goes first.
   let held: Promise<unknown> = Promise.resolve();
   const exclusive = <T>(work: () => Promise<T>): Promise<T> => {
@@ -101,10 +84,71 @@ export async function openRawDb(
           throw error;
         }
       }),
-    close: async () => {
-      db.close();
-    },
+    close: () => run.close(),
   };
+}
+
+/**
+ * better-sqlite3 on a thread of its own, as the backend's runs on the backend's thread and not on
+ * the clients'. Run on the clients' thread, a synchronous statement would also stop their clocks:
+ * a client's wait behind a long statement would go uncounted for the baseline and counted for the
+ * backend. Statements are prepared once and run in the order they come.
+ */
+function sqliteThread(filename: string): Query & { close(): Promise<void> } {
+  const source = `
+    const { parentPort } = require('node:worker_threads');
+    const Database = require(${JSON.stringify(
+      require.resolve('better-sqlite3'),
+    )});
+    const db = new Database(${JSON.stringify(filename)});
+    const statements = new Map();
+    parentPort.on('message', ({ id, sql, params }) => {
+      try {
+        let statement = statements.get(sql);
+        if (!statement) {
+          statement = db.prepare(sql);
+          statements.set(sql, statement);
+        }
+        if (statement.reader) parentPort.postMessage({ id, rows: statement.all(params) });
+        else {
+          statement.run(params);
+          parentPort.postMessage({ id, rows: [] });
+        }
+      } catch (error) {
+        parentPort.postMessage({ id, error: String(error && error.message || error) });
+      }
+    });`;
+  const worker = new Worker(source, { eval: true });
+  const waiting = new Map<
+    number,
+    { resolve: (rows: any[]) => void; reject: (e: Error) => void }
+  >();
+  let nextId = 0;
+  worker.on(
+    'message',
+    ({ id, rows, error }: { id: number; rows?: any[]; error?: string }) => {
+      const w = waiting.get(id)!;
+      waiting.delete(id);
+      if (error !== undefined) w.reject(new Error(error));
+      else w.resolve(rows!);
+    },
+  );
+  // As Knex binds them on better-sqlite3: Dates as epoch milliseconds, booleans as 0/1.
+  const bind = (params: unknown[]) =>
+    params.map(p => {
+      if (p instanceof Date) return p.valueOf();
+      return typeof p === 'boolean' ? Number(p) : p;
+    });
+  const query = ((sql: string, params: unknown[] = []) =>
+    new Promise<any[]>((resolve, reject) => {
+      const id = nextId++;
+      waiting.set(id, { resolve, reject });
+      worker.postMessage({ id, sql, params: bind(params) });
+    })) as Query & { close(): Promise<void> };
+  query.close = async () => {
+    await worker.terminate();
+  };
+  return query;
 }
 
 const terminal = TERMINAL_PHASES.map(() => '?').join(', ');
@@ -142,10 +186,35 @@ export const RUN_COLUMNS = [
 ].sort();
 const q = (c: string) => `"${c}"`;
 
+/** The columns a list reads (DatabaseRunStore's RUN_SUMMARY_COLUMNS), in its order. */
+const SUMMARY = [
+  'id',
+  'experiment_id',
+  'experiment_name',
+  'entity_ref',
+  'cluster',
+  'namespace',
+  'resource_name',
+  'dry_run',
+  'phase',
+  'verdict',
+  'reason',
+  'message',
+  'blast_radius',
+  'created_by',
+  'created_at',
+  'updated_at',
+  'started_at',
+  'finished_at',
+]
+  .map(q)
+  .join(', ');
+
 export const SQL = {
   listCount: `select count(*) as "count" from "chaos_runs" where "entity_ref" = ? and "entity_ref" in (?)`,
-  listPage: `select * from "chaos_runs" where "entity_ref" = ? and "entity_ref" in (?) order by "created_at" desc, "id" asc limit ? offset ?`,
-  listFirstPage: `select * from "chaos_runs" where "entity_ref" = ? and "entity_ref" in (?) order by "created_at" desc, "id" asc limit ?`,
+  listFirstPage: `select ${SUMMARY} from "chaos_runs" where "entity_ref" = ? and "entity_ref" in (?) order by "created_at" desc, "id" asc limit ?`,
+  /** The page right after a cursor (created_at, id): keyset pagination. */
+  listPageAfter: `select ${SUMMARY} from "chaos_runs" where "entity_ref" = ? and "entity_ref" in (?) and "created_at" <= ? and ("created_at" < ? or "id" > ?) order by "created_at" desc, "id" asc limit ?`,
   getRun: `select * from "chaos_runs" where "id" = ? limit ?`,
   getTargets: `select * from "chaos_run_targets" where "run_id" = ? order by "pod" asc, "fault" asc`,
   getEvents: `select * from "chaos_run_events" where "run_id" = ?`,
@@ -186,12 +255,24 @@ export function rawOperations(db: RawDb, dialect: Dialect) {
     return { row, targets, events };
   };
   return {
-    async list(entityRef: string, offset: number, limit: number) {
+    /** A page of `limit` (one row more is read: whether another follows), after a cursor or first. */
+    async list(
+      entityRef: string,
+      after: { createdAt: Date; id: string } | undefined,
+      limit: number,
+    ) {
       const [{ count }] = await db.query(SQL.listCount, [entityRef, entityRef]);
-      const rows = offset
-        ? await db.query(SQL.listPage, [entityRef, entityRef, limit, offset])
-        : await db.query(SQL.listFirstPage, [entityRef, entityRef, limit]);
-      return { count: Number(count), rows };
+      const rows = after
+        ? await db.query(SQL.listPageAfter, [
+            entityRef,
+            entityRef,
+            after.createdAt,
+            after.createdAt,
+            after.id,
+            limit + 1,
+          ])
+        : await db.query(SQL.listFirstPage, [entityRef, entityRef, limit + 1]);
+      return { count: Number(count), rows: rows.slice(0, limit) };
     },
     getRun,
     /** Records a run as DatabaseRunStore.create does, then reads it back as the launcher does. */
