@@ -40,6 +40,7 @@ import {
   runId,
   SEED_END,
   seedHistory,
+  countRuns,
   SeedShape,
 } from './seed';
 
@@ -186,6 +187,7 @@ async function prepareDatabase(knex: Knex, shape: SeedShape): Promise<void> {
         .where('created_at', '>', new Date(SEED_END))
         .delete();
       if (removed) log(`removed ${removed} runs an earlier bench created`);
+      await countRuns(knex);
       return;
     }
   }

@@ -211,7 +211,9 @@ const SUMMARY = [
   .join(', ');
 
 export const SQL = {
-  listCount: `select count(*) as "count" from "chaos_runs" where "entity_ref" = ? and "entity_ref" in (?)`,
+  /** The total, from the per-entity counts the store keeps with each insert. */
+  listCount: `select sum("run_count") as "count" from "chaos_run_counts" where "entity_ref" = ? and "entity_ref" in (?)`,
+  countRun: `insert into "chaos_run_counts" ("entity_ref", "run_count") values (?, ?) on conflict ("entity_ref") do update set "run_count" = "chaos_run_counts"."run_count" + 1`,
   listFirstPage: `select ${SUMMARY} from "chaos_runs" where "entity_ref" = ? and "entity_ref" in (?) order by "created_at" desc, "id" asc limit ?`,
   /** The page right after a cursor (created_at, id): keyset pagination. */
   listPageAfter: `select ${SUMMARY} from "chaos_runs" where "entity_ref" = ? and "entity_ref" in (?) and "created_at" <= ? and ("created_at" < ? or "id" > ?) order by "created_at" desc, "id" asc limit ?`,
@@ -338,6 +340,7 @@ export function rawOperations(db: RawDb, dialect: Dialect) {
           SQL.insertRun,
           RUN_COLUMNS.map(c => row[c]),
         );
+        await tx(SQL.countRun, [experiment.entity_ref, 1]);
         const faultTypes = [
           ...new Set((spec.faults as Array<{ type: string }>).map(f => f.type)),
         ];

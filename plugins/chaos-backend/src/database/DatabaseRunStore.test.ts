@@ -1,5 +1,6 @@
 import { TestDatabases, mockServices } from '@backstage/backend-test-utils';
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
 import { ManualClock } from '../__testUtils__/manualClock';
 import { DatabaseExperimentStore } from './DatabaseExperimentStore';
 import { DatabaseRunStore } from './DatabaseRunStore';
@@ -66,7 +67,7 @@ describe.each(databases.eachSupportedId())(
         createdBy: 'user:default/alice',
         spec: {},
       });
-      return { runs, experiments, experiment, run, clock };
+      return { knex, runs, experiments, experiment, run, clock };
     }
 
     const running = {
@@ -266,6 +267,52 @@ describe.each(databases.eachSupportedId())(
       expect(Object.keys(byOffset.items[0])).toEqual(
         expect.arrayContaining(['createdAt', 'updatedAt', 'phase', 'dryRun']),
       );
+    });
+
+    it('counts the runs recorded before the per-entity counts existed, and every one after', async () => {
+      const { knex, runs, experiment } = await setup();
+      const record = (entityRef: string) =>
+        runs.create({
+          id: randomUUID(),
+          experimentId: experiment.id,
+          experimentName: experiment.name,
+          entityRef,
+          cluster: 'sandbox',
+          namespace: 'shop',
+          resourceName: 'kill',
+          dryRun: false,
+          createdBy: 'user:default/alice',
+          spec: {},
+        });
+      await record('component:default/payments');
+      await record('component:default/payments');
+      // This very migration, whatever later migrations exist; its backfill counts what is there.
+      const directory = path.resolve(__dirname, '../../migrations');
+      await knex.migrate.down({
+        directory,
+        name: '20261211000000_run_counts.js',
+      });
+      expect(await knex.schema.hasTable('chaos_run_counts')).toBe(false);
+      await knex.migrate.latest({ directory });
+      await record('component:default/payments');
+
+      const total = async (options: {
+        entityRef?: string;
+        entityRefs?: string[];
+      }) => (await runs.list({ ...options, offset: 0, limit: 1 })).totalCount;
+      expect(await total({ entityRef: 'component:default/payments' })).toBe(3);
+      expect(await total({ entityRef: 'component:default/checkout' })).toBe(1);
+      expect(await total({})).toBe(4);
+      expect(
+        await total({
+          entityRefs: ['component:default/checkout', 'component:default/none'],
+        }),
+      ).toBe(1);
+      expect(await total({ entityRefs: [] })).toBe(0);
+      expect((await runs.listEntityRefs()).sort()).toEqual([
+        'component:default/checkout',
+        'component:default/payments',
+      ]);
     });
 
     it('fails a run the cluster lost, once', async () => {

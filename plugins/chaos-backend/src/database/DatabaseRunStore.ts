@@ -149,6 +149,10 @@ export class DatabaseRunStore implements RunStore {
     await this.db.transaction(async tx => {
       if (limits) await this.checkLiveRunLimits(tx, run, limits);
       await tx('chaos_runs').insert(row);
+      await tx('chaos_run_counts')
+        .insert({ entity_ref: run.entityRef, run_count: 1 })
+        .onConflict('entity_ref')
+        .merge({ run_count: tx.raw('?? + 1', ['chaos_run_counts.run_count']) });
       const faultTypes = faultTypesOf(run.spec);
       if (faultTypes.length)
         await tx('chaos_run_faults').insert(
@@ -268,16 +272,17 @@ export class DatabaseRunStore implements RunStore {
     limit,
     after,
   }: ListOptions): Promise<Page<Run>> {
-    const scoped = (): Knex.QueryBuilder => {
-      let query = this.db('chaos_runs');
+    const scoped = (table: string): Knex.QueryBuilder => {
+      let query = this.db(table);
       if (entityRef) query = query.where({ entity_ref: entityRef });
       if (entityRefs) query = query.whereIn('entity_ref', entityRefs);
       return query;
     };
-    const [{ count }] = await scoped().count<[{ count: number | string }]>({
-      count: '*',
-    });
-    let page = scoped().select(RUN_SUMMARY_COLUMNS);
+    // The total from the per-entity counts kept with each insert, not by counting the runs.
+    const [{ count }] = await scoped('chaos_run_counts').sum<
+      [{ count: number | string | null }]
+    >({ count: 'run_count' });
+    let page = scoped('chaos_runs').select(RUN_SUMMARY_COLUMNS);
     if (after) {
       // Right after the cursor's run in (created_at desc, id asc) order. The `<=` alone bounds the
       // index range; without it SQLite ORs two index searches and sorts all they find.
@@ -300,7 +305,7 @@ export class DatabaseRunStore implements RunStore {
     const last = rows.length > limit ? rows[limit - 1] : undefined;
     return {
       items,
-      totalCount: Number(count),
+      totalCount: Number(count ?? 0),
       offset,
       limit,
       ...(last && {
@@ -313,7 +318,7 @@ export class DatabaseRunStore implements RunStore {
   }
 
   async listEntityRefs(): Promise<string[]> {
-    return (await this.db('chaos_runs').distinct('entity_ref')).map(
+    return (await this.db('chaos_run_counts').select('entity_ref')).map(
       (r: { entity_ref: string }) => r.entity_ref,
     );
   }
