@@ -26,7 +26,12 @@ function identity(record: RecordIdentity): RecordIdentity {
   return { pod: record.pod, uid: record.uid, fault: record.fault };
 }
 
-/** A fault's outcome on a record the daemon was asked to inject. */
+/**
+ * A fault's outcome on a record the daemon was asked to inject. It lands only while the record is
+ * still where the daemon saw it: a daemon acting on a stale copy (its own Injected not yet in its
+ * cache) re-applies idempotently, and must not stamp the record Injected a second time, which would
+ * move `injectedAt` past the moment the controller started counting the step's hold from.
+ */
 export function outcomeUpdate(
   record: TargetRecord,
   outcome: FaultOutcome,
@@ -38,6 +43,9 @@ export function outcomeUpdate(
         phase: outcome.phase,
         reason: outcome.reason,
         message: outcome.message,
+        onlyFrom: WANTS_INJECTION.includes(record.phase)
+          ? WANTS_INJECTION
+          : [record.phase],
       };
 }
 
