@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { TERMINAL_PHASES } from '@chaoscraft/backstage-plugin-chaos-common';
+import { RUN_SUMMARY_COLUMNS } from '../src/database/DatabaseRunStore';
 import type { Dialect } from './seed';
 
 /** A query function: `?` placeholders, rows back (an empty array for writes). */
@@ -186,29 +187,8 @@ export const RUN_COLUMNS = [
 ].sort();
 const q = (c: string) => `"${c}"`;
 
-/** The columns a list reads (DatabaseRunStore's RUN_SUMMARY_COLUMNS), in its order. */
-const SUMMARY = [
-  'id',
-  'experiment_id',
-  'experiment_name',
-  'entity_ref',
-  'cluster',
-  'namespace',
-  'resource_name',
-  'dry_run',
-  'phase',
-  'verdict',
-  'reason',
-  'message',
-  'blast_radius',
-  'created_by',
-  'created_at',
-  'updated_at',
-  'started_at',
-  'finished_at',
-]
-  .map(q)
-  .join(', ');
+/** The columns a list reads, in the store's order. */
+const SUMMARY = RUN_SUMMARY_COLUMNS.map(q).join(', ');
 
 export const SQL = {
   /** The total, from the per-entity counts the store keeps with each insert. */

@@ -55,19 +55,25 @@ describe.each(databases.eachSupportedId())(
         },
         'user:default/alice',
       );
-      const run = await runs.create({
-        id: randomUUID(),
-        experimentId: experiment.id,
-        experimentName: experiment.name,
-        entityRef: experiment.entityRef,
-        cluster: 'sandbox',
-        namespace: 'shop',
-        resourceName: 'kill-abc',
-        dryRun: false,
-        createdBy: 'user:default/alice',
-        spec: {},
-      });
-      return { knex, runs, experiments, experiment, run, clock };
+      /** Records another run of the experiment (or of another entity's). */
+      const record = (
+        entityRef = experiment.entityRef,
+        resourceName = 'kill',
+      ) =>
+        runs.create({
+          id: randomUUID(),
+          experimentId: experiment.id,
+          experimentName: experiment.name,
+          entityRef,
+          cluster: 'sandbox',
+          namespace: 'shop',
+          resourceName,
+          dryRun: false,
+          createdBy: 'user:default/alice',
+          spec: {},
+        });
+      const run = await record(experiment.entityRef, 'kill-abc');
+      return { knex, runs, experiments, experiment, run, clock, record };
     }
 
     const running = {
@@ -219,21 +225,10 @@ describe.each(databases.eachSupportedId())(
     });
 
     it('pages by cursor in the order offsets give, ties on the creation time included, unmoved by newer runs', async () => {
-      const { runs, experiment, run, clock } = await setup();
+      const { runs, experiment, run, clock, record } = await setup();
       const another = (at: number) => {
         clock.set(new Date(T0 + at));
-        return runs.create({
-          id: randomUUID(),
-          experimentId: experiment.id,
-          experimentName: experiment.name,
-          entityRef: experiment.entityRef,
-          cluster: 'sandbox',
-          namespace: 'shop',
-          resourceName: `kill-${at}`,
-          dryRun: false,
-          createdBy: 'user:default/alice',
-          spec: {},
-        });
+        return record();
       };
       // Three runs share T0 (the setup's among them): the id orders them.
       for (const at of [0, 0, 1000, 2000, 2000, 5000]) await another(at);
@@ -270,20 +265,7 @@ describe.each(databases.eachSupportedId())(
     });
 
     it('counts the runs recorded before the per-entity counts existed, and every one after', async () => {
-      const { knex, runs, experiment } = await setup();
-      const record = (entityRef: string) =>
-        runs.create({
-          id: randomUUID(),
-          experimentId: experiment.id,
-          experimentName: experiment.name,
-          entityRef,
-          cluster: 'sandbox',
-          namespace: 'shop',
-          resourceName: 'kill',
-          dryRun: false,
-          createdBy: 'user:default/alice',
-          spec: {},
-        });
+      const { knex, runs, record } = await setup();
       await record('component:default/payments');
       await record('component:default/payments');
       // This very migration, whatever later migrations exist; its backfill counts what is there.

@@ -59,7 +59,7 @@ type RunRow = {
 };
 
 /** What toRun reads: a list leaves the spec, probes and steps (the large columns) in the table. */
-const RUN_SUMMARY_COLUMNS = [
+export const RUN_SUMMARY_COLUMNS = [
   'id',
   'experiment_id',
   'experiment_name',
