@@ -159,31 +159,14 @@ const terminal = TERMINAL_PHASES.map(() => '?').join(', ');
  * out as Knex writes them (quoted identifiers, `?` placeholders), so that the bench can check them
  * against what the backend really sent (see checkSameSql). Keep them in step with the stores.
  */
-// Knex writes an insert's columns in sorted order.
+// A new run's row: the summary and the large columns; Knex writes an insert's columns sorted.
 export const RUN_COLUMNS = [
-  'id',
-  'experiment_id',
-  'experiment_name',
-  'entity_ref',
-  'cluster',
-  'namespace',
-  'resource_name',
-  'dry_run',
+  ...RUN_SUMMARY_COLUMNS,
   'spec',
-  'phase',
-  'verdict',
-  'reason',
-  'message',
-  'blast_radius',
   'probes',
   'steps',
   'abort_latency_ms',
   'resource_version',
-  'created_by',
-  'created_at',
-  'updated_at',
-  'started_at',
-  'finished_at',
 ].sort();
 const q = (c: string) => `"${c}"`;
 
