@@ -35,8 +35,9 @@ export interface JanitorDeps {
  * rolling back, heartbeat stale, or not confirmable because the API server is unreachable) is
  * reverted, and so is every partial injection; fully applied faults of live runs stay.
  *
- * Reverts run in up to `concurrency` network namespaces at once (runInNamespaceLanes). Each run's records are then written
- * once, with every recovered target of that run, rather than one status write per target.
+ * Reverts run in up to `concurrency` network namespaces at once (runInNamespaceLanes). Each
+ * run's records are then written once, with every recovered target of that run, rather than one
+ * status write per target.
  */
 export async function runJanitor(
   deps: JanitorDeps,

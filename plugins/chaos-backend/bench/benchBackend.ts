@@ -27,8 +27,7 @@ import {
   waitFor,
 } from '@chaoscraft/test-sandbox';
 import { chaosPlugin } from '../src/plugin';
-import { encodeRunCursor } from '../src/database/runCursor';
-import { toIsoString } from '../src/database/timestamps';
+import { decodeRunCursor, encodeRunCursor } from '../src/database/runCursor';
 import { LoadJob, LoadResult, OPERATIONS, Operation } from './load';
 import { normalizeSql, openRawDb, RawDb, rawOperations } from './rawSql';
 import {
@@ -492,13 +491,12 @@ async function main(): Promise<void> {
       .offset(deepOffset - 1)
       .limit(1)
       .select('created_at', 'id');
-    const beforeAt = new Date(toIsoString(before.created_at));
     const deep = {
       entityRef: hot,
-      offset: deepOffset,
-      after: encodeRunCursor({ createdAt: beforeAt, id: before.id }),
-      createdAtMs: beforeAt.valueOf(),
-      id: before.id as string,
+      after: encodeRunCursor({
+        createdAt: new Date(before.created_at),
+        id: before.id,
+      }),
     };
     log(
       `${totalRuns} runs; the busiest entity ${hot} has ${hotRuns}; the deep page starts at ${deepOffset} (after ${deep.after})`,
@@ -575,7 +573,7 @@ async function main(): Promise<void> {
         path: `/runs?entityRef=${encodeURIComponent(hot)}&after=${
           deep.after
         }&limit=20`,
-        raw: ops => ops.list(hot, { createdAt: beforeAt, id: deep.id }, 20),
+        raw: ops => ops.list(hot, decodeRunCursor(deep.after), 20),
       },
       get_run: {
         method: 'GET',

@@ -9,6 +9,7 @@ import {
   ChaosRunClient,
   loadKubeConfig,
 } from '@chaoscraft/backstage-plugin-chaos-node';
+import { decodeRunCursor } from '../src/database/runCursor';
 import { openRawDb, rawOperations } from './rawSql';
 import { Dialect, entityOfRun, entityRef, experimentForCreate } from './seed';
 
@@ -36,16 +37,10 @@ export type LoadJob = {
   entities: number;
   runs: number;
   /**
-   * The deep page: the busiest entity's, `offset` runs in, asked for as a client that paged there
-   * would: with the cursor of the run before it (`after`; createdAtMs and id are what it encodes).
+   * The deep page of the busiest entity, asked for as a client that paged there would: with the
+   * cursor (`after`) of the run before it.
    */
-  deep: {
-    entityRef: string;
-    offset: number;
-    after: string;
-    createdAtMs: number;
-    id: string;
-  };
+  deep: { entityRef: string; after: string };
   largeRunIds: string[];
   /** The operations the clients cycle through. */
   operations: Operation[];
@@ -170,7 +165,7 @@ async function run(job: LoadJob): Promise<LoadResult> {
         case 'list_deep':
           await ops.list(
             job.deep.entityRef,
-            { createdAt: new Date(job.deep.createdAtMs), id: job.deep.id },
+            decodeRunCursor(job.deep.after),
             20,
           );
           return;

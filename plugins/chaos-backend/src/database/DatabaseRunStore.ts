@@ -310,7 +310,7 @@ export class DatabaseRunStore implements RunStore {
       limit,
       ...(last && {
         nextCursor: encodeRunCursor({
-          createdAt: new Date(toIsoString(last.created_at)),
+          createdAt: new Date(last.created_at),
           id: last.id,
         }),
       }),
