@@ -29,6 +29,7 @@ import {
 import { chaosPlugin } from '../src/plugin';
 import { decodeRunCursor, encodeRunCursor } from '../src/database/runCursor';
 import { LoadJob, LoadResult, OPERATIONS, Operation } from './load';
+import { measureMirror, MirrorFigure } from './mirror';
 import { normalizeSql, openRawDb, RawDb, rawOperations } from './rawSql';
 import {
   Dialect,
@@ -58,6 +59,9 @@ import {
  * pool size, the same clients and think time, and the same ChaosRun create; the bench checks at
  * warm-up that its statements are the ones the backend sent. The two alternate in BENCH_SLICES
  * slices each, so that both see the same machine. Every figure is the client's wall time.
+ *
+ * Last, the run mirror's write of a large run (mirror.ts): one status of BENCH_MIRROR_TARGETS
+ * (1,000) records applied by the store, against its own statements replayed raw.
  */
 
 const DIALECT: Dialect = process.env.BENCH_DB === 'sqlite' ? 'sqlite' : 'pg';
@@ -76,6 +80,9 @@ const OPS = (process.env.BENCH_OPS?.split(',') ?? [
   ...OPERATIONS,
 ]) as Operation[];
 const POOL_SIZE = DIALECT === 'pg' ? 10 : 1;
+/** The run mirror's write of one large run's status: its targets (0 = not measured) and repeats. */
+const MIRROR_TARGETS = Number(process.env.BENCH_MIRROR_TARGETS ?? 1000);
+const MIRROR_REPEATS = Number(process.env.BENCH_MIRROR_REPEATS ?? 5);
 const NAMESPACE = 'chaos-bench';
 const CLUSTER = 'bench';
 const WATCHDOG_MS = 30 * 60_000;
@@ -668,6 +675,28 @@ async function main(): Promise<void> {
         `requests failed, so the figures would flatter:\n${errors.join('\n')}`,
       );
 
+    let mirror: MirrorFigure | undefined;
+    if (MIRROR_TARGETS > 0) {
+      mirror = await measureMirror({
+        knex,
+        raw,
+        dialect: DIALECT,
+        experiment: {
+          id: experimentForCreate(nextExperiment, ENTITIES),
+          entityRef: entityRef(nextExperiment % ENTITIES),
+        },
+        targets: MIRROR_TARGETS,
+        repeats: MIRROR_REPEATS,
+      });
+      log(
+        `mirror: one status of ${mirror.targets} targets applied in ${fmt(
+          mirror.storeMs,
+        )} ms by the store, ${fmt(mirror.rawMs)} ms raw (medians of ${
+          mirror.repeats
+        })`,
+      );
+    }
+
     const seconds = SECONDS;
     for (const op of OPS) {
       const b = totals.backend[op];
@@ -699,7 +728,15 @@ async function main(): Promise<void> {
       ).toFixed(2)} ` +
         `db=${
           DIALECT === 'pg' ? 'postgres' : 'sqlite'
-        } runs=${totalRuns} clients=${CLIENTS} think_ms=${THINK_MS}\n`,
+        } runs=${totalRuns} clients=${CLIENTS} think_ms=${THINK_MS}` +
+        (mirror
+          ? ` mirror_targets=${mirror.targets} mirror_ms=${fmt(
+              mirror.storeMs,
+            )} mirror_raw_ms=${fmt(mirror.rawMs)} mirror_ratio=${(
+              mirror.storeMs / mirror.rawMs
+            ).toFixed(2)}`
+          : '') +
+        '\n',
     );
   } finally {
     for (const c of cleanups.reverse()) {

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { ManualClock } from '../__testUtils__/manualClock';
 import { DatabaseExperimentStore } from './DatabaseExperimentStore';
-import { DatabaseRunStore } from './DatabaseRunStore';
+import { DatabaseRunStore, TARGET_UPSERT_ROWS } from './DatabaseRunStore';
 import { decodeRunCursor } from './runCursor';
 
 jest.setTimeout(60_000);
@@ -135,6 +135,44 @@ describe.each(databases.eachSupportedId())(
         expect.objectContaining({ pod: 'checkout-1', phase: 'Recovered' }),
       ]);
       expect(await runs.listLive()).toEqual([]);
+    });
+
+    it('mirrors a status of more targets than one upsert takes, a record listed twice keeping its last', async () => {
+      const { runs, run } = await setup();
+      const count = TARGET_UPSERT_ROWS * 2 + 1;
+      const targets = Array.from({ length: count }, (_, i) => ({
+        ...running.targets[0],
+        pod: `checkout-${String(i).padStart(4, '0')}`,
+        phase: 'Selected' as const,
+      }));
+      await runs.applyStatus(refOf(run), { ...running, targets }, '10');
+      // The next write moves every record on, and lists the first pod twice: the last one counts.
+      const injected = targets.map(target => ({
+        ...target,
+        phase: 'Injected' as const,
+        injectedAt: t(4),
+      }));
+      await runs.applyStatus(
+        refOf(run),
+        {
+          ...running,
+          targets: [
+            { ...injected[0], phase: 'Failed' as const, injectedAt: undefined },
+            ...injected,
+          ],
+        },
+        '11',
+      );
+
+      const detail = (await runs.get(run.id))!;
+      expect(detail.targets).toHaveLength(count);
+      expect(new Set(detail.targets.map(target => target.phase))).toEqual(
+        new Set(['Injected']),
+      );
+      expect(detail.targets[count - 1]).toMatchObject({
+        pod: `checkout-${String(count - 1).padStart(4, '0')}`,
+        injectedAt: t(4),
+      });
     });
 
     it('orders the timeline by phase even when the cluster clock is behind the backend', async () => {

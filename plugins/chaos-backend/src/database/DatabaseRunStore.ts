@@ -420,22 +420,26 @@ export class DatabaseRunStore implements RunStore {
           });
         if (updated === 0) return 'stale' as const;
 
-        for (const t of transitionsOf(status, this.clock)) {
+        const transitions = transitionsOf(status, this.clock);
+        if (transitions.length)
           await tx('chaos_run_events')
-            .insert({
-              run_id: id,
-              phase: t.phase,
-              time: new Date(t.time),
-              reason: t.reason ?? null,
-              message: t.message ?? null,
-            })
+            .insert(
+              transitions.map(t => ({
+                run_id: id,
+                phase: t.phase,
+                time: new Date(t.time),
+                reason: t.reason ?? null,
+                message: t.message ?? null,
+              })),
+            )
             .onConflict(['run_id', 'phase'])
             .ignore();
-        }
 
-        for (const t of status.targets ?? []) {
+        // A status lists every target, so a run of 1,000 brings 1,000 records on each write:
+        // they go in a few multi-row upserts, not a statement each (see TARGET_UPSERT_ROWS).
+        for (const rows of targetRowChunks(id, status.targets ?? [])) {
           await tx('chaos_run_targets')
-            .insert(fromTarget(id, t))
+            .insert(rows)
             .onConflict(['run_id', 'pod', 'fault'])
             .merge();
         }
@@ -539,6 +543,31 @@ function toTarget(row: TargetRow): TargetRecord {
     recoveredAt: optionalIso(row.recovered_at),
     events: row.events ? JSON.parse(row.events) : [],
   };
+}
+
+/**
+ * Rows per upsert of a status's targets: 10 columns each, so 5,000 bound values, well within
+ * PostgreSQL's 65,535 and SQLite's 32,766.
+ */
+export const TARGET_UPSERT_ROWS = 500;
+
+/**
+ * A status's target records as rows, in chunks for the upserts. One (pod, fault) listed twice keeps
+ * its last record, as writing them one by one did: PostgreSQL refuses a multi-row upsert that
+ * touches one row twice.
+ */
+function targetRowChunks(
+  runId: string,
+  targets: TargetRecord[],
+): TargetRow[][] {
+  const byKey = new Map<string, TargetRow>();
+  for (const t of targets)
+    byKey.set(`${t.pod}\u0000${t.fault}`, fromTarget(runId, t));
+  const rows = [...byKey.values()];
+  const chunks: TargetRow[][] = [];
+  for (let i = 0; i < rows.length; i += TARGET_UPSERT_ROWS)
+    chunks.push(rows.slice(i, i + TARGET_UPSERT_ROWS));
+  return chunks;
 }
 
 function fromTarget(runId: string, t: TargetRecord): TargetRow {
