@@ -11,12 +11,23 @@ export interface ChaosEvent {
 
 const REPORTING_COMPONENT = 'chaoscraft-agent';
 
+/** client-go's broadcaster holds at most this many events; beyond it, new ones are dropped. */
+export const MAX_QUEUED_EVENTS = 1000;
+
 /**
  * Emits core/v1 Events off the critical path: recording an event must never slow an injection
  * nor fail a run, so emit() queues and returns, and flush() (on shutdown) awaits what is left.
+ *
+ * One event is sent at a time, in order, as client-go's broadcaster sends them: a run of 1,000
+ * targets emits 1,000 Events, and sent all at once they would compete with its kills for the API
+ * server (its own token bucket keeps them off the kills' client, not off the server). Past
+ * MAX_QUEUED_EVENTS waiting, new events are dropped with a warning.
  */
 export class EventRecorder {
-  private pending = new Set<Promise<void>>();
+  /** Each event with the time it happened, which is the time it is stamped with when sent. */
+  private readonly queue: { event: ChaosEvent; at: Date }[] = [];
+  private draining: Promise<void> | undefined;
+  private dropped = 0;
 
   constructor(
     private readonly core: CoreV1Api,
@@ -25,16 +36,34 @@ export class EventRecorder {
   ) {}
 
   emit(event: ChaosEvent): void {
-    const sent = this.send(event).finally(() => this.pending.delete(sent));
-    this.pending.add(sent);
+    if (this.queue.length >= MAX_QUEUED_EVENTS) {
+      if (this.dropped++ === 0)
+        this.log.warn(
+          { queued: this.queue.length, reason: event.reason },
+          'too many Kubernetes Events waiting to be recorded; dropping new ones',
+        );
+      return;
+    }
+    this.queue.push({ event, at: new Date() });
+    this.draining ??= this.drain();
   }
 
+  /** Resolves when every event emitted so far has been sent (or has failed). */
   async flush(): Promise<void> {
-    await Promise.all([...this.pending]);
+    while (this.draining) await this.draining;
   }
 
-  private async send(event: ChaosEvent): Promise<void> {
-    const now = new Date();
+  private async drain(): Promise<void> {
+    try {
+      for (let next; (next = this.queue.shift()); )
+        await this.send(next.event, next.at);
+    } finally {
+      this.draining = undefined;
+      this.dropped = 0;
+    }
+  }
+
+  private async send(event: ChaosEvent, now: Date): Promise<void> {
     const namespace = event.regarding.namespace ?? 'default';
     try {
       await this.core.createNamespacedEvent({
