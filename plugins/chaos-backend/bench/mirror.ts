@@ -98,9 +98,21 @@ export async function measureMirror(options: {
     const [a, b] = [await newRun(), await newRun()];
     const injected = statusOf(targets, 'Injected', new Date().toISOString());
 
+    // The statements of the store's transaction only: the backend shares this Knex, and its
+    // own background work (the mirror's resync, schedules) must not be replayed with them.
     const sent: Statement[] = [];
-    const capture = (q: { sql: string; bindings?: unknown[] }) => {
-      if (!/^(begin|commit|rollback)\b/i.test(q.sql.trim()))
+    let transaction: string | undefined;
+    const capture = (q: {
+      sql: string;
+      bindings?: unknown[];
+      __knexTxId?: string;
+    }) => {
+      if (!q.__knexTxId) return;
+      transaction ??= q.__knexTxId;
+      if (
+        q.__knexTxId === transaction &&
+        !/^(begin|commit|rollback)\b/i.test(q.sql.trim())
+      )
         sent.push({ sql: q.sql, bindings: q.bindings ?? [] });
     };
     knex.on('query', capture);
