@@ -55,8 +55,10 @@ export class EventRecorder {
 
   private async drain(): Promise<void> {
     try {
-      for (let next; (next = this.queue.shift()); )
-        await this.send(next.event, next.at);
+      while (this.queue.length) {
+        const { event, at } = this.queue.shift()!;
+        await this.send(event, at);
+      }
     } finally {
       this.draining = undefined;
       this.dropped = 0;

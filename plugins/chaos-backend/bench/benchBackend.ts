@@ -722,21 +722,19 @@ async function main(): Promise<void> {
         .map(l => l.toFixed(2))
         .join(' ')}`,
     );
+    const mirrorFigures = mirror
+      ? ` mirror_targets=${mirror.targets} mirror_ms=${fmt(
+          mirror.storeMs,
+        )} mirror_raw_ms=${fmt(mirror.rawMs)} mirror_ratio=${(
+          mirror.storeMs / mirror.rawMs
+        ).toFixed(2)}`
+      : '';
     process.stdout.write(
       `backend_p99_ms=${fmt(backendP99)} raw_p99_ms=${fmt(rawP99)} ratio=${(
         backendP99 / rawP99
-      ).toFixed(2)} ` +
-        `db=${
-          DIALECT === 'pg' ? 'postgres' : 'sqlite'
-        } runs=${totalRuns} clients=${CLIENTS} think_ms=${THINK_MS}` +
-        (mirror
-          ? ` mirror_targets=${mirror.targets} mirror_ms=${fmt(
-              mirror.storeMs,
-            )} mirror_raw_ms=${fmt(mirror.rawMs)} mirror_ratio=${(
-              mirror.storeMs / mirror.rawMs
-            ).toFixed(2)}`
-          : '') +
-        '\n',
+      ).toFixed(2)} db=${
+        DIALECT === 'pg' ? 'postgres' : 'sqlite'
+      } runs=${totalRuns} clients=${CLIENTS} think_ms=${THINK_MS}${mirrorFigures}\n`,
     );
   } finally {
     for (const c of cleanups.reverse()) {

@@ -43,8 +43,11 @@ const statusOf = (
 });
 
 /** Knex hands SQLite's driver Dates and booleans as it stores them: numbers. */
-const sqliteValue = (v: unknown): unknown =>
-  v instanceof Date ? v.valueOf() : typeof v === 'boolean' ? Number(v) : v;
+function sqliteValue(v: unknown): unknown {
+  if (v instanceof Date) return v.valueOf();
+  if (typeof v === 'boolean') return Number(v);
+  return v;
+}
 
 /**
  * The run mirror's write of a large run: one status of `targets` records (every pod of the run,
@@ -122,9 +125,12 @@ export async function measureMirror(options: {
     knex.off('query', capture);
 
     // The same statements for run b: its id (and name) where a's were.
+    const renamed = new Map<unknown, unknown>([
+      [a.id, b.id],
+      [a.resourceName, b.resourceName],
+    ]);
     const swap = (v: unknown): unknown => {
-      const value =
-        v === a.id ? b.id : v === a.resourceName ? b.resourceName : v;
+      const value = renamed.has(v) ? renamed.get(v) : v;
       return dialect === 'sqlite' ? sqliteValue(value) : value;
     };
     t0 = performance.now();
