@@ -58,6 +58,12 @@ type RunRow = {
   finished_at: Date | string | null;
 };
 
+/**
+ * Rows per upsert of a status's targets: 10 columns each, so 5,000 bound values, well within
+ * PostgreSQL's 65,535 and SQLite's 32,766.
+ */
+export const TARGET_UPSERT_ROWS = 500;
+
 /** What toRun reads: a list leaves the spec, probes and steps (the large columns) in the table. */
 export const RUN_SUMMARY_COLUMNS = [
   'id',
@@ -437,9 +443,10 @@ export class DatabaseRunStore implements RunStore {
 
         // A status lists every target, so a run of 1,000 brings 1,000 records on each write:
         // they go in a few multi-row upserts, not a statement each (see TARGET_UPSERT_ROWS).
-        for (const rows of targetRowChunks(id, status.targets ?? [])) {
+        const rows = targetRows(id, status.targets ?? []);
+        for (let i = 0; i < rows.length; i += TARGET_UPSERT_ROWS) {
           await tx('chaos_run_targets')
-            .insert(rows)
+            .insert(rows.slice(i, i + TARGET_UPSERT_ROWS))
             .onConflict(['run_id', 'pod', 'fault'])
             .merge();
         }
@@ -546,28 +553,14 @@ function toTarget(row: TargetRow): TargetRecord {
 }
 
 /**
- * Rows per upsert of a status's targets: 10 columns each, so 5,000 bound values, well within
- * PostgreSQL's 65,535 and SQLite's 32,766.
+ * A status's target records as rows, one per (pod, fault): one listed twice keeps its last record,
+ * as writing them one by one did (PostgreSQL refuses a multi-row upsert that touches one row twice).
  */
-export const TARGET_UPSERT_ROWS = 500;
-
-/**
- * A status's target records as rows, in chunks for the upserts. One (pod, fault) listed twice keeps
- * its last record, as writing them one by one did: PostgreSQL refuses a multi-row upsert that
- * touches one row twice.
- */
-function targetRowChunks(
-  runId: string,
-  targets: TargetRecord[],
-): TargetRow[][] {
+function targetRows(runId: string, targets: TargetRecord[]): TargetRow[] {
   const byKey = new Map<string, TargetRow>();
   for (const t of targets)
     byKey.set(`${t.pod}\u0000${t.fault}`, fromTarget(runId, t));
-  const rows = [...byKey.values()];
-  const chunks: TargetRow[][] = [];
-  for (let i = 0; i < rows.length; i += TARGET_UPSERT_ROWS)
-    chunks.push(rows.slice(i, i + TARGET_UPSERT_ROWS));
-  return chunks;
+  return [...byKey.values()];
 }
 
 function fromTarget(runId: string, t: TargetRecord): TargetRow {
