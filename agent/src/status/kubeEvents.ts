@@ -27,7 +27,8 @@ export class EventRecorder {
   /** Each event with the time it happened, which is the time it is stamped with when sent. */
   private readonly queue: { event: ChaosEvent; at: Date }[] = [];
   private draining: Promise<void> | undefined;
-  private dropped = 0;
+  /** Whether this drain has warned of dropped events yet: one warning per backlog. */
+  private warnedOfDrops = false;
 
   constructor(
     private readonly core: CoreV1Api,
@@ -37,11 +38,13 @@ export class EventRecorder {
 
   emit(event: ChaosEvent): void {
     if (this.queue.length >= MAX_QUEUED_EVENTS) {
-      if (this.dropped++ === 0)
+      if (!this.warnedOfDrops) {
+        this.warnedOfDrops = true;
         this.log.warn(
           { queued: this.queue.length, reason: event.reason },
           'too many Kubernetes Events waiting to be recorded; dropping new ones',
         );
+      }
       return;
     }
     this.queue.push({ event, at: new Date() });
@@ -61,7 +64,7 @@ export class EventRecorder {
       }
     } finally {
       this.draining = undefined;
-      this.dropped = 0;
+      this.warnedOfDrops = false;
     }
   }
 
