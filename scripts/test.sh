@@ -26,7 +26,14 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-step() { printf '\n=== %s\n' "$*"; }
+# Each step's header also says how long the step before it took, so a slow step shows in CI's log.
+STEP_START=$(date +%s)
+step() {
+  local now
+  now=$(date +%s)
+  printf '\n=== %s (previous step: %ss)\n' "$*" "$((now - STEP_START))"
+  STEP_START=$now
+}
 elapsed() { echo "$(( $(date +%s) - $1 ))s"; }
 
 t0=$(date +%s)
