@@ -61,6 +61,12 @@ describe('steady-state hypothesis in the controller, against the sandbox', () =>
   const target = useSandboxNamespace({ prefix: 'hyp-ctl', labels: OPT_IN });
   const agent = useSandboxNamespace({ prefix: 'agent' });
   let running: RunningController;
+  /**
+   * The Deployments whose minReadySeconds the tests wait out, created together up front so those
+   * waits overlap instead of adding up (fragile's 30 s passes while the tests before it run).
+   */
+  const slowToBeAvailable = { web: 10, steady: 8, fragile: 30 };
+  const podsAtStart = new Map<string, V1Pod[]>();
 
   beforeAll(async () => {
     await applyCrds(target.kc);
@@ -69,6 +75,16 @@ describe('steady-state hypothesis in the controller, against the sandbox', () =>
       watchNamespaces: [target.namespace],
       ceilings: TEST_CEILINGS,
     });
+    await Promise.all(
+      Object.entries(slowToBeAvailable).map(async ([name, minReadySeconds]) =>
+        podsAtStart.set(
+          name,
+          await createDeployment(target.kc, target.namespace, name, 10, {
+            minReadySeconds,
+          }),
+        ),
+      ),
+    );
   });
   afterAll(async () => {
     await running?.stop();
@@ -85,9 +101,6 @@ describe('steady-state hypothesis in the controller, against the sandbox', () =>
   });
 
   it('aborts a pod-kill that takes too many replicas: the k8s probe sees the ratio dip', async () => {
-    await createDeployment(target.kc, target.namespace, 'web', 10, {
-      minReadySeconds: 10,
-    });
     await waitAvailable(target.kc, target.namespace, 'web', 10);
     await createRun(
       target.kc,
@@ -268,13 +281,7 @@ describe('steady-state hypothesis in the controller, against the sandbox', () =>
     ];
 
     it('completes every step when every gate holds', async () => {
-      const before = await createDeployment(
-        target.kc,
-        target.namespace,
-        'steady',
-        10,
-        { minReadySeconds: 8 },
-      );
+      const before = podsAtStart.get('steady')!;
       await waitAvailable(target.kc, target.namespace, 'steady', 10);
       const deletions = await watchPodDeletions(target.kc, target.namespace);
       const statuses = await recordRunStatuses(
@@ -349,13 +356,7 @@ describe('steady-state hypothesis in the controller, against the sandbox', () =>
     });
 
     it('stops at the step whose gate fails', async () => {
-      const before = await createDeployment(
-        target.kc,
-        target.namespace,
-        'fragile',
-        10,
-        { minReadySeconds: 30 },
-      );
+      const before = podsAtStart.get('fragile')!;
       await waitAvailable(target.kc, target.namespace, 'fragile', 10);
       const deletions = await watchPodDeletions(target.kc, target.namespace);
       try {
