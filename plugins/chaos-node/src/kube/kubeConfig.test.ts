@@ -2,9 +2,15 @@
  * KeepAliveKubeConfig against the sandbox's API server, through a relay that counts the TCP
  * connections the server accepts: sequential calls share one connection, another user gets a
  * pool of its own, and an exec-plugin user is never shared. With a rate limit, real API calls
- * wait for the bucket's tokens, and a sibling with its own bucket does not.
+ * wait for the bucket's tokens, and a sibling with its own bucket does not. Closing lets a call in
+ * flight finish and aborts a watch left open once the grace is over.
  */
-import { CoreV1Api, KubeConfig, RequestContext } from '@kubernetes/client-node';
+import {
+  CoreV1Api,
+  KubeConfig,
+  RequestContext,
+  Watch,
+} from '@kubernetes/client-node';
 import {
   ConnectionCounter,
   sandboxKubeconfigPath,
@@ -136,5 +142,32 @@ describe('KeepAliveKubeConfig on the sandbox', () => {
     );
     expect(sibling.throttle!.stats().waits).toBe(0);
     expect(await dispatcherOf(sibling)).toBe(await dispatcherOf(kc));
+  });
+
+  it('lets a request in flight finish on close, and ends a watch left open after the grace', async () => {
+    const kc = load();
+    const core = kc.makeApiClient(CoreV1Api);
+    await core.readNamespace({ name: 'default' });
+    let watchEnded: (error: unknown) => void = () => undefined;
+    const ended = new Promise(resolve => {
+      watchEnded = resolve;
+    });
+    await new Watch(kc).watch(
+      '/api/v1/namespaces',
+      {},
+      () => undefined,
+      error => watchEnded(error),
+    );
+    const inFlight = core.readNamespace({ name: 'default' });
+    const started = performance.now();
+    await kc.close(300);
+    const closedAfter = performance.now() - started;
+    // The call made before close() got its answer within the grace.
+    expect((await inFlight).metadata?.name).toBe('default');
+    // The watch does not end by itself before client-node's 30 s timeout: it was aborted.
+    await ended;
+    const endedAfter = performance.now() - started;
+    expect(closedAfter).toBeGreaterThanOrEqual(300);
+    expect(endedAfter).toBeLessThan(10_000);
   });
 });

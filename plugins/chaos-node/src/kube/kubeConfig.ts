@@ -3,6 +3,20 @@ import { ApiRateLimit, ApiThrottle } from './apiRateLimit';
 
 type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
 
+/** How long `close()` lets requests in flight finish before it aborts them. */
+export const CLOSE_GRACE_MS = 2_000;
+const CLOSE_POLL_MS = 20;
+
+/** Requests an undici Agent has queued or running, over all its origins (`Agent.stats`). */
+function inFlight(dispatcher: Dispatcher): number {
+  const stats: Record<string, { pending?: number; running?: number }> =
+    (dispatcher as { stats?: Record<string, never> }).stats ?? {};
+  return Object.values(stats).reduce(
+    (sum, origin) => sum + (origin.pending ?? 0) + (origin.running ?? 0),
+    0,
+  );
+}
+
 /**
  * A KubeConfig whose API calls share their connections.
  *
@@ -82,11 +96,24 @@ export class KeepAliveKubeConfig extends KubeConfig {
     }
   }
 
-  /** Closes the shared connections (a stopping process need not wait for their idle timeout). */
-  async close(): Promise<void> {
+  /**
+   * Closes the shared connections, so a stopping process need not wait for their idle timeout.
+   * Requests in flight get `graceMs` to finish; then the connections are destroyed, aborting what
+   * is left. A watch nobody stopped would otherwise hold the close until it timed out (30 s for
+   * client-node's Watch, longer while events flow). undici's `close()` has no deadline, and
+   * `destroy()` after it finds nothing left to abort, so the wait reads the pools' own counts.
+   */
+  async close(graceMs = CLOSE_GRACE_MS): Promise<void> {
     const dispatchers = [...this.dispatchers.values()];
     this.dispatchers.clear();
-    await Promise.all(dispatchers.map(dispatcher => dispatcher.close()));
+    const deadline = performance.now() + graceMs;
+    await Promise.all(
+      dispatchers.map(async dispatcher => {
+        while (inFlight(dispatcher) > 0 && performance.now() < deadline)
+          await new Promise(resolve => setTimeout(resolve, CLOSE_POLL_MS));
+        await dispatcher.destroy();
+      }),
+    );
   }
 
   private tlsKey(): string {
