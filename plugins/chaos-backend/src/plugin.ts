@@ -109,7 +109,12 @@ export const chaosPlugin = createBackendPlugin({
           permissionsEnabled,
         });
         const mirror = new RunMirror(clusters, runs, logger);
+        // The scheduler aborts its tasks only at the root shutdown, after this plugin's hooks:
+        // the mirror's window (and its watches) ends here first, so closing the clusters'
+        // connections has nothing left to wait for.
+        const stopping = new AbortController();
         deps.lifecycle.addShutdownHook(async () => {
+          stopping.abort();
           await clusters.close();
         });
         // One instance mirrors at a time: the scheduler's lock on this global task decides which.
@@ -120,7 +125,12 @@ export const chaosPlugin = createBackendPlugin({
           timeout: { milliseconds: MIRROR_WINDOW_MS + 60_000 },
           initialDelay: { seconds: 1 },
           fn: async signal => {
-            await mirror.runWindow(signal ?? new AbortController().signal);
+            if (stopping.signal.aborted) return;
+            await mirror.runWindow(
+              signal
+                ? AbortSignal.any([signal, stopping.signal])
+                : stopping.signal,
+            );
           },
         });
 
