@@ -31,6 +31,9 @@ const REQUESTS_PER_DATABASE = Number(
   process.env.CHAOSCRAFT_FUZZ_REQUESTS ?? 10_000,
 );
 
+/** The requests of one generated round: five writes, six reads and an abort. */
+const REQUESTS_PER_ROUND = 12;
+
 const entity = (namespace: string) => chaosComponent({ namespace });
 
 const validBody = (namespace: string, name: string) => ({
@@ -320,7 +323,8 @@ describe.each(databases.eachSupportedId())('fuzz on %s', databaseId => {
         failures.push(`${what} → unexpected ${res.status}`);
     };
 
-    const rounds = Math.ceil(REQUESTS_PER_DATABASE / 10);
+    // Each round sends REQUESTS_PER_ROUND requests; the count is checked against `sent` below.
+    const rounds = Math.ceil(REQUESTS_PER_DATABASE / REQUESTS_PER_ROUND);
     await fc.assert(
       fc.asyncProperty(
         body(sandbox.namespace),
