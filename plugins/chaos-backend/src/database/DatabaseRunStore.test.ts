@@ -175,6 +175,54 @@ describe.each(databases.eachSupportedId())(
       });
     });
 
+    it('rewrites only the target records a status changed', async () => {
+      const { knex, runs, run } = await setup();
+      const targets = ['checkout-1', 'checkout-2', 'checkout-3'].map(pod => ({
+        ...running.targets[0],
+        pod,
+        phase: 'Selected' as const,
+      }));
+      await runs.applyStatus(refOf(run), { ...running, targets }, '10');
+      // What tells a rewritten row: on PostgreSQL each record's row version (xmin); on SQLite
+      // the connection's count of rows changed, the run's own row among them.
+      const isPostgres = databaseId.startsWith('POSTGRES');
+      const writes = async (): Promise<string[] | number> =>
+        isPostgres
+          ? (
+              await knex('chaos_run_targets')
+                .where({ run_id: run.id })
+                .select('pod', knex.raw('xmin::text as version'))
+            ).map(row => `${row.pod}@${row.version}`)
+          : Number((await knex.raw('select total_changes() as n'))[0].n);
+      const before = await writes();
+
+      // The same three records, one of them moved on.
+      const next = targets.map((target, i) =>
+        i === 1
+          ? { ...target, phase: 'Injected' as const, injectedAt: t(4) }
+          : target,
+      );
+      await runs.applyStatus(refOf(run), { ...running, targets: next }, '11');
+
+      const after = await writes();
+      const rewritten =
+        Array.isArray(before) && Array.isArray(after)
+          ? after
+              .filter(version => !before.includes(version))
+              .map(version => version.split('@')[0])
+          : Number(after) - Number(before);
+      // PostgreSQL: the one record that changed. SQLite: it and the run's row (no new timeline).
+      expect(rewritten).toEqual(isPostgres ? ['checkout-2'] : 2);
+      const detail = (await runs.get(run.id))!;
+      expect(
+        Object.fromEntries(detail.targets.map(x => [x.pod, x.phase])),
+      ).toEqual({
+        'checkout-1': 'Selected',
+        'checkout-2': 'Injected',
+        'checkout-3': 'Selected',
+      });
+    });
+
     it('orders the timeline by phase even when the cluster clock is behind the backend', async () => {
       const { runs, run } = await setup();
       const behind = (s: number) =>

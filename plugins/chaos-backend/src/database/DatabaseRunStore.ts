@@ -64,6 +64,25 @@ type RunRow = {
  */
 export const TARGET_UPSERT_ROWS = 500;
 
+/**
+ * An upsert rewrites a target record only when the status changed one of these: a status lists
+ * every target on each write, and most of a large run's records are the same as last time.
+ * (`IS DISTINCT FROM` is null-safe, on PostgreSQL and on SQLite since 3.39.)
+ */
+const TARGET_RECORD_CHANGED = [
+  'node',
+  'phase',
+  'reason',
+  'message',
+  'injected_at',
+  'recovered_at',
+  'events',
+]
+  .map(
+    column => `chaos_run_targets.${column} is distinct from excluded.${column}`,
+  )
+  .join(' or ');
+
 /** What toRun reads: a list leaves the spec, probes and steps (the large columns) in the table. */
 export const RUN_SUMMARY_COLUMNS = [
   'id',
@@ -442,13 +461,15 @@ export class DatabaseRunStore implements RunStore {
             .ignore();
 
         // A status lists every target, so a run of 1,000 brings 1,000 records on each write:
-        // they go in a few multi-row upserts, not a statement each (see TARGET_UPSERT_ROWS).
+        // they go in a few multi-row upserts, not a statement each (see TARGET_UPSERT_ROWS),
+        // which leave the records that did not change as they are.
         const rows = targetRows(id, status.targets ?? []);
         for (let i = 0; i < rows.length; i += TARGET_UPSERT_ROWS) {
           await tx('chaos_run_targets')
             .insert(rows.slice(i, i + TARGET_UPSERT_ROWS))
             .onConflict(['run_id', 'pod', 'fault'])
-            .merge();
+            .merge()
+            .whereRaw(TARGET_RECORD_CHANGED);
         }
         return 'applied' as const;
       });
