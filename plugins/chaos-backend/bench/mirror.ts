@@ -16,6 +16,11 @@ export type MirrorFigure = {
   storeMs: number;
   /** Median time for the same statements, sent raw in one transaction. */
   rawMs: number;
+  /**
+   * Median time for the store to apply that status once more, as a running run's next write
+   * does: every record listed, none changed, so none is rewritten.
+   */
+  unchangedMs: number;
 };
 
 type Statement = { sql: string; bindings: unknown[] };
@@ -97,6 +102,7 @@ export async function measureMirror(options: {
 
   const store: number[] = [];
   const rawTimes: number[] = [];
+  const unchanged: number[] = [];
   for (let r = 0; r < repeats; r++) {
     const [a, b] = [await newRun(), await newRun()];
     const injected = statusOf(targets, 'Injected', new Date().toISOString());
@@ -139,6 +145,10 @@ export async function measureMirror(options: {
     });
     rawTimes.push(performance.now() - t0);
 
+    t0 = performance.now();
+    await runs.applyStatus(a, injected, '3');
+    unchanged.push(performance.now() - t0);
+
     const [{ count }] = await knex('chaos_run_targets')
       .where({ run_id: b.id, phase: 'Injected' })
       .count<[{ count: number | string }]>({ count: '*' });
@@ -154,5 +164,6 @@ export async function measureMirror(options: {
     repeats,
     storeMs: median(store),
     rawMs: median(rawTimes),
+    unchangedMs: median(unchanged),
   };
 }
