@@ -7,12 +7,19 @@ type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
 export const CLOSE_GRACE_MS = 2_000;
 const CLOSE_POLL_MS = 20;
 
-/** Requests an undici Agent has queued or running, over all its origins (`Agent.stats`). */
+/** What undici reports of each origin's pool (`Agent.stats`): requests waiting or on the wire. */
+type OriginStats = { queued?: number; pending?: number; running?: number };
+
+/** Requests an undici Agent has queued, pending or running, over all its origins. */
 function inFlight(dispatcher: Dispatcher): number {
-  const stats: Record<string, { pending?: number; running?: number }> =
-    (dispatcher as { stats?: Record<string, never> }).stats ?? {};
+  const stats =
+    (dispatcher as { stats?: Record<string, OriginStats> }).stats ?? {};
   return Object.values(stats).reduce(
-    (sum, origin) => sum + (origin.pending ?? 0) + (origin.running ?? 0),
+    (sum, origin) =>
+      sum +
+      (origin.queued ?? 0) +
+      (origin.pending ?? 0) +
+      (origin.running ?? 0),
     0,
   );
 }
