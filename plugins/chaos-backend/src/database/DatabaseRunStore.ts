@@ -64,24 +64,23 @@ type RunRow = {
  */
 export const TARGET_UPSERT_ROWS = 500;
 
+/** A target record's key: a status's record for one pod and fault. */
+const TARGET_KEY = ['run_id', 'pod', 'fault'];
+
 /**
- * An upsert rewrites a target record only when the status changed one of these: a status lists
- * every target on each write, and most of a large run's records are the same as last time.
- * (`IS DISTINCT FROM` is null-safe, on PostgreSQL and on SQLite since 3.39.)
+ * The condition on which an upsert rewrites a target record: one of the row's other columns
+ * changed. A status lists every target on each write, and most of a large run's records are the
+ * same as last time. (`IS DISTINCT FROM` is null-safe, on PostgreSQL and on SQLite since 3.39.)
  */
-const TARGET_RECORD_CHANGED = [
-  'node',
-  'phase',
-  'reason',
-  'message',
-  'injected_at',
-  'recovered_at',
-  'events',
-]
-  .map(
-    column => `chaos_run_targets.${column} is distinct from excluded.${column}`,
-  )
-  .join(' or ');
+function targetRecordChanged(row: TargetRow): string {
+  return Object.keys(row)
+    .filter(column => !TARGET_KEY.includes(column))
+    .map(
+      column =>
+        `chaos_run_targets.${column} is distinct from excluded.${column}`,
+    )
+    .join(' or ');
+}
 
 /** What toRun reads: a list leaves the spec, probes and steps (the large columns) in the table. */
 export const RUN_SUMMARY_COLUMNS = [
@@ -467,9 +466,9 @@ export class DatabaseRunStore implements RunStore {
         for (let i = 0; i < rows.length; i += TARGET_UPSERT_ROWS) {
           await tx('chaos_run_targets')
             .insert(rows.slice(i, i + TARGET_UPSERT_ROWS))
-            .onConflict(['run_id', 'pod', 'fault'])
+            .onConflict(TARGET_KEY)
             .merge()
-            .whereRaw(TARGET_RECORD_CHANGED);
+            .whereRaw(targetRecordChanged(rows[i]));
         }
         return 'applied' as const;
       });
