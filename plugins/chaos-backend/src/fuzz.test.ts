@@ -6,15 +6,13 @@ import {
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { applyCrds, OPT_IN } from '@chaoscraft/agent-testkit';
-import {
-  sandboxKubeconfigPath,
-  useSandboxNamespace,
-} from '@chaoscraft/test-sandbox';
+import { useSandboxNamespace } from '@chaoscraft/test-sandbox';
 import fc from 'fast-check';
 import type { Knex } from 'knex';
 import request from 'supertest';
 import { chaosPlugin } from './plugin';
 import { chaosComponent } from './__testUtils__/entities';
+import { sandboxChaosConfig } from './__testUtils__/sandboxConfig';
 
 /**
  * Property-based fuzzing of every endpoint, on SQLite and PostgreSQL: generated bodies (random
@@ -216,17 +214,7 @@ describe.each(databases.eachSupportedId())('fuzz on %s', databaseId => {
         mockServices.database.factory({ knex, migrations: { skip: false } }),
         mockServices.permissions.factory({ result: AuthorizeResult.ALLOW }),
         mockServices.rootConfig.factory({
-          data: {
-            permission: { enabled: true },
-            chaos: {
-              clusters: [
-                {
-                  name: 'sandbox',
-                  kubeconfigPath: await sandboxKubeconfigPath(),
-                },
-              ],
-            },
-          },
+          data: await sandboxChaosConfig(),
         }),
         catalogServiceMock.factory({ entities: [entity(sandbox.namespace)] }),
       ],

@@ -24,15 +24,12 @@ import {
   waitForRunPhase,
 } from '@chaoscraft/agent-testkit';
 import { CHAOS_TRACEPARENT_ANNOTATION } from '@chaoscraft/backstage-plugin-chaos-common';
-import {
-  sandboxKubeconfigPath,
-  useSandboxNamespace,
-  waitFor,
-} from '@chaoscraft/test-sandbox';
+import { useSandboxNamespace, waitFor } from '@chaoscraft/test-sandbox';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import request from 'supertest';
 import { chaosPlugin } from './plugin';
 import { chaosComponent } from './__testUtils__/entities';
+import { sandboxChaosConfig } from './__testUtils__/sandboxConfig';
 
 jest.setTimeout(180_000);
 
@@ -132,17 +129,7 @@ exporters:
         chaosPlugin,
         mockServices.permissions.factory({ result: AuthorizeResult.ALLOW }),
         mockServices.rootConfig.factory({
-          data: {
-            permission: { enabled: true },
-            chaos: {
-              clusters: [
-                {
-                  name: 'sandbox',
-                  kubeconfigPath: await sandboxKubeconfigPath(),
-                },
-              ],
-            },
-          },
+          data: await sandboxChaosConfig(),
         }),
         catalogServiceMock.factory({
           entities: [chaosComponent({ namespace: sandbox.namespace })],

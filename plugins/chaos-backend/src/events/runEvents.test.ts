@@ -22,11 +22,7 @@ import {
   runSignalChannel,
   type RunDetail,
 } from '@chaoscraft/backstage-plugin-chaos-common';
-import {
-  sandboxKubeconfigPath,
-  useSandboxNamespace,
-  waitFor,
-} from '@chaoscraft/test-sandbox';
+import { useSandboxNamespace, waitFor } from '@chaoscraft/test-sandbox';
 import {
   OPT_IN,
   applyCrds,
@@ -41,6 +37,7 @@ import {
 import request from 'supertest';
 import { chaosPlugin } from '../plugin';
 import { RUN_MIRROR_TASK_ID } from '../runs/RunMirror';
+import { sandboxChaosConfig } from '../__testUtils__/sandboxConfig';
 
 /**
  * What follows a run, on the whole backend against real components: the chaos plugin on SQLite
@@ -166,18 +163,9 @@ describe.each(databases.eachSupportedId())(
           scheduler.factory({ skipTaskRunOnStartup: true }),
           mockServices.permissions.factory({ result: AuthorizeResult.ALLOW }),
           mockServices.rootConfig.factory({
-            data: {
+            data: await sandboxChaosConfig({
               app: { baseUrl: 'http://localhost:3000' },
-              permission: { enabled: true },
-              chaos: {
-                clusters: [
-                  {
-                    name: 'sandbox',
-                    kubeconfigPath: await sandboxKubeconfigPath(),
-                  },
-                ],
-              },
-            },
+            }),
           }),
           catalogServiceMock.factory({
             entities: catalogEntities(sandbox.namespace),

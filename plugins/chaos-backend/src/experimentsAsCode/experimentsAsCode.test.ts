@@ -42,6 +42,7 @@ import {
   ACCEPTED_CONDITION,
   CLUSTER_EXPERIMENTS_TASK_ID,
 } from './ClusterExperiments';
+import { sandboxChaosConfig } from '../__testUtils__/sandboxConfig';
 
 /**
  * Experiments kept as code, end to end on real components: files at an entity's
@@ -145,19 +146,12 @@ describe('experiments kept as code', () => {
         mockServices.database.factory({ knex, migrations: { skip: false } }),
         mockServices.permissions.factory({ result: AuthorizeResult.ALLOW }),
         mockServices.rootConfig.factory({
-          data: {
-            permission: { enabled: true },
+          data: await sandboxChaosConfig({
             backend: { reading: { allow: [{ host: `127.0.0.1:${port}` }] } },
             chaos: {
-              clusters: [
-                {
-                  name: 'sandbox',
-                  kubeconfigPath: await sandboxKubeconfigPath(),
-                },
-              ],
               experimentsAsCode: { localDirectories: [repo] },
             },
-          },
+          }),
         }),
         catalogServiceMock.factory({
           entities: [

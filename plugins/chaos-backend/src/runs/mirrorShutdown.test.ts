@@ -7,14 +7,11 @@ import { schedulerServiceFactory } from '@backstage/backend-defaults/scheduler';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { applyCrds, OPT_IN } from '@chaoscraft/agent-testkit';
-import {
-  sandboxKubeconfigPath,
-  useSandboxNamespace,
-  waitFor,
-} from '@chaoscraft/test-sandbox';
+import { useSandboxNamespace, waitFor } from '@chaoscraft/test-sandbox';
 import { chaosPlugin } from '../plugin';
 import { chaosComponent } from '../__testUtils__/entities';
 import { RUN_MIRROR_TASK_ID } from './RunMirror';
+import { sandboxChaosConfig } from '../__testUtils__/sandboxConfig';
 
 /**
  * Backstage's real scheduler aborts its tasks only at the root shutdown, after every plugin's
@@ -37,16 +34,7 @@ it('stops within seconds while the run mirror watches the cluster', async () => 
       mockServices.database.factory({ knex }),
       mockServices.permissions.factory({ result: AuthorizeResult.ALLOW }),
       mockServices.rootConfig.factory({
-        data: {
-          chaos: {
-            clusters: [
-              {
-                name: 'sandbox',
-                kubeconfigPath: await sandboxKubeconfigPath(),
-              },
-            ],
-          },
-        },
+        data: await sandboxChaosConfig(),
       }),
       catalogServiceMock.factory({
         entities: [chaosComponent({ namespace: sandbox.namespace })],

@@ -10,11 +10,7 @@ import {
 } from '@backstage/backend-plugin-api';
 import { chaosExperimentReadPermission } from '@chaoscraft/backstage-plugin-chaos-common';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
-import {
-  sandboxKubeconfigPath,
-  useSandboxNamespace,
-  waitFor,
-} from '@chaoscraft/test-sandbox';
+import { useSandboxNamespace, waitFor } from '@chaoscraft/test-sandbox';
 import {
   OPT_IN,
   applyCrds,
@@ -29,6 +25,7 @@ import { chaosPlugin } from '../plugin';
 import { SCHEDULED_RUNS_TASK_ID } from './ScheduledRuns';
 import { RUN_MIRROR_TASK_ID } from './RunMirror';
 import { chaosComponent } from '../__testUtils__/entities';
+import { sandboxChaosConfig } from '../__testUtils__/sandboxConfig';
 
 /**
  * The whole backend path against real components: the backend plugin on PostgreSQL creates
@@ -87,17 +84,7 @@ async function startBackend(
               } as any),
           }),
       mockServices.rootConfig.factory({
-        data: {
-          permission: { enabled: true },
-          chaos: {
-            clusters: [
-              {
-                name: 'sandbox',
-                kubeconfigPath: await sandboxKubeconfigPath(),
-              },
-            ],
-          },
-        },
+        data: await sandboxChaosConfig(),
       }),
       catalogServiceMock.factory({ entities: [entity(sandbox.namespace)] }),
     ],

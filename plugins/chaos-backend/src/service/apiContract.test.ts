@@ -5,10 +5,7 @@ import {
 } from '@backstage/backend-test-utils';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
-import {
-  sandboxKubeconfigPath,
-  useSandboxNamespace,
-} from '@chaoscraft/test-sandbox';
+import { useSandboxNamespace } from '@chaoscraft/test-sandbox';
 import { OPT_IN, applyCrds } from '@chaoscraft/agent-testkit';
 import {
   CHAOS_GROUP,
@@ -26,6 +23,7 @@ import {
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { chaosPlugin } from '../plugin';
 import { chaosComponent } from '../__testUtils__/entities';
+import { sandboxChaosConfig } from '../__testUtils__/sandboxConfig';
 
 /**
  * The API contract, end to end: the client generated from openapi.yaml (the one the frontend
@@ -52,17 +50,7 @@ async function startBackend() {
       mockServices.database.factory({ knex, migrations: { skip: false } }),
       mockServices.permissions.factory({ result: AuthorizeResult.ALLOW }),
       mockServices.rootConfig.factory({
-        data: {
-          permission: { enabled: true },
-          chaos: {
-            clusters: [
-              {
-                name: 'sandbox',
-                kubeconfigPath: await sandboxKubeconfigPath(),
-              },
-            ],
-          },
-        },
+        data: await sandboxChaosConfig(),
       }),
       catalogServiceMock.factory({
         entities: [
