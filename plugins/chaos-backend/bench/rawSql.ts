@@ -173,13 +173,17 @@ const q = (c: string) => `"${c}"`;
 /** The columns a list reads, in the store's order. */
 const SUMMARY = RUN_SUMMARY_COLUMNS.map(q).join(', ');
 
+/** The total, from the per-entity counts the store keeps with each insert. */
+const LIST_COUNT = `select sum("run_count") as "count" from "chaos_run_counts" where "entity_ref" = ? and "entity_ref" in (?)`;
+
 export const SQL = {
-  /** The total, from the per-entity counts the store keeps with each insert. */
-  listCount: `select sum("run_count") as "count" from "chaos_run_counts" where "entity_ref" = ? and "entity_ref" in (?)`,
+  /** The total on its own: only for a page that came back empty. */
+  listCount: LIST_COUNT,
   countRun: `insert into "chaos_run_counts" ("entity_ref", "run_count") values (?, ?) on conflict ("entity_ref") do update set "run_count" = "chaos_run_counts"."run_count" + 1`,
-  listFirstPage: `select ${SUMMARY} from "chaos_runs" where "entity_ref" = ? and "entity_ref" in (?) order by "created_at" desc, "id" asc limit ?`,
+  /** A page, its total read in the same statement (a scalar subquery of listCount). */
+  listFirstPage: `select ${SUMMARY}, (${LIST_COUNT}) as "total_count" from "chaos_runs" where "entity_ref" = ? and "entity_ref" in (?) order by "created_at" desc, "id" asc limit ?`,
   /** The page right after a cursor (created_at, id): keyset pagination. */
-  listPageAfter: `select ${SUMMARY} from "chaos_runs" where "entity_ref" = ? and "entity_ref" in (?) and "created_at" <= ? and ("created_at" < ? or "id" > ?) order by "created_at" desc, "id" asc limit ?`,
+  listPageAfter: `select ${SUMMARY}, (${LIST_COUNT}) as "total_count" from "chaos_runs" where "entity_ref" = ? and "entity_ref" in (?) and "created_at" <= ? and ("created_at" < ? or "id" > ?) order by "created_at" desc, "id" asc limit ?`,
   getRun: `select * from "chaos_runs" where "id" = ? limit ?`,
   getTargets: `select * from "chaos_run_targets" where "run_id" = ? order by "pod" asc, "fault" asc`,
   getEvents: `select * from "chaos_run_events" where "run_id" = ?`,
@@ -211,12 +215,12 @@ export type Experiment = {
 /** The raw operations: what each API call costs the database, and nothing else. */
 export function rawOperations(db: RawDb, dialect: Dialect) {
   const getRun = async (id: string) => {
-    const [row] = await db.query(SQL.getRun, [id, 1]);
-    if (!row) throw new Error(`no run ${id}`);
-    const [targets, events] = await Promise.all([
+    const [[row], targets, events] = await Promise.all([
+      db.query(SQL.getRun, [id, 1]),
       db.query(SQL.getTargets, [id]),
       db.query(SQL.getEvents, [id]),
     ]);
+    if (!row) throw new Error(`no run ${id}`);
     return { row, targets, events };
   };
   return {
@@ -226,17 +230,20 @@ export function rawOperations(db: RawDb, dialect: Dialect) {
       after: { createdAt: Date; id: string } | undefined,
       limit: number,
     ) {
-      const [{ count }] = await db.query(SQL.listCount, [entityRef, entityRef]);
+      const scope = [entityRef, entityRef];
       const rows = after
         ? await db.query(SQL.listPageAfter, [
-            entityRef,
-            entityRef,
+            ...scope,
+            ...scope,
             after.createdAt,
             after.createdAt,
             after.id,
             limit + 1,
           ])
-        : await db.query(SQL.listFirstPage, [entityRef, entityRef, limit + 1]);
+        : await db.query(SQL.listFirstPage, [...scope, ...scope, limit + 1]);
+      const [{ count }] = rows.length
+        ? [{ count: rows[0].total_count }]
+        : await db.query(SQL.listCount, scope);
       return { count: Number(count), rows: rows.slice(0, limit) };
     },
     getRun,

@@ -343,6 +343,10 @@ describe.each(databases.eachSupportedId())(
       expect(walked).toEqual(byOffset.items.map(r => r.id));
       // Seven runs in pages of two: the last holds one.
       expect(page.items).toHaveLength(1);
+      // A page past the end is empty and still counts every run (the count is read on its own).
+      expect(await runs.list({ entityRef, offset: 8, limit: 2 })).toMatchObject(
+        { items: [], totalCount: 8 },
+      );
       // A list leaves the large columns out and still answers a whole summary.
       expect(byOffset.items[0]).not.toHaveProperty('spec');
       expect(Object.keys(byOffset.items[0])).toEqual(
@@ -370,6 +374,7 @@ describe.each(databases.eachSupportedId())(
       }) => (await runs.list({ ...options, offset: 0, limit: 1 })).totalCount;
       expect(await total({ entityRef: 'component:default/payments' })).toBe(3);
       expect(await total({ entityRef: 'component:default/checkout' })).toBe(1);
+      expect(await total({ entityRef: 'component:default/none' })).toBe(0);
       expect(await total({})).toBe(4);
       expect(
         await total({

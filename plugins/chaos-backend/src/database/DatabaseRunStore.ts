@@ -122,6 +122,9 @@ const optionalIso = (v: Date | string | null | undefined): string | undefined =>
 const optionalDate = (v: string | undefined): Date | null =>
   v ? new Date(v) : null;
 
+/** A sum as the driver hands it back: PostgreSQL's bigint sum as a string, null over no rows. */
+type TotalCount = number | string | null | undefined;
+
 /** Runs on Knex; shares the database and migrations with the experiment store. */
 export class DatabaseRunStore implements RunStore {
   static async create(options: {
@@ -194,16 +197,16 @@ export class DatabaseRunStore implements RunStore {
   }
 
   async get(id: string): Promise<RunDetail | undefined> {
-    const row: RunRow | undefined = await this.db('chaos_runs')
-      .where({ id })
-      .first();
+    // The three reads at once, not the run first: an id that names no run is the rare case.
+    const [row, targets, events]: [RunRow | undefined, TargetRow[], any[]] =
+      await Promise.all([
+        this.db('chaos_runs').where({ id }).first(),
+        this.db<TargetRow>('chaos_run_targets')
+          .where({ run_id: id })
+          .orderBy(['pod', 'fault']),
+        this.db('chaos_run_events').where({ run_id: id }),
+      ]);
     if (!row) return undefined;
-    const [targets, events] = await Promise.all([
-      this.db<TargetRow>('chaos_run_targets')
-        .where({ run_id: id })
-        .orderBy(['pod', 'fault']),
-      this.db('chaos_run_events').where({ run_id: id }),
-    ]);
     const timeline = events
       .map(e => ({
         time: toIsoString(e.time),
@@ -302,11 +305,14 @@ export class DatabaseRunStore implements RunStore {
       if (entityRefs) query = query.whereIn('entity_ref', entityRefs);
       return query;
     };
-    // The total from the per-entity counts kept with each insert, not by counting the runs.
-    const [{ count }] = await scoped('chaos_run_counts').sum<
-      [{ count: number | string | null }]
-    >({ count: 'run_count' });
-    let page = scoped('chaos_runs').select(RUN_SUMMARY_COLUMNS);
+    // The total from the per-entity counts kept with each insert, not by counting the runs, and
+    // read by the page's own statement (a scalar subquery both databases evaluate once): one
+    // round trip per page, not two. Only an empty page asks for it on its own.
+    const total = scoped('chaos_run_counts').sum({ count: 'run_count' });
+    let page = scoped('chaos_runs').select([
+      ...RUN_SUMMARY_COLUMNS,
+      total.clone().as('total_count'),
+    ]);
     if (after) {
       // Right after the cursor's run in (created_at desc, id asc) order. The `<=` alone bounds the
       // index range; without it SQLite ORs two index searches and sorts all they find.
@@ -324,7 +330,12 @@ export class DatabaseRunStore implements RunStore {
     ]);
     if (offset) page = page.offset(offset);
     // One row more than the page: whether another page follows.
-    const rows: RunRow[] = await page.limit(limit + 1);
+    const rows: (RunRow & { total_count: TotalCount })[] = await page.limit(
+      limit + 1,
+    );
+    const count: TotalCount = rows.length
+      ? rows[0].total_count
+      : (await total)[0]?.count;
     const items = rows.slice(0, limit).map(toRun);
     const last = rows.length > limit ? rows[limit - 1] : undefined;
     return {
