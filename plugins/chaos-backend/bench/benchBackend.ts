@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import inspector from 'node:inspector';
 import os from 'node:os';
 import path from 'node:path';
@@ -58,7 +58,9 @@ import {
  * The baseline is the same statements sent by `pg` (or better-sqlite3) directly, with the same
  * pool size, the same clients and think time, and the same ChaosRun create; the bench checks at
  * warm-up that its statements are the ones the backend sent. The two alternate in BENCH_SLICES
- * slices each, so that both see the same machine. Every figure is the client's wall time.
+ * slices each, so that both see the same machine. Every figure is the client's wall time, but
+ * one: backend_cpu_ms_per_request, the CPU the backend's thread spent per request (its capacity is
+ * about 1,000 / that many requests a second, whatever else the machine runs).
  *
  * Last, the run mirror's write of a large run (mirror.ts): one status of BENCH_MIRROR_TARGETS
  * (1,000) records applied by the store, against its own statements replayed raw; then the same
@@ -102,6 +104,19 @@ function percentile(values: number[], p: number): number {
 }
 
 const fmt = (n: number): string => n.toFixed(1);
+
+/**
+ * The CPU time the calling thread has had, in ms (Linux's /proc/thread-self/schedstat counts ns
+ * on the CPU). The backend runs on this process's main thread, the load in a worker and the
+ * database elsewhere, so the main thread's CPU per request is what a request costs the backend,
+ * whatever the latency a busy or idle machine adds.
+ */
+function threadCpuMs(): number {
+  return (
+    Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) /
+    1e6
+  );
+}
 
 type Cleanup = {
   name: string;
@@ -619,6 +634,7 @@ async function main(): Promise<void> {
       ? backendProfiler(process.env.BENCH_PROFILE)
       : undefined;
     const sql = process.env.BENCH_SQL_TIMES ? sqlTimes(knex) : undefined;
+    const backendCpu = { ms: 0, requests: 0 };
     for (let slice = 0; slice < SLICES; slice++) {
       const order: Array<'backend' | 'raw'> =
         slice % 2 ? ['backend', 'raw'] : ['raw', 'backend'];
@@ -627,6 +643,7 @@ async function main(): Promise<void> {
           await profiler?.start();
           sql?.start();
         }
+        const cpuAtStart = threadCpuMs();
         const result = await runLoad({
           target,
           dialect: DIALECT,
@@ -663,6 +680,10 @@ async function main(): Promise<void> {
           (sum, op) => sum + result.latencies[op].length,
           0,
         );
+        if (target === 'backend') {
+          backendCpu.ms += threadCpuMs() - cpuAtStart;
+          backendCpu.requests += n;
+        }
         log(
           `slice ${slice + 1}/${SLICES} ${target}: ${n} requests in ${(
             sliceMs / 1000
@@ -737,7 +758,9 @@ async function main(): Promise<void> {
         backendP99 / rawP99
       ).toFixed(2)} db=${
         DIALECT === 'pg' ? 'postgres' : 'sqlite'
-      } runs=${totalRuns} clients=${CLIENTS} think_ms=${THINK_MS}${mirrorFigures}\n`,
+      } runs=${totalRuns} clients=${CLIENTS} think_ms=${THINK_MS} backend_cpu_ms_per_request=${(
+        backendCpu.ms / backendCpu.requests
+      ).toFixed(2)}${mirrorFigures}\n`,
     );
   } finally {
     for (const c of cleanups.reverse()) {
