@@ -117,6 +117,15 @@ type TargetRow = {
   events: string | null;
 };
 
+/** One phase of a run's timeline, as stored. */
+type EventRow = {
+  run_id: string;
+  time: Date | string | number;
+  phase: string;
+  reason: string | null;
+  message: string | null;
+};
+
 const optionalIso = (v: Date | string | null | undefined): string | undefined =>
   v === null || v === undefined ? undefined : toIsoString(v);
 const optionalDate = (v: string | undefined): Date | null =>
@@ -198,14 +207,13 @@ export class DatabaseRunStore implements RunStore {
 
   async get(id: string): Promise<RunDetail | undefined> {
     // The three reads at once, not the run first: an id that names no run is the rare case.
-    const [row, targets, events]: [RunRow | undefined, TargetRow[], any[]] =
-      await Promise.all([
-        this.db('chaos_runs').where({ id }).first(),
-        this.db<TargetRow>('chaos_run_targets')
-          .where({ run_id: id })
-          .orderBy(['pod', 'fault']),
-        this.db('chaos_run_events').where({ run_id: id }),
-      ]);
+    const [row, targets, events] = await Promise.all([
+      this.db<RunRow>('chaos_runs').where({ id }).first(),
+      this.db<TargetRow>('chaos_run_targets')
+        .where({ run_id: id })
+        .orderBy(['pod', 'fault']),
+      this.db<EventRow>('chaos_run_events').where({ run_id: id }),
+    ]);
     if (!row) return undefined;
     const timeline = events
       .map(e => ({
