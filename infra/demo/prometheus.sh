@@ -22,7 +22,16 @@ log() { printf '[demo] %s\n' "$*" >&2; }
 
 # ours PID: alive and started for this sandbox (its command line names $home), so a recycled
 # PID is never signalled.
-ours() { [[ -r "/proc/$1/cmdline" ]] && tr '\0' ' ' <"/proc/$1/cmdline" | grep -qF -- "$home/"; }
+ours() { [[ -r "/proc/$1/cmdline" ]] && { tr '\0' ' ' <"/proc/$1/cmdline"; } 2>/dev/null | grep -qF -- "$home/"; }
+
+# started PID: waits (up to 5 s) until the forked shell has exec'd, so that `ours` sees the
+# program's command line and not this script's; returns at once if the process is gone.
+started() {
+  for _ in $(seq 1 500); do
+    if ours "$1" || ! kill -0 "$1" 2>/dev/null; then return 0; fi
+    sleep 0.01
+  done
+}
 
 stop_pid() {
   [[ -s "$1" ]] || return 0
@@ -77,6 +86,7 @@ EOF
     --web.listen-address="127.0.0.1:$port" --storage.tsdb.retention.time=6h --log.level=warn \
     >"$home/prometheus.log" 2>&1 &
   echo $! >"$pidfile"
+  started "$(cat "$pidfile")"
   "${discover[@]}" --pid-to-follow "$(cat "$pidfile")" "${namespaces[@]}" >/dev/null 2>>"$home/scrape-targets.log" &
   echo $! >"$home/scrape-targets.pid"
   for _ in $(seq 1 120); do

@@ -54,7 +54,9 @@ pid_file() { echo "$DIR/pids/$1.pid"; }
 is_ours() {
   local pid=$1 cmdline
   [[ -r "/proc/$pid/cmdline" ]] || return 1
-  cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+  # The braces take the redirection's own error too: the process may exit between the test above
+  # and the read.
+  cmdline=$({ tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null) || return 1
   [[ "$cmdline" == *"$DIR/"* ]]
 }
 
@@ -192,8 +194,16 @@ start_process() {
   shift 2
   : >"$DIR/logs/$name.log"
   setsid "$exe" "$@" </dev/null >>"$DIR/logs/$name.log" 2>&1 {LOCK_FD}>&- &
-  echo $! >"$(pid_file "$name")"
+  local pid=$! i
+  echo "$pid" >"$(pid_file "$name")"
   STARTED+=("$name")
+  # Until the forked shell has exec'd, /proc/PID/cmdline is still this script's, which is_ours
+  # does not recognise: check_alive would report a component that is starting as one that
+  # exited. Wait (up to 5 s) for its own command line, or for its exit.
+  for ((i = 0; i < 500; i++)); do
+    if is_ours "$pid" || ! kill -0 "$pid" 2>/dev/null; then break; fi
+    sleep 0.01
+  done
 }
 
 # fail_with_log NAME REASON: show why a component failed, stop everything, exit non-zero.
