@@ -241,9 +241,9 @@ export function rawOperations(db: RawDb, dialect: Dialect) {
             limit + 1,
           ])
         : await db.query(SQL.listFirstPage, [...scope, ...scope, limit + 1]);
-      const [{ count }] = rows.length
-        ? [{ count: rows[0].total_count }]
-        : await db.query(SQL.listCount, scope);
+      const count = rows.length
+        ? rows[0].total_count
+        : (await db.query(SQL.listCount, scope))[0].count;
       return { count: Number(count), rows: rows.slice(0, limit) };
     },
     getRun,
