@@ -57,10 +57,11 @@ import {
  *
  * The baseline is the same statements sent by `pg` (or better-sqlite3) directly, with the same
  * pool size, the same clients and think time, and the same ChaosRun create; the bench checks at
- * warm-up that its statements are the ones the backend sent. The two alternate in BENCH_SLICES
- * slices each, so that both see the same machine. Every figure is the client's wall time, but
- * one: backend_cpu_ms_per_request, the CPU the backend's thread spent per request (its capacity is
- * about 1,000 / that many requests a second, whatever else the machine runs).
+ * warm-up that its statements are the ones the backend sent. Each then serves BENCH_WARMUP_SECONDS
+ * (10) of the same load, not counted, and the two alternate in BENCH_SLICES slices each, so that
+ * both see the same machine. Every figure is the client's wall time, but one:
+ * backend_cpu_ms_per_request, the CPU the backend's thread spent per request (its capacity is about
+ * 1,000 / that many requests a second, whatever else the machine runs).
  *
  * Last, the run mirror's write of a large run (mirror.ts): one status of BENCH_MIRROR_TARGETS
  * (1,000) records applied by the store, against its own statements replayed raw; then the same
@@ -77,11 +78,13 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
 const SLICES = Number(process.env.BENCH_SLICES ?? 3);
 /** Each client's pause between two requests: 50 clients at 100 ms offer up to 500 requests/s. */
 const THINK_MS = Number(process.env.BENCH_THINK_MS ?? 100);
-/** Knex's default pool for PostgreSQL (min 2, max 10): the backend's, and so the baseline's. */
+/** Seconds of load each target serves before the measured slices (not counted). */
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 10);
 /** BENCH_OPS=list_first,get_run measures only those. */
 const OPS = (process.env.BENCH_OPS?.split(',') ?? [
   ...OPERATIONS,
 ]) as Operation[];
+/** Knex's default pool for PostgreSQL (min 2, max 10): the backend's, and so the baseline's. */
 const POOL_SIZE = DIALECT === 'pg' ? 10 : 1;
 /** The run mirror's write of one large run's status: its targets (0 = not measured) and repeats. */
 const MIRROR_TARGETS = Number(process.env.BENCH_MIRROR_TARGETS ?? 1000);
@@ -629,7 +632,50 @@ async function main(): Promise<void> {
         OPERATIONS.map(op => [op, []]),
       ) as unknown as LoadResult['latencies'],
     };
+    const loadJob = (
+      target: 'backend' | 'raw',
+      durationMs: number,
+      seed: number,
+    ): LoadJob => ({
+      target,
+      dialect: DIALECT,
+      backendUrl,
+      pgUrl,
+      sqlitePath,
+      poolSize: POOL_SIZE,
+      kubeconfigPath,
+      namespace: NAMESPACE,
+      clients: CLIENTS,
+      durationMs,
+      thinkMs: THINK_MS,
+      entities: ENTITIES,
+      runs: RUNS,
+      deep,
+      largeRunIds: large,
+      operations: OPS,
+      firstExperiment: nextExperiment,
+      seed,
+    });
     const errors: string[] = [];
+    // Neither is measured cold: a backend that has served a while has its paths compiled. Measured
+    // from its first request, its first 10 s (the JIT at work) had a p99 3–6× the later slices'.
+    const warmUps = WARMUP_SECONDS > 0 ? (['backend', 'raw'] as const) : [];
+    for (const target of warmUps) {
+      const result = await runLoad(loadJob(target, WARMUP_SECONDS * 1000, 999));
+      nextExperiment = result.nextExperiment;
+      for (const op of OPERATIONS)
+        if (result.errors[op].count)
+          errors.push(
+            `warm-up ${target} ${op}: ${result.errors[op].count} errors, e.g. ${result.errors[op].sample}`,
+          );
+      const n = OPERATIONS.reduce(
+        (sum, op) => sum + result.latencies[op].length,
+        0,
+      );
+      log(
+        `warm-up ${target}: ${n} requests in ${WARMUP_SECONDS} s, not counted`,
+      );
+    }
     const profiler = process.env.BENCH_PROFILE
       ? backendProfiler(process.env.BENCH_PROFILE)
       : undefined;
@@ -644,26 +690,7 @@ async function main(): Promise<void> {
           sql?.start();
         }
         const cpuAtStart = threadCpuMs();
-        const result = await runLoad({
-          target,
-          dialect: DIALECT,
-          backendUrl,
-          pgUrl,
-          sqlitePath,
-          poolSize: POOL_SIZE,
-          kubeconfigPath,
-          namespace: NAMESPACE,
-          clients: CLIENTS,
-          durationMs: sliceMs,
-          thinkMs: THINK_MS,
-          entities: ENTITIES,
-          runs: RUNS,
-          deep,
-          largeRunIds: large,
-          operations: OPS,
-          firstExperiment: nextExperiment,
-          seed: 1000 + slice,
-        });
+        const result = await runLoad(loadJob(target, sliceMs, 1000 + slice));
         if (target === 'backend') {
           await profiler?.stop();
           sql?.stop();
