@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { TERMINAL_PHASES } from '@chaoscraft/backstage-plugin-chaos-common';
 import { RUN_SUMMARY_COLUMNS } from '../src/database/DatabaseRunStore';
+import { pgIsoTimestamps } from '../src/database/timestamps';
 import type { Dialect } from './seed';
 
 /** A query function: `?` placeholders, rows back (an empty array for writes). */
@@ -27,6 +28,8 @@ export async function openRawDb(
     const pool = new Pool({
       connectionString: options.pgUrl,
       max: options.poolSize,
+      // Timestamps read as the backend's reads for the API read them.
+      types: pgIsoTimestamps,
     });
     const numbered = new Map<string, string>();
     const toPg = (sql: string): string => {

@@ -28,7 +28,7 @@ import {
   RunStore,
 } from './RunStore';
 import { encodeRunCursor } from './runCursor';
-import { toIsoString } from './timestamps';
+import { pgIsoTimestamps, toIsoString } from './timestamps';
 
 type RunRow = {
   id: string;
@@ -146,10 +146,18 @@ export class DatabaseRunStore implements RunStore {
     );
   }
 
+  /**
+   * For reads whose rows go straight to the API: on PostgreSQL, timestamps come back as the API's
+   * ISO strings, not as Dates to be written out again.
+   */
+  private readonly apiRead: Readonly<Record<string, unknown>>;
+
   private constructor(
     private readonly db: Knex,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.apiRead = this.isPostgres() ? { types: pgIsoTimestamps } : {};
+  }
 
   private isPostgres(): boolean {
     return String(this.db.client.config.client).includes('pg');
@@ -208,11 +216,14 @@ export class DatabaseRunStore implements RunStore {
   async get(id: string): Promise<RunDetail | undefined> {
     // The three reads at once, not the run first: an id that names no run is the rare case.
     const [row, targets, events] = await Promise.all([
-      this.db<RunRow>('chaos_runs').where({ id }).first(),
+      this.db<RunRow>('chaos_runs').where({ id }).options(this.apiRead).first(),
       this.db<TargetRow>('chaos_run_targets')
         .where({ run_id: id })
-        .orderBy(['pod', 'fault']),
-      this.db<EventRow>('chaos_run_events').where({ run_id: id }),
+        .orderBy(['pod', 'fault'])
+        .options(this.apiRead),
+      this.db<EventRow>('chaos_run_events')
+        .where({ run_id: id })
+        .options(this.apiRead),
     ]);
     if (!row) return undefined;
     const timeline = events
@@ -244,6 +255,7 @@ export class DatabaseRunStore implements RunStore {
   async summary(id: string): Promise<Run | undefined> {
     const row: RunRow | undefined = await this.db('chaos_runs')
       .where({ id })
+      .options(this.apiRead)
       .first();
     return row ? toRun(row) : undefined;
   }
@@ -338,9 +350,9 @@ export class DatabaseRunStore implements RunStore {
     ]);
     if (offset) page = page.offset(offset);
     // One row more than the page: whether another page follows.
-    const rows: (RunRow & { total_count: TotalCount })[] = await page.limit(
-      limit + 1,
-    );
+    const rows: (RunRow & { total_count: TotalCount })[] = await page
+      .limit(limit + 1)
+      .options(this.apiRead);
     const count: TotalCount = rows.length
       ? rows[0].total_count
       : (await total)[0]?.count;
