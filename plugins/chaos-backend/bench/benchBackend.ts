@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import inspector from 'node:inspector';
 import os from 'node:os';
 import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import knexFactory, { Knex } from 'knex';
 import { createServiceFactory } from '@backstage/backend-plugin-api';
@@ -28,7 +29,14 @@ import {
 } from '@chaoscraft/test-sandbox';
 import { chaosPlugin } from '../src/plugin';
 import { decodeRunCursor, encodeRunCursor } from '../src/database/runCursor';
-import { LoadJob, LoadResult, OPERATIONS, Operation } from './load';
+import {
+  LoadJob,
+  LoadResult,
+  LOOP_RESOLUTION_MS,
+  loopLateMs,
+  OPERATIONS,
+  Operation,
+} from './load';
 import { measureMirror, MirrorFigure } from './mirror';
 import { normalizeSql, openRawDb, RawDb, rawOperations } from './rawSql';
 import {
@@ -119,6 +127,35 @@ function threadCpuMs(): number {
     Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) /
     1e6
   );
+}
+
+/**
+ * How long each query waited for a connection from Knex's pool (tarn's acquire events), from now
+ * until stop(): a pool too small for the load shows here, not in the event loop.
+ */
+function poolWaits(knex: Knex): { stop: () => number[] } {
+  const pool = knex.client.pool as {
+    on(event: string, listener: (id: number) => void): void;
+    removeListener(event: string, listener: (id: number) => void): void;
+  };
+  const requested = new Map<number, number>();
+  const waits: number[] = [];
+  const onRequest = (id: number) => requested.set(id, performance.now());
+  const onSuccess = (id: number) => {
+    const since = requested.get(id);
+    if (since === undefined) return;
+    requested.delete(id);
+    waits.push(performance.now() - since);
+  };
+  pool.on('acquireRequest', onRequest);
+  pool.on('acquireSuccess', onSuccess);
+  return {
+    stop: () => {
+      pool.removeListener('acquireRequest', onRequest);
+      pool.removeListener('acquireSuccess', onSuccess);
+      return waits;
+    },
+  };
 }
 
 type Cleanup = {
@@ -690,7 +727,17 @@ async function main(): Promise<void> {
           sql?.start();
         }
         const cpuAtStart = threadCpuMs();
+        // How late this thread's event loop ran while the backend served: the part of its latency
+        // spent waiting behind other work on the backend's own thread.
+        const loopDelay = monitorEventLoopDelay({
+          resolution: LOOP_RESOLUTION_MS,
+        });
+        const connectionWaits =
+          target === 'backend' ? poolWaits(knex) : undefined;
+        if (target === 'backend') loopDelay.enable();
         const result = await runLoad(loadJob(target, sliceMs, 1000 + slice));
+        loopDelay.disable();
+        const waits = connectionWaits?.stop();
         if (target === 'backend') {
           await profiler?.stop();
           sql?.stop();
@@ -711,10 +758,22 @@ async function main(): Promise<void> {
           backendCpu.ms += threadCpuMs() - cpuAtStart;
           backendCpu.requests += n;
         }
+        const latencies = OPERATIONS.flatMap(op => result.latencies[op]);
+        const backendSide = waits
+          ? `, the backend's by ${fmt(loopLateMs(loopDelay, 99))} (${fmt(
+              loopLateMs(loopDelay, 100),
+            )} at most); a connection from its pool waited ${fmt(
+              percentile(waits, 50),
+            )} ms at p50, ${fmt(percentile(waits, 99))} at p99`
+          : '';
         log(
           `slice ${slice + 1}/${SLICES} ${target}: ${n} requests in ${(
             sliceMs / 1000
-          ).toFixed(0)} s (${(n / (sliceMs / 1000)).toFixed(0)}/s)`,
+          ).toFixed(0)} s (${(n / (sliceMs / 1000)).toFixed(0)}/s), p99 ${fmt(
+            percentile(latencies, 99),
+          )} ms; event loops late at p99: the load's by ${fmt(
+            result.loopLateP99Ms,
+          )} ms${backendSide}`,
         );
       }
     }

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import { parentPort, workerData } from 'node:worker_threads';
+import { Histogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import {
   CHAOS_API_VERSION,
   CHAOS_RUN,
@@ -53,7 +54,18 @@ export type LoadResult = {
   latencies: Record<Operation, number[]>;
   errors: Record<Operation, { count: number; sample?: string }>;
   nextExperiment: number;
+  /** How late the load's own event loop ran (ms, p99): time the figures owe to the client. */
+  loopLateP99Ms: number;
 };
+
+/** How often an event loop's lateness is sampled (monitorEventLoopDelay's resolution). */
+export const LOOP_RESOLUTION_MS = 5;
+
+/** How late a loop sampled at LOOP_RESOLUTION_MS ran, in ms, at percentile p (100: at most). */
+export function loopLateMs(delays: Histogram, p: number): number {
+  const ns = p >= 100 ? delays.max : delays.percentile(p);
+  return Math.max(0, ns / 1e6 - LOOP_RESOLUTION_MS);
+}
 
 /** A small seeded PRNG (mulberry32): the same requests in every slice of a given seed. */
 function prng(seed: number): () => number {
@@ -211,6 +223,8 @@ async function run(job: LoadJob): Promise<LoadResult> {
     OPERATIONS.map(op => [op, { count: 0 }]),
   ) as LoadResult['errors'];
   const deadline = performance.now() + job.durationMs;
+  const loopDelay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
+  loopDelay.enable();
   await Promise.all(
     Array.from({ length: job.clients }, async (_, client) => {
       // Clients start spread over one think time, not all in the same millisecond.
@@ -234,8 +248,14 @@ async function run(job: LoadJob): Promise<LoadResult> {
       }
     }),
   );
+  loopDelay.disable();
   await close();
-  return { latencies, errors, nextExperiment };
+  return {
+    latencies,
+    errors,
+    nextExperiment,
+    loopLateP99Ms: loopLateMs(loopDelay, 99),
+  };
 }
 
 if (parentPort && workerData) {
