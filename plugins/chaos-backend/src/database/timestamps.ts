@@ -19,9 +19,9 @@ const parsePgTimestamptz = types.getTypeParser(types.builtins.TIMESTAMPTZ);
 /**
  * A timestamptz's text straight to the API's ISO string. Parsing every timestamp into a Date and
  * writing it out again was a tenth of the backend's CPU on a page of runs or a run of 100 targets;
- * in a UTC session (PostgreSQL's usual, and every managed one's default) the text needs only its
- * separator and zone rewritten, and the fraction cut to milliseconds as a Date would. Any other
- * offset, era or form goes through pg's own parser.
+ * in a UTC session (a session takes the server's `timezone`, UTC in most deployments) the text
+ * needs only its separator and zone rewritten, and the fraction cut to milliseconds as a Date
+ * would. Any other offset, era or form goes through pg's own parser.
  */
 export function pgTimestamptzToIso(text: string): string {
   const utc = PG_UTC_TEXT.exec(text);
