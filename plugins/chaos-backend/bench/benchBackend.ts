@@ -130,30 +130,44 @@ function threadCpuMs(): number {
 }
 
 /**
- * How long each query waited for a connection from Knex's pool (tarn's acquire events), from now
- * until stop(): a pool too small for the load shows here, not in the event loop.
+ * While the backend serves one slice: how late its thread's event loop ran (time requests spent
+ * behind other work on that thread) and how long each query waited for a connection from Knex's
+ * pool (tarn's acquire events: a pool too small for the load shows here, not in the loop).
  */
-function poolWaits(knex: Knex): { stop: () => number[] } {
+function watchBackend(knex: Knex): {
+  stop: () => {
+    loopLateP99Ms: number;
+    loopLateMaxMs: number;
+    connectionWaits: number[];
+  };
+} {
+  const loopDelay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
   const pool = knex.client.pool as {
     on(event: string, listener: (id: number) => void): void;
     removeListener(event: string, listener: (id: number) => void): void;
   };
   const requested = new Map<number, number>();
-  const waits: number[] = [];
+  const connectionWaits: number[] = [];
   const onRequest = (id: number) => requested.set(id, performance.now());
   const onSuccess = (id: number) => {
     const since = requested.get(id);
     if (since === undefined) return;
     requested.delete(id);
-    waits.push(performance.now() - since);
+    connectionWaits.push(performance.now() - since);
   };
   pool.on('acquireRequest', onRequest);
   pool.on('acquireSuccess', onSuccess);
+  loopDelay.enable();
   return {
     stop: () => {
+      loopDelay.disable();
       pool.removeListener('acquireRequest', onRequest);
       pool.removeListener('acquireSuccess', onSuccess);
-      return waits;
+      return {
+        loopLateP99Ms: loopLateMs(loopDelay, 99),
+        loopLateMaxMs: loopLateMs(loopDelay, 100),
+        connectionWaits,
+      };
     },
   };
 }
@@ -694,21 +708,22 @@ async function main(): Promise<void> {
       seed,
     });
     const errors: string[] = [];
+    /** A load's failures noted under `label`; its latencies, all operations together. */
+    const collect = (result: LoadResult, label: string): number[] => {
+      for (const op of OPERATIONS)
+        if (result.errors[op].count)
+          errors.push(
+            `${label} ${op}: ${result.errors[op].count} errors, e.g. ${result.errors[op].sample}`,
+          );
+      nextExperiment = result.nextExperiment;
+      return OPERATIONS.flatMap(op => result.latencies[op]);
+    };
     // Neither is measured cold: a backend that has served a while has its paths compiled. Measured
     // from its first request, its first 10 s (the JIT at work) had a p99 3–6× the later slices'.
     const warmUps = WARMUP_SECONDS > 0 ? (['backend', 'raw'] as const) : [];
     for (const target of warmUps) {
       const result = await runLoad(loadJob(target, WARMUP_SECONDS * 1000, 999));
-      nextExperiment = result.nextExperiment;
-      for (const op of OPERATIONS)
-        if (result.errors[op].count)
-          errors.push(
-            `warm-up ${target} ${op}: ${result.errors[op].count} errors, e.g. ${result.errors[op].sample}`,
-          );
-      const n = OPERATIONS.reduce(
-        (sum, op) => sum + result.latencies[op].length,
-        0,
-      );
+      const n = collect(result, `warm-up ${target}`).length;
       log(
         `warm-up ${target}: ${n} requests in ${WARMUP_SECONDS} s, not counted`,
       );
@@ -727,44 +742,27 @@ async function main(): Promise<void> {
           sql?.start();
         }
         const cpuAtStart = threadCpuMs();
-        // How late this thread's event loop ran while the backend served: the part of its latency
-        // spent waiting behind other work on the backend's own thread.
-        const loopDelay = monitorEventLoopDelay({
-          resolution: LOOP_RESOLUTION_MS,
-        });
-        const connectionWaits =
-          target === 'backend' ? poolWaits(knex) : undefined;
-        if (target === 'backend') loopDelay.enable();
+        const watch = target === 'backend' ? watchBackend(knex) : undefined;
         const result = await runLoad(loadJob(target, sliceMs, 1000 + slice));
-        loopDelay.disable();
-        const waits = connectionWaits?.stop();
+        const seen = watch?.stop();
         if (target === 'backend') {
           await profiler?.stop();
           sql?.stop();
         }
-        nextExperiment = result.nextExperiment;
-        for (const op of OPERATIONS) {
+        for (const op of OPERATIONS)
           totals[target][op].push(...result.latencies[op]);
-          if (result.errors[op].count)
-            errors.push(
-              `${target} ${op}: ${result.errors[op].count} errors, e.g. ${result.errors[op].sample}`,
-            );
-        }
-        const n = OPERATIONS.reduce(
-          (sum, op) => sum + result.latencies[op].length,
-          0,
-        );
+        const latencies = collect(result, target);
+        const n = latencies.length;
         if (target === 'backend') {
           backendCpu.ms += threadCpuMs() - cpuAtStart;
           backendCpu.requests += n;
         }
-        const latencies = OPERATIONS.flatMap(op => result.latencies[op]);
-        const backendSide = waits
-          ? `, the backend's by ${fmt(loopLateMs(loopDelay, 99))} (${fmt(
-              loopLateMs(loopDelay, 100),
+        const backendSide = seen
+          ? `, the backend's by ${fmt(seen.loopLateP99Ms)} (${fmt(
+              seen.loopLateMaxMs,
             )} at most); a connection from its pool waited ${fmt(
-              percentile(waits, 50),
-            )} ms at p50, ${fmt(percentile(waits, 99))} at p99`
+              percentile(seen.connectionWaits, 50),
+            )} ms at p50, ${fmt(percentile(seen.connectionWaits, 99))} at p99`
           : '';
         log(
           `slice ${slice + 1}/${SLICES} ${target}: ${n} requests in ${(
