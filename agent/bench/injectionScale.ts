@@ -1,3 +1,4 @@
+import { EventEmitter, once } from 'node:events';
 import {
   AppsV1Api,
   CoreV1Api,
@@ -32,6 +33,16 @@ export interface ScaleFigure {
   injectMs: number;
   /** The same pods' worth of bare calls through a client with the agent's QPS and burst, all issued at once. */
   bareMs: number;
+  /** ChaosRun created → a pod watch has seen its N pods deleted. */
+  injectSeenMs: number;
+  /** First bare call → the same watch has seen the N pods deleted. */
+  bareSeenMs: number;
+}
+
+/** One side of a pair: its figure, and when a pod watch saw its last kill (same clock, same start). */
+interface Timed {
+  ms: number;
+  seenMs: number;
 }
 
 export const SCALE_LABEL = 'bench-scale';
@@ -94,16 +105,87 @@ export async function waitForFleet(
 }
 
 /**
+ * A pod watch on the namespace that notes when pods are deleted: one observer for both sides of
+ * a pair, so their kills are compared where they land (the API server's DELETED events, which a
+ * watch sees some 50-150 ms after the calls are answered when 100 land at once), apart from what
+ * each side does around them: the bare side stops at its last answer; the run's figure includes
+ * its create and the status write that reports the kills. Opened at the namespace's current
+ * resourceVersion, so it replays none of the existing pods.
+ */
+export async function watchDeletions(kc: KubeConfig, namespace: string) {
+  const list = await kc
+    .makeApiClient(CoreV1Api)
+    .listNamespacedPod({ namespace, limit: 1 });
+  let resourceVersion = list.metadata?.resourceVersion;
+  const deletedAt: number[] = [];
+  const types = new Map<string, number>();
+  /** Emits 'deleted' on each deletion, for nth() to wait on. */
+  const seen = new EventEmitter();
+  let stopped = false;
+  let reopened = 0;
+  let current: AbortController | undefined;
+  /** Watches from `resourceVersion`; when the server ends the watch, resumes where it left off. */
+  const open = async (): Promise<void> => {
+    current = await new Watch(kc).watch(
+      `/api/v1/namespaces/${namespace}/pods`,
+      { resourceVersion },
+      (type: string, pod: V1Pod) => {
+        types.set(type, (types.get(type) ?? 0) + 1);
+        resourceVersion = pod.metadata?.resourceVersion ?? resourceVersion;
+        if (type !== 'DELETED') return;
+        deletedAt.push(performance.now());
+        seen.emit('deleted');
+      },
+      () => {
+        if (stopped) return;
+        reopened++;
+        open().catch(() => undefined);
+      },
+    );
+  };
+  await open();
+  return {
+    /** When the n-th deletion since the watch opened was seen (bounded wait). */
+    async nth(n: number, timeoutMs = 60_000): Promise<number> {
+      const deadline = performance.now() + timeoutMs;
+      while (deletedAt.length < n) {
+        const left = deadline - performance.now();
+        if (left <= 0)
+          throw new Error(
+            `the pod watch on ${namespace} saw ${
+              deletedAt.length
+            } of ${n} deletions within ${timeoutMs} ms (events ${JSON.stringify(
+              Object.fromEntries(types),
+            )}, reopened ${reopened} times)`,
+          );
+        await once(seen, 'deleted', {
+          signal: AbortSignal.timeout(Math.ceil(left)),
+        }).catch(() => undefined);
+      }
+      if (reopened) log(`the pod watch was reopened ${reopened} times`);
+      return deletedAt[n - 1];
+    },
+    stop: () => {
+      stopped = true;
+      current?.abort();
+    },
+  };
+}
+
+type Deletions = Awaited<ReturnType<typeof watchDeletions>>;
+
+/**
  * N bare kills of named pods, all handed at once to a client limited like the agent's (its own
  * token bucket, started full as the agent's is after a quiet spell): time from the first call to
- * the last answer. "As fast as the client's QPS allows": the bucket, not a concurrency cap, paces them.
+ * the last answer, and to `deletions` seeing the N pods gone. "As fast as the client's QPS allows": the bucket, not a concurrency cap, paces them.
  */
 export async function bareKills(
   kc: KubeConfig,
   namespace: string,
   pods: string[],
   path: KillPath,
-): Promise<number> {
+  deletions: Deletions,
+): Promise<Timed> {
   const core = kc.makeApiClient(CoreV1Api);
   const t0 = performance.now();
   await Promise.all(
@@ -120,12 +202,14 @@ export async function bareKills(
         : core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 }),
     ),
   );
-  return performance.now() - t0;
+  const ms = performance.now() - t0;
+  return { ms, seenMs: (await deletions.nth(pods.length)) - t0 };
 }
 
 /**
  * Creates a ChaosRun killing `targets` pods and resolves with the time from the create call to
- * the first status the watch delivers with every target Injected.
+ * the first status the watch delivers with every target Injected, and to `deletions` seeing the
+ * N pods gone; logs what the create took.
  */
 export async function timeScaleRun(
   kc: KubeConfig,
@@ -133,7 +217,8 @@ export async function timeScaleRun(
   name: string,
   targets: number,
   path: KillPath,
-): Promise<number> {
+  deletions: Deletions,
+): Promise<Timed> {
   let plannedBy = '?';
   let resolveInjected: (at: number) => void = () => undefined;
   let rejectInjected: (error: Error) => void = () => undefined;
@@ -203,6 +288,7 @@ export async function timeScaleRun(
         },
       },
     });
+    const createdMs = performance.now() - t0;
     const timeout = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(
         () =>
@@ -215,8 +301,15 @@ export async function timeScaleRun(
       );
     });
     const ms = (await Promise.race([injected, timeout])) - t0;
-    log(`run ${name}: planned by ${plannedBy}`);
-    return ms;
+    const seenMs = (await deletions.nth(targets)) - t0;
+    log(
+      `run ${name}: planned by ${plannedBy}; created in ${createdMs.toFixed(
+        0,
+      )} ms, its ${targets} pods seen deleted at ${seenMs.toFixed(
+        0,
+      )} ms, all Injected in its status at ${ms.toFixed(0)} ms`,
+    );
+    return { ms, seenMs };
   } finally {
     clearTimeout(timer);
     watch.abort();
@@ -287,52 +380,73 @@ export async function measureScales(options: {
           );
           return pods;
         };
-        const injectMs: number[] = [];
-        const bareMs: number[] = [];
+        /** One side of a pair, from the whole fleet, under a fresh deletion watch. */
+        const measure = async (
+          act: (pods: V1Pod[], deletions: Deletions) => Promise<Timed>,
+        ): Promise<Timed> => {
+          const pods = await settle();
+          const deletions = await watchDeletions(admin, namespace);
+          try {
+            return await act(pods, deletions);
+          } finally {
+            deletions.stop();
+          }
+        };
+        const inject: Timed[] = [];
+        const bare: Timed[] = [];
         const repeats = options.repeats(targets);
         for (let repeat = 0; repeat < repeats; repeat++) {
           const runName = `scale-${path}-${targets}-${round}`;
           const steps = [
-            async () => {
-              const pods = await settle();
-              bareMs.push(
-                await bareKills(
-                  limited,
-                  namespace,
-                  pods.slice(0, targets).map(pod => pod.metadata!.name!),
-                  path,
+            async () =>
+              bare.push(
+                await measure((pods, deletions) =>
+                  bareKills(
+                    limited,
+                    namespace,
+                    pods.slice(0, targets).map(pod => pod.metadata!.name!),
+                    path,
+                    deletions,
+                  ),
                 ),
-              );
-            },
-            async () => {
-              await settle();
-              injectMs.push(
-                await timeScaleRun(admin, namespace, runName, targets, path),
-              );
-            },
+              ),
+            async () =>
+              inject.push(
+                await measure((_pods, deletions) =>
+                  timeScaleRun(
+                    admin,
+                    namespace,
+                    runName,
+                    targets,
+                    path,
+                    deletions,
+                  ),
+                ),
+              ),
           ];
           if (round % 2) steps.reverse();
           for (const step of steps) await step();
           round++;
+          const kills = path === 'evict' ? 'evictions' : 'deletes';
           log(
             `scale ${targets} (${path}) ${
               repeat + 1
-            }/${repeats}: ChaosRun all Injected ${injectMs[repeat].toFixed(
-              0,
-            )} ms, ` +
-              `${targets} bare ${
-                path === 'evict' ? 'evictions' : 'deletes'
-              } ${bareMs[repeat].toFixed(0)} ms at ${rateLimit.qps}/${
-                rateLimit.burst
-              } QPS/burst`,
+            }/${repeats}: ChaosRun all ` +
+              `Injected ${inject[repeat].ms.toFixed(0)} ms, ${targets} bare ` +
+              `${kills} ${bare[repeat].ms.toFixed(0)} ms at ${rateLimit.qps}/` +
+              `${rateLimit.burst} QPS/burst; pods seen deleted: ` +
+              `${inject[repeat].seenMs.toFixed(0)} ms against ` +
+              `${bare[repeat].seenMs.toFixed(0)} ms`,
           );
         }
-        const figure = {
+        const figure: ScaleFigure = {
           targets,
           path,
           repeats,
-          injectMs: median(injectMs),
-          bareMs: median(bareMs),
+          injectMs: median(inject.map(t => t.ms)),
+          bareMs: median(bare.map(t => t.ms)),
+          injectSeenMs: median(inject.map(t => t.seenMs)),
+          bareSeenMs: median(bare.map(t => t.seenMs)),
         };
         figures.push(figure);
         log(
@@ -340,6 +454,10 @@ export async function measureScales(options: {
             0,
           )} ms against ${figure.bareMs.toFixed(0)} ms: ratio ${(
             figure.injectMs / figure.bareMs
+          ).toFixed(2)}; pods seen deleted ${figure.injectSeenMs.toFixed(
+            0,
+          )} ms against ${figure.bareSeenMs.toFixed(0)} ms: ratio ${(
+            figure.injectSeenMs / figure.bareSeenMs
           ).toFixed(2)}`,
         );
       }
@@ -352,7 +470,11 @@ export async function measureScales(options: {
   return figures;
 }
 
-/** The scale figures for the last line: `inject_N_ms= evict_N_ms= ratio_N=` and the delete path's. */
+/**
+ * The scale figures for the last line: `inject_N_ms= evict_N_ms= ratio_N=` and the delete path's
+ * (`_nopdb_`), each followed by `seen_ratio_N=`: the same pair timed to a pod watch seeing the N
+ * pods deleted, which leaves out the run's create and status write and the bare side's answers.
+ */
 export function scaleFiguresLine(
   figures: ScaleFigure[],
   rateLimit: ApiRateLimit,
@@ -360,14 +482,20 @@ export function scaleFiguresLine(
   const parts = [`kube_qps=${rateLimit.qps} kube_burst=${rateLimit.burst}`];
   for (const f of figures) {
     const ratio = (f.injectMs / f.bareMs).toFixed(2);
+    const seenRatio = (f.injectSeenMs / f.bareSeenMs).toFixed(2);
+    const n = f.targets;
     parts.push(
       f.path === 'evict'
-        ? `inject_${f.targets}_ms=${f.injectMs.toFixed(0)} evict_${
-            f.targets
-          }_ms=${f.bareMs.toFixed(0)} ratio_${f.targets}=${ratio}`
-        : `inject_nopdb_${f.targets}_ms=${f.injectMs.toFixed(0)} delete_${
-            f.targets
-          }_ms=${f.bareMs.toFixed(0)} ratio_nopdb_${f.targets}=${ratio}`,
+        ? `inject_${n}_ms=${f.injectMs.toFixed(
+            0,
+          )} evict_${n}_ms=${f.bareMs.toFixed(
+            0,
+          )} ratio_${n}=${ratio} seen_ratio_${n}=${seenRatio}`
+        : `inject_nopdb_${n}_ms=${f.injectMs.toFixed(
+            0,
+          )} delete_${n}_ms=${f.bareMs.toFixed(
+            0,
+          )} ratio_nopdb_${n}=${ratio} seen_ratio_nopdb_${n}=${seenRatio}`,
     );
   }
   return parts.join(' ');
