@@ -107,7 +107,7 @@ export async function waitForFleet(
 /**
  * A pod watch on the namespace that notes when pods are deleted: one observer for both sides of
  * a pair, so their kills are compared where they land (the API server's DELETED events, which a
- * watch sees some 50-150 ms after the calls are answered when 100 land at once), apart from what
+ * watch sees some 30-130 ms after the calls are answered when 100 land at once), apart from what
  * each side does around them: the bare side stops at its last answer; the run's figure includes
  * its create and the status write that reports the kills. Opened at the namespace's current
  * resourceVersion, so it replays none of the existing pods.
@@ -177,7 +177,8 @@ type Deletions = Awaited<ReturnType<typeof watchDeletions>>;
 /**
  * N bare kills of named pods, all handed at once to a client limited like the agent's (its own
  * token bucket, started full as the agent's is after a quiet spell): time from the first call to
- * the last answer, and to `deletions` seeing the N pods gone. "As fast as the client's QPS allows": the bucket, not a concurrency cap, paces them.
+ * the last answer, and to `deletions` seeing the N pods gone. "As fast as the client's QPS
+ * allows": the bucket, not a concurrency cap, paces them.
  */
 export async function bareKills(
   kc: KubeConfig,
