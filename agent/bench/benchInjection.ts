@@ -3,8 +3,6 @@ import {
   AppsV1Api,
   CoreV1Api,
   CustomObjectsApi,
-  KubeConfig,
-  V1Pod,
   Watch,
 } from '@kubernetes/client-node';
 import { delay, waitFor, waitForReadyPods } from '@chaoscraft/test-sandbox';
@@ -35,11 +33,13 @@ import {
 } from '@chaoscraft/backstage-plugin-chaos-node';
 import {
   createScaleFleet,
+  type Deletions,
   KillPath,
   measureScales,
   ScaleFigure,
   scaleFiguresLine,
   waitForFleet,
+  watchDeletions,
 } from './injectionScale';
 
 const TRIALS = Number(process.env.BENCH_TRIALS ?? 10);
@@ -67,35 +67,6 @@ const RATE_LIMIT: ApiRateLimit = validateApiRateLimit({
 });
 /** The whole benchmark, sandbox start to cleanup, must end within this; then it stops itself. */
 const WATCHDOG_MS = 15 * 60_000;
-
-/** A watch on a namespace's pods that reports deletions: of a named pod, or the next one. */
-async function watchDeletions(kc: KubeConfig, namespace: string) {
-  const named = new Map<string, (at: number) => void>();
-  const next: { deletion?: (at: number) => void } = {};
-  const controller = await new Watch(kc).watch(
-    `/api/v1/namespaces/${namespace}/pods`,
-    {},
-    (type: string, pod: V1Pod) => {
-      if (type !== 'DELETED' && !pod.metadata?.deletionTimestamp) return;
-      const at = performance.now();
-      const name = pod.metadata!.name!;
-      named.get(name)?.(at);
-      named.delete(name);
-      next.deletion?.(at);
-      next.deletion = undefined;
-    },
-    () => undefined,
-  );
-  return {
-    of: (pod: string) =>
-      new Promise<number>(resolve => named.set(pod, resolve)),
-    next: () =>
-      new Promise<number>(resolve => {
-        next.deletion = resolve;
-      }),
-    stop: () => controller.abort(),
-  };
-}
 
 /**
  * Injection latency: from creating a ChaosRun to the first target pod's deletion as a watch sees
@@ -312,7 +283,7 @@ async function main(): Promise<void> {
     /** Creates a ChaosRun; records the create call's time and the first deletion's. */
     const timeRun = async (
       ns: string,
-      watch: Awaited<ReturnType<typeof watchDeletions>>,
+      watch: Deletions,
       name: string,
       createMs: number[],
       deletionMs: number[],

@@ -105,26 +105,30 @@ export async function waitForFleet(
 }
 
 /**
- * A pod watch on the namespace that notes when pods are deleted: one observer for both sides of
- * a pair, so their kills are compared where they land (the API server's DELETED events, which a
- * watch sees some 30-130 ms after the calls are answered when 100 land at once), apart from what
- * each side does around them: the bare side stops at its last answer; the run's figure includes
- * its create and the status write that reports the kills. Opened at the namespace's current
- * resourceVersion, so it replays none of the existing pods.
+ * A pod watch on a namespace that notes the first sign of each pod's deletion (its
+ * deletionTimestamp set, or its DELETED event), once per pod: when a named pod goes (`of`), the
+ * next pod to go (`next`), or the n-th since the watch opened (`nth`). Opened at the namespace's
+ * current resourceVersion, so it replays none of the existing pods; when the API server ends the
+ * watch, it resumes where it left off.
+ *
+ * At scale it is one observer for both sides of a pair, so their kills are compared where the
+ * API server takes them, apart from what each side does around them: the bare side stops at its
+ * last answer; the run's figure includes its create and the status write that reports the kills.
  */
 export async function watchDeletions(kc: KubeConfig, namespace: string) {
   const list = await kc
     .makeApiClient(CoreV1Api)
     .listNamespacedPod({ namespace, limit: 1 });
   let resourceVersion = list.metadata?.resourceVersion;
-  const deletedAt: number[] = [];
+  /** Each pod's first sign of deletion, by name; and their times in the order seen. */
+  const goneAt = new Map<string, number>();
+  const times: number[] = [];
   const types = new Map<string, number>();
-  /** Emits 'deleted' on each deletion, for nth() to wait on. */
-  const seen = new EventEmitter();
+  /** Emits 'gone' (name, time) on each pod's first sign. */
+  const signs = new EventEmitter();
   let stopped = false;
   let reopened = 0;
   let current: AbortController | undefined;
-  /** Watches from `resourceVersion`; when the server ends the watch, resumes where it left off. */
   const open = async (): Promise<void> => {
     current = await new Watch(kc).watch(
       `/api/v1/namespaces/${namespace}/pods`,
@@ -132,9 +136,13 @@ export async function watchDeletions(kc: KubeConfig, namespace: string) {
       (type: string, pod: V1Pod) => {
         types.set(type, (types.get(type) ?? 0) + 1);
         resourceVersion = pod.metadata?.resourceVersion ?? resourceVersion;
-        if (type !== 'DELETED') return;
-        deletedAt.push(performance.now());
-        seen.emit('deleted');
+        const name = pod.metadata?.name;
+        if (type !== 'DELETED' && !pod.metadata?.deletionTimestamp) return;
+        if (!name || goneAt.has(name)) return;
+        const at = performance.now();
+        goneAt.set(name, at);
+        times.push(at);
+        signs.emit('gone', name, at);
       },
       () => {
         if (stopped) return;
@@ -145,25 +153,32 @@ export async function watchDeletions(kc: KubeConfig, namespace: string) {
   };
   await open();
   return {
-    /** When the n-th deletion since the watch opened was seen (bounded wait). */
+    /** When the named pod was first seen going (at once if it already was). */
+    of: async (pod: string): Promise<number> => {
+      while (!goneAt.has(pod)) await once(signs, 'gone');
+      return goneAt.get(pod)!;
+    },
+    /** When the next pod is first seen going. */
+    next: async (): Promise<number> => (await once(signs, 'gone'))[1],
+    /** When the n-th pod since the watch opened was first seen going (bounded wait). */
     async nth(n: number, timeoutMs = 60_000): Promise<number> {
       const deadline = performance.now() + timeoutMs;
-      while (deletedAt.length < n) {
+      while (times.length < n) {
         const left = deadline - performance.now();
         if (left <= 0)
           throw new Error(
             `the pod watch on ${namespace} saw ${
-              deletedAt.length
+              times.length
             } of ${n} deletions within ${timeoutMs} ms (events ${JSON.stringify(
               Object.fromEntries(types),
             )}, reopened ${reopened} times)`,
           );
-        await once(seen, 'deleted', {
+        await once(signs, 'gone', {
           signal: AbortSignal.timeout(Math.ceil(left)),
         }).catch(() => undefined);
       }
       if (reopened) log(`the pod watch was reopened ${reopened} times`);
-      return deletedAt[n - 1];
+      return times[n - 1];
     },
     stop: () => {
       stopped = true;
@@ -172,7 +187,7 @@ export async function watchDeletions(kc: KubeConfig, namespace: string) {
   };
 }
 
-type Deletions = Awaited<ReturnType<typeof watchDeletions>>;
+export type Deletions = Awaited<ReturnType<typeof watchDeletions>>;
 
 /**
  * N bare kills of named pods, all handed at once to a client limited like the agent's (its own
