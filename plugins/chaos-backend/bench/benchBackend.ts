@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import inspector from 'node:inspector';
 import os from 'node:os';
 import path from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import knexFactory, { Knex } from 'knex';
 import { createServiceFactory } from '@backstage/backend-plugin-api';
@@ -115,6 +115,7 @@ function percentile(values: number[], p: number): number {
 }
 
 const fmt = (n: number): string => n.toFixed(1);
+const sum = (values: number[]): number => values.reduce((a, b) => a + b, 0);
 
 /**
  * The CPU time the calling thread has had, in ms (Linux's /proc/thread-self/schedstat counts ns
@@ -131,17 +132,24 @@ function threadCpuMs(): number {
 
 /**
  * While the backend serves one slice: how late its thread's event loop ran (time requests spent
- * behind other work on that thread) and how long each query waited for a connection from Knex's
+ * behind other work on that thread), how long its garbage collector stopped that thread (V8's
+ * pauses, reported after each), and how long each query waited for a connection from Knex's
  * pool (tarn's acquire events: a pool too small for the load shows here, not in the loop).
  */
 function watchBackend(knex: Knex): {
   stop: () => {
     loopLateP99Ms: number;
     loopLateMaxMs: number;
+    gcPauses: number[];
     connectionWaits: number[];
   };
 } {
   const loopDelay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
+  const gcPauses: number[] = [];
+  const gc = new PerformanceObserver(list => {
+    for (const entry of list.getEntries()) gcPauses.push(entry.duration);
+  });
+  gc.observe({ entryTypes: ['gc'] });
   const pool = knex.client.pool as {
     on(event: string, listener: (id: number) => void): void;
     removeListener(event: string, listener: (id: number) => void): void;
@@ -161,11 +169,14 @@ function watchBackend(knex: Knex): {
   return {
     stop: () => {
       loopDelay.disable();
+      for (const entry of gc.takeRecords()) gcPauses.push(entry.duration);
+      gc.disconnect();
       pool.removeListener('acquireRequest', onRequest);
       pool.removeListener('acquireSuccess', onSuccess);
       return {
         loopLateP99Ms: loopLateMs(loopDelay, 99),
         loopLateMaxMs: loopLateMs(loopDelay, 100),
+        gcPauses,
         connectionWaits,
       };
     },
@@ -760,7 +771,11 @@ async function main(): Promise<void> {
         const backendSide = seen
           ? `, the backend's by ${fmt(seen.loopLateP99Ms)} (${fmt(
               seen.loopLateMaxMs,
-            )} at most); a connection from its pool waited ${fmt(
+            )} at most); its garbage collector stopped it ${
+              seen.gcPauses.length
+            } times, ${fmt(sum(seen.gcPauses))} ms in all, ${fmt(
+              Math.max(0, ...seen.gcPauses),
+            )} the longest; a connection from its pool waited ${fmt(
               percentile(seen.connectionWaits, 50),
             )} ms at p50, ${fmt(percentile(seen.connectionWaits, 99))} at p99`
           : '';
