@@ -84,7 +84,9 @@ const WATCHDOG_MS = 15 * 60_000;
  *
  * A fifth is a bare Eviction issued here: what the agent's kill costs on its own, since runs
  * respect PodDisruptionBudgets by default (the API server reads the pod, lists the budgets, writes
- * the DisruptionTarget condition and only then deletes).
+ * the DisruptionTarget condition and only then deletes). A sixth is the reactive floor with that
+ * Eviction in place of the delete: what any controller pays that evicts only once the object
+ * asking for it exists, as a ChaosRun must (eviction_floor_ratio, against the bare Eviction).
  *
  * Then, at scale (BENCH_SCALES, default 1, 100 and 1,000 targets; a Deployment of as many kwok
  * pods as the largest), on each kill path: the time from creating a ChaosRun to its status
@@ -215,26 +217,36 @@ async function main(): Promise<void> {
     const deletions = await watchDeletions(kc, namespace);
     const preflightDeletions = await watchDeletions(kc, preflightNamespace);
     stops.push(deletions.stop, preflightDeletions.stop);
-    // The reactive floor's trigger: a watch on ConfigMaps that deletes a pod the moment one named
-    // `trigger-<n>` appears (the pod to delete is chosen before the create, so no list is timed).
-    const triggers = new Map<string, string>();
+    // The reactive floors' trigger: a watch on ConfigMaps that deletes (or evicts) a pod the moment
+    // one named `trigger-<n>` (`evict-trigger-<n>`) appears; the pod is chosen before the create,
+    // so no list is timed.
+    const triggers = new Map<string, { victim: string; evict: boolean }>();
     const triggerWatch = await new Watch(kc).watch(
       `/api/v1/namespaces/${namespace}/configmaps`,
       {},
       (type: string, object: { metadata?: { name?: string } }) => {
-        const victim =
+        const trigger =
           type === 'ADDED'
             ? triggers.get(object.metadata?.name ?? '')
             : undefined;
-        if (!victim) return;
+        if (!trigger) return;
         triggers.delete(object.metadata!.name!);
-        core
-          .deleteNamespacedPod({
-            name: victim,
-            namespace,
-            gracePeriodSeconds: 0,
-          })
-          .catch(error => log(`floor delete failed: ${String(error)}`));
+        const { victim } = trigger;
+        (trigger.evict
+          ? core.createNamespacedPodEviction({
+              name: victim,
+              namespace,
+              body: {
+                metadata: { name: victim, namespace },
+                deleteOptions: { gracePeriodSeconds: 0 },
+              },
+            })
+          : core.deleteNamespacedPod({
+              name: victim,
+              namespace,
+              gracePeriodSeconds: 0,
+            })
+        ).catch(error => log(`floor kill failed: ${String(error)}`));
       },
       () => undefined,
     );
@@ -294,8 +306,29 @@ async function main(): Promise<void> {
       createMs.push(performance.now() - t0);
       deletionMs.push((await seen) - t0);
     };
+    /** Creates a ConfigMap the trigger watch answers with a kill; records both times. */
+    const timeFloor = async (
+      name: string,
+      evict: boolean,
+      pick: number,
+      createMs: number[],
+      floorMs: number[],
+    ): Promise<void> => {
+      const pods = await ready(namespace);
+      const victim = pods[pick % pods.length].metadata!.name!;
+      const seen = deletions.of(victim);
+      triggers.set(name, { victim, evict });
+      const t0 = performance.now();
+      await core.createNamespacedConfigMap({
+        namespace,
+        body: { metadata: { name } },
+      });
+      createMs.push(performance.now() - t0);
+      floorMs.push((await seen) - t0);
+    };
     const baselineMs: number[] = [];
     const floorMs: number[] = [];
+    const evictionFloorMs: number[] = [];
     const evictionMs: number[] = [];
     const admissionMs: number[] = [];
     const preflightMs: number[] = [];
@@ -318,19 +351,23 @@ async function main(): Promise<void> {
         baselineMs.push((await seen) - t0);
       },
       // Reactive floor: create a ConfigMap; the trigger watch deletes a pod when it sees it.
-      async trial => {
-        const pods = await ready(namespace);
-        const victim = pods[(trial + 1) % pods.length].metadata!.name!;
-        const seen = deletions.of(victim);
-        triggers.set(`trigger-${trial}`, victim);
-        const t0 = performance.now();
-        await core.createNamespacedConfigMap({
-          namespace,
-          body: { metadata: { name: `trigger-${trial}` } },
-        });
-        createConfigMapMs.push(performance.now() - t0);
-        floorMs.push((await seen) - t0);
-      },
+      trial =>
+        timeFloor(
+          `trigger-${trial}`,
+          false,
+          trial + 1,
+          createConfigMapMs,
+          floorMs,
+        ),
+      // The same with an Eviction: the floor of a PDB-respecting kill that follows its record.
+      trial =>
+        timeFloor(
+          `evict-trigger-${trial}`,
+          true,
+          trial + 3,
+          [],
+          evictionFloorMs,
+        ),
       // Bare eviction: the same delete through the Eviction API, as the agent issues it.
       async trial => {
         const pods = await ready(namespace);
@@ -376,6 +413,7 @@ async function main(): Promise<void> {
           1,
         )} ms, reactive floor ${floorMs[trial].toFixed(1)} ms, ` +
           `bare eviction ${evictionMs[trial].toFixed(1)} ms, ` +
+          `eviction floor ${evictionFloorMs[trial].toFixed(1)} ms, ` +
           `chaosrun planned at admission ${admissionMs[trial].toFixed(
             1,
           )} ms, by preflight ${preflightMs[trial].toFixed(1)} ms`,
@@ -384,6 +422,7 @@ async function main(): Promise<void> {
     const base = median(baselineMs);
     const floor = median(floorMs);
     const eviction = median(evictionMs);
+    const evictionFloor = median(evictionFloorMs);
     const p50 = median(admissionMs);
     const preflight = median(preflightMs);
     log(
@@ -391,6 +430,7 @@ async function main(): Promise<void> {
         1,
       )} ms, reactive floor ${floor.toFixed(1)} ms, ` +
         `bare eviction ${eviction.toFixed(1)} ms, ` +
+        `eviction floor ${evictionFloor.toFixed(1)} ms, ` +
         `planned at admission ${p50.toFixed(
           1,
         )} ms, planned by preflight ${preflight.toFixed(1)} ms; ` +
@@ -422,11 +462,14 @@ async function main(): Promise<void> {
           2,
         )} preflight_p50_ms=${preflight.toFixed(1)}\n`,
     );
-    // Against a bare delete, and against a bare Eviction: the floor of a PDB-respecting kill.
+    // Against a bare delete, and against a bare Eviction: the floor of a PDB-respecting kill. Then
+    // what any controller pays that evicts in answer to a created object, against the same Eviction.
     process.stdout.write(
       `injection_latency_ratio=${(p50 / base).toFixed(2)} eviction_ratio=${(
         p50 / eviction
-      ).toFixed(2)} p50_ms=${p50.toFixed(1)}` +
+      ).toFixed(2)} eviction_floor_ratio=${(evictionFloor / eviction).toFixed(
+        2,
+      )} p50_ms=${p50.toFixed(1)}` +
         `${
           scaleFigures.length
             ? ` ${scaleFiguresLine(scaleFigures, RATE_LIMIT)}`
