@@ -35,6 +35,7 @@ import {
   createScaleFleet,
   type Deletions,
   KillPath,
+  killPod,
   measureScales,
   ScaleFigure,
   scaleFiguresLine,
@@ -220,7 +221,7 @@ async function main(): Promise<void> {
     // The reactive floors' trigger: a watch on ConfigMaps that deletes (or evicts) a pod the moment
     // one named `trigger-<n>` (`evict-trigger-<n>`) appears; the pod is chosen before the create,
     // so no list is timed.
-    const triggers = new Map<string, { victim: string; evict: boolean }>();
+    const triggers = new Map<string, { victim: string; path: KillPath }>();
     const triggerWatch = await new Watch(kc).watch(
       `/api/v1/namespaces/${namespace}/configmaps`,
       {},
@@ -231,22 +232,9 @@ async function main(): Promise<void> {
             : undefined;
         if (!trigger) return;
         triggers.delete(object.metadata!.name!);
-        const { victim } = trigger;
-        (trigger.evict
-          ? core.createNamespacedPodEviction({
-              name: victim,
-              namespace,
-              body: {
-                metadata: { name: victim, namespace },
-                deleteOptions: { gracePeriodSeconds: 0 },
-              },
-            })
-          : core.deleteNamespacedPod({
-              name: victim,
-              namespace,
-              gracePeriodSeconds: 0,
-            })
-        ).catch(error => log(`floor kill failed: ${String(error)}`));
+        killPod(core, namespace, trigger.victim, trigger.path).catch(error =>
+          log(`floor kill failed: ${String(error)}`),
+        );
       },
       () => undefined,
     );
@@ -306,21 +294,37 @@ async function main(): Promise<void> {
       createMs.push(performance.now() - t0);
       deletionMs.push((await seen) - t0);
     };
+    /** One Running pod of the namespace, a different one for each `pick`. */
+    const victimOf = async (pick: number): Promise<string> => {
+      const pods = await ready(namespace);
+      return pods[pick % pods.length].metadata!.name!;
+    };
+    /** Kills a pod here; records the time to its deletion seen. */
+    const timeBare = async (
+      path: KillPath,
+      pick: number,
+      ms: number[],
+    ): Promise<void> => {
+      const victim = await victimOf(pick);
+      const seen = deletions.of(victim);
+      const t0 = performance.now();
+      await killPod(core, namespace, victim, path);
+      ms.push((await seen) - t0);
+    };
     /**
      * Creates a ConfigMap the trigger watch answers with a kill; records the kill's time
      * (and the create's, given `createMs`).
      */
     const timeFloor = async (
       name: string,
-      evict: boolean,
+      path: KillPath,
       pick: number,
       floorMs: number[],
       createMs?: number[],
     ): Promise<void> => {
-      const pods = await ready(namespace);
-      const victim = pods[pick % pods.length].metadata!.name!;
+      const victim = await victimOf(pick);
       const seen = deletions.of(victim);
-      triggers.set(name, { victim, evict });
+      triggers.set(name, { victim, path });
       const t0 = performance.now();
       await core.createNamespacedConfigMap({
         namespace,
@@ -341,46 +345,26 @@ async function main(): Promise<void> {
     const createConfigMapMs: number[] = [];
     const measurements: Array<(trial: number) => Promise<void>> = [
       // Baseline: a bare delete of one Running pod.
-      async trial => {
-        const pods = await ready(namespace);
-        const victim = pods[trial % pods.length].metadata!.name!;
-        const seen = deletions.of(victim);
-        const t0 = performance.now();
-        await core.deleteNamespacedPod({
-          name: victim,
-          namespace,
-          gracePeriodSeconds: 0,
-        });
-        baselineMs.push((await seen) - t0);
-      },
+      trial => timeBare('delete', trial, baselineMs),
       // Reactive floor: create a ConfigMap; the trigger watch deletes a pod when it sees it.
       trial =>
         timeFloor(
           `trigger-${trial}`,
-          false,
+          'delete',
           trial + 1,
           floorMs,
           createConfigMapMs,
         ),
       // The same with an Eviction: the floor of a PDB-respecting kill that follows its record.
       trial =>
-        timeFloor(`evict-trigger-${trial}`, true, trial + 3, evictionFloorMs),
+        timeFloor(
+          `evict-trigger-${trial}`,
+          'evict',
+          trial + 3,
+          evictionFloorMs,
+        ),
       // Bare eviction: the same delete through the Eviction API, as the agent issues it.
-      async trial => {
-        const pods = await ready(namespace);
-        const victim = pods[(trial + 2) % pods.length].metadata!.name!;
-        const seen = deletions.of(victim);
-        const t0 = performance.now();
-        await core.createNamespacedPodEviction({
-          name: victim,
-          namespace,
-          body: {
-            metadata: { name: victim, namespace },
-            deleteOptions: { gracePeriodSeconds: 0 },
-          },
-        });
-        evictionMs.push((await seen) - t0);
-      },
+      trial => timeBare('evict', trial + 2, evictionMs),
       // A ChaosRun planned at admission, and one planned by preflight (no webhook there).
       trial =>
         timeRun(

@@ -189,6 +189,25 @@ export async function watchDeletions(kc: KubeConfig, namespace: string) {
 
 export type Deletions = Awaited<ReturnType<typeof watchDeletions>>;
 
+/** Kills one pod at once (grace period 0) by the path's API: an Eviction, or a bare delete. */
+export function killPod(
+  core: CoreV1Api,
+  namespace: string,
+  name: string,
+  path: KillPath,
+): Promise<unknown> {
+  return path === 'evict'
+    ? core.createNamespacedPodEviction({
+        name,
+        namespace,
+        body: {
+          metadata: { name, namespace },
+          deleteOptions: { gracePeriodSeconds: 0 },
+        },
+      })
+    : core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 });
+}
+
 /**
  * N bare kills of named pods, all handed at once to a client limited like the agent's (its own
  * token bucket, started full as the agent's is after a quiet spell): time from the first call to
@@ -204,20 +223,7 @@ export async function bareKills(
 ): Promise<Timed> {
   const core = kc.makeApiClient(CoreV1Api);
   const t0 = performance.now();
-  await Promise.all(
-    pods.map(name =>
-      path === 'evict'
-        ? core.createNamespacedPodEviction({
-            name,
-            namespace,
-            body: {
-              metadata: { name, namespace },
-              deleteOptions: { gracePeriodSeconds: 0 },
-            },
-          })
-        : core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 }),
-    ),
-  );
+  await Promise.all(pods.map(name => killPod(core, namespace, name, path)));
   const ms = performance.now() - t0;
   return { ms, seenMs: (await deletions.nth(pods.length)) - t0 };
 }
