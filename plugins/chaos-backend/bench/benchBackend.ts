@@ -17,7 +17,10 @@ import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { CoreV1Api } from '@kubernetes/client-node';
-import { loadKubeConfig } from '@chaoscraft/backstage-plugin-chaos-node';
+import {
+  ChaosRunClient,
+  loadKubeConfig,
+} from '@chaoscraft/backstage-plugin-chaos-node';
 import { applyCrds } from '@chaoscraft/agent-testkit';
 import {
   SANDBOX_KUBECONFIG_ENV,
@@ -29,9 +32,11 @@ import {
 } from '@chaoscraft/test-sandbox';
 import { chaosPlugin } from '../src/plugin';
 import { decodeRunCursor, encodeRunCursor } from '../src/database/runCursor';
+import { startHttpFloor } from './httpFloor';
 import {
   LoadJob,
   LoadResult,
+  LoadTarget,
   LOOP_RESOLUTION_MS,
   loopLateMs,
   OPERATIONS,
@@ -65,9 +70,12 @@ import {
  *
  * The baseline is the same statements sent by `pg` (or better-sqlite3) directly, with the same
  * pool size, the same clients and think time, and the same ChaosRun create; the bench checks at
- * warm-up that its statements are the ones the backend sent. Each then serves BENCH_WARMUP_SECONDS
- * (10) of the same load, not counted, and the two alternate in BENCH_SLICES slices each, so that
- * both see the same machine. Every figure is the client's wall time, but one:
+ * warm-up that its statements are the ones the backend sent. Between the two, the HTTP floor
+ * (httpFloor.ts): the same raw statements behind a bare `node:http` server on the backend's thread,
+ * what any HTTP service over that SQL pays here at the least (floor_ratio against raw;
+ * backend_floor_ratio, the backend against it). Each of the three then serves
+ * BENCH_WARMUP_SECONDS (10) of the same load, not counted, and they take turns in BENCH_SLICES
+ * slices each, so that all see the same machine. Every figure is the client's wall time, but one:
  * backend_cpu_ms_per_request, the CPU the backend's thread spent per request (its capacity is about
  * 1,000 / that many requests a second, whatever else the machine runs).
  *
@@ -684,24 +692,30 @@ async function main(): Promise<void> {
       },
     });
 
-    // The load: raw and backend alternate, slice by slice.
+    // The HTTP floor: the same raw statements behind a bare HTTP server on this thread.
+    const floor = await startHttpFloor(
+      rawOperations(raw, DIALECT),
+      new ChaosRunClient(kc),
+    );
+    cleanups.push({ name: 'http floor', run: () => floor.close() });
+
+    // The load: the three targets take turns, slice by slice.
+    const TARGETS: LoadTarget[] = ['raw', 'backend', 'floor'];
     const sliceMs = (SECONDS * 1000) / SLICES;
-    const totals: Record<'backend' | 'raw', LoadResult['latencies']> = {
-      backend: Object.fromEntries(
-        OPERATIONS.map(op => [op, []]),
-      ) as unknown as LoadResult['latencies'],
-      raw: Object.fromEntries(
-        OPERATIONS.map(op => [op, []]),
-      ) as unknown as LoadResult['latencies'],
-    };
+    const totals = Object.fromEntries(
+      TARGETS.map(target => [
+        target,
+        Object.fromEntries(OPERATIONS.map(op => [op, []])),
+      ]),
+    ) as unknown as Record<LoadTarget, LoadResult['latencies']>;
     const loadJob = (
-      target: 'backend' | 'raw',
+      target: LoadTarget,
       durationMs: number,
       seed: number,
     ): LoadJob => ({
       target,
       dialect: DIALECT,
-      backendUrl,
+      url: { backend: backendUrl, floor: floor.url, raw: undefined }[target],
       pgUrl,
       sqlitePath,
       poolSize: POOL_SIZE,
@@ -729,9 +743,9 @@ async function main(): Promise<void> {
       nextExperiment = result.nextExperiment;
       return OPERATIONS.flatMap(op => result.latencies[op]);
     };
-    // Neither is measured cold: a backend that has served a while has its paths compiled. Measured
+    // None is measured cold: a backend that has served a while has its paths compiled. Measured
     // from its first request, its first 10 s (the JIT at work) had a p99 3–6× the later slices'.
-    const warmUps = WARMUP_SECONDS > 0 ? (['backend', 'raw'] as const) : [];
+    const warmUps = WARMUP_SECONDS > 0 ? TARGETS : [];
     for (const target of warmUps) {
       const result = await runLoad(loadJob(target, WARMUP_SECONDS * 1000, 999));
       const n = collect(result, `warm-up ${target}`).length;
@@ -745,8 +759,9 @@ async function main(): Promise<void> {
     const sql = process.env.BENCH_SQL_TIMES ? sqlTimes(knex) : undefined;
     const backendCpu = { ms: 0, requests: 0 };
     for (let slice = 0; slice < SLICES; slice++) {
-      const order: Array<'backend' | 'raw'> =
-        slice % 2 ? ['backend', 'raw'] : ['raw', 'backend'];
+      const order = TARGETS.map(
+        (_, k) => TARGETS[(slice + k) % TARGETS.length],
+      );
       for (const target of order) {
         if (target === 'backend') {
           await profiler?.start();
@@ -824,6 +839,7 @@ async function main(): Promise<void> {
     for (const op of OPS) {
       const b = totals.backend[op];
       const r = totals.raw[op];
+      const f = totals.floor[op];
       process.stdout.write(
         `op=${op} backend_p50_ms=${fmt(percentile(b, 50))} backend_p99_ms=${fmt(
           percentile(b, 99),
@@ -831,14 +847,18 @@ async function main(): Promise<void> {
           `raw_p50_ms=${fmt(percentile(r, 50))} raw_p99_ms=${fmt(
             percentile(r, 99),
           )} ratio=${(percentile(b, 99) / percentile(r, 99)).toFixed(2)} ` +
+          `floor_p50_ms=${fmt(percentile(f, 50))} floor_p99_ms=${fmt(
+            percentile(f, 99),
+          )} ` +
           `backend_rps=${(b.length / seconds).toFixed(0)} raw_rps=${(
             r.length / seconds
           ).toFixed(0)}\n`,
       );
     }
-    const all = (t: 'backend' | 'raw') => OPS.flatMap(op => totals[t][op]);
+    const all = (t: LoadTarget) => OPS.flatMap(op => totals[t][op]);
     const backendP99 = percentile(all('backend'), 99);
     const rawP99 = percentile(all('raw'), 99);
+    const floorP99 = percentile(all('floor'), 99);
     log(
       `load average at end: ${os
         .loadavg()
@@ -859,7 +879,11 @@ async function main(): Promise<void> {
         DIALECT === 'pg' ? 'postgres' : 'sqlite'
       } runs=${totalRuns} clients=${CLIENTS} think_ms=${THINK_MS} backend_cpu_ms_per_request=${(
         backendCpu.ms / backendCpu.requests
-      ).toFixed(2)}${mirrorFigures}\n`,
+      ).toFixed(2)} floor_p99_ms=${fmt(floorP99)} floor_ratio=${(
+        floorP99 / rawP99
+      ).toFixed(2)} backend_floor_ratio=${(backendP99 / floorP99).toFixed(
+        2,
+      )}${mirrorFigures}\n`,
     );
   } finally {
     for (const c of cleanups.reverse()) {

@@ -2,16 +2,11 @@ import http from 'node:http';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Histogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import {
-  CHAOS_API_VERSION,
-  CHAOS_RUN,
-  CHAOS_RUN_ID_LABEL,
-} from '@chaoscraft/backstage-plugin-chaos-common';
-import {
   ChaosRunClient,
   loadKubeConfig,
 } from '@chaoscraft/backstage-plugin-chaos-node';
 import { decodeRunCursor } from '../src/database/runCursor';
-import { openRawDb, rawOperations } from './rawSql';
+import { chaosRunOf, openRawDb, rawOperations } from './rawSql';
 import { Dialect, entityOfRun, entityRef, experimentForCreate } from './seed';
 
 /** The four operations, in the order each client cycles through them. */
@@ -23,10 +18,18 @@ export const OPERATIONS = [
 ] as const;
 export type Operation = (typeof OPERATIONS)[number];
 
+/**
+ * Who answers: the backend; the HTTP floor (the raw statements behind a bare `node:http` server
+ * on the backend's thread, see httpFloor.ts); or the raw statements sent from the load's own
+ * thread, with no HTTP at all.
+ */
+export type LoadTarget = 'backend' | 'floor' | 'raw';
+
 export type LoadJob = {
-  target: 'backend' | 'raw';
+  target: LoadTarget;
   dialect: Dialect;
-  backendUrl?: string;
+  /** The backend's or the floor's base URL (not for raw). */
+  url?: string;
   pgUrl?: string;
   sqlitePath?: string;
   poolSize: number;
@@ -93,10 +96,15 @@ async function run(job: LoadJob): Promise<LoadResult> {
 
   let perform: (op: Operation) => Promise<void>;
   let close: () => Promise<void>;
-  if (job.target === 'backend') {
+  if (job.target !== 'raw') {
+    // The backend and the HTTP floor answer the same requests.
     const agent = new http.Agent({ keepAlive: true, maxSockets: job.clients });
-    const url = new URL(job.backendUrl!);
-    const request = (method: string, path: string, body?: unknown) =>
+    const url = new URL(job.url!);
+    const request = (
+      method: string,
+      path: string,
+      body?: unknown,
+    ): Promise<void> =>
       new Promise<void>((resolve, reject) => {
         const payload = body === undefined ? undefined : JSON.stringify(body);
         const req = http.request(
@@ -132,7 +140,17 @@ async function run(job: LoadJob): Promise<LoadResult> {
             res.on('error', reject);
           },
         );
-        req.on('error', reject);
+        req.on('error', (error: NodeJS.ErrnoException) => {
+          // A kept-alive socket the server closed just as the request went out (HTTP/1.1's race,
+          // as Node's documentation describes it): a read is sent again, as browsers do.
+          if (
+            method === 'GET' &&
+            req.reusedSocket &&
+            error.code === 'ECONNRESET'
+          )
+            request(method, path).then(resolve, reject);
+          else reject(error);
+        });
         req.end(payload);
       });
     perform = async op => {
@@ -190,19 +208,7 @@ async function run(job: LoadJob): Promise<LoadResult> {
             takeExperiment(),
             'user:default/mock',
             async row => {
-              await chaosRuns.create({
-                apiVersion: CHAOS_API_VERSION,
-                kind: CHAOS_RUN.kind,
-                metadata: {
-                  name: String(row.resource_name),
-                  namespace: String(row.namespace),
-                  labels: {
-                    [CHAOS_RUN_ID_LABEL]: String(row.id),
-                    'app.kubernetes.io/managed-by': 'chaoscraft-backstage',
-                  },
-                },
-                spec: JSON.parse(String(row.spec)),
-              });
+              await chaosRuns.create(chaosRunOf(row));
             },
           );
           return;

@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
-import { TERMINAL_PHASES } from '@chaoscraft/backstage-plugin-chaos-common';
+import {
+  CHAOS_API_VERSION,
+  CHAOS_RUN,
+  CHAOS_RUN_ID_LABEL,
+  TERMINAL_PHASES,
+} from '@chaoscraft/backstage-plugin-chaos-common';
+import type { ChaosRunResource } from '@chaoscraft/backstage-plugin-chaos-node';
 import { RUN_SUMMARY_COLUMNS } from '../src/database/DatabaseRunStore';
 import { pgIsoTimestamps } from '../src/database/timestamps';
 import type { Dialect } from './seed';
@@ -333,6 +339,23 @@ export function rawOperations(db: RawDb, dialect: Dialect) {
       await afterInsert(row);
       return getRun(id);
     },
+  };
+}
+
+/** The ChaosRun the launcher creates for a run recorded as `row`: the raw baseline sends the same. */
+export function chaosRunOf(row: Record<string, unknown>): ChaosRunResource {
+  return {
+    apiVersion: CHAOS_API_VERSION,
+    kind: CHAOS_RUN.kind,
+    metadata: {
+      name: String(row.resource_name),
+      namespace: String(row.namespace),
+      labels: {
+        [CHAOS_RUN_ID_LABEL]: String(row.id),
+        'app.kubernetes.io/managed-by': 'chaoscraft-backstage',
+      },
+    },
+    spec: JSON.parse(String(row.spec)),
   };
 }
 
