@@ -75,9 +75,10 @@ import {
  * what any HTTP service over that SQL pays here at the least (floor_ratio against raw;
  * backend_floor_ratio, the backend against it). Each of the three then serves
  * BENCH_WARMUP_SECONDS (10) of the same load, not counted, and they take turns in BENCH_SLICES
- * slices each, so that all see the same machine. Every figure is the client's wall time, but one:
+ * slices each, so that all see the same machine. Every figure is the client's wall time, but two:
  * backend_cpu_ms_per_request, the CPU the backend's thread spent per request (its capacity is about
- * 1,000 / that many requests a second, whatever else the machine runs).
+ * 1,000 / that many requests a second, whatever else the machine runs), and
+ * floor_cpu_ms_per_request, the same thread's while the floor served.
  *
  * Last, the run mirror's write of a large run (mirror.ts): one status of BENCH_MIRROR_TARGETS
  * (1,000) records applied by the store, against its own statements replayed raw; then the same
@@ -757,7 +758,11 @@ async function main(): Promise<void> {
       ? backendProfiler(process.env.BENCH_PROFILE)
       : undefined;
     const sql = process.env.BENCH_SQL_TIMES ? sqlTimes(knex) : undefined;
-    const backendCpu = { ms: 0, requests: 0 };
+    /** This thread's CPU while the backend, then the floor, served their slices. */
+    const cpu = {
+      backend: { ms: 0, requests: 0 },
+      floor: { ms: 0, requests: 0 },
+    };
     for (let slice = 0; slice < SLICES; slice++) {
       const order = TARGETS.map(
         (_, k) => TARGETS[(slice + k) % TARGETS.length],
@@ -779,9 +784,9 @@ async function main(): Promise<void> {
           totals[target][op].push(...result.latencies[op]);
         const latencies = collect(result, target);
         const n = latencies.length;
-        if (target === 'backend') {
-          backendCpu.ms += threadCpuMs() - cpuAtStart;
-          backendCpu.requests += n;
+        if (target !== 'raw') {
+          cpu[target].ms += threadCpuMs() - cpuAtStart;
+          cpu[target].requests += n;
         }
         const backendSide = seen
           ? `, the backend's by ${fmt(seen.loopLateP99Ms)} (${fmt(
@@ -878,10 +883,12 @@ async function main(): Promise<void> {
       ).toFixed(2)} db=${
         DIALECT === 'pg' ? 'postgres' : 'sqlite'
       } runs=${totalRuns} clients=${CLIENTS} think_ms=${THINK_MS} backend_cpu_ms_per_request=${(
-        backendCpu.ms / backendCpu.requests
+        cpu.backend.ms / cpu.backend.requests
       ).toFixed(2)} floor_p99_ms=${fmt(floorP99)} floor_ratio=${(
         floorP99 / rawP99
       ).toFixed(2)} backend_floor_ratio=${(backendP99 / floorP99).toFixed(
+        2,
+      )} floor_cpu_ms_per_request=${(cpu.floor.ms / cpu.floor.requests).toFixed(
         2,
       )}${mirrorFigures}\n`,
     );
