@@ -3,12 +3,20 @@ import {
   chaosRunSpecSchema,
   type AdmissionPlan,
 } from '@chaoscraft/backstage-plugin-chaos-common';
+import https from 'node:https';
 import pino from 'pino';
 import { KubeConfig } from '@kubernetes/client-node';
+import { makeWebhookCert } from '@chaoscraft/agent-testkit';
 import { FaultRouter } from '../faults';
 import { makeKubeClients } from '../kube/clients';
 import { plannableAtAdmission } from './planner';
-import { admissionPatch, review } from './webhookServer';
+import {
+  admissionPatch,
+  MUTATE_CHAOSRUN_PATH,
+  review,
+  startAdmissionWebhook,
+  WEBHOOK_IDLE_CONNECTION_MS,
+} from './webhookServer';
 
 /** Clients that are only routed, never called: a server nothing listens on. */
 function offlineKubeConfig(): KubeConfig {
@@ -175,6 +183,68 @@ describe('review', () => {
       path: '/metadata/annotations/chaoscraft.io~1admission-plan',
       value: JSON.stringify(plan),
     });
+  });
+});
+
+describe('startAdmissionWebhook', () => {
+  it('answers an AdmissionReview over TLS and keeps the connection open longer than the API server does (90 s)', async () => {
+    const cert = makeWebhookCert();
+    const webhook = await startAdmissionWebhook({
+      host: '127.0.0.1',
+      port: 0,
+      certDir: cert.certDir,
+      ...options(async () => plan),
+    });
+    try {
+      const body = JSON.stringify({
+        apiVersion: 'admission.k8s.io/v1',
+        kind: 'AdmissionReview',
+        request: request(),
+      });
+      const answer = await new Promise<{
+        keepAlive: unknown;
+        review: { response: { uid: string; allowed: boolean; patch: string } };
+      }>((resolve, reject) => {
+        const req = https.request(
+          {
+            host: '127.0.0.1',
+            port: webhook.port,
+            path: MUTATE_CHAOSRUN_PATH,
+            method: 'POST',
+            ca: Buffer.from(cert.caBundle, 'base64'),
+            agent: new https.Agent({ keepAlive: true }),
+            headers: { 'content-type': 'application/json' },
+          },
+          res => {
+            const chunks: Buffer[] = [];
+            res.on('data', chunk => chunks.push(chunk));
+            res.on('end', () => {
+              res.socket?.destroy();
+              resolve({
+                keepAlive: res.headers['keep-alive'],
+                review: JSON.parse(Buffer.concat(chunks).toString('utf8')),
+              });
+            });
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+      expect(answer.review.response).toMatchObject({
+        uid: 'req-1',
+        allowed: true,
+      });
+      expect(decode(answer.review.response.patch)[0].value).toEqual({
+        [ADMISSION_PLAN_ANNOTATION]: JSON.stringify(plan),
+      });
+      expect(answer.keepAlive).toBe(
+        `timeout=${WEBHOOK_IDLE_CONNECTION_MS / 1000}`,
+      );
+      expect(WEBHOOK_IDLE_CONNECTION_MS).toBeGreaterThan(90_000);
+    } finally {
+      await webhook.close();
+      cert.remove();
+    }
   });
 });
 
