@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ChaosRunClient } from '@chaoscraft/backstage-plugin-chaos-node';
 import { decodeRunCursor } from '../src/database/runCursor';
-import { chaosRunOf, rawOperations } from './rawSql';
+import { createChaosRunWith, rawOperations } from './rawSql';
 
 /**
  * The HTTP floor: the raw statements (rawSql.ts) behind a bare `node:http` server on the
@@ -38,9 +38,7 @@ export async function startHttpFloor(
       return ops.createRun(
         decodeURIComponent(parts[3]),
         'user:default/mock',
-        async row => {
-          await chaosRuns.create(chaosRunOf(row));
-        },
+        createChaosRunWith(chaosRuns),
       );
     }
     throw new Error(`the floor does not answer ${req.method} ${req.url}`);

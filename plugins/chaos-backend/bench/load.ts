@@ -6,7 +6,7 @@ import {
   loadKubeConfig,
 } from '@chaoscraft/backstage-plugin-chaos-node';
 import { decodeRunCursor } from '../src/database/runCursor';
-import { chaosRunOf, openRawDb, rawOperations } from './rawSql';
+import { createChaosRunWith, openRawDb, rawOperations } from './rawSql';
 import { Dialect, entityOfRun, entityRef, experimentForCreate } from './seed';
 
 /** The four operations, in the order each client cycles through them. */
@@ -207,9 +207,7 @@ async function run(job: LoadJob): Promise<LoadResult> {
           await ops.createRun(
             takeExperiment(),
             'user:default/mock',
-            async row => {
-              await chaosRuns.create(chaosRunOf(row));
-            },
+            createChaosRunWith(chaosRuns),
           );
           return;
         default:

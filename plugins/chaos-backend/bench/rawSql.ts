@@ -6,7 +6,10 @@ import {
   CHAOS_RUN_ID_LABEL,
   TERMINAL_PHASES,
 } from '@chaoscraft/backstage-plugin-chaos-common';
-import type { ChaosRunResource } from '@chaoscraft/backstage-plugin-chaos-node';
+import type {
+  ChaosRunClient,
+  ChaosRunResource,
+} from '@chaoscraft/backstage-plugin-chaos-node';
 import { RUN_SUMMARY_COLUMNS } from '../src/database/DatabaseRunStore';
 import { pgIsoTimestamps } from '../src/database/timestamps';
 import type { Dialect } from './seed';
@@ -342,8 +345,17 @@ export function rawOperations(db: RawDb, dialect: Dialect) {
   };
 }
 
-/** The ChaosRun the launcher creates for a run recorded as `row`: the raw baseline sends the same. */
-export function chaosRunOf(row: Record<string, unknown>): ChaosRunResource {
+/**
+ * The `afterInsert` of rawOperations' createRun that creates, through `chaosRuns`, the ChaosRun
+ * the launcher creates for the recorded run: the raw load and the HTTP floor send the same.
+ */
+export const createChaosRunWith =
+  (chaosRuns: ChaosRunClient) =>
+  async (row: Record<string, unknown>): Promise<void> => {
+    await chaosRuns.create(chaosRunOf(row));
+  };
+
+function chaosRunOf(row: Record<string, unknown>): ChaosRunResource {
   return {
     apiVersion: CHAOS_API_VERSION,
     kind: CHAOS_RUN.kind,
