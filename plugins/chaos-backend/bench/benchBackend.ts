@@ -7,7 +7,11 @@ import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import knexFactory, { Knex } from 'knex';
 import { createServiceFactory } from '@backstage/backend-plugin-api';
-import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
+import {
+  mockCredentials,
+  mockServices,
+  startTestBackend,
+} from '@backstage/backend-test-utils';
 import {
   Entity,
   parseEntityRef,
@@ -67,6 +71,7 @@ import {
  * BENCH_CLIENTS clients, each waiting BENCH_THINK_MS between requests, cycle through four
  * operations: the first page of an entity's runs (the entity weighted by its runs), a deep page of
  * the busiest entity, a run with 100 targets, and a new run (a ChaosRun created in the sandbox).
+ * Every HTTP request carries a user's token, as the frontend's fetchApi sends one on every call.
  *
  * The baseline is the same statements sent by `pg` (or better-sqlite3) directly, with the same
  * pool size, the same clients and think time, and the same ChaosRun create; the bench checks at
@@ -717,6 +722,8 @@ async function main(): Promise<void> {
       target,
       dialect: DIALECT,
       url: { backend: backendUrl, floor: floor.url, raw: undefined }[target],
+      authorization:
+        target === 'raw' ? undefined : mockCredentials.user.header(),
       pgUrl,
       sqlitePath,
       poolSize: POOL_SIZE,

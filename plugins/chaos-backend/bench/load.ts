@@ -30,6 +30,11 @@ export type LoadJob = {
   dialect: Dialect;
   /** The backend's or the floor's base URL (not for raw). */
   url?: string;
+  /**
+   * The `Authorization` header every HTTP request carries, as the Backstage frontend's fetchApi
+   * sends its user's token on every call (not for raw).
+   */
+  authorization?: string;
   pgUrl?: string;
   sqlitePath?: string;
   poolSize: number;
@@ -116,6 +121,9 @@ async function run(job: LoadJob): Promise<LoadResult> {
             path: `/api/chaos${path}`,
             headers: {
               'content-type': 'application/json',
+              ...(job.authorization
+                ? { authorization: job.authorization }
+                : {}),
               ...(payload
                 ? { 'content-length': Buffer.byteLength(payload) }
                 : {}),
