@@ -1,8 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import express from 'express';
+import request from 'supertest';
 import { parse, parseDocument } from 'yaml';
 import { generatedComponentSchemas } from './openapiComponents';
-import { spec as routerSpec } from './openapi/generated/router';
+import {
+  createOpenApiRouter,
+  spec as routerSpec,
+} from './openapi/generated/router';
 
 const {
   openapiFingerprint,
@@ -106,5 +111,48 @@ describeGenerated('the code generated from openapi.yaml', () => {
 
     expect(inSpec.length).toBeGreaterThan(0);
     expect(inClient).toEqual(inSpec);
+  });
+});
+
+/**
+ * The generated router validates every request with express-openapi-validator, whose route lookup
+ * compiled each route's path-to-regexp matcher again on every request until the Yarn patch in
+ * .yarn/patches (see docs/DEVELOPMENT.md). This fails if the patch stops applying, for instance
+ * when Backstage asks for another range of the validator: renew or drop the patch then.
+ */
+describe('the validated router', () => {
+  it('compiles each route matcher once, not on every request', async () => {
+    // The path-to-regexp the validator itself loads, found from where Backstage's router finds
+    // the validator.
+    const from = (module: string, dir: string) =>
+      require.resolve(module, { paths: [dir] });
+    const validator = from(
+      'express-openapi-validator',
+      path.dirname(
+        require.resolve('@backstage/backend-openapi-utils/package.json'),
+      ),
+    );
+    const pathToRegexp = require(from('path-to-regexp', path.dirname(validator)));
+    const compile = jest.spyOn(pathToRegexp, 'pathToRegexp');
+    try {
+      const router = await createOpenApiRouter();
+      const ids: string[] = [];
+      router.get('/runs/:id', (req, res) => {
+        ids.push(req.params.id);
+        res.status(204).end();
+      });
+      const app = express().use(router);
+
+      await request(app).get('/runs/run-0').expect(204);
+      const compiledByFirst = compile.mock.calls.length;
+      expect(compiledByFirst).toBeGreaterThan(0);
+
+      for (let i = 1; i <= 10; i++)
+        await request(app).get(`/runs/run-${i}`).expect(204);
+      expect(ids).toEqual(Array.from({ length: 11 }, (_, i) => `run-${i}`));
+      expect(compile.mock.calls.length).toBe(compiledByFirst);
+    } finally {
+      compile.mockRestore();
+    }
   });
 });
