@@ -132,7 +132,10 @@ describe('the validated router', () => {
         require.resolve('@backstage/backend-openapi-utils/package.json'),
       ),
     );
-    const pathToRegexp = require(from('path-to-regexp', path.dirname(validator)));
+    const pathToRegexp = require(from(
+      'path-to-regexp',
+      path.dirname(validator),
+    ));
     const compile = jest.spyOn(pathToRegexp, 'pathToRegexp');
     try {
       const router = await createOpenApiRouter();
